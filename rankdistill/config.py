@@ -1,0 +1,119 @@
+"""Typed run configs loaded from YAML (configs/*.yaml).
+
+Every mistake is reported with the file, the line and the dotted field name, e.g.
+`configs/x.yaml:7: field 'evaluate.retreivers': unknown key (known: datasets, split, ...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rankdistill.errors import InputError, UserError
+
+
+@dataclass
+class EvaluateConfig:
+    """Which retrievers to evaluate on which datasets."""
+
+    datasets: list[str] = field(default_factory=lambda: ["scifact"])
+    split: str | None = None  # None: each dataset's default split (test for BEIR)
+    retrievers: list[str] = field(default_factory=lambda: ["bm25", "dense:all-MiniLM-L6-v2"])
+    k: int = 100
+    batch_size: int = 32
+    max_length: int | None = None
+
+
+@dataclass
+class RunConfig:
+    name: str = "default"
+    seed: int = 13
+    data_root: str | None = None  # folder of BEIR datasets; $RANKDISTILL_DATA if unset
+    output_dir: str = "runs"
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+            return None
+        return _convert(options[0], node, where, path)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, node, where, path)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(node, yaml.SequenceNode):
+            raise InputError(path, "expected a list", _line(node), where)
+        return [_convert(item, child, f"{where}[{i}]", path) for i, child in enumerate(node.value)]
+    if not isinstance(node, yaml.ScalarNode):
+        raise InputError(path, f"expected a {hint.__name__}", _line(node), where)
+    value = yaml.safe_load(yaml.serialize(node))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise InputError(path, f"expected a {hint.__name__}, got {value!r}", _line(node), where)
+    return value
+
+
+def _build(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
+    if not isinstance(node, yaml.MappingNode):
+        raise InputError(path, "expected a mapping", _line(node), where or None)
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    values: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        dotted = f"{where}.{key}" if where else key
+        if key not in hints:
+            raise InputError(path, f"unknown key (known: {', '.join(known)})", _line(key_node), dotted)
+        if key in values:
+            raise InputError(path, "given twice", _line(key_node), dotted)
+        values[key] = _convert(hints[key], value_node, dotted, path)
+    return cls(**values)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
+    if node is None:
+        raise InputError(path, "empty config")
+    config = _build(RunConfig, node, "", path)
+    _check(config, path)
+    return config
+
+
+def _check(config: RunConfig, path: Path) -> None:
+    if not config.evaluate.datasets:
+        raise InputError(path, "needs at least one dataset", field="evaluate.datasets")
+    if not config.evaluate.retrievers:
+        raise InputError(path, "needs at least one retriever", field="evaluate.retrievers")
+    for name in ("k", "batch_size"):
+        if getattr(config.evaluate, name) < 1:
+            raise InputError(path, "must be >= 1", field=f"evaluate.{name}")
+
+
+def config_dict(config: RunConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)

@@ -1,0 +1,200 @@
+"""Read a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), validating as it reads.
+
+Every problem is reported with file, line and field. The format, as BEIR defines it:
+
+    corpus.jsonl     {"_id": str, "title": str (optional), "text": str}   one per line
+    queries.jsonl    {"_id": str, "text": str}                            one per line
+    qrels/SPLIT.tsv  query-id <TAB> corpus-id <TAB> score                 with a header line
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rankdistill.errors import InputError, UserError
+
+log = logging.getLogger(__name__)
+
+UnknownPolicy = Literal["error", "warn"]
+
+
+@dataclass
+class BeirDataset:
+    """One split of a BEIR dataset: the whole corpus, the split's queries and its judgements."""
+
+    name: str
+    path: Path
+    split: str
+    corpus: dict[str, dict[str, str]]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+    warnings: list[str] = field(default_factory=list)
+
+    def doc_text(self, doc_id: str) -> str:
+        """The text a model sees for a document: BEIR's "title text" convention."""
+        return join_title_text(self.corpus[doc_id])
+
+
+def join_title_text(doc: dict[str, str]) -> str:
+    title = doc.get("title", "")
+    return f"{title} {doc['text']}".strip() if title else doc["text"]
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line_no) from None
+            if not isinstance(record, dict):
+                raise InputError(path, f"expected a JSON object, got {type(record).__name__}", line_no)
+            yield line_no, record
+
+
+def _string_field(path: Path, line_no: int, record: dict, name: str, required: bool) -> str:
+    if name not in record:
+        if required:
+            raise InputError(path, "missing", line_no, name)
+        return ""
+    value = record[name]
+    if name == "_id" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InputError(path, f"expected a string, got {type(value).__name__}", line_no, name)
+    return value
+
+
+def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, int]) -> str:
+    doc_id = _string_field(path, line_no, record, "_id", required=True)
+    if not doc_id.strip():
+        raise InputError(path, "empty id", line_no, "_id")
+    if doc_id in first_seen:
+        raise InputError(path, f"duplicate id {doc_id!r} (first on line {first_seen[doc_id]})", line_no, "_id")
+    first_seen[doc_id] = line_no
+    return doc_id
+
+
+def load_corpus(path: str | Path) -> dict[str, dict[str, str]]:
+    """corpus.jsonl -> {doc_id: {"title": ..., "text": ...}}."""
+    path = Path(path)
+    corpus: dict[str, dict[str, str]] = {}
+    first_seen: dict[str, int] = {}
+    for line_no, record in _jsonl_records(path):
+        doc_id = _checked_id(path, line_no, record, first_seen)
+        text = _string_field(path, line_no, record, "text", required=True)
+        title = _string_field(path, line_no, record, "title", required=False)
+        if not text.strip() and not title.strip():
+            raise InputError(path, "empty document (no title and no text)", line_no, "text")
+        corpus[doc_id] = {"title": title, "text": text}
+    if not corpus:
+        raise InputError(path, "no documents")
+    return corpus
+
+
+def load_queries(path: str | Path) -> dict[str, str]:
+    """queries.jsonl -> {query_id: text}."""
+    path = Path(path)
+    queries: dict[str, str] = {}
+    first_seen: dict[str, int] = {}
+    for line_no, record in _jsonl_records(path):
+        query_id = _checked_id(path, line_no, record, first_seen)
+        text = _string_field(path, line_no, record, "text", required=True)
+        if not text.strip():
+            raise InputError(path, "empty query text", line_no, "text")
+        queries[query_id] = text
+    if not queries:
+        raise InputError(path, "no queries")
+    return queries
+
+
+def load_qrels(
+    path: str | Path,
+    queries: dict[str, str] | None = None,
+    corpus: dict[str, dict[str, str]] | None = None,
+    unknown_docs: UnknownPolicy = "error",
+    warnings: list[str] | None = None,
+) -> dict[str, dict[str, int]]:
+    """qrels/SPLIT.tsv -> {query_id: {doc_id: grade}}.
+
+    A row naming a query missing from `queries` is an error. A row naming a document missing from
+    `corpus` is an error, or with ``unknown_docs="warn"`` is kept and counted in one warning
+    (official data has such rows: 5 in ArguAna, most of the MS MARCO TREC-DL slice by design).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    qrels: dict[str, dict[str, int]] = {}
+    unknown: list[tuple[int, str]] = []
+    with path.open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            columns = line.rstrip("\n").rstrip("\r").split("\t")
+            if line_no == 1 and columns[:2] == ["query-id", "corpus-id"]:
+                continue
+            if len(columns) != 3:
+                raise InputError(path, f"expected 3 tab-separated columns, got {len(columns)}", line_no)
+            query_id, doc_id, score = (column.strip() for column in columns)
+            try:
+                grade = int(score)
+            except ValueError:
+                raise InputError(path, f"not an integer: {score!r}", line_no, "score") from None
+            if not query_id:
+                raise InputError(path, "empty", line_no, "query-id")
+            if not doc_id:
+                raise InputError(path, "empty", line_no, "corpus-id")
+            if queries is not None and query_id not in queries:
+                raise InputError(path, f"unknown query id {query_id!r}", line_no, "query-id")
+            if corpus is not None and doc_id not in corpus:
+                if unknown_docs == "error":
+                    raise InputError(path, f"unknown document id {doc_id!r}", line_no, "corpus-id")
+                unknown.append((line_no, doc_id))
+            judged = qrels.setdefault(query_id, {})
+            if doc_id in judged and judged[doc_id] != grade:
+                raise InputError(path, f"conflicting grades for ({query_id}, {doc_id})", line_no, "score")
+            judged[doc_id] = grade
+    if not qrels:
+        raise InputError(path, "no judgements")
+    if unknown:
+        first_line, first_id = unknown[0]
+        message = (
+            f"{path}: {len(unknown)} judgement(s) name documents not in the corpus "
+            f"(first: line {first_line}, {first_id!r}); kept for evaluation"
+        )
+        log.warning(message)
+        if warnings is not None:
+            warnings.append(message)
+    return qrels
+
+
+def available_splits(path: str | Path) -> list[str]:
+    return sorted(p.stem for p in (Path(path) / "qrels").glob("*.tsv"))
+
+
+def load_dataset(
+    path: str | Path, split: str, name: str | None = None, unknown_docs: UnknownPolicy = "error"
+) -> BeirDataset:
+    """Load one split of a BEIR folder; queries are those judged in that split, as BEIR does."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"{path}: not a directory")
+    qrels_path = path / "qrels" / f"{split}.tsv"
+    if not qrels_path.is_file():
+        splits = available_splits(path)
+        raise UserError(f"{qrels_path}: no such split {split!r}; available: {', '.join(splits) or 'none'}")
+    corpus = load_corpus(path / "corpus.jsonl")
+    all_queries = load_queries(path / "queries.jsonl")
+    warnings: list[str] = []
+    qrels = load_qrels(qrels_path, all_queries, corpus, unknown_docs=unknown_docs, warnings=warnings)
+    queries = {query_id: all_queries[query_id] for query_id in qrels}
+    return BeirDataset(name or path.name, path, split, corpus, queries, qrels, warnings)

@@ -1,0 +1,123 @@
+"""Turn a dataset name or path into a BEIR folder on disk.
+
+Order tried: an existing path; `<data root>/<folder>` for a known name, where the data root comes
+from the config, then $RANKDISTILL_DATA; a previously downloaded copy in the cache; BEIR's download
+URL (only works online). Failure names every place that was tried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rankdistill.data.beir import UnknownPolicy
+from rankdistill.errors import UserError
+from rankdistill.paths import DATA_ENV, cache_dir, env_data_root
+
+BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{name}.zip"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What rankdistill knows about a named dataset."""
+
+    folder: str
+    default_split: str
+    url: str | None = None
+    md5: str | None = None
+    # BEIR convention for datasets whose queries are themselves corpus documents.
+    ignore_identical_ids: bool = False
+    # Official data with judgements on documents outside the corpus: counted, not fatal.
+    unknown_qrels_docs: UnknownPolicy = "error"
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "scifact": DatasetInfo("scifact", "test", BEIR_URL.format(name="scifact"), "5f7d1de60b170fc8027bb7898e2efca1"),
+    "nfcorpus": DatasetInfo("nfcorpus", "test", BEIR_URL.format(name="nfcorpus"), "a89dba18a62ef92f7d323ec890a0d38d"),
+    "arguana": DatasetInfo(
+        "arguana",
+        "test",
+        BEIR_URL.format(name="arguana"),
+        "8ad3e3c2a5867cdced806d6503f29b99",
+        ignore_identical_ids=True,
+        unknown_qrels_docs="warn",
+    ),
+    # BM25 top-100 slice of MS MARCO for TREC DL 2019/2020: not a closed corpus, no BEIR zip.
+    "msmarco-trec-dl": DatasetInfo("msmarco-trec-dl-bm25top100", "test", unknown_qrels_docs="warn"),
+}
+
+
+def dataset_info(name_or_path: str) -> DatasetInfo:
+    """The registry entry for a name, or defaults for a user's own folder."""
+    return DATASETS.get(name_or_path, DatasetInfo(Path(name_or_path).name, "test"))
+
+
+def _is_beir_folder(path: Path) -> bool:
+    return (path / "corpus.jsonl").is_file() and (path / "queries.jsonl").is_file() and (path / "qrels").is_dir()
+
+
+def resolve_dataset(name_or_path: str, data_root: str | Path | None = None, download: bool = True) -> Path:
+    """A BEIR folder for `name_or_path`, or a UserError saying everything that was tried."""
+    tried: list[str] = []
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if _is_beir_folder(path):
+            return path
+        raise UserError(f"{path}: not a BEIR folder (needs corpus.jsonl, queries.jsonl and qrels/)")
+    tried.append(f"path {path} (does not exist)")
+
+    info = DATASETS.get(name_or_path)
+    if info is None:
+        known = ", ".join(DATASETS)
+        raise UserError(f"unknown dataset {name_or_path!r}: not a folder and not one of: {known}")
+
+    roots = [(Path(data_root).expanduser(), "config data_root")] if data_root else []
+    if env_root := env_data_root():
+        roots.append((env_root, f"${DATA_ENV}"))
+    if not roots:
+        tried.append(f"data root (none set: give data_root in the config or set ${DATA_ENV})")
+    for root, origin in roots:
+        candidate = root / info.folder
+        if _is_beir_folder(candidate):
+            return candidate
+        tried.append(f"{origin}: {candidate} (not a BEIR folder)")
+
+    cached = cache_dir() / "datasets" / info.folder
+    if _is_beir_folder(cached):
+        return cached
+    tried.append(f"cache {cached} (absent)")
+
+    if info.url is None:
+        tried.append("download (no public download for this dataset)")
+    elif not download:
+        tried.append(f"download {info.url} (disabled)")
+    else:
+        try:
+            return _download_beir_zip(info, cached)
+        except OSError as exc:
+            tried.append(f"download {info.url} ({exc})")
+    raise UserError(f"dataset {name_or_path!r} not found; tried:\n  " + "\n  ".join(tried))
+
+
+def _download_beir_zip(info: DatasetInfo, target: Path) -> Path:
+    """Download, check the md5, unzip into a temp folder and move it into place atomically."""
+    assert info.url is not None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        archive = Path(tmp) / "download.zip"
+        with urllib.request.urlopen(info.url, timeout=30) as response, archive.open("wb") as out:
+            shutil.copyfileobj(response, out)
+        if info.md5:
+            digest = hashlib.md5(archive.read_bytes()).hexdigest()
+            if digest != info.md5:
+                raise OSError(f"md5 mismatch: got {digest}, expected {info.md5}")
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(Path(tmp) / "unzipped")
+        extracted = next(p.parent for p in (Path(tmp) / "unzipped").rglob("corpus.jsonl"))
+        extracted.rename(target)
+    return target

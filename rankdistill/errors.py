@@ -1,0 +1,22 @@
+"""The one exception type for mistakes a user can fix (bad input, bad config, missing data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A mistake in input or configuration: the CLI prints the message and exits non-zero,
+    without a traceback."""
+
+
+class InputError(UserError):
+    """Bad content in a file, located by file, line and field."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None, field: str | None = None):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        where = self.path if line is None else f"{self.path}:{line}"
+        what = f"field '{field}': " if field else ""
+        super().__init__(f"{where}: {what}{message}")

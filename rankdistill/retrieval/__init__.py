@@ -1,0 +1,50 @@
+"""First-stage retrievers behind one interface, named by a spec string:
+
+    bm25                   bm25s, English stemming (options: bm25:k1=0.9,b=0.4)
+    dense:MODEL            SentenceTransformer + exact FAISS inner product (cosine if the model is)
+    sparse:MODEL           SPLADE SparseEncoder + exact sparse dot product
+"""
+
+from __future__ import annotations
+
+from rankdistill.errors import UserError
+from rankdistill.retrieval.base import Corpus, Results, Retriever, top_k
+
+KINDS = ("bm25", "dense", "sparse")
+
+
+def _bm25_options(text: str, spec: str) -> dict[str, float]:
+    options: dict[str, float] = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in ("k1", "b"):
+            raise UserError(f"retriever {spec!r}: unknown BM25 option {key!r} (use k1=..., b=...)")
+        try:
+            options[key] = float(value)
+        except ValueError:
+            raise UserError(f"retriever {spec!r}: {key} must be a number, got {value!r}") from None
+    return options
+
+
+def build_retriever(spec: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None) -> Retriever:
+    kind, _, argument = spec.partition(":")
+    if kind == "bm25":
+        from rankdistill.retrieval.bm25 import BM25Retriever
+
+        retriever = BM25Retriever(**_bm25_options(argument, spec))
+        retriever.spec = spec
+        return retriever
+    if kind in ("dense", "sparse"):
+        if not argument:
+            raise UserError(f"retriever {spec!r}: name a model, e.g. {kind}:all-MiniLM-L6-v2")
+        if kind == "dense":
+            from rankdistill.retrieval.dense import DenseRetriever
+
+            return DenseRetriever(argument, batch_size, device, max_length)
+        from rankdistill.retrieval.sparse import SparseRetriever
+
+        return SparseRetriever(argument, batch_size, device, max_length)
+    raise UserError(f"unknown retriever {spec!r}: expected one of {', '.join(KINDS)} (e.g. dense:all-MiniLM-L6-v2)")
+
+
+__all__ = ["Corpus", "KINDS", "Results", "Retriever", "build_retriever", "top_k"]

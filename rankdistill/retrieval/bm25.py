@@ -1,0 +1,39 @@
+"""BM25 with bm25s: English Snowball stemming and stopwords over "title text"."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from rankdistill.data.beir import join_title_text
+from rankdistill.retrieval.base import Corpus, Results, to_results
+
+
+class BM25Retriever:
+    def __init__(self, k1: float = 1.5, b: float = 0.75, language: str = "english", stopwords: str = "en"):
+        self.spec = "bm25"
+        self.k1, self.b = k1, b
+        self.stemmer = Stemmer.Stemmer(language)
+        self.stopwords = stopwords
+        self.doc_ids: list[str] = []
+        self.model: bm25s.BM25 | None = None
+
+    def _tokenize(self, texts: list[str]):
+        return bm25s.tokenize(texts, stopwords=self.stopwords, stemmer=self.stemmer, show_progress=False)
+
+    def index(self, corpus: Corpus) -> None:
+        self.doc_ids = list(corpus)
+        self.model = bm25s.BM25(k1=self.k1, b=self.b)
+        self.model.index(self._tokenize([join_title_text(corpus[d]) for d in self.doc_ids]), show_progress=False)
+
+    def search(self, queries: dict[str, str], k: int) -> Results:
+        if self.model is None:
+            raise RuntimeError("BM25Retriever.search called before index()")
+        query_ids = list(queries)
+        k = min(k, len(self.doc_ids))
+        tokens = self._tokenize([queries[q] for q in query_ids])
+        indices, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=0)
+        # A query whose every term is unknown to the corpus scores 0 everywhere: return no hits.
+        indices = np.where(scores > 0, indices, -1)
+        return to_results(query_ids, self.doc_ids, indices, scores)
