@@ -1,0 +1,92 @@
+"""Shared fixtures: small BEIR folders written by the tests, and tiny real models."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("RANKDISTILL_DATA") or REPO.parent / "shared" / "data")
+
+TINY_CORPUS = {
+    "d1": ("Photosynthesis", "Plants convert sunlight, water and carbon dioxide into glucose and oxygen."),
+    "d2": ("Volcanoes", "Magma rises through the crust and erupts as lava, ash and volcanic gas."),
+    "d3": ("Vaccines", "A vaccine trains the immune system to recognise a virus before infection."),
+    "d4": ("Black holes", "A black hole is a region of spacetime where gravity prevents light escaping."),
+    "d5": ("Coffee", "Caffeine in coffee blocks adenosine receptors and reduces tiredness."),
+    "d6": ("Honey bees", "Bees collect nectar from flowers and turn it into honey inside the hive."),
+    "d7": ("Tides", "The gravity of the moon pulls the oceans and causes high and low tides."),
+    "d8": ("Antibiotics", "Antibiotics kill bacteria but do not work against viral infections."),
+    "d9": ("Glaciers", "Glaciers are slow rivers of ice that carve valleys into mountains."),
+    "d10": ("Sleep", "Deep sleep helps the brain consolidate memories formed during the day."),
+}
+TINY_QUERIES = {
+    "q1": "how do plants make glucose from sunlight",
+    "q2": "what causes ocean tides",
+    "q3": "do antibiotics work against a virus",
+    "q4": "why does coffee reduce tiredness",
+    "q5": "an unjudged query about volcanoes",
+}
+TINY_QRELS = {"q1": {"d1": 1}, "q2": {"d7": 2, "d4": 1}, "q3": {"d8": 1, "d3": 1}, "q4": {"d5": 1}}
+
+
+def write_beir(
+    folder: Path,
+    corpus: dict[str, tuple[str, str]] | None = None,
+    queries: dict[str, str] | None = None,
+    qrels: dict[str, dict[str, int]] | None = None,
+    split: str = "test",
+) -> Path:
+    corpus = TINY_CORPUS if corpus is None else corpus
+    queries = TINY_QUERIES if queries is None else queries
+    qrels = TINY_QRELS if qrels is None else qrels
+    (folder / "qrels").mkdir(parents=True, exist_ok=True)
+    with (folder / "corpus.jsonl").open("w") as out:
+        for doc_id, (title, text) in corpus.items():
+            out.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
+    with (folder / "queries.jsonl").open("w") as out:
+        for query_id, text in queries.items():
+            out.write(json.dumps({"_id": query_id, "text": text}) + "\n")
+    with (folder / "qrels" / f"{split}.tsv").open("w") as out:
+        out.write("query-id\tcorpus-id\tscore\n")
+        for query_id, docs in qrels.items():
+            for doc_id, grade in docs.items():
+                out.write(f"{query_id}\t{doc_id}\t{grade}\n")
+    return folder
+
+
+@pytest.fixture
+def tiny_beir(tmp_path: Path) -> Path:
+    return write_beir(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session")
+def splade_tiny() -> str:
+    """SPLADE-tiny (2 layers, 128 hidden, 17 MB) from the offline catalogue."""
+    from rankdistill.models import resolve_model
+
+    return resolve_model("splade-tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_dense_model(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real, tiny bi-encoder: SPLADE-tiny's BERT body with mean pooling and normalisation."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    body = Transformer(splade_tiny, max_seq_length=64)
+    pooling = Pooling(body.get_embedding_dimension(), pooling_mode="mean")
+    model = SentenceTransformer(modules=[body, pooling, Normalize()], device="cpu")
+    folder = tmp_path_factory.mktemp("tiny-dense") / "model"
+    model.save(str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "scifact" / "corpus.jsonl").is_file():
+        pytest.skip(f"real BEIR data not found at {SHARED_DATA} (set RANKDISTILL_DATA)")
+    return SHARED_DATA

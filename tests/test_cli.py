@@ -1,0 +1,65 @@
+"""The CLI end to end on a tiny folder: outputs on disk, and user mistakes exit 2 without a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rankdistill.cli import main
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rankdistill.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_evaluate_writes_metrics_run_and_table(tiny_beir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| tiny | test | bm25 |" in printed
+    metrics = json.loads((out / "tiny" / "bm25" / "metrics.json").read_text())
+    assert metrics["num_queries"] == 4
+    assert 0.5 < metrics["metrics"]["nDCG@10"] <= 1.0
+    assert metrics["provenance"]["versions"]["rankdistill"]
+    assert set(metrics["per_query"]) == {"q1", "q2", "q3", "q4"}
+    run_lines = (out / "tiny" / "bm25" / "run.trec").read_text().splitlines()
+    assert run_lines[0].split()[1] == "Q0"
+    assert "nDCG@10" in (out / "results.md").read_text()
+
+
+def test_bad_corpus_line_exits_2_with_location_and_no_traceback(tiny_beir: Path) -> None:
+    corpus = tiny_beir / "corpus.jsonl"
+    corpus.write_text(corpus.read_text() + '{"_id": "d11"}\n')
+    result = run_cli("evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25")
+    assert result.returncode == 2
+    assert f"{corpus}:11: field 'text': missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_retriever_exits_2(tiny_beir: Path) -> None:
+    result = run_cli("evaluate", "--dataset", str(tiny_beir), "--retriever", "colbert:x")
+    assert result.returncode == 2 and "unknown retriever 'colbert:x'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_config_evaluates_into_the_run_folder(tiny_beir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        f"name: tiny-run\noutput_dir: {tmp_path / 'runs'}\nevaluate:\n  datasets: [{tiny_beir}]\n  retrievers: [bm25]\n  k: 5\n"
+    )
+    assert main(["run", str(config)]) == 0
+    run_dir = tmp_path / "runs" / "tiny-run"
+    recorded = json.loads((run_dir / "config.json").read_text())
+    assert recorded["config"]["evaluate"]["k"] == 5 and recorded["config"]["seed"] == 13
+    assert (run_dir / "evaluate" / "tiny" / "bm25" / "run.trec").is_file()
+
+
+def test_bad_config_key_names_line_and_field(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("name: x\nevaluate:\n  datasets: [scifact]\n  retreivers: [bm25]\n")
+    result = run_cli("run", str(config))
+    assert result.returncode == 2
+    assert f"{config}:4: field 'evaluate.retreivers': unknown key" in result.stderr
+    assert "Traceback" not in result.stderr

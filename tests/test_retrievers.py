@@ -1,0 +1,89 @@
+"""Retrievers on a tiny corpus with tiny real models: each equals brute-force scoring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rankdistill.data import load_dataset
+from rankdistill.errors import UserError
+from rankdistill.retrieval import build_retriever, top_k
+from rankdistill.retrieval.base import to_results
+
+
+@pytest.fixture
+def dataset(tiny_beir: Path):
+    return load_dataset(tiny_beir, "test")
+
+
+def test_top_k_orders_scores_and_breaks_ties_by_index() -> None:
+    scores = np.array([[0.1, 0.9, 0.5, 0.9], [3.0, 1.0, 2.0, 0.0]])
+    indices, best = top_k(scores, 3)
+    assert indices.tolist() == [[1, 3, 2], [0, 2, 1]]
+    assert best.tolist() == [[0.9, 0.9, 0.5], [3.0, 2.0, 1.0]]
+    assert top_k(scores, 10)[0].shape == (2, 4)
+
+
+def test_to_results_skips_padding() -> None:
+    results = to_results(["q"], ["a", "b"], np.array([[1, -1]]), np.array([[0.5, 0.0]]))
+    assert results == {"q": {"b": 0.5}}
+
+
+def test_bm25_ranks_the_matching_document_first(dataset) -> None:
+    retriever = build_retriever("bm25")
+    retriever.index(dataset.corpus)
+    results = retriever.search(dataset.queries, k=3)
+    assert next(iter(results["q2"])) == "d7"  # tides
+    assert next(iter(results["q4"])) == "d5"  # coffee
+    assert all(len(hits) <= 3 for hits in results.values())
+
+
+def test_bm25_options_parse_and_bad_ones_fail() -> None:
+    retriever = build_retriever("bm25:k1=0.9,b=0.4")
+    assert (retriever.k1, retriever.b) == (0.9, 0.4)
+    with pytest.raises(UserError, match="unknown BM25 option 'k3'"):
+        build_retriever("bm25:k3=1")
+
+
+@pytest.mark.parametrize("spec", ["colbert:x", "dense", "dense:", "nonsense"])
+def test_bad_retriever_specs(spec: str) -> None:
+    with pytest.raises(UserError):
+        build_retriever(spec)
+
+
+def test_dense_search_equals_brute_force_cosine(dataset, tiny_dense_model: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    retriever = build_retriever(f"dense:{tiny_dense_model}", device="cpu")
+    retriever.index(dataset.corpus)
+    results = retriever.search(dataset.queries, k=4)
+
+    plain = SentenceTransformer(tiny_dense_model, device="cpu")
+    docs = plain.encode([dataset.doc_text(d) for d in dataset.corpus], normalize_embeddings=True)
+    queries = plain.encode(list(dataset.queries.values()), normalize_embeddings=True)
+    scores = queries @ docs.T
+    doc_ids = list(dataset.corpus)
+    for row, query_id in enumerate(dataset.queries):
+        expected = [doc_ids[i] for i in np.argsort(-scores[row])[:4]]
+        assert list(results[query_id]) == expected
+        assert results[query_id][expected[0]] == pytest.approx(float(scores[row].max()), abs=1e-5)
+
+
+def test_sparse_search_equals_brute_force_dot(dataset, splade_tiny: str) -> None:
+    from sentence_transformers import SparseEncoder
+
+    retriever = build_retriever(f"sparse:{splade_tiny}", device="cpu")
+    retriever.index(dataset.corpus)
+    results = retriever.search(dataset.queries, k=3)
+
+    plain = SparseEncoder(splade_tiny, device="cpu")
+    docs = plain.encode_document([dataset.doc_text(d) for d in dataset.corpus], convert_to_tensor=True).to_dense().numpy()
+    queries = plain.encode_query(list(dataset.queries.values()), convert_to_tensor=True).to_dense().numpy()
+    scores = queries @ docs.T
+    doc_ids = list(dataset.corpus)
+    for row, query_id in enumerate(dataset.queries):
+        expected = [doc_ids[i] for i in np.argsort(-scores[row], kind="stable")[:3] if scores[row, i] > 0]
+        assert list(results[query_id]) == expected
+    assert next(iter(results["q2"])) == "d7"  # SPLADE-tiny is a real retriever: tides
