@@ -43,7 +43,8 @@ def evaluate_retriever(
     device: str | None = None,
     max_length: int | None = None,
 ) -> RetrieverEvaluation:
-    ignore_identical = dataset_info(dataset.name).ignore_identical_ids
+    info = dataset_info(dataset.name)
+    ignore_identical = info.ignore_identical_ids
     retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length)
     started = time.perf_counter()
     retriever.index(dataset.corpus)
@@ -51,7 +52,7 @@ def evaluate_retriever(
     # One extra hit per query so that dropping the query itself still leaves k.
     results = retriever.search(dataset.queries, k + 1 if ignore_identical else k)
     searched = time.perf_counter()
-    result = evaluate_run(dataset.qrels, results, ignore_identical_ids=ignore_identical)
+    result = evaluate_run(dataset.qrels, results, ignore_identical, info.relevance_level)
     return RetrieverEvaluation(dataset.name, dataset.split, spec, result, indexed - started, searched - indexed, results)
 
 
@@ -108,8 +109,6 @@ def evaluate_many(
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
-        for warning in dataset.warnings:
-            print(f"warning: {warning}")
         for spec in retrievers:
             log.info("evaluating %s on %s/%s", spec, dataset.name, dataset.split)
             evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length)

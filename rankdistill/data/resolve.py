@@ -34,6 +34,8 @@ class DatasetInfo:
     ignore_identical_ids: bool = False
     # Official data with judgements on documents outside the corpus: counted, not fatal.
     unknown_qrels_docs: UnknownPolicy = "error"
+    # Lowest grade that counts as relevant for binary metrics (TREC DL passage convention: 2).
+    relevance_level: int = 1
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -48,7 +50,7 @@ DATASETS: dict[str, DatasetInfo] = {
         unknown_qrels_docs="warn",
     ),
     # BM25 top-100 slice of MS MARCO for TREC DL 2019/2020: not a closed corpus, no BEIR zip.
-    "msmarco-trec-dl": DatasetInfo("msmarco-trec-dl-bm25top100", "test", unknown_qrels_docs="warn"),
+    "msmarco-trec-dl": DatasetInfo("msmarco-trec-dl-bm25top100", "test", unknown_qrels_docs="warn", relevance_level=2),
 }
 
 
