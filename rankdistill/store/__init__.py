@@ -1,0 +1,6 @@
+"""The teacher score store: scores keyed by (teacher, query, doc) content, kept across runs."""
+
+from rankdistill.store.keys import pair_digest, pair_key, rank_of, text_hash
+from rankdistill.store.score_store import ScoreStore, read_shard, write_shard
+
+__all__ = ["ScoreStore", "pair_digest", "pair_key", "rank_of", "read_shard", "text_hash", "write_shard"]
