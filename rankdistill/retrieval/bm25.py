@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 import Stemmer
 
 from rankdistill.data.beir import join_title_text
 from rankdistill.retrieval.base import Corpus, Results, to_results
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s logs its progress at DEBUG
 
 
 class BM25Retriever:
@@ -21,6 +25,16 @@ class BM25Retriever:
 
     def _tokenize(self, texts: list[str]):
         return bm25s.tokenize(texts, stopwords=self.stopwords, stemmer=self.stemmer, show_progress=False)
+
+    def query_terms(self, query: str) -> list[str]:
+        """The stemmed, stopword-free terms of one query, as the index stores them."""
+        return bm25s.tokenize([query], stopwords=self.stopwords, stemmer=self.stemmer, return_ids=False, show_progress=False)[0]
+
+    def scores_for(self, query: str) -> np.ndarray:
+        """The BM25 score of `query` against every indexed document, in index order."""
+        if self.model is None:
+            raise RuntimeError("BM25Retriever.scores_for called before index()")
+        return self.model.get_scores(self.query_terms(query))
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)

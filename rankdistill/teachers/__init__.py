@@ -1,5 +1,50 @@
-"""Teachers: the slow, strong rankers whose scores are distilled."""
+"""Teachers: the slow, strong rankers whose scores are distilled. Named by a spec string:
 
-from rankdistill.teachers.base import Teacher
+    cross-encoder:MODEL     CrossEncoder, raw logits
+    bi-encoder:MODEL        SentenceTransformer, cosine similarity
+    sparse:MODEL            SPLADE SparseEncoder, dot product
+    bm25                    BM25 under the statistics of the given corpus
 
-__all__ = ["Teacher"]
+An ensemble is built from members (`EnsembleTeacher`), each a teacher with weight and calibration.
+"""
+
+from __future__ import annotations
+
+from rankdistill.errors import UserError
+from rankdistill.teachers.base import Teacher, make_fingerprint, weights_hash
+from rankdistill.teachers.calibration import calibrate
+from rankdistill.teachers.ensemble import EnsembleTeacher, Member
+
+KINDS = ("cross-encoder", "bi-encoder", "sparse", "bm25")
+
+
+def build_teacher(
+    spec: str,
+    corpus_texts: list[str] | None = None,
+    batch_size: int = 32,
+    max_length: int | None = None,
+    device: str | None = None,
+) -> Teacher:
+    kind, _, model = spec.partition(":")
+    if kind not in KINDS:
+        raise UserError(f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}")
+    if kind == "bm25":
+        if corpus_texts is None:
+            raise UserError("a bm25 teacher needs the corpus it scores against")
+        from rankdistill.teachers.bm25 import BM25Teacher
+
+        return BM25Teacher(corpus_texts)
+    if not model:
+        raise UserError(f"teacher {spec!r}: name a model, e.g. {kind}:path/to/model")
+    if kind == "cross-encoder":
+        from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+
+        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, device=device)
+    from rankdistill.teachers.bi_encoder import BiEncoderTeacher, SparseTeacher
+
+    if kind == "bi-encoder":
+        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device)
+    return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device)
+
+
+__all__ = ["EnsembleTeacher", "KINDS", "Member", "Teacher", "build_teacher", "calibrate", "make_fingerprint", "weights_hash"]

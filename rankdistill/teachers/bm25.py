@@ -1,0 +1,37 @@
+"""BM25 as a teacher: the score of a pair under corpus statistics (IDF, average length)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from rankdistill.errors import UserError
+from rankdistill.teachers.base import make_fingerprint
+
+
+class BM25Teacher:
+    """Scores (query, doc) pairs whose doc text belongs to `corpus_texts`."""
+
+    def __init__(self, corpus_texts: list[str], k1: float = 1.5, b: float = 0.75):
+        from rankdistill.retrieval.bm25 import BM25Retriever
+
+        self._retriever = BM25Retriever(k1=k1, b=b)
+        self._retriever.index({str(i): {"title": "", "text": text} for i, text in enumerate(corpus_texts)})
+        self._row = {text: i for i, text in enumerate(corpus_texts)}
+        corpus_digest = hashlib.sha256("\x1e".join(corpus_texts).encode()).hexdigest()
+        self.fingerprint = make_fingerprint("bm25", corpus=corpus_digest, k1=k1, b=b)
+
+    def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        rows = []
+        for i, doc in enumerate(docs):
+            if doc not in self._row:
+                raise UserError(f"BM25 teacher: the doc of pair {i} is not in the corpus it was built on")
+            rows.append(self._row[doc])
+        scores = np.zeros(len(queries), dtype=np.float32)
+        by_query: dict[str, list[int]] = {}
+        for i, query in enumerate(queries):
+            by_query.setdefault(query, []).append(i)
+        for query, pairs in by_query.items():
+            scores[pairs] = self._retriever.scores_for(query)[[rows[i] for i in pairs]]
+        return scores

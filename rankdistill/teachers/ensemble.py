@@ -1,0 +1,68 @@
+"""A weighted ensemble of teachers with per-query calibration (DiSCo / MTARD style).
+
+    s_E(q, d) = sum_t w_t * calibrate_t(s_t(q, .))[d]
+
+Calibration is relative to the candidate list of each query, so the ensemble's score of a pair
+depends on the other pairs of the same query in the call: call `score` with whole candidate
+lists. Member scores are content-addressed and can go through a ScoreStore (`store_root`), so
+changing weights or calibration never rescored anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rankdistill.errors import UserError
+from rankdistill.teachers.base import Teacher, make_fingerprint
+from rankdistill.teachers.calibration import METHODS, calibrate
+
+
+@dataclass
+class Member:
+    teacher: Teacher
+    weight: float = 1.0
+    calibration: str = "zscore"
+    temperature: float = 1.0
+
+
+class EnsembleTeacher:
+    def __init__(self, members: list[Member], store_root: str | Path | None = None, batch_size: int = 32):
+        if not members:
+            raise UserError("an ensemble teacher needs at least one member")
+        for member in members:
+            if member.calibration not in METHODS:
+                raise UserError(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}")
+        self.members = members
+        self.batch_size = batch_size
+        self.stores = None
+        if store_root is not None:
+            from rankdistill.store import ScoreStore
+
+            self.stores = [ScoreStore(store_root, m.teacher.fingerprint) for m in members]
+        self.fingerprint = make_fingerprint(
+            "ensemble",
+            members=[(m.teacher.fingerprint, m.weight, m.calibration, m.temperature) for m in members],
+        )
+
+    def member_scores(self, queries: list[str], docs: list[str]) -> list[np.ndarray]:
+        """Raw scores of every member for every pair (read from the stores where possible)."""
+        if self.stores is None:
+            return [np.asarray(m.teacher.score(queries, docs), dtype=np.float32) for m in self.members]
+        return [
+            store.score_pairs(m.teacher, queries, docs, batch_size=self.batch_size, progress=False)
+            for m, store in zip(self.members, self.stores)
+        ]
+
+    def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        raw = self.member_scores(queries, docs)
+        groups: dict[str, list[int]] = {}
+        for i, query in enumerate(queries):
+            groups.setdefault(query, []).append(i)
+        combined = np.zeros(len(queries), dtype=np.float64)
+        for member, scores in zip(self.members, raw):
+            for rows in groups.values():
+                combined[rows] += member.weight * calibrate(scores[rows], member.calibration, member.temperature)
+        return combined.astype(np.float32)

@@ -1,0 +1,136 @@
+"""Teachers on tiny real models: scores equal the underlying library's, fingerprints track settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rankdistill.errors import UserError
+from rankdistill.store import ScoreStore
+from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate
+from tests.conftest import TINY_CORPUS
+
+DOCS = [f"{title} {text}" for title, text in TINY_CORPUS.values()]
+QUERIES = ["what causes ocean tides"] * 3 + ["why does coffee reduce tiredness"] * 2
+PAIR_DOCS = [DOCS[6], DOCS[3], DOCS[0], DOCS[4], DOCS[9]]
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SPLADE-tiny's BERT body with a fresh (seeded) one-logit head: a real, tiny cross-encoder."""
+    from sentence_transformers import CrossEncoder
+
+    torch.manual_seed(0)
+    model = CrossEncoder(splade_tiny, num_labels=1, max_length=64, device="cpu")
+    folder = tmp_path_factory.mktemp("tiny-ce") / "model"
+    model.save(str(folder))
+    return str(folder)
+
+
+def test_cross_encoder_returns_raw_logits(tiny_cross_encoder: str) -> None:
+    from sentence_transformers import CrossEncoder
+
+    teacher = build_teacher(f"cross-encoder:{tiny_cross_encoder}", max_length=64, device="cpu")
+    scores = teacher.score(QUERIES, PAIR_DOCS)
+    plain = CrossEncoder(tiny_cross_encoder, max_length=64, device="cpu")
+    logits = plain.predict(list(zip(QUERIES, PAIR_DOCS)), activation_fn=torch.nn.Identity())
+    np.testing.assert_allclose(scores, logits, atol=1e-5)
+    np.testing.assert_allclose(torch.sigmoid(torch.tensor(scores)).numpy(), plain.predict(list(zip(QUERIES, PAIR_DOCS))), atol=1e-5)
+
+
+def test_fingerprint_tracks_settings_not_instances(tiny_cross_encoder: str) -> None:
+    from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+
+    a = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu")
+    assert a.fingerprint == CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu").fingerprint
+    assert a.fingerprint != CrossEncoderTeacher(tiny_cross_encoder, max_length=32, device="cpu").fingerprint
+    assert a.fingerprint != CrossEncoderTeacher(tiny_cross_encoder, max_length=64, activation="sigmoid", device="cpu").fingerprint
+
+
+def test_changed_weights_change_the_fingerprint(tiny_cross_encoder: str, tmp_path: Path) -> None:
+    import shutil
+
+    from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+
+    copy = Path(shutil.copytree(tiny_cross_encoder, tmp_path / "copy"))
+    same = CrossEncoderTeacher(str(copy), max_length=64, device="cpu").fingerprint
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    changed = CrossEncoderTeacher(str(copy), max_length=64, device="cpu").fingerprint
+    assert same == CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu").fingerprint
+    assert changed != same
+
+
+def test_bi_encoder_teacher_is_cosine(tiny_dense_model: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    scores = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu").score(QUERIES, PAIR_DOCS)
+    plain = SentenceTransformer(tiny_dense_model, device="cpu")
+    expected = (plain.encode(QUERIES, normalize_embeddings=True) * plain.encode(PAIR_DOCS, normalize_embeddings=True)).sum(1)
+    np.testing.assert_allclose(scores, expected, atol=1e-5)
+
+
+def test_sparse_teacher_is_splade_dot(splade_tiny: str) -> None:
+    from sentence_transformers import SparseEncoder
+
+    scores = build_teacher(f"sparse:{splade_tiny}", device="cpu").score(QUERIES, PAIR_DOCS)
+    plain = SparseEncoder(splade_tiny, device="cpu")
+    q = plain.encode_query(QUERIES, convert_to_tensor=True).to_dense()
+    d = plain.encode_document(PAIR_DOCS, convert_to_tensor=True).to_dense()
+    np.testing.assert_allclose(scores, (q * d).sum(1).numpy(), rtol=1e-4, atol=1e-4)
+    assert scores[0] > scores[2]  # tides doc beats photosynthesis for a tides query
+
+
+def test_bm25_teacher_matches_retrieval_and_rejects_foreign_docs() -> None:
+    teacher = build_teacher("bm25", corpus_texts=DOCS)
+    scores = teacher.score(QUERIES, PAIR_DOCS)
+    assert scores[0] > 0 and scores[2] == 0 and scores[3] > 0
+    with pytest.raises(UserError, match="pair 1.*not in the corpus"):
+        teacher.score(["q", "q"], [DOCS[0], "a document from elsewhere"])
+
+
+@pytest.mark.parametrize("spec", ["oracle:x", "cross-encoder", "cross-encoder:", "bm25"])
+def test_bad_teacher_specs(spec: str) -> None:
+    with pytest.raises(UserError):
+        build_teacher(spec)
+
+
+def test_calibrations_by_hand() -> None:
+    s = np.array([1.0, 2.0, 3.0, 3.0])
+    np.testing.assert_allclose(calibrate(s, "zscore"), (s - 2.25) / s.std())
+    np.testing.assert_allclose(calibrate(s, "minmax"), [0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(calibrate(s, "rank"), [0.0, 1 / 3, 5 / 6, 5 / 6])
+    np.testing.assert_allclose(calibrate(s, "temperature", 2.0), s / 2)
+    assert calibrate(np.array([5.0, 5.0]), "zscore").tolist() == [0.0, 0.0]
+    with pytest.raises(UserError):
+        calibrate(s, "softmaxish")
+
+
+class ListTeacher:
+    """A teacher whose score is a fixed function of the doc; counts the pairs it scored."""
+
+    def __init__(self, fingerprint: str, scale: float):
+        self.fingerprint, self.scale, self.calls = fingerprint, scale, 0
+
+    def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        self.calls += len(docs)
+        return np.array([self.scale * len(d) for d in docs], dtype=np.float32)
+
+
+def test_ensemble_calibrates_per_query_and_weights_members(tmp_path: Path) -> None:
+    big, small = ListTeacher("big", 100.0), ListTeacher("small", 0.01)
+    ensemble = EnsembleTeacher([Member(big, 1.0, "minmax"), Member(small, 3.0, "minmax")], store_root=tmp_path)
+    scores = ensemble.score(QUERIES, PAIR_DOCS)
+    lengths = np.array([len(d) for d in PAIR_DOCS], dtype=float)
+    expected = np.concatenate([4 * calibrate(lengths[:3], "minmax"), 4 * calibrate(lengths[3:], "minmax")])
+    np.testing.assert_allclose(scores, expected, atol=1e-6)  # scales no longer matter after calibration
+    reweighted = EnsembleTeacher([Member(big, 2.0, "zscore"), Member(small, 1.0, "zscore")], store_root=tmp_path)
+    reweighted.score(QUERIES, PAIR_DOCS)
+    assert (big.calls, small.calls) == (5, 5)  # member scores came from the store the second time
+    assert reweighted.fingerprint != ensemble.fingerprint
+    assert len(ScoreStore(tmp_path, "big")) == 5
