@@ -53,6 +53,43 @@ def _cmd_run(args: argparse.Namespace) -> None:
     print(f"\nrun folder: {run_dir}")
 
 
+def _cmd_mine(args: argparse.Namespace) -> None:
+    from rankdistill.evaluation import open_dataset
+    from rankdistill.mining import build_training_set, meta_path, write_training_set
+    from rankdistill.teachers import build_teacher
+
+    dataset = open_dataset(args.dataset, args.split, args.data_root)
+    corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
+    teacher = build_teacher(args.teacher, corpus_texts=corpus_texts, batch_size=args.batch_size, max_length=args.max_length, device=args.device)
+    options = {
+        name: getattr(args, name)
+        for name in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "seed")
+    }
+    settings = {
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "retrievers": args.retriever,
+        "teacher": args.teacher,
+        "teacher_fingerprint": teacher.fingerprint,
+        **options,
+    }
+    records, counts = build_training_set(
+        dataset,
+        args.retriever,
+        teacher,
+        args.store,
+        **options,
+        batch_size=args.batch_size,
+        device=args.device,
+        max_length=args.max_length,
+        progress=args.verbose,
+        teacher_info={"spec": args.teacher},
+    )
+    write_training_set(args.output, records, {"config": settings, "counts": counts})
+    print(", ".join(f"{key} {value}" for key, value in counts.items()))
+    print(f"wrote {args.output} and {meta_path(args.output)}")
+
+
 def _cmd_models_list(args: argparse.Namespace) -> None:
     from rankdistill.models import CATALOGUE, MARKER, models_dir
 
@@ -90,6 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     evaluate.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+    mine = commands.add_parser("mine", help="build a distillation training set: mine, sample, teacher-score, filter")
+    mine.add_argument("--dataset", required=True, help="name or BEIR folder")
+    mine.add_argument("--split", default="train", help="qrels split to mine (default train)")
+    mine.add_argument("--retriever", action="append", required=True, help="bm25 | dense:MODEL | sparse:MODEL; repeatable")
+    mine.add_argument("--teacher", required=True, help="cross-encoder:MODEL | bi-encoder:MODEL | sparse:MODEL | bm25")
+    mine.add_argument("--store", required=True, help="teacher score store folder (reused across runs)")
+    mine.add_argument("--output", required=True, help="training set FILE.jsonl (sidecar FILE.jsonl.meta.json)")
+    mine.add_argument("--n-top", type=int, default=8, help="hardest negatives per query (default 8)")
+    mine.add_argument("--n-random", type=int, default=8, help="uniformly sampled negatives per query (default 8)")
+    mine.add_argument("--skip-top", type=int, default=0, help="never sample what a retriever ranked this high (default 0)")
+    mine.add_argument("--depth", type=int, default=100, help="hits per retriever and query (default 100)")
+    mine.add_argument("--top-depth", type=int, default=None, help="deepest rank for top picks (default: --depth)")
+    mine.add_argument("--fn-margin", type=float, default=None, help="suspect negatives scoring >= lowest positive - margin")
+    mine.add_argument("--fn-fraction", type=float, default=None, help="suspect negatives scoring >= fraction * lowest positive (positive-scale scores only)")
+    mine.add_argument("--fn-action", choices=("drop", "relabel"), default="drop", help="what to do with suspected false negatives")
+    mine.add_argument("--seed", type=int, default=13)
+    mine.add_argument("--batch-size", type=int, default=32)
+    mine.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
+    mine.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    mine.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
+    mine.set_defaults(handler=_cmd_mine)
 
     models = commands.add_parser("models", help="the offline model catalogue").add_subparsers(dest="models_command", required=True)
     models.add_parser("list", help="catalogue aliases and whether they are fetched").set_defaults(handler=_cmd_models_list)

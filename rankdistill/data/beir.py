@@ -45,7 +45,8 @@ def join_title_text(doc: dict[str, str]) -> str:
     return f"{title} {doc['text']}".strip() if title else doc["text"]
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
+def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; InputError on bad JSON or a non-object."""
     if not path.is_file():
         raise UserError(f"{path}: file not found")
     with path.open(encoding="utf-8") as handle:
@@ -89,7 +90,7 @@ def load_corpus(path: str | Path) -> dict[str, dict[str, str]]:
     path = Path(path)
     corpus: dict[str, dict[str, str]] = {}
     first_seen: dict[str, int] = {}
-    for line_no, record in _jsonl_records(path):
+    for line_no, record in jsonl_records(path):
         doc_id = _checked_id(path, line_no, record, first_seen)
         text = _string_field(path, line_no, record, "text", required=True)
         title = _string_field(path, line_no, record, "title", required=False)
@@ -106,7 +107,7 @@ def load_queries(path: str | Path) -> dict[str, str]:
     path = Path(path)
     queries: dict[str, str] = {}
     first_seen: dict[str, int] = {}
-    for line_no, record in _jsonl_records(path):
+    for line_no, record in jsonl_records(path):
         query_id = _checked_id(path, line_no, record, first_seen)
         text = _string_field(path, line_no, record, "text", required=True)
         if not text.strip():

@@ -1,0 +1,123 @@
+"""Build a distillation training set: mine candidates, sample negatives, score every pair with
+the teacher through the score store, and control false negatives."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rankdistill.data.beir import BeirDataset
+from rankdistill.mining.candidates import mine_candidates, positive_ids
+from rankdistill.mining.false_negatives import Action, check_rules, control_false_negatives
+from rankdistill.mining.records import Negative, Positive, TrainingRecord
+from rankdistill.mining.sampling import SampledNegative, sample_negatives
+from rankdistill.store import ScoreStore
+from rankdistill.teachers.base import Teacher
+
+log = logging.getLogger(__name__)
+
+COUNTS = (
+    "queries",
+    "queries_without_positives",
+    "queries_without_negatives",
+    "records",
+    "positives",
+    "positives_not_in_corpus",
+    "negatives",
+    "negatives_top",
+    "negatives_random",
+    "suspected",
+    "dropped",
+    "relabelled",
+)
+
+
+def build_training_set(
+    dataset: BeirDataset,
+    retrievers: list[str],
+    teacher: Teacher,
+    store_root: str | Path,
+    *,
+    n_top: int = 8,
+    n_random: int = 8,
+    skip_top: int = 0,
+    depth: int = 100,
+    top_depth: int | None = None,
+    fn_margin: float | None = None,
+    fn_fraction: float | None = None,
+    fn_action: Action = "drop",
+    seed: int = 13,
+    batch_size: int = 32,
+    device: str | None = None,
+    max_length: int | None = None,
+    progress: bool = False,
+    teacher_info: dict | None = None,
+) -> tuple[list[TrainingRecord], dict[str, int]]:
+    """One record per query that has a positive in the corpus and a negative left after
+    false-negative control; `counts` says how many of each thing were kept or left out.
+
+    `top_depth` (default `depth`) bounds the ranks top picks come from; `batch_size`, `device`
+    and `max_length` go to the retrievers and `batch_size` also to the teacher; `teacher_info`
+    describes the teacher in a new score-store folder.
+    """
+    check_rules(fn_fraction, fn_action)
+    counts = dict.fromkeys(COUNTS, 0)
+    counts["queries"] = len(dataset.queries)
+    candidates = mine_candidates(dataset, retrievers, depth, batch_size, device, max_length)
+    plan: list[tuple[str, list[str], list[SampledNegative]]] = []
+    for query_id in dataset.queries:
+        judged = positive_ids(dataset.qrels.get(query_id, {}))
+        positives = [doc_id for doc_id in judged if doc_id in dataset.corpus]
+        counts["positives_not_in_corpus"] += len(judged) - len(positives)
+        if not positives:
+            counts["queries_without_positives"] += 1
+            continue
+        sampled = sample_negatives(
+            candidates[query_id],
+            positives,
+            query_id=query_id,
+            n_top=n_top,
+            n_random=n_random,
+            top_depth=depth if top_depth is None else top_depth,
+            skip_top=skip_top,
+            seed=seed,
+        )
+        if not sampled:  # nothing to learn from: do not spend the teacher on its positives
+            counts["queries_without_negatives"] += 1
+            continue
+        plan.append((query_id, positives, sampled))
+
+    # One store call for all pairs: the store asks the teacher only for pairs it lacks.
+    queries, docs = [], []
+    for query_id, positives, sampled in plan:
+        for doc_id in [*positives, *(s.doc_id for s in sampled)]:
+            queries.append(dataset.queries[query_id])
+            docs.append(dataset.doc_text(doc_id))
+    store = ScoreStore(store_root, teacher.fingerprint, teacher_info)
+    scores = store.score_pairs(teacher, queries, docs, batch_size=batch_size, progress=progress).tolist()
+
+    records: list[TrainingRecord] = []
+    at = 0
+    for query_id, positives, sampled in plan:
+        pos_scores, at = scores[at : at + len(positives)], at + len(positives)
+        neg_scores, at = scores[at : at + len(sampled)], at + len(sampled)
+        control = control_false_negatives(pos_scores, neg_scores, fn_margin, fn_fraction, fn_action)
+        for key in ("suspected", "dropped", "relabelled"):
+            counts[key] += control.counts[key]
+        record_positives = [Positive(doc_id, score) for doc_id, score in zip(positives, pos_scores)]
+        negatives = []
+        for negative, score, decision in zip(sampled, neg_scores, control.decisions):
+            if decision == "relabel":
+                record_positives.append(Positive(negative.doc_id, score, relabelled=True))
+            elif decision == "keep":
+                negatives.append(Negative(negative.doc_id, score, negative.how, negative.prob, negative.ranks))
+                counts[f"negatives_{negative.how}"] += 1
+        if not negatives:
+            counts["queries_without_negatives"] += 1
+            continue
+        counts["positives"] += len(record_positives)
+        counts["negatives"] += len(negatives)
+        records.append(TrainingRecord(query_id, dataset.queries[query_id], record_positives, negatives, teacher.fingerprint))
+    counts["records"] = len(records)
+    log.info("training set for %s/%s: %s", dataset.name, dataset.split, counts)
+    return records, counts
