@@ -40,10 +40,12 @@ def build_teacher(
         from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
         return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, device=device)
-    from rankdistill.teachers.bi_encoder import BiEncoderTeacher, SparseTeacher
-
     if kind == "bi-encoder":
+        from rankdistill.teachers.bi_encoder import BiEncoderTeacher
+
         return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device)
+    from rankdistill.teachers.sparse import SparseTeacher
+
     return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device)
 
 

@@ -1,7 +1,5 @@
-"""Embedding models as teachers: a dense bi-encoder (cosine or dot) and a SPLADE sparse encoder.
-
-Each distinct text in a call is encoded once, however many pairs it appears in.
-"""
+"""A dense bi-encoder (cosine or dot) as a teacher. Each distinct text in a call is encoded
+once, however many pairs it appears in."""
 
 from __future__ import annotations
 
@@ -12,7 +10,7 @@ from rankdistill.models import resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 
-def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
+def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
     position: dict[str, int] = {}
     index = np.array([position.setdefault(text, len(position)) for text in texts], dtype=np.int64)
     return list(position), index
@@ -34,28 +32,9 @@ class BiEncoderTeacher:
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         normalize = self.similarity == "cosine"
-        unique_queries, qi = _unique(queries)
-        unique_docs, di = _unique(docs)
+        unique_queries, qi = unique_texts(queries)
+        unique_docs, di = unique_texts(docs)
         kwargs = {"batch_size": self.batch_size, "convert_to_numpy": True, "normalize_embeddings": normalize}
         q = self.model.encode_query(unique_queries, **kwargs)
         d = self.model.encode_document(unique_docs, **kwargs)
         return np.einsum("ij,ij->i", q[qi], d[di]).astype(np.float32)
-
-
-class SparseTeacher:
-    def __init__(self, model: str, batch_size: int = 32, max_length: int | None = None, device: str | None = None):
-        from rankdistill.retrieval.sparse import load_sparse_model
-
-        path = resolve_model(model)
-        self.model = load_sparse_model(path, device, max_length)
-        self.batch_size = batch_size
-        self.fingerprint = make_fingerprint("sparse", weights=weights_hash(path), max_length=self.model.max_seq_length)
-
-    def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
-        from rankdistill.retrieval.sparse import encode_sparse
-
-        unique_queries, qi = _unique(queries)
-        unique_docs, di = _unique(docs)
-        q = encode_sparse(self.model, unique_queries, True, self.batch_size, progress=False)
-        d = encode_sparse(self.model, unique_docs, False, self.batch_size, progress=False)
-        return np.asarray(q[qi].multiply(d[di]).sum(axis=1), dtype=np.float32).reshape(-1)
