@@ -90,6 +90,31 @@ def _cmd_mine(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} and {meta_path(args.output)}")
 
 
+def _cmd_teacher_train(args: argparse.Namespace) -> None:
+    from rankdistill.evaluation import open_dataset
+    from rankdistill.teachers.train import TeacherTrainingConfig, train_cross_encoder
+
+    config = TeacherTrainingConfig(
+        base_model=args.base,
+        retrievers=tuple(args.retriever or ["bm25"]),
+        negatives=args.negatives,
+        skip_top=args.skip_top,
+        depth=args.depth,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.lr,
+        warmup_ratio=args.warmup,
+        lists_per_batch=args.lists_per_batch,
+        max_length=args.max_length,
+        bf16=not args.no_bf16,
+        seed=args.seed,
+        save_steps=args.save_steps,
+    )
+    dataset = open_dataset(args.dataset, args.split, args.data_root)
+    output = train_cross_encoder(dataset, args.output, config, device=args.device)
+    print(f"trained cross-encoder teacher: {output} (use it as --teacher cross-encoder:{output})")
+
+
 def _cmd_models_list(args: argparse.Namespace) -> None:
     from rankdistill.models import CATALOGUE, MARKER, models_dir
 
@@ -149,6 +174,29 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     mine.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     mine.set_defaults(handler=_cmd_mine)
+
+    teacher = commands.add_parser("teacher", help="teachers").add_subparsers(dest="teacher_command", required=True)
+    train = teacher.add_parser("train", help="fine-tune a cross-encoder teacher on a dataset's judgements (ListNet)")
+    train.add_argument("--dataset", required=True, help="name or BEIR folder")
+    train.add_argument("--split", default="train")
+    train.add_argument("--base", default="all-MiniLM-L6-v2", help="model to start from (folder, alias or hub id)")
+    train.add_argument("--retriever", action="append", default=None, help="where negatives come from (default bm25); repeatable")
+    train.add_argument("--output", required=True, help="folder for the trained CrossEncoder")
+    train.add_argument("--negatives", type=int, default=7, help="negatives per list")
+    train.add_argument("--skip-top", type=int, default=2, help="never sample the first N ranks as negatives")
+    train.add_argument("--depth", type=int, default=50, help="sample negatives from ranks up to this")
+    train.add_argument("--epochs", type=float, default=1.0)
+    train.add_argument("--max-steps", type=int, default=-1, help="stop after N steps (overrides --epochs)")
+    train.add_argument("--lr", type=float, default=1e-4)
+    train.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
+    train.add_argument("--lists-per-batch", type=int, default=2)
+    train.add_argument("--max-length", type=int, default=128)
+    train.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--save-steps", type=int, default=100, help="checkpoint every N steps (resume after a kill)")
+    train.add_argument("--device", default=None)
+    train.add_argument("--data-root", default=None)
+    train.set_defaults(handler=_cmd_teacher_train)
 
     models = commands.add_parser("models", help="the offline model catalogue").add_subparsers(dest="models_command", required=True)
     models.add_parser("list", help="catalogue aliases and whether they are fetched").set_defaults(handler=_cmd_models_list)

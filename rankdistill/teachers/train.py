@@ -1,0 +1,126 @@
+"""Train a cross-encoder teacher from relevance labels (no pretrained cross-encoder exists offline).
+
+Each training query becomes one list: its judged positives (label 1) and negatives mined from the
+first-stage retrievers (label 0), sampled from ranks (skip_top, depth] so that near-duplicates of
+the positive at the very top are left out. The list goes to sentence-transformers' CrossEncoder
+trainer with ListNetLoss (softmax cross-entropy between label and score distributions). Recipe
+that worked on 2 CPU cores (../shared/findings.md): lr 1e-4, warm-up 10%, 2 lists a batch,
+1 positive + 7 negatives from BM25 ranks 3-50, max length 128, bf16.
+
+Checkpoints go to `<output>.checkpoints/`; a killed run resumes from the last one. The finished
+model is a plain CrossEncoder folder, moved into place only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rankdistill.data.beir import BeirDataset
+from rankdistill.errors import UserError
+from rankdistill.models import resolve_model
+from rankdistill.provenance import provenance
+
+
+@dataclass
+class TeacherTrainingConfig:
+    base_model: str = "all-MiniLM-L6-v2"
+    retrievers: tuple[str, ...] = ("bm25",)
+    negatives: int = 7
+    skip_top: int = 2
+    depth: int = 50
+    epochs: float = 1.0
+    max_steps: int = -1
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.1
+    lists_per_batch: int = 2
+    max_length: int = 128
+    bf16: bool = True
+    seed: int = 13
+    save_steps: int = 100
+
+
+def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[dict]:
+    """Rows of (query, docs, labels) for ListNetLoss, one per training query with a positive."""
+    from rankdistill.mining import mine_candidates, positive_ids, sample_negatives
+
+    candidates = mine_candidates(dataset, list(config.retrievers), config.depth)
+    rows = []
+    for query_id in dataset.queries:
+        positives = [d for d in positive_ids(dataset.qrels.get(query_id, {})) if d in dataset.corpus]
+        if not positives:
+            continue
+        sampled = sample_negatives(
+            candidates[query_id],
+            positives,
+            query_id=query_id,
+            n_top=0,
+            n_random=config.negatives,
+            top_depth=config.depth,
+            skip_top=config.skip_top,
+            seed=config.seed,
+        )
+        if not sampled:
+            continue
+        docs = [dataset.doc_text(d) for d in positives] + [dataset.doc_text(s.doc_id) for s in sampled]
+        rows.append({"query": dataset.queries[query_id], "docs": docs, "labels": [1.0] * len(positives) + [0.0] * len(sampled)})
+    if not rows:
+        raise UserError(f"{dataset.name}/{dataset.split}: no training query has both a positive and a mined negative")
+    return rows
+
+
+def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: TeacherTrainingConfig, device: str | None = None) -> Path:
+    """Fine-tune a one-logit cross-encoder on `dataset`'s judgements; returns the model folder."""
+    import torch
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import ListNetLoss
+
+    output = Path(output)
+    if (output / "config.json").is_file():
+        raise UserError(f"{output}: a trained model is already there; choose another --output or delete it")
+    checkpoints = output.with_name(output.name + ".checkpoints")
+    torch.manual_seed(config.seed)
+    rows = training_lists(dataset, config)
+    model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=config.max_length, device=device)
+    arguments = CrossEncoderTrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.lists_per_batch,
+        learning_rate=config.learning_rate,
+        warmup_ratio=config.warmup_ratio,
+        bf16=config.bf16,
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        logging_steps=max(1, config.save_steps // 4),
+        report_to="none",
+        use_cpu=device == "cpu" or not torch.cuda.is_available(),
+        dataloader_drop_last=False,
+    )
+    trainer = CrossEncoderTrainer(
+        model=model,
+        args=arguments,
+        train_dataset=Dataset.from_list(rows),
+        loss=ListNetLoss(model),
+    )
+    resume = checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
+    trainer.train(resume_from_checkpoint=True if resume else None)
+
+    staging = output.with_name(f".{output.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save(str(staging))
+    record = {"config": asdict(config), "dataset": dataset.name, "split": dataset.split, "lists": len(rows), "provenance": provenance()}
+    (staging / "rankdistill-teacher.json").write_text(json.dumps(record, indent=2))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.exists():
+        shutil.rmtree(output)  # an empty or partial folder: config.json was checked above
+    os.replace(staging, output)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return output

@@ -1,0 +1,44 @@
+"""Training a cross-encoder teacher from labels: it learns the training lists and saves a plain folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rankdistill.data import load_dataset
+from rankdistill.errors import UserError
+from rankdistill.teachers.train import TeacherTrainingConfig, train_cross_encoder, training_lists
+from tests.conftest import write_beir
+
+
+def top1_accuracy(model, rows: list[dict]) -> float:
+    hits = []
+    for row in rows:
+        scores = model.predict([(row["query"], doc) for doc in row["docs"]])
+        hits.append(row["labels"][int(np.argmax(scores))] == 1.0)
+    return float(np.mean(hits))
+
+
+def test_trained_teacher_learns_its_lists(tmp_path: Path, splade_tiny: str, tiny_dense_model: str) -> None:
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    dataset = load_dataset(write_beir(tmp_path / "tiny", split="train"), "train")
+    config = TeacherTrainingConfig(
+        base_model=splade_tiny, retrievers=(f"dense:{tiny_dense_model}",), negatives=3, skip_top=0, depth=10, max_steps=40, learning_rate=1e-3,
+        warmup_ratio=0.0, lists_per_batch=2, max_length=64, bf16=False, save_steps=20,
+    )
+    rows = training_lists(dataset, config)
+    assert len(rows) == 4 and all(row["labels"].count(0.0) == 3 for row in rows)
+
+    torch.manual_seed(config.seed)
+    before = top1_accuracy(CrossEncoder(splade_tiny, num_labels=1, max_length=64, device="cpu"), rows)
+    output = train_cross_encoder(dataset, tmp_path / "teacher", config, device="cpu")
+    trained = CrossEncoder(str(output), device="cpu")
+    assert top1_accuracy(trained, rows) == 1.0 > before
+    assert (output / "rankdistill-teacher.json").is_file()
+    assert not (tmp_path / "teacher.checkpoints").exists()
+    with pytest.raises(UserError, match="already there"):
+        train_cross_encoder(dataset, output, config, device="cpu")
