@@ -13,6 +13,7 @@ from rankdistill.data.resolve import dataset_info, resolve_dataset
 from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
 from rankdistill.provenance import provenance
 from rankdistill.retrieval import Results, build_retriever
+from rankdistill.teachers.base import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,35 @@ def evaluate_retriever(
     searched = time.perf_counter()
     result = evaluate_run(dataset.qrels, results, ignore_identical, info.relevance_level)
     return RetrieverEvaluation(dataset.name, dataset.split, spec, result, indexed - started, searched - indexed, results)
+
+
+def rerank(
+    dataset: BeirDataset,
+    results: Results,
+    teacher: Teacher,
+    depth: int = 100,
+    store_root: str | Path | None = None,
+    batch_size: int = 32,
+) -> Results:
+    """Rescore each query's top-`depth` hits with `teacher` (through a ScoreStore when
+    `store_root` is given, so a rerun scores nothing) and return them in the teacher's order."""
+    from rankdistill.store import ScoreStore
+
+    query_ids, doc_ids = [], []
+    for query_id, hits in results.items():
+        for doc_id in sorted(hits, key=lambda d: -hits[d])[:depth]:
+            query_ids.append(query_id)
+            doc_ids.append(doc_id)
+    queries = [dataset.queries[q] for q in query_ids]
+    docs = [dataset.doc_text(d) for d in doc_ids]
+    if store_root is None:
+        scores = teacher.score(queries, docs)
+    else:
+        scores = ScoreStore(store_root, teacher.fingerprint).score_pairs(teacher, queries, docs, batch_size=batch_size)
+    reranked: Results = {query_id: {} for query_id in results}
+    for query_id, doc_id, score in zip(query_ids, doc_ids, scores.tolist()):
+        reranked[query_id][doc_id] = score
+    return reranked
 
 
 def format_table(evaluations: list[RetrieverEvaluation]) -> str:

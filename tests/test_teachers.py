@@ -134,3 +134,18 @@ def test_ensemble_calibrates_per_query_and_weights_members(tmp_path: Path) -> No
     assert (big.calls, small.calls) == (5, 5)  # member scores came from the store the second time
     assert reweighted.fingerprint != ensemble.fingerprint
     assert len(ScoreStore(tmp_path, "big")) == 5
+
+
+def test_rerank_orders_by_teacher_within_depth_and_caches(tiny_beir: Path, tmp_path: Path) -> None:
+    from rankdistill.data import load_dataset
+    from rankdistill.evaluation import rerank
+
+    dataset = load_dataset(tiny_beir, "test")
+    first = {"q1": {"d1": 3.0, "d2": 2.0, "d5": 1.0}, "q2": {"d7": 1.0}}
+    teacher = ListTeacher("len", 1.0)  # longer document text scores higher
+    reranked = rerank(dataset, first, teacher, depth=2, store_root=tmp_path)
+    assert set(reranked["q1"]) == {"d1", "d2"}  # only the top-2 of the first stage
+    lengths = {d: len(dataset.doc_text(d)) for d in ("d1", "d2")}
+    assert max(reranked["q1"], key=reranked["q1"].get) == max(lengths, key=lengths.get)
+    rerank(dataset, first, teacher, depth=2, store_root=tmp_path)
+    assert teacher.calls == 3  # the second rerank read every score from the store

@@ -92,7 +92,7 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
         max_steps=config.max_steps,
         per_device_train_batch_size=config.lists_per_batch,
         learning_rate=config.learning_rate,
-        warmup_ratio=config.warmup_ratio,
+        warmup_steps=config.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
         bf16=config.bf16,
         seed=config.seed,
         data_seed=config.seed,
