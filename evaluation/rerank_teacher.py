@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--store", default="runs/score-store")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast for a cross-encoder teacher")
     parser.add_argument("--first-stage", choices=("bm25", "trec"), default="bm25")
     args = parser.parse_args()
 
@@ -40,10 +41,10 @@ def main() -> None:
         retriever = build_retriever("bm25")
         retriever.index(dataset.corpus)
         first = retriever.search(dataset.queries, args.depth + int(info.ignore_identical_ids))
-    teacher = build_teacher(args.teacher, max_length=args.max_length)
+    teacher = build_teacher(args.teacher, max_length=args.max_length, bf16=args.bf16)
     reranked = rerank(dataset, first, teacher, args.depth, store_root=args.store)
 
-    print(f"{dataset.name}/{dataset.split}, {len(dataset.queries)} queries, rerank depth {args.depth}, teacher {args.teacher} (max_length {args.max_length})")
+    print(f"{dataset.name}/{dataset.split}, {len(dataset.queries)} queries, rerank depth {args.depth}, teacher {args.teacher} (max_length {args.max_length}, bf16 {args.bf16})")
     print("| system | " + " | ".join(METRICS) + " |")
     print("|---|" + "---|" * len(METRICS))
     for name, run in ((f"BM25 ({args.first_stage})", first), ("BM25 + teacher rerank", reranked)):

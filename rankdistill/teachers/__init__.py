@@ -24,6 +24,7 @@ def build_teacher(
     batch_size: int = 32,
     max_length: int | None = None,
     device: str | None = None,
+    bf16: bool = False,
 ) -> Teacher:
     kind, _, model = spec.partition(":")
     if kind not in KINDS:
@@ -39,7 +40,7 @@ def build_teacher(
     if kind == "cross-encoder":
         from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
-        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, device=device)
+        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, bf16=bf16, device=device)
     if kind == "bi-encoder":
         from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
