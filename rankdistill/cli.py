@@ -90,6 +90,53 @@ def _cmd_mine(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} and {meta_path(args.output)}")
 
 
+def _cmd_score(args: argparse.Namespace) -> None:
+    from rankdistill.evaluation import open_dataset
+    from rankdistill.metrics import read_trec_run
+    from rankdistill.scoring import Shard, candidate_pairs, score_candidates, score_report
+    from rankdistill.teachers import build_teacher
+
+    if bool(args.run) == bool(args.retriever):
+        raise UserError("give the candidates either as --run FILE (a TREC run) or with --retriever, not both")
+    dataset = open_dataset(args.dataset, args.split, args.data_root)
+    if args.run:
+        candidates, first_stage = read_trec_run(args.run), Path(args.run).name
+    else:
+        from rankdistill.mining import mine_candidates
+
+        merged = mine_candidates(dataset, args.retriever, args.depth, args.batch_size, args.device, args.max_length, keep_positives=True)
+        candidates = {q: {c.doc_id: -float(c.best_rank) for c in hits} for q, hits in merged.items()}
+        first_stage = "+".join(args.retriever)
+    query_ids, doc_ids = candidate_pairs(dataset, candidates, args.depth)
+    corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
+    teachers = {
+        spec: build_teacher(spec, corpus_texts, args.batch_size, args.max_length, args.device, args.bf16) for spec in args.teacher
+    }
+    for spec, teacher in list(teachers.items()):  # an ensemble's members get rows of their own
+        for member in getattr(teacher, "members", []):
+            teachers.setdefault(f"{member.name or member.teacher.fingerprint[:12]} (member)", member.teacher)
+    shard = Shard.from_env()
+    scores = score_candidates(dataset, query_ids, doc_ids, teachers, args.store, args.batch_size, shard, progress=True)
+    if scores is None:
+        return  # another rank writes the report
+    settings = {"dataset": dataset.name, "split": dataset.split, "candidates": first_stage, "depth": args.depth,
+                "teachers": {name: t.fingerprint for name, t in teachers.items()}, "world_size": shard.world_size}
+    print(score_report(dataset, candidates, first_stage, query_ids, doc_ids, scores, args.report, settings))
+    if args.report:
+        print(f"\nwrote {args.report}/results.md, diagnostics.md, histograms.png, runs/")
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    from rankdistill.training import load_train_config, train
+
+    result = train(load_train_config(args.config), source=str(args.config))
+    if result.student is None:
+        return  # not rank 0 of a distributed run
+    metrics = result.record.get("dev", {}).get("metrics", {})
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.endswith("ndcg@10"))
+    print(f"trained student: {result.student}" + (f" (dev: {shown})" if shown else ""))
+
+
 def _cmd_teacher_train(args: argparse.Namespace) -> None:
     from rankdistill.evaluation import open_dataset
     from rankdistill.teachers.train import TeacherTrainingConfig, train_cross_encoder
@@ -174,6 +221,26 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     mine.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     mine.set_defaults(handler=_cmd_mine)
+
+    score = commands.add_parser("score", help="score candidate lists with teachers into the score store; rerank table and diagnostics")
+    score.add_argument("--dataset", required=True, help="name or BEIR folder")
+    score.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
+    score.add_argument("--run", default=None, help="candidates: a TREC run file (e.g. a first stage's top-100)")
+    score.add_argument("--retriever", action="append", default=None, help="candidates: bm25 | dense:MODEL | sparse:MODEL; repeatable")
+    score.add_argument("--depth", type=int, default=100, help="candidates per query (default 100)")
+    score.add_argument("--teacher", action="append", required=True, help="cross-encoder:M | bi-encoder:M | sparse:M | bm25 | ensemble:FILE.yaml; repeatable")
+    score.add_argument("--store", required=True, help="teacher score store folder")
+    score.add_argument("--report", default=None, help="folder for results.md, diagnostics (histograms, spread, Kendall tau) and runs")
+    score.add_argument("--bf16", action="store_true", help="bf16 autocast for cross-encoder teachers")
+    score.add_argument("--batch-size", type=int, default=32)
+    score.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
+    score.add_argument("--device", default=None)
+    score.add_argument("--data-root", default=None)
+    score.set_defaults(handler=_cmd_score)
+
+    student_train = commands.add_parser("train", help="distil a training set into a dense or sparse student (YAML config)")
+    student_train.add_argument("--config", required=True, help="path to a configs/train-*.yaml file")
+    student_train.set_defaults(handler=_cmd_train)
 
     teacher = commands.add_parser("teacher", help="teachers").add_subparsers(dest="teacher_command", required=True)
     train = teacher.add_parser("train", help="fine-tune a cross-encoder teacher on a dataset's judgements (ListNet)")

@@ -11,11 +11,13 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from rankdistill.errors import InputError, UserError
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -89,7 +91,9 @@ def _build(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
     return cls(**values)
 
 
-def load_config(path: str | Path) -> RunConfig:
+def load_yaml(cls: type[T], path: str | Path) -> T:
+    """A YAML file read into the dataclass `cls` (nested dataclasses, lists, optionals), every
+    mistake reported with file, line and dotted field."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
@@ -100,8 +104,30 @@ def load_config(path: str | Path) -> RunConfig:
         raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
     if node is None:
         raise InputError(path, "empty config")
-    config = _build(RunConfig, node, "", path)
-    _check(config, path)
+    return _build(cls, node, "", path)
+
+
+def field_line(path: str | Path, dotted: str) -> int | None:
+    """The line of a dotted field (`members[0].teacher`) in a YAML file, for error messages."""
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    for part in dotted.replace("]", "").replace("[", ".").split("."):
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+        else:
+            node = None
+        if node is None:
+            return None
+    return _line(node)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    config = load_yaml(RunConfig, path)
+    _check(config, Path(path))
     return config
 
 

@@ -67,7 +67,7 @@ def rerank(
 ) -> Results:
     """Rescore each query's top-`depth` hits with `teacher` (through a ScoreStore when
     `store_root` is given, so a rerun scores nothing) and return them in the teacher's order."""
-    from rankdistill.store import ScoreStore
+    from rankdistill.store import score_with_store
 
     query_ids, doc_ids = [], []
     for query_id, hits in results.items():
@@ -79,7 +79,7 @@ def rerank(
     if store_root is None:
         scores = teacher.score(queries, docs)
     else:
-        scores = ScoreStore(store_root, teacher.fingerprint).score_pairs(teacher, queries, docs, batch_size=batch_size)
+        scores = score_with_store(teacher, queries, docs, store_root, batch_size=batch_size)
     reranked: Results = {query_id: {} for query_id in results}
     for query_id, doc_id, score in zip(query_ids, doc_ids, scores.tolist()):
         reranked[query_id][doc_id] = score

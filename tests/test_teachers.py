@@ -149,3 +149,54 @@ def test_rerank_orders_by_teacher_within_depth_and_caches(tiny_beir: Path, tmp_p
     assert max(reranked["q1"], key=reranked["q1"].get) == max(lengths, key=lengths.get)
     rerank(dataset, first, teacher, depth=2, store_root=tmp_path)
     assert teacher.calls == 3  # the second rerank read every score from the store
+
+
+def test_listwise_teacher_goes_through_its_members_stores(tmp_path: Path) -> None:
+    """An ensemble is calibrated over each call's candidate lists, so the store keeps its
+    members' scores, never the ensemble's (a partial rescoring would calibrate over a subset)."""
+    from rankdistill.store import score_with_store
+
+    member = ListTeacher("len", 1.0)
+    ensemble = EnsembleTeacher([Member(member, 1.0, "zscore")])
+    first = score_with_store(ensemble, QUERIES, PAIR_DOCS, tmp_path, progress=False)
+    again = score_with_store(ensemble, QUERIES[:2], PAIR_DOCS[:2], tmp_path, progress=False)
+    assert member.calls == 5  # the second call read its member scores from the store
+    np.testing.assert_allclose(again, calibrate(first[:2] * 0 + [len(d) for d in PAIR_DOCS[:2]], "zscore"), atol=1e-6)
+    assert not (tmp_path / ensemble.fingerprint).exists()
+
+
+def test_ensemble_from_yaml(tiny_cross_encoder: str, tmp_path: Path) -> None:
+    config = tmp_path / "ensemble.yaml"
+    config.write_text(
+        "members:\n"
+        "  - teacher: bm25\n"
+        "    weight: 2.0\n"
+        f"  - teacher: cross-encoder:{tiny_cross_encoder}\n"
+        "    calibration: rank\n"
+        "    max_length: 32\n"
+    )
+    ensemble = build_teacher(f"ensemble:{config}", corpus_texts=DOCS, device="cpu")
+    assert [(m.weight, m.calibration) for m in ensemble.members] == [(2.0, "zscore"), (1.0, "rank")]
+    assert ensemble.members[1].teacher.max_length == 32
+    scores = ensemble.score(QUERIES, PAIR_DOCS)
+    bm25 = ensemble.members[0].teacher.score(QUERIES, PAIR_DOCS)
+    ce = ensemble.members[1].teacher.score(QUERIES, PAIR_DOCS)
+    for rows in (slice(0, 3), slice(3, 5)):
+        expected = 2.0 * calibrate(bm25[rows], "zscore") + calibrate(ce[rows], "rank")
+        np.testing.assert_allclose(scores[rows], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("members: []\n", "at least one member"),
+        ("members:\n  - teacher: rocket:x\n", "ensemble.yaml:2: field 'members[0].teacher': unknown teacher 'rocket:x'"),
+        ("members:\n  - teacher: bm25\n    calibration: softmax\n", "field 'members[0].calibration': unknown calibration"),
+        ("members:\n  - teacher: bm25\n    wieght: 2\n", "ensemble.yaml:3: field 'members[0].wieght': unknown key"),
+    ],
+)
+def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: str) -> None:
+    config = tmp_path / "ensemble.yaml"
+    config.write_text(body)
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        build_teacher(f"ensemble:{config}", corpus_texts=DOCS)

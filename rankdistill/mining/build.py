@@ -11,7 +11,7 @@ from rankdistill.mining.candidates import mine_candidates, positive_ids
 from rankdistill.mining.false_negatives import Action, check_rules, control_false_negatives
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
-from rankdistill.store import ScoreStore
+from rankdistill.store import score_with_store
 from rankdistill.teachers.base import Teacher
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,7 @@ def build_training_set(
         for doc_id in [*positives, *(s.doc_id for s in sampled)]:
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(doc_id))
-    store = ScoreStore(store_root, teacher.fingerprint, teacher_info)
-    scores = store.score_pairs(teacher, queries, docs, batch_size=batch_size, progress=progress).tolist()
+    scores = score_with_store(teacher, queries, docs, store_root, batch_size, progress, teacher_info).tolist()
 
     records: list[TrainingRecord] = []
     at = 0

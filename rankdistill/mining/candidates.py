@@ -56,9 +56,11 @@ def mine_candidates(
     batch_size: int = 32,
     device: str | None = None,
     max_length: int | None = None,
+    keep_positives: bool = False,
 ) -> dict[str, list[Candidate]]:
     """{query_id: candidates} for every query of `dataset` (load the training split for
-    training data): the top `depth` hits of each retriever, merged, positives removed."""
+    training data): the top `depth` hits of each retriever, merged, positives removed unless
+    `keep_positives` (candidates to rerank rather than negatives)."""
     if not retrievers:
         raise UserError("candidate mining needs at least one retriever (e.g. bm25)")
     if len(set(retrievers)) != len(retrievers):
@@ -76,7 +78,7 @@ def mine_candidates(
     ignore_identical = dataset_info(dataset.name).ignore_identical_ids
     candidates: dict[str, list[Candidate]] = {}
     for query_id, by_spec in rankings.items():
-        exclude = set(positive_ids(dataset.qrels.get(query_id, {})))
+        exclude = set() if keep_positives else set(positive_ids(dataset.qrels.get(query_id, {})))
         if ignore_identical:
             exclude.add(query_id)
         candidates[query_id] = merge_rankings(by_spec, exclude)

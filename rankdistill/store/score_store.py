@@ -158,9 +158,12 @@ class ScoreStore:
         pending_keys: list[bytes] = []
         pending_scores: list[np.ndarray] = []
         bar = tqdm(total=len(todo), unit="pair", desc=f"teacher {self.fingerprint[:12]}", disable=not progress)
+        # Teachers that gain from seeing many pairs at once (a bi-encoder encodes each distinct
+        # text once per call) say so with `pairs_per_call`.
+        step = max(batch_size, min(getattr(teacher, "pairs_per_call", batch_size), flush_every))
         try:
-            for start in range(0, len(todo), batch_size):
-                batch = todo[start : start + batch_size]
+            for start in range(0, len(todo), step):
+                batch = todo[start : start + step]
                 raw = teacher.score([queries[i] for i in batch], [docs[i] for i in batch])
                 pending_scores.append(_as_scores(raw, len(batch), f"teacher {self.fingerprint!r}"))
                 pending_keys.extend(keys[i] for i in batch)

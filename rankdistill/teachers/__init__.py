@@ -4,8 +4,7 @@
     bi-encoder:MODEL        SentenceTransformer, cosine similarity
     sparse:MODEL            SPLADE SparseEncoder, dot product
     bm25                    BM25 under the statistics of the given corpus
-
-An ensemble is built from members (`EnsembleTeacher`), each a teacher with weight and calibration.
+    ensemble:FILE.yaml      weighted, per-query calibrated members (teachers/ensemble_config.py)
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from rankdistill.teachers.base import Teacher, make_fingerprint, weights_hash
 from rankdistill.teachers.calibration import calibrate
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
 
-KINDS = ("cross-encoder", "bi-encoder", "sparse", "bm25")
+KINDS = ("cross-encoder", "bi-encoder", "sparse", "bm25", "ensemble")
 
 
 def build_teacher(
@@ -37,6 +36,10 @@ def build_teacher(
         return BM25Teacher(corpus_texts)
     if not model:
         raise UserError(f"teacher {spec!r}: name a model, e.g. {kind}:path/to/model")
+    if kind == "ensemble":
+        from rankdistill.teachers.ensemble_config import load_ensemble
+
+        return load_ensemble(model, corpus_texts, batch_size, device)
     if kind == "cross-encoder":
         from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 

@@ -13,6 +13,8 @@ from rankdistill.teachers.base import make_fingerprint
 class BM25Teacher:
     """Scores (query, doc) pairs whose doc text belongs to `corpus_texts`."""
 
+    pairs_per_call = 4096
+
     def __init__(self, corpus_texts: list[str], k1: float = 1.5, b: float = 0.75):
         from rankdistill.retrieval.bm25 import BM25Retriever
 

@@ -36,6 +36,7 @@ class CrossEncoderTeacher:
         if self.model.num_labels != 1:
             raise UserError(f"{model}: a cross-encoder teacher needs one output label, this one has {self.model.num_labels}")
         self.activation = ACTIVATIONS[activation]()
+        self.max_length = max_length
         self.batch_size = batch_size
         self.bf16 = bf16
         self.fingerprint = make_fingerprint(

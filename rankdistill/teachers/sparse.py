@@ -10,6 +10,7 @@ from rankdistill.teachers.bi_encoder import unique_texts
 
 
 class SparseTeacher:
+    pairs_per_call = 2048  # see ScoreStore: repeated texts in a call are encoded once
     def __init__(self, model: str, batch_size: int = 32, max_length: int | None = None, device: str | None = None):
         from rankdistill.retrieval.sparse import load_sparse_model
 

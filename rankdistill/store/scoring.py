@@ -1,0 +1,36 @@
+"""Score pairs with a teacher through the store: the one entry point mining, reranking and
+`rankdistill score` use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rankdistill.store.score_store import ScoreStore
+from rankdistill.teachers.base import Teacher
+
+
+def score_with_store(
+    teacher: Teacher,
+    queries: list[str],
+    docs: list[str],
+    store_root: str | Path,
+    batch_size: int = 32,
+    progress: bool = True,
+    info: dict[str, Any] | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+) -> np.ndarray:
+    """Scores of zip(queries, docs), reading what the store holds and storing what is new.
+
+    A listwise teacher (an ensemble: its scores are calibrated per query over the candidate list
+    of the call) is never stored as such; its members are, so call it with whole lists.
+    """
+    attach = getattr(teacher, "attach_store", None)
+    if attach is not None:
+        attach(store_root, batch_size, progress)
+        return np.asarray(teacher.score(queries, docs), dtype=np.float32)
+    store = ScoreStore(store_root, teacher.fingerprint, info)
+    return store.score_pairs(teacher, queries, docs, batch_size=batch_size, progress=progress, rank=rank, world_size=world_size)

@@ -1,0 +1,72 @@
+"""An ensemble teacher described in YAML, named on the command line as `ensemble:FILE.yaml`.
+
+    # configs/teachers/scifact-ensemble.yaml
+    members:
+      - teacher: bm25
+      - teacher: bi-encoder:all-MiniLM-L6-v2
+        weight: 1.0
+        calibration: zscore          # zscore | minmax | rank | temperature
+      - teacher: cross-encoder:runs/teachers/scifact-listnet
+        max_length: 128
+        bf16: true
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rankdistill.errors import InputError
+from rankdistill.teachers.calibration import METHODS
+from rankdistill.teachers.ensemble import EnsembleTeacher, Member
+
+
+@dataclass
+class MemberConfig:
+    teacher: str = ""
+    weight: float = 1.0
+    calibration: str = "zscore"
+    temperature: float = 1.0
+    max_length: int | None = None
+    bf16: bool = False
+
+
+@dataclass
+class EnsembleConfig:
+    members: list[MemberConfig] = field(default_factory=list)
+
+
+def load_ensemble_config(path: str | Path) -> EnsembleConfig:
+    from rankdistill.config import field_line, load_yaml
+    from rankdistill.teachers import KINDS
+
+    def fail(message: str, where: str) -> None:
+        raise InputError(path, message, field_line(path, where), where)
+
+    config = load_yaml(EnsembleConfig, path)
+    if not config.members:
+        fail("an ensemble needs at least one member", "members")
+    kinds = [k for k in KINDS if k != "ensemble"]
+    for i, member in enumerate(config.members):
+        if member.teacher.partition(":")[0] not in kinds:
+            fail(f"unknown teacher {member.teacher!r}: expected one of {', '.join(kinds)}", f"members[{i}].teacher")
+        if member.calibration not in METHODS:
+            fail(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}", f"members[{i}].calibration")
+        if member.temperature <= 0:
+            fail("must be > 0", f"members[{i}].temperature")
+    return config
+
+
+def load_ensemble(
+    path: str | Path,
+    corpus_texts: list[str] | None = None,
+    batch_size: int = 32,
+    device: str | None = None,
+) -> EnsembleTeacher:
+    from rankdistill.teachers import build_teacher
+
+    members = []
+    for member in load_ensemble_config(path).members:
+        teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.bf16)
+        members.append(Member(teacher, member.weight, member.calibration, member.temperature, member.teacher))
+    return EnsembleTeacher(members, batch_size=batch_size)
