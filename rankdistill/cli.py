@@ -14,6 +14,8 @@ from rankdistill.errors import UserError
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from rankdistill.evaluation import evaluate_many, format_table
 
+    if not args.retriever and not args.index:
+        raise UserError("evaluate: give at least one --retriever or --index")
     evaluations = evaluate_many(
         datasets=args.dataset,
         retrievers=args.retriever,
@@ -24,7 +26,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         device=args.device,
         max_length=args.max_length,
         data_root=args.data_root,
-    )
+    ) if args.retriever else []
+    if args.index:
+        from rankdistill.indexes.evaluate import evaluate_indexes
+
+        evaluations += evaluate_indexes(
+            args.dataset, args.index, args.split, Path(args.output) if args.output else None, args.k,
+            args.batch_size, args.device, args.data_root, args.params, earlier=evaluations,
+        )
     print(format_table(evaluations))
     if args.output:
         print(f"\nwrote {args.output}/results.md, metrics.json and run.trec per retriever")
@@ -191,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate retrievers on a BEIR dataset")
     evaluate.add_argument("--dataset", action="append", required=True, help="name (scifact, nfcorpus, arguana, msmarco-trec-dl) or BEIR folder; repeatable")
     evaluate.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
-    evaluate.add_argument("--retriever", action="append", required=True, help="bm25 | dense:MODEL | sparse:MODEL; repeatable")
+    evaluate.add_argument("--retriever", action="append", default=[], help="bm25 | dense:MODEL | sparse:MODEL; repeatable")
+    evaluate.add_argument("--index", action="append", default=[], help="a built index folder (rankdistill index build); repeatable")
+    evaluate.add_argument("--params", default=None, help="search settings for --index, e.g. nprobe=64 (default: the index's)")
     evaluate.add_argument("--output", default=None, help="folder for metrics.json, run.trec and results.md")
     evaluate.add_argument("--k", type=int, default=100, help="hits per query (default 100)")
     evaluate.add_argument("--batch-size", type=int, default=32)
@@ -264,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None)
     train.add_argument("--data-root", default=None)
     train.set_defaults(handler=_cmd_teacher_train)
+
+    from rankdistill.indexes.cli import add_index_commands
+
+    add_index_commands(commands)
 
     models = commands.add_parser("models", help="the offline model catalogue").add_subparsers(dest="models_command", required=True)
     models.add_parser("list", help="catalogue aliases and whether they are fetched").set_defaults(handler=_cmd_models_list)

@@ -1,0 +1,14 @@
+"""Indexes over a student's vectors: faiss (any index_factory string), binary codes with float
+rescoring, and a Seismic inverted index for SPLADE vectors; built in resumable chunks, saved
+with a manifest, searched as a retriever, benchmarked against exact search.
+
+    rankdistill index build --model M --dataset D --spec SPEC --output DIR
+    rankdistill index search --index DIR --queries queries.jsonl --output run.trec
+    rankdistill index bench --model M --dataset D --spec Flat --spec HNSW32:efSearch=16/64
+"""
+
+from rankdistill.indexes.build import BuildSettings, build_index
+from rankdistill.indexes.load import SearchIndex, open_index
+from rankdistill.indexes.spec import IndexSpec, expand_spec, parse_spec
+
+__all__ = ["BuildSettings", "IndexSpec", "SearchIndex", "build_index", "expand_spec", "open_index", "parse_spec"]

@@ -1,0 +1,133 @@
+"""`rankdistill index build`: encode a corpus in resumable chunks, build the structure a spec
+names, write its files and then, last, the manifest.
+
+Folder layout:
+
+    DIR/chunks/        encoded corpus chunks + state.json (removed after a build unless kept)
+    DIR/index.faiss    faiss indexes          | codes.faiss + vectors.npy   binary
+    DIR/inverted.seismic + forward.npz        inverted
+    DIR/manifest.json  written last: its presence means the index is complete
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from importlib import metadata
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rankdistill.data.beir import join_title_text, load_corpus
+from rankdistill.data.resolve import resolve_dataset
+from rankdistill.errors import UserError
+from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder
+from rankdistill.indexes.manifest import MANIFEST, describe_files, write_manifest
+from rankdistill.indexes.spec import check_factory, parse_spec
+from rankdistill.indexes.structures import build_structure
+from rankdistill.provenance import provenance
+
+log = logging.getLogger(__name__)
+
+CHUNKS = "chunks"
+
+
+@dataclass
+class BuildSettings:
+    chunk_size: int = 4096
+    batch_size: int = 32
+    max_length: int | None = None
+    train_size: int = 100_000
+    seed: int = 13
+    device: str | None = None
+    keep_chunks: bool = False
+
+
+def _clear(output: Path) -> None:
+    """Remove a previous index (manifest first, so the folder stops counting as complete)."""
+    (output / MANIFEST).unlink(missing_ok=True)
+    for path in output.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _library(kind: str) -> dict[str, str]:
+    """The library whose file format the index files are in (provenance lists faiss already;
+    Seismic is recorded here)."""
+    name = "pyseismic-lsr" if kind == "inverted" else "faiss-cpu"
+    try:
+        return {name: metadata.version(name)}
+    except metadata.PackageNotFoundError:
+        return {}
+
+
+def build_index(
+    model: str,
+    dataset: str,
+    spec_text: str,
+    output: str | Path,
+    settings: BuildSettings | None = None,
+    data_root: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Build the index `spec_text` names over `dataset`'s corpus encoded by `model` into
+    `output`; a rerun after a kill resumes from the finished chunks. Returns the manifest."""
+    settings = settings or BuildSettings()
+    spec = parse_spec(spec_text)
+    output = Path(output)
+    if (output / MANIFEST).is_file():
+        if not overwrite:
+            raise UserError(f"{output}: already holds a complete index; pass --overwrite to rebuild it")
+        _clear(output)
+    if settings.train_size < 1:
+        raise UserError(f"train size must be >= 1, got {settings.train_size}")
+    started = time.perf_counter()
+
+    dataset_path = resolve_dataset(dataset, data_root)
+    corpus = load_corpus(dataset_path / "corpus.jsonl")
+    doc_ids = list(corpus)
+    texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
+    del corpus
+    encoder = load_encoder(model, spec.is_sparse, settings.device, settings.max_length, settings.batch_size)
+    dimension = encoder.dimension
+    check_factory(spec, dimension)  # a bad factory string fails before hours of encoding
+    digest = corpus_hash(doc_ids, texts)
+
+    encode_started = time.perf_counter()
+    chunks = encode_chunks(encoder, texts, output / CHUNKS, settings.chunk_size, {"corpus_sha256": digest}, progress)
+    if chunks.reused:
+        log.info("%s: resumed, %d of %d chunks were already encoded", output, chunks.reused, len(chunks))
+    encode_s = time.perf_counter() - encode_started
+    structure, timings = build_structure(spec, chunks, dimension, settings.train_size, settings.seed, folder=output)
+    names = structure.save(output)
+
+    manifest = {
+        "spec": spec.text,
+        "build": spec.build,
+        "kind": spec.kind,
+        "search_params": structure.effective_params(),
+        "metric": "inner_product",
+        "dimension": dimension,
+        "count": len(doc_ids),
+        "model": encoder.record(),
+        "dataset": {"name": dataset, "path": str(dataset_path), "corpus_sha256": digest},
+        "settings": {**asdict(settings), "max_length": encoder.max_length},
+        "build_seconds": {
+            "encode": round(encode_s, 3),
+            "reused_chunks": chunks.reused,
+            **{key: round(value, 3) for key, value in timings.items()},
+            "total": round(time.perf_counter() - started, 3),
+        },
+        "library": _library(spec.kind),
+        "files": describe_files(output, names),
+        "provenance": provenance(),
+        "doc_ids": doc_ids,
+    }
+    write_manifest(output, manifest)
+    if not settings.keep_chunks:
+        shutil.rmtree(output / CHUNKS, ignore_errors=True)
+    return manifest

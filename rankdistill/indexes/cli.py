@@ -1,0 +1,156 @@
+"""`rankdistill index build | search | bench`: argument parsing and the handlers; the work is
+done by the modules beside this one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rankdistill.errors import UserError
+
+SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted; search settings after ':' (IVF4096,Flat:nprobe=32)"
+
+
+def _cmd_build(args: argparse.Namespace) -> None:
+    from rankdistill.indexes.build import BuildSettings, build_index
+
+    settings = BuildSettings(
+        chunk_size=args.chunk_size,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        train_size=args.train_size,
+        seed=args.seed,
+        device=args.device,
+        keep_chunks=args.keep_chunks,
+    )
+    manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite)
+    seconds = manifest["build_seconds"]
+    size = sum(f["bytes"] for f in manifest["files"].values())
+    if seconds["reused_chunks"]:
+        print(f"resumed: reused {seconds['reused_chunks']} finished chunks of the corpus encoding")
+    print(
+        f"built {manifest['spec']} over {manifest['count']} documents (dimension {manifest['dimension']}, "
+        f"model {manifest['model']['name']}): {size / 1e6:.1f} MB in {args.output}, {seconds['total']:.1f} s "
+        f"(encode {seconds['encode']:.1f}, train {seconds.get('train_s', 0):.1f}, add {seconds.get('add_s', 0):.1f})"
+    )
+
+
+def _cmd_search(args: argparse.Namespace) -> None:
+    import time
+
+    from rankdistill.atomic import atomic_write_json
+    from rankdistill.data.beir import load_queries
+    from rankdistill.evaluation import safe_name
+    from rankdistill.indexes.load import open_index
+    from rankdistill.metrics import write_trec_run
+    from rankdistill.provenance import provenance
+
+    if args.k < 1:
+        raise UserError(f"--k must be >= 1, got {args.k}")
+    index = open_index(args.index, model=args.model, params=args.params, device=args.device, batch_size=args.batch_size)
+    queries = load_queries(args.queries)
+    started = time.perf_counter()
+    results = index.search(queries, args.k)
+    seconds = time.perf_counter() - started
+    output = Path(args.output)
+    write_trec_run(results, output, tag=safe_name(index.structure.spec.text))
+    atomic_write_json(
+        output.with_name(output.name + ".meta.json"),
+        {
+            "index": str(index.folder),
+            "spec": index.manifest["spec"],
+            "search_params": index.search_params(),
+            "model": index.manifest["model"],
+            "queries": str(args.queries),
+            "k": args.k,
+            "num_queries": len(queries),
+            "search_seconds": round(seconds, 3),
+            "provenance": provenance(),
+        },
+    )
+    print(f"wrote {output} ({len(queries)} queries, top {args.k}, {seconds:.1f} s with query encoding) and {output.name}.meta.json")
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from rankdistill.indexes.bench import run_bench, write_report
+    from rankdistill.indexes.bench_inputs import dataset_inputs, synthetic_inputs
+    from rankdistill.indexes.spec import expand_spec
+
+    specs = [spec for text in args.spec for spec in expand_spec(text)]
+    if (args.synthetic is None) == (args.dataset is None):
+        raise UserError("index bench: give either --synthetic N or --model M --dataset D")
+    if args.synthetic is not None:
+        inputs = synthetic_inputs(args.synthetic, args.dim, args.queries, args.seed)
+    else:
+        if not args.model:
+            raise UserError("index bench --dataset needs --model")
+        sparse = any(spec.is_sparse for spec in specs)
+        inputs = dataset_inputs(
+            args.model, args.dataset, args.split, sparse, Path(args.work), args.chunk_size, args.batch_size, args.max_length, args.device, args.data_root
+        )
+    rows = run_bench(
+        inputs.chunks, inputs.queries, specs, inputs.dimension, args.k, args.train_size, args.seed, args.rounds, args.single, inputs.judge
+    )
+    settings = {key: value for key, value in vars(args).items() if key != "handler"}
+    table = write_report(rows, Path(args.output), inputs.description, settings, command_line(), args.k)
+    print(table)
+    print(f"\nwrote {args.output}/bench.md, bench.json and recall_qps.png")
+
+
+def add_index_commands(commands: argparse._SubParsersAction) -> None:
+    """Register `rankdistill index build|search|bench` on the top-level subparsers."""
+    index = commands.add_parser("index", help="build, search and benchmark indexes").add_subparsers(dest="index_command", required=True)
+
+    build = index.add_parser("build", help="encode a corpus (resumable chunks) and build an index with a manifest")
+    build.add_argument("--model", required=True, help="dense (SentenceTransformer) model, or SPLADE model for --spec inverted")
+    build.add_argument("--dataset", required=True, help="name or BEIR folder (its corpus is indexed)")
+    build.add_argument("--spec", required=True, help=SPEC_HELP)
+    build.add_argument("--output", required=True, help="index folder")
+    build.add_argument("--chunk-size", type=int, default=4096, help="documents per encoded chunk, the unit of resume (default 4096)")
+    build.add_argument("--train-size", type=int, default=100_000, help="vectors sampled to train IVF/PQ/SQ (default 100000)")
+    build.add_argument("--seed", type=int, default=13, help="seed of the training sample")
+    build.add_argument("--batch-size", type=int, default=32)
+    build.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
+    build.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    build.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
+    build.add_argument("--keep-chunks", action="store_true", help="keep the encoded chunks after the build")
+    build.add_argument("--overwrite", action="store_true", help="replace a complete index already in --output")
+    build.set_defaults(handler=_cmd_build)
+
+    search = index.add_parser("search", help="search an index with a queries file; writes a TREC run")
+    search.add_argument("--index", required=True, help="index folder")
+    search.add_argument("--queries", required=True, help="queries.jsonl (BEIR: {\"_id\", \"text\"} per line)")
+    search.add_argument("--output", required=True, help="TREC run file to write (and RUN.meta.json beside it)")
+    search.add_argument("--k", type=int, default=100, help="hits per query (default 100)")
+    search.add_argument("--params", default=None, help="override search settings, e.g. nprobe=64 or efSearch=128 or rescore=4")
+    search.add_argument("--model", default=None, help="check that this is the model the index was built with")
+    search.add_argument("--batch-size", type=int, default=32)
+    search.add_argument("--device", default=None)
+    search.set_defaults(handler=_cmd_search)
+
+    bench = index.add_parser("bench", help="QPS, recall vs exact, bytes/vector and build time per spec; table and plot")
+    bench.add_argument("--spec", action="append", required=True, help=SPEC_HELP + "; sweep with '/': HNSW32:efSearch=16/64; repeatable")
+    bench.add_argument("--output", required=True, help="folder for bench.md, bench.json and recall_qps.png")
+    bench.add_argument("--model", default=None, help="model encoding --dataset")
+    bench.add_argument("--dataset", default=None, help="name or BEIR folder: its corpus and its split's queries (nDCG@10 too)")
+    bench.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
+    bench.add_argument("--synthetic", type=int, default=None, help="N clustered synthetic vectors instead of a dataset")
+    bench.add_argument("--dim", type=int, default=384, help="dimension of synthetic vectors (default 384)")
+    bench.add_argument("--queries", type=int, default=1000, help="synthetic queries (default 1000)")
+    bench.add_argument("--k", type=int, default=10, help="recall@k against exact search (default 10)")
+    bench.add_argument("--rounds", type=int, default=3, help="batch searches timed per setting; the median counts (default 3)")
+    bench.add_argument("--single", type=int, default=200, help="queries timed one per call (default 200)")
+    bench.add_argument("--train-size", type=int, default=100_000)
+    bench.add_argument("--seed", type=int, default=13)
+    bench.add_argument("--work", default="runs/index-bench", help="cache of encoded corpora, reused by reruns (default runs/index-bench)")
+    bench.add_argument("--chunk-size", type=int, default=4096)
+    bench.add_argument("--batch-size", type=int, default=32)
+    bench.add_argument("--max-length", type=int, default=None)
+    bench.add_argument("--device", default=None)
+    bench.add_argument("--data-root", default=None)
+    bench.set_defaults(handler=_cmd_bench)
+
+
+def command_line() -> str:
+    return " ".join(["rankdistill", *sys.argv[1:]])

@@ -1,0 +1,191 @@
+"""Dense index structures: any faiss `index_factory` index, and binary codes with float rescoring.
+
+Both use inner product; vectors arrive already normalised when the model's similarity is cosine.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+from sentence_transformers.util.quantization import quantize_embeddings
+
+from rankdistill.atomic import atomic_write
+from rankdistill.errors import UserError
+from rankdistill.indexes.encode import Chunks
+from rankdistill.indexes.spec import IndexSpec, faiss_message
+
+FAISS_FILE = "index.faiss"
+CODES_FILE = "codes.faiss"
+VECTORS_FILE = "vectors.npy"
+
+
+def _ranked(candidates: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of one query's candidates, best first, ties to the lower document index."""
+    order = np.lexsort((candidates, -scores))[:k]
+    return scores[order], candidates[order]
+
+
+def _padded(rows: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-query (scores, indices) lists as faiss-style (nq x k) arrays padded with -1."""
+    scores = np.full((len(rows), k), -np.inf, dtype=np.float32)
+    indices = np.full((len(rows), k), -1, dtype=np.int64)
+    for row, (s, i) in enumerate(rows):
+        scores[row, : len(s)] = s
+        indices[row, : len(i)] = i
+    return scores, indices
+
+
+class FaissStructure:
+    """A faiss index built from a factory string, searched with ParameterSpace settings."""
+
+    def __init__(self, index: faiss.Index, spec: IndexSpec):
+        self.index = index
+        self.spec = spec
+        self.set_params(spec.params)
+
+    @property
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    def set_params(self, params: dict[str, float]) -> None:
+        space = faiss.ParameterSpace()
+        for key, value in params.items():
+            try:
+                space.set_index_parameter(self.index, key, float(value))
+            except RuntimeError as exc:
+                raise UserError(
+                    f"index spec {self.spec.build!r}: faiss cannot set search parameter {key}={value} on this index "
+                    f"({faiss_message(exc)}); IVF indexes take nprobe, HNSW indexes efSearch"
+                ) from None
+        self.spec = IndexSpec(self.spec.build, self.spec.kind, dict(params))
+
+    def effective_params(self) -> dict[str, float]:
+        """The search settings in force, the spec's and faiss's defaults (what a run records)."""
+        found: dict[str, float] = {}
+        try:
+            found["nprobe"] = faiss.extract_index_ivf(self.index).nprobe
+        except RuntimeError:
+            pass
+        inner = faiss.downcast_index(self.index.index if isinstance(self.index, faiss.IndexPreTransform) else self.index)
+        if hasattr(inner, "hnsw"):
+            found["efSearch"] = inner.hnsw.efSearch
+        return {**found, **self.spec.params}
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.count))
+
+    def sizes(self) -> dict[str, int]:
+        return {"index": int(faiss.serialize_index(self.index).nbytes), "rescore": 0}
+
+    def save(self, folder: Path) -> list[str]:
+        atomic_write(folder / FAISS_FILE, lambda handle: faiss.write_index(self.index, faiss.PyCallbackIOWriter(handle.write)), binary=True)
+        return [FAISS_FILE]
+
+    @staticmethod
+    def load(folder: Path, spec: IndexSpec) -> FaissStructure:
+        try:
+            index = faiss.read_index(str(folder / FAISS_FILE))
+        except RuntimeError as exc:
+            raise UserError(f"{folder / FAISS_FILE}: corrupted index file, faiss cannot read it ({faiss_message(exc)})") from None
+        return FaissStructure(index, spec)
+
+
+def build_faiss(spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int, seed: int) -> tuple[FaissStructure, dict[str, float]]:
+    """Make the factory index; train it (IVF centroids, PQ/SQ codebooks) on a uniform sample of
+    `train_size` vectors; add the corpus chunk by chunk. Returns the structure and timings."""
+    index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
+    timings = {"train_s": 0.0}
+    if not index.is_trained:
+        started = time.perf_counter()
+        sample = chunks.sample(train_size, seed)
+        index.train(sample)
+        timings["train_s"] = time.perf_counter() - started
+        timings["train_vectors"] = len(sample)
+    started = time.perf_counter()
+    for block in chunks:
+        index.add(np.ascontiguousarray(block, dtype=np.float32))
+    timings["add_s"] = time.perf_counter() - started
+    return FaissStructure(index, spec), timings
+
+
+class BinaryStructure:
+    """Sign bits of each vector (d/8 bytes) searched by Hamming distance for a shortlist of
+    `rescore * k` candidates, which are rescored with the float query and float document
+    vectors (kept on disk, memory-mapped) and cut to k."""
+
+    def __init__(self, codes: faiss.IndexBinary, vectors: np.ndarray, spec: IndexSpec):
+        self.codes = codes
+        self.vectors = vectors
+        self.spec = spec
+        self.rescore = spec.search_params()["rescore"]
+
+    @property
+    def count(self) -> int:
+        return int(self.codes.ntotal)
+
+    def set_params(self, params: dict[str, float]) -> None:
+        self.spec = IndexSpec(self.spec.build, self.spec.kind, dict(params))
+        self.rescore = self.spec.search_params()["rescore"]
+
+    def effective_params(self) -> dict[str, float]:
+        return self.spec.search_params()
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = min(k, self.count)
+        shortlist = min(self.count, max(k, int(round(self.rescore * k))))
+        _, candidates = self.codes.search(quantize_embeddings(queries, precision="ubinary"), shortlist)
+        rows = []
+        for query, found in zip(queries, candidates):
+            found = np.sort(found[found >= 0])  # sorted rows read a memory map in order
+            rows.append(_ranked(found, self.vectors[found] @ query, k))
+        return _padded(rows, k)
+
+    def sizes(self) -> dict[str, int]:
+        return {"index": int(faiss.serialize_index_binary(self.codes).nbytes), "rescore": int(self.vectors.nbytes)}
+
+    def save(self, folder: Path) -> list[str]:
+        atomic_write(folder / CODES_FILE, lambda handle: faiss.write_index_binary(self.codes, faiss.PyCallbackIOWriter(handle.write)), binary=True)
+        if not (folder / VECTORS_FILE).is_file():  # written by build_binary already when it streamed from disk
+            atomic_write(folder / VECTORS_FILE, lambda handle: np.save(handle, self.vectors), binary=True)
+        return [CODES_FILE, VECTORS_FILE]
+
+    @staticmethod
+    def load(folder: Path, spec: IndexSpec) -> BinaryStructure:
+        try:
+            codes = faiss.read_index_binary(str(folder / CODES_FILE))
+            vectors = np.load(folder / VECTORS_FILE, mmap_mode="r")
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise UserError(f"{folder}: corrupted binary index ({faiss_message(exc)})") from None
+        if vectors.shape[0] != codes.ntotal:
+            raise UserError(f"{folder}: corrupted binary index: {codes.ntotal} codes but {vectors.shape[0]} vectors")
+        return BinaryStructure(codes, vectors, spec)
+
+
+def _write_vectors(path: Path, chunks: Chunks, count: int, dimension: int) -> None:
+    """Stream the chunks into one .npy file (atomically), never holding the corpus in memory."""
+
+    def write(handle) -> None:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (count, dimension)})
+        for block in chunks:
+            handle.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+
+    atomic_write(path, write, binary=True)
+
+
+def build_binary(spec: IndexSpec, chunks: Chunks, dimension: int, folder: Path | None = None) -> tuple[BinaryStructure, dict[str, float]]:
+    """Pack each chunk's sign bits into a Hamming index. With `folder`, the float vectors for
+    rescoring are streamed to `folder/vectors.npy` and memory-mapped; without, kept in memory."""
+    started = time.perf_counter()
+    codes = faiss.IndexBinaryFlat(((dimension + 7) // 8) * 8)
+    for block in chunks:
+        codes.add(quantize_embeddings(np.asarray(block, dtype=np.float32), precision="ubinary"))
+    if folder is not None:
+        _write_vectors(folder / VECTORS_FILE, chunks, int(codes.ntotal), dimension)
+        vectors = np.load(folder / VECTORS_FILE, mmap_mode="r")
+    else:
+        vectors = chunks.stack()
+    return BinaryStructure(codes, vectors, spec), {"train_s": 0.0, "add_s": time.perf_counter() - started}

@@ -1,0 +1,244 @@
+"""The model behind an index, and chunked, resumable corpus encoding.
+
+Documents are encoded `chunk_size` at a time; each finished chunk is saved atomically under
+`<folder>/` (`000000.npy` dense, `000000.npz` sparse CSR), so a killed build loses at most the
+chunk in progress and a rerun skips every finished chunk. `<folder>/state.json` records what the
+chunks were made from (model fingerprint, corpus hash, chunk size); a rerun with other settings
+is refused rather than mixing vectors of two models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from rankdistill.atomic import atomic_write, atomic_write_json
+from rankdistill.errors import UserError
+from rankdistill.models import resolve_model
+from rankdistill.teachers.base import make_fingerprint, weights_hash
+
+log = logging.getLogger(__name__)
+
+Vectors = np.ndarray | sp.csr_matrix
+STATE = "state.json"
+
+
+@dataclass
+class Encoder:
+    """A dense (SentenceTransformer) or sparse (SPLADE SparseEncoder) model as an index sees it."""
+
+    name: str
+    sparse: bool
+    model: Any
+    batch_size: int
+    weights: str
+
+    @property
+    def max_length(self) -> int | None:
+        return self.model.max_seq_length
+
+    @property
+    def normalized(self) -> bool:
+        from rankdistill.retrieval.dense import normalizes
+
+        return False if self.sparse else normalizes(self.model)
+
+    @property
+    def dimension(self) -> int:
+        if self.sparse:  # the vocabulary the SPLADE head projects onto
+            return int(self.encode_queries(["dimension"]).shape[1])
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def fingerprint(self) -> str:
+        """Everything that changes a vector: weights, kind, max length, normalisation."""
+        return make_fingerprint(
+            "index-encoder", sparse=self.sparse, weights=self.weights, max_length=self.max_length, normalized=self.normalized
+        )
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": "sparse" if self.sparse else "dense",
+            "fingerprint": self.fingerprint,
+            "weights_sha256": self.weights,
+            "max_length": self.max_length,
+            "normalized": self.normalized,
+        }
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> Vectors:
+        if self.sparse:
+            from rankdistill.retrieval.sparse import encode_sparse
+
+            return encode_sparse(self.model, texts, False, self.batch_size, progress)
+        from rankdistill.retrieval.dense import encode_documents
+
+        return encode_documents(self.model, texts, self.batch_size, progress)
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> Vectors:
+        if self.sparse:
+            from rankdistill.retrieval.sparse import encode_sparse
+
+            return encode_sparse(self.model, texts, True, self.batch_size, progress)
+        from rankdistill.retrieval.dense import encode_queries
+
+        return encode_queries(self.model, texts, self.batch_size, progress)
+
+
+def load_encoder(name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32) -> Encoder:
+    path = resolve_model(name)
+    if sparse:
+        from rankdistill.retrieval.sparse import load_sparse_model
+
+        model = load_sparse_model(path, device, max_length)
+    else:
+        from rankdistill.retrieval.dense import load_dense_model
+
+        model = load_dense_model(path, device, max_length)
+    return Encoder(name, sparse, model, batch_size, weights_hash(path))
+
+
+def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | Path) -> None:
+    """Refuse to search vectors of one model with queries of another."""
+    if built_with.get("weights_sha256") != encoder.weights or built_with.get("type") != ("sparse" if encoder.sparse else "dense"):
+        raise UserError(
+            f"{where}: index was built with model {built_with.get('name')!r} (weights sha256 "
+            f"{str(built_with.get('weights_sha256'))[:12]}...), but the model given is {encoder.name!r} (weights sha256 "
+            f"{encoder.weights[:12]}...): its vectors are not comparable. Search with the model the index was built "
+            "with, or rebuild the index"
+        )
+    if built_with.get("fingerprint") != encoder.fingerprint:
+        raise UserError(
+            f"{where}: model {encoder.name!r} has the index's weights but other settings (max length "
+            f"{encoder.max_length} vs {built_with.get('max_length')}, normalised {encoder.normalized} vs "
+            f"{built_with.get('normalized')}): load it with the index's settings"
+        )
+
+
+def corpus_hash(doc_ids: list[str], texts: list[str]) -> str:
+    """sha256 over the documents in order: ids and the texts the model sees."""
+    digest = hashlib.sha256()
+    for doc_id, text in zip(doc_ids, texts):
+        digest.update(doc_id.encode())
+        digest.update(b"\0")
+        digest.update(text.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class Chunks:
+    """An ordered list of vector blocks, each a saved file or an in-memory array: the one input
+    every index builder reads, so a corpus never has to fit in memory as one matrix."""
+
+    def __init__(self, items: list[Path | Vectors], sparse: bool, reused: int = 0):
+        self.items = items
+        self.sparse = sparse
+        self.reused = reused  # chunks found finished on disk rather than encoded now
+
+    @staticmethod
+    def from_array(vectors: Vectors, chunk_size: int = 65536) -> Chunks:
+        sparse = sp.issparse(vectors)
+        items = [vectors[start : start + chunk_size] for start in range(0, vectors.shape[0], chunk_size)]
+        return Chunks(items, sparse)
+
+    def load(self, item: Path | Vectors) -> Vectors:
+        if not isinstance(item, Path):
+            return item
+        if self.sparse:
+            return sp.load_npz(item).tocsr()
+        return np.load(item, mmap_mode="r")
+
+    def __iter__(self) -> Iterator[Vectors]:
+        return (self.load(item) for item in self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def count(self) -> int:
+        return sum(block.shape[0] for block in self)
+
+    def sample(self, size: int, seed: int) -> np.ndarray:
+        """`size` rows drawn uniformly without replacement (all rows if there are fewer), as one
+        float32 array in corpus order: the training set for IVF centroids and PQ codebooks."""
+        sizes = [block.shape[0] for block in self]
+        total = sum(sizes)
+        rows = np.sort(np.random.default_rng(seed).choice(total, size=min(size, total), replace=False))
+        picked, start = [], 0
+        for block, n in zip(self, sizes):
+            local = rows[(rows >= start) & (rows < start + n)] - start
+            if len(local):
+                picked.append(np.asarray(block[local], dtype=np.float32))
+            start += n
+        return np.ascontiguousarray(np.concatenate(picked))
+
+    def stack(self) -> Vectors:
+        """All rows as one matrix (sparse CSR or dense float32)."""
+        blocks = list(self)
+        if self.sparse:
+            return sp.vstack(blocks, format="csr")
+        return np.ascontiguousarray(np.concatenate([np.asarray(b) for b in blocks]), dtype=np.float32)
+
+
+def _save_chunk(path: Path, vectors: Vectors) -> None:
+    if sp.issparse(vectors):
+        atomic_write(path, lambda handle: sp.save_npz(handle, vectors.tocsr(), compressed=False), binary=True)
+    else:
+        atomic_write(path, lambda handle: np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32)), binary=True)
+
+
+def encode_chunks(
+    encoder: Encoder,
+    texts: list[str],
+    folder: str | Path,
+    chunk_size: int,
+    source: dict[str, Any],
+    progress: bool = True,
+) -> Chunks:
+    """Encode `texts` into `folder` chunk by chunk, skipping chunks already finished by an
+    earlier (possibly killed) run with the same model, corpus and chunk size."""
+    if chunk_size < 1:
+        raise UserError(f"chunk size must be >= 1, got {chunk_size}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {"model": encoder.fingerprint, "chunk_size": chunk_size, "count": len(texts), **source}
+    state_path = folder / STATE
+    if state_path.is_file():
+        previous = json.loads(state_path.read_text(encoding="utf-8"))
+        if previous != state:
+            changed = sorted(key for key in set(state) | set(previous) if state.get(key) != previous.get(key))
+            raise UserError(
+                f"{folder}: holds vectors of an unfinished encoding with other settings ({', '.join(changed)} differ); "
+                "use another output folder or delete this one"
+            )
+    else:
+        atomic_write_json(state_path, state)
+    for stale in folder.glob(".*.tmp"):  # a chunk whose writer was killed mid-write
+        stale.unlink(missing_ok=True)
+
+    suffix = ".npz" if encoder.sparse else ".npy"
+    starts = range(0, len(texts), chunk_size)
+    paths = [folder / f"{number:06d}{suffix}" for number in range(len(starts))]
+    finished = sum(path.is_file() for path in paths)
+    if finished:
+        log.info("%s: reusing %d of %d finished chunks", folder, finished, len(paths))
+    bar = tqdm(total=len(texts), desc="encoding", unit="doc", disable=not progress)
+    for start, path in zip(starts, paths):
+        rows = min(chunk_size, len(texts) - start)
+        if not path.is_file():
+            _save_chunk(path, encoder.encode_documents(texts[start : start + rows]))
+        bar.update(rows)
+    bar.close()
+    chunks = Chunks(list(paths), encoder.sparse, reused=finished)
+    for path, block, start in zip(paths, chunks, starts):
+        if block.shape[0] != min(chunk_size, len(texts) - start):
+            raise UserError(f"{path}: holds {block.shape[0]} vectors, expected {min(chunk_size, len(texts) - start)}; delete it and rerun")
+    return chunks

@@ -1,0 +1,60 @@
+"""`rankdistill evaluate --index DIR`: BEIR evaluation through a built index, in the same
+shape (and the same output files) as evaluating a retriever spec."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from rankdistill.atomic import atomic_write_text
+from rankdistill.data.beir import BeirDataset
+from rankdistill.data.resolve import dataset_info
+from rankdistill.evaluation import RetrieverEvaluation, format_table, open_dataset, save_evaluation
+from rankdistill.indexes.load import SearchIndex, open_index
+from rankdistill.metrics import evaluate_run
+
+log = logging.getLogger(__name__)
+
+
+def evaluate_index(dataset: BeirDataset, index: SearchIndex, k: int = 100) -> RetrieverEvaluation:
+    """Check the index covers `dataset`'s corpus, search its queries, score with its qrels."""
+    info = dataset_info(dataset.name)
+    started = time.perf_counter()
+    index.index(dataset.corpus)
+    checked = time.perf_counter()
+    # One extra hit per query so that dropping the query itself still leaves k.
+    results = index.search(dataset.queries, k + 1 if info.ignore_identical_ids else k)
+    searched = time.perf_counter()
+    result = evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level)
+    return RetrieverEvaluation(dataset.name, dataset.split, index.spec, result, checked - started, searched - checked, results)
+
+
+def evaluate_indexes(
+    datasets: list[str],
+    folders: list[str],
+    split: str | None = None,
+    output: Path | None = None,
+    k: int = 100,
+    batch_size: int = 32,
+    device: str | None = None,
+    data_root: str | Path | None = None,
+    params: str | None = None,
+    earlier: list[RetrieverEvaluation] | None = None,
+) -> list[RetrieverEvaluation]:
+    """Every index on every dataset; with `output`, per-index metrics.json and run.trec, and a
+    `results.md` that also lists `earlier` evaluations (retrievers evaluated in the same call)."""
+    indexes = [open_index(folder, params=params, device=device, batch_size=batch_size) for folder in folders]
+    evaluations: list[RetrieverEvaluation] = []
+    for name in datasets:
+        dataset = open_dataset(name, split, data_root)
+        for index in indexes:
+            log.info("evaluating %s on %s/%s", index.folder, dataset.name, dataset.split)
+            evaluation = evaluate_index(dataset, index, k)
+            evaluations.append(evaluation)
+            if output is not None:
+                settings = {"split": split, "k": k, "batch_size": batch_size, "index": str(index.folder), "search_params": index.search_params(), "index_spec": index.manifest["spec"]}
+                save_evaluation(evaluation, output, settings)
+    if output is not None:
+        atomic_write_text(output / "results.md", format_table([*(earlier or []), *evaluations]) + "\n")
+    return evaluations

@@ -1,0 +1,98 @@
+"""Open a built index and search it: by vectors, or by query text as a retriever
+(`Retriever.search(queries, k) -> Results`), which is how `rankdistill evaluate --index` and
+`rankdistill index search` use it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rankdistill.data.beir import join_title_text
+from rankdistill.errors import UserError
+from rankdistill.indexes.encode import Encoder, Vectors, check_same_model, corpus_hash, load_encoder
+from rankdistill.indexes.manifest import read_manifest, verify_files
+from rankdistill.indexes.spec import parse_params, parse_spec
+from rankdistill.indexes.structures import Structure, load_structure
+from rankdistill.retrieval.base import Corpus, Results, to_results
+
+
+class SearchIndex:
+    """A complete index folder, checked and loaded."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], structure: Structure, encoder: Encoder | None, device: str | None, batch_size: int):
+        self.folder = folder
+        self.manifest = manifest
+        self.structure = structure
+        self.doc_ids: list[str] = manifest["doc_ids"]
+        self.spec = f"index:{structure.spec.text}:{manifest['model']['name']}"
+        self._encoder = encoder
+        self._device = device
+        self._batch_size = batch_size
+
+    @property
+    def encoder(self) -> Encoder:
+        """The model the index was built with (loaded on first use, checked against the manifest)."""
+        if self._encoder is None:
+            self._encoder = _load_checked_encoder(self.folder, self.manifest, None, self._device, self._batch_size)
+        return self._encoder
+
+    def search_params(self) -> dict[str, float]:
+        return self.structure.effective_params()
+
+    def index(self, corpus: Corpus) -> None:
+        """Nothing to build: check that `corpus` is the one the index was built from."""
+        built_from = self.manifest.get("dataset", {})
+        if set(corpus) != set(self.doc_ids):
+            missing = len(set(self.doc_ids) - set(corpus))
+            extra = len(set(corpus) - set(self.doc_ids))
+            raise UserError(
+                f"{self.folder}: index was built from another corpus ({built_from.get('name')!r}, {len(self.doc_ids)} "
+                f"documents): {missing} of its documents are not in this corpus and {extra} of this corpus's are not indexed"
+            )
+        texts = [join_title_text(corpus[doc_id]) for doc_id in self.doc_ids]
+        if built_from.get("corpus_sha256") and corpus_hash(self.doc_ids, texts) != built_from["corpus_sha256"]:
+            raise UserError(f"{self.folder}: the corpus has the index's document ids but other texts: rebuild the index")
+
+    def search_vectors(self, queries: Vectors, k: int):
+        return self.structure.search(queries, k)
+
+    def search(self, queries: dict[str, str], k: int) -> Results:
+        query_ids = list(queries)
+        encoded = self.encoder.encode_queries([queries[q] for q in query_ids])
+        scores, indices = self.structure.search(encoded, k)
+        return to_results(query_ids, self.doc_ids, indices, scores)
+
+
+def _load_checked_encoder(folder: Path, manifest: dict[str, Any], model: str | None, device: str | None, batch_size: int) -> Encoder:
+    built_with = manifest["model"]
+    encoder = load_encoder(model or built_with["name"], built_with["type"] == "sparse", device, built_with.get("max_length"), batch_size)
+    check_same_model(built_with, encoder, folder)
+    return encoder
+
+
+def open_index(
+    folder: str | Path,
+    model: str | None = None,
+    params: str | dict[str, float] | None = None,
+    device: str | None = None,
+    batch_size: int = 32,
+    verify: bool = True,
+) -> SearchIndex:
+    """Load the index in `folder`. `model`, if given, must be the model it was built with (it is
+    checked, then used for queries); `params` override the spec's search settings
+    (`nprobe=64`); `verify` checks every file against the manifest's sizes and checksums."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if verify:
+        verify_files(folder, manifest)
+    spec = parse_spec(manifest["spec"])
+    if spec.kind != manifest["kind"]:
+        raise UserError(f"{folder}: damaged manifest, spec {manifest['spec']!r} is not of kind {manifest['kind']!r}")
+    encoder = _load_checked_encoder(folder, manifest, model, device, batch_size) if model else None
+    structure = load_structure(spec, folder)
+    if structure.count != manifest["count"]:
+        raise UserError(f"{folder}: corrupted index: it holds {structure.count} vectors, the manifest {manifest['count']}")
+    if params:
+        overrides = parse_params(params) if isinstance(params, str) else params
+        structure.set_params(spec.with_params(overrides).params)
+    return SearchIndex(folder, manifest, structure, encoder, device, batch_size)

@@ -1,0 +1,329 @@
+"""Indexes on small real data: tiny real models, real faiss and Seismic, real metrics.
+
+Round trips (build -> save -> load -> search) against exact search, the errors a user meets
+(another model, a damaged file, another format version, an unfinished build), and resuming a
+build after a real SIGKILL of the building process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from rankdistill.cli import main
+from rankdistill.data.beir import load_queries
+from rankdistill.errors import UserError
+from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
+from rankdistill.indexes.bench import recall_at, run_bench, write_report
+from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
+from rankdistill.indexes.inverted import exact_sparse_search
+from rankdistill.indexes.spec import check_factory
+from rankdistill.indexes.structures import build_structure, load_structure
+from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries
+from tests.conftest import write_beir
+
+SMALL_MIXTURE = MixtureSpec(dimension=32, groups=4, clusters=32, rank=4, seed=5)
+
+
+@pytest.fixture(autouse=True)
+def one_faiss_thread():
+    """faiss's OpenMP threads spin-wait; on a shared 2-core machine two of them can make a tiny
+    build 100x slower. These tests check results, not speed."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def vectors() -> tuple[np.ndarray, np.ndarray]:
+    """2000 clustered 32-d base vectors and 50 queries from the same mixture."""
+    return np.concatenate(list(synthetic_chunks(2000, SMALL_MIXTURE, chunk_size=700))), synthetic_queries(50, SMALL_MIXTURE)
+
+
+def exact(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-(queries @ base.T), axis=1, kind="stable")[:, :k]
+
+
+def build(spec: str, base: np.ndarray, tmp_path: Path):
+    """Build from 3 chunks, save, load back: the structure as a reader of the folder sees it."""
+    parsed = parse_spec(spec)
+    structure, _ = build_structure(parsed, Chunks.from_array(base, chunk_size=700), base.shape[1], train_size=1000, folder=tmp_path)
+    structure.save(tmp_path)
+    return load_structure(parsed, tmp_path)
+
+
+# --- specs ---------------------------------------------------------------------------------
+
+
+def test_spec_strings_parse_into_build_and_search_settings() -> None:
+    spec = parse_spec("IVF256,PQ32:nprobe=16")
+    assert (spec.build, spec.kind, spec.params) == ("IVF256,PQ32", "faiss", {"nprobe": 16})
+    assert parse_spec("binary").search_params() == {"rescore": 10}
+    assert parse_spec("inverted:heap_factor=0.8").search_params()["heap_factor"] == 0.8
+    sweep = expand_spec("HNSW32:efSearch=16/64")
+    assert [s.text for s in sweep] == ["HNSW32:efSearch=16", "HNSW32:efSearch=64"]
+    assert {s.build for s in sweep} == {"HNSW32"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("HNSW32:efSearch=16/64", "sweep"),
+        ("IVF16,Flat:nprobe", "expected key=value"),
+        ("IVF16,Flat:nprobe=many", "must be a number"),
+        ("IVF16,Flat:nprobe=2.5", "whole number"),
+        ("binary:nprobe=4", "unknown parameter 'nprobe' for binary"),
+        ("inverted:heap_factor=1.5", "heap_factor"),
+        (":nprobe=4", "empty"),
+    ],
+)
+def test_bad_specs_are_user_errors(spec: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        parse_spec(spec)
+
+
+def test_factory_strings_faiss_rejects_fail_before_encoding() -> None:
+    check_factory(parse_spec("IVF64,PQ8"), 32)
+    with pytest.raises(UserError, match="index_factory cannot build it"):
+        check_factory(parse_spec("IVF64,PQ7"), 32)
+    with pytest.raises(UserError, match="Bogus"):
+        check_factory(parse_spec("Bogus"), 32)
+
+
+# --- structures against exact search ---------------------------------------------------------
+
+
+def test_flat_round_trip_equals_exact(vectors, tmp_path: Path) -> None:
+    base, queries = vectors
+    scores, indices = build("Flat", base, tmp_path).search(queries, 10)
+    np.testing.assert_array_equal(indices, exact(base, queries, 10))
+    np.testing.assert_allclose(scores, np.take_along_axis(queries @ base.T, indices, axis=1), rtol=1e-5)
+
+
+def test_ivf_recall_grows_with_nprobe_and_is_exact_when_probing_every_list(vectors, tmp_path: Path) -> None:
+    base, queries = vectors
+    truth = exact(base, queries, 10)
+    structure = build("IVF32,Flat:nprobe=1", base, tmp_path)
+    one = recall_at(structure.search(queries, 10)[1], truth, 10)
+    structure.set_params({"nprobe": 32})
+    assert recall_at(structure.search(queries, 10)[1], truth, 10) == 1.0
+    assert one < 1.0  # the mixture spreads neighbours over several lists
+    assert structure.effective_params() == {"nprobe": 32}
+
+
+def test_hnsw_and_pq_load_back_with_their_search_settings(vectors, tmp_path: Path) -> None:
+    base, queries = vectors
+    hnsw = build("HNSW16:efSearch=64", base, tmp_path / "hnsw")
+    assert hnsw.effective_params()["efSearch"] == 64
+    assert recall_at(hnsw.search(queries, 10)[1], exact(base, queries, 10), 10) > 0.9
+    pq = build("IVF16,PQ8np:nprobe=16", base, tmp_path / "pq")  # np: no (slow) polysemous training
+    assert pq.sizes()["index"] / pq.count < base.shape[1] * 4 / 2  # compressed well below float32
+
+
+def test_binary_rescoring_the_whole_corpus_is_exact_and_codes_are_d_over_8_bytes(vectors, tmp_path: Path) -> None:
+    base, queries = vectors
+    structure = build("binary:rescore=200", base, tmp_path)  # shortlist 200 * 10 = every vector
+    scores, indices = structure.search(queries, 10)
+    np.testing.assert_array_equal(indices, exact(base, queries, 10))
+    np.testing.assert_allclose(scores, np.take_along_axis(queries @ base.T, indices, axis=1), rtol=1e-5)
+    assert structure.codes.code_size == base.shape[1] // 8
+    structure.set_params({"rescore": 1})  # Hamming order only: cheaper, and worse
+    assert recall_at(structure.search(queries, 10)[1], indices, 10) < 1.0
+
+
+def random_sparse(rows: int, vocabulary: int, per_row: int, seed: int) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    cols = np.concatenate([rng.choice(vocabulary, per_row, replace=False, p=None) for _ in range(rows)])
+    values = rng.gamma(1.0, 1.0, rows * per_row).astype(np.float32)
+    return sp.csr_matrix((values, (np.repeat(np.arange(rows), per_row), cols)), shape=(rows, vocabulary))
+
+
+def test_inverted_index_equals_exact_sparse_search(tmp_path: Path) -> None:
+    docs = random_sparse(600, 500, 25, seed=1)
+    queries = random_sparse(40, 500, 8, seed=2)
+    spec = parse_spec("inverted")
+    structure, _ = build_structure(spec, Chunks.from_array(docs, chunk_size=250), docs.shape[1])
+    structure.save(tmp_path)
+    loaded = load_structure(spec, tmp_path)
+    want_scores, want = exact_sparse_search(queries, docs.T.tocsc(), 10)
+    for batch in (queries, queries[:1]):  # Seismic's batch search and its single-query search
+        scores, indices = loaded.search(batch, 10)
+        np.testing.assert_array_equal(indices, want[: batch.shape[0]])
+        np.testing.assert_allclose(scores, want_scores[: batch.shape[0]], rtol=1e-6)
+
+
+# --- whole indexes: build, load, search, evaluate ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def flat_index(tiny_dense_model: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    beir = write_beir(tmp_path_factory.mktemp("beir") / "tiny")
+    folder = tmp_path_factory.mktemp("indexes") / "flat"
+    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=3), progress=False)
+    return beir, folder
+
+
+def test_built_flat_index_searches_like_exact_dense_retrieval(flat_index, tiny_dense_model: str) -> None:
+    from rankdistill.data.beir import load_corpus, join_title_text
+
+    beir, folder = flat_index
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["count"] == 10 and manifest["dimension"] == 128 and manifest["model"]["normalized"] is True
+    assert not (folder / "chunks").exists()  # removed once the index is complete
+    corpus = load_corpus(beir / "corpus.jsonl")
+    queries = load_queries(beir / "queries.jsonl")
+    encoder = load_encoder(tiny_dense_model, sparse=False)
+    docs = encoder.encode_documents([join_title_text(corpus[d]) for d in manifest["doc_ids"]])
+    query_vectors = encoder.encode_queries(list(queries.values()))
+    results = open_index(folder).search(queries, 4)
+    for query_id, row in zip(queries, exact(docs, query_vectors, 4)):
+        assert list(results[query_id]) == [manifest["doc_ids"][i] for i in row]
+
+
+def test_evaluate_through_an_index_matches_the_dense_retriever(flat_index, tiny_dense_model: str, capsys) -> None:
+    beir, folder = flat_index
+    assert main(["evaluate", "--dataset", str(beir), "--index", str(folder), "--retriever", f"dense:{tiny_dense_model}"]) == 0
+    rows = [line.split(" | ")[3:7] for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+    assert len(rows) == 2 and rows[0] == rows[1]  # same metrics through the index as exact retrieval
+
+
+def test_index_search_writes_a_trec_run_with_its_settings(flat_index, tmp_path: Path, capsys) -> None:
+    beir, folder = flat_index
+    run = tmp_path / "run.trec"
+    assert main(["index", "search", "--index", str(folder), "--queries", str(beir / "queries.jsonl"), "--k", "3", "--output", str(run)]) == 0
+    lines = run.read_text().splitlines()
+    assert len(lines) == 5 * 3 and lines[0].split()[:2] == ["q1", "Q0"]
+    meta = json.loads((tmp_path / "run.trec.meta.json").read_text())
+    assert meta["spec"] == "Flat" and meta["k"] == 3 and meta["provenance"]["versions"]["faiss-cpu"]
+
+
+def test_loading_with_another_model_is_refused(flat_index) -> None:
+    _, folder = flat_index
+    with pytest.raises(UserError, match="built with model .* not comparable"):
+        open_index(folder, model="all-MiniLM-L6-v2")
+
+
+def test_corrupted_index_file_is_refused(flat_index, tmp_path: Path) -> None:
+    import shutil
+
+    _, original = flat_index
+    folder = tmp_path / "copy"
+    shutil.copytree(original, folder)
+    data = bytearray((folder / "index.faiss").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "index.faiss").write_bytes(bytes(data))
+    with pytest.raises(UserError, match="corrupted index file: its sha256 differs"):
+        open_index(folder)
+    (folder / "index.faiss").write_bytes(bytes(data[:100]))
+    with pytest.raises(UserError, match="corrupted index file: 100 bytes"):
+        open_index(folder)
+    with pytest.raises(UserError, match="corrupted index file, faiss cannot read it"):
+        open_index(folder, verify=False)
+
+
+def test_manifest_of_another_version_or_missing_is_refused(flat_index, tmp_path: Path) -> None:
+    import shutil
+
+    _, original = flat_index
+    folder = tmp_path / "copy"
+    shutil.copytree(original, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(UserError, match="format version 99 .* reads version 1 only"):
+        open_index(folder)
+    (folder / "manifest.json").unlink()
+    (folder / "chunks").mkdir()
+    with pytest.raises(UserError, match="not a complete index.*resume"):
+        open_index(folder)
+
+
+def test_cli_errors_exit_2_without_traceback(flat_index, tmp_path: Path, capsys) -> None:
+    beir, folder = flat_index
+    other = write_beir(tmp_path / "other", corpus={"x1": ("A", "another corpus")}, queries={"qx": "q"}, qrels={"qx": {"x1": 1}})
+    assert main(["evaluate", "--dataset", str(other), "--index", str(folder)]) == 2
+    assert "index was built from another corpus" in capsys.readouterr().err
+    assert main(["index", "build", "--model", "m", "--dataset", str(beir), "--spec", "IVF4,PQ7", "--output", str(folder)]) == 2
+    assert "already holds a complete index" in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", str(beir)]) == 2
+
+
+def test_inverted_index_on_splade_matches_exact_sparse_retrieval(splade_tiny: str, tiny_beir: Path, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "inverted"
+    build_index(splade_tiny, str(tiny_beir), "inverted", folder, progress=False)
+    capsys.readouterr()
+    assert main(["evaluate", "--dataset", str(tiny_beir), "--index", str(folder), "--retriever", f"sparse:{splade_tiny}"]) == 0
+    rows = [line.split(" | ")[3:7] for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+    assert len(rows) == 2 and rows[0] == rows[1]
+
+
+# --- resume after a real kill -----------------------------------------------------------------
+
+
+def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tmp_path: Path, capsys) -> None:
+    words = "cell gene protein virus water light energy brain heart ocean star metal".split()
+    rng = np.random.default_rng(3)
+    corpus = {f"d{i}": (f"title {i}", " ".join(rng.choice(words, 12))) for i in range(1200)}
+    beir = write_beir(tmp_path / "many", corpus=corpus, queries={"q1": "gene protein"}, qrels={"q1": {"d1": 1}})
+    folder = tmp_path / "index"
+    args = ["index", "build", "--model", tiny_dense_model, "--dataset", str(beir), "--spec", "Flat", "--output", str(folder), "--chunk-size", "40", "--keep-chunks"]
+    process = subprocess.Popen([sys.executable, "-m", "rankdistill.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    chunks = folder / "chunks"
+    deadline = time.monotonic() + 120
+    while len(list(chunks.glob("*.npy"))) < 2 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    finished = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
+    assert 2 <= len(finished) < 30 and not (folder / "manifest.json").exists()
+
+    assert main(args) == 0
+    assert "resumed: reused" in capsys.readouterr().out
+    after = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
+    assert len(after) == 30 and all(after[name] == mtime for name, mtime in finished.items())
+    # the resumed index holds every document, each vector where a fresh encoding puts it
+    index = open_index(folder)
+    encoder = load_encoder(tiny_dense_model, sparse=False)
+    probe = [index.doc_ids.index(d) for d in ("d0", "d555", "d1199")]
+    fresh = encoder.encode_documents([f"title {i} {corpus[f'd{i}'][1]}" for i in (0, 555, 1199)])
+    scores, found = index.search_vectors(fresh, 1)
+    assert found[:, 0].tolist() == probe and np.allclose(scores[:, 0], 1.0, atol=1e-4)
+
+
+def test_unfinished_encoding_with_other_settings_is_refused(tiny_dense_model: str, tmp_path: Path) -> None:
+    encoder = load_encoder(tiny_dense_model, sparse=False)
+    texts = [f"text number {i}" for i in range(7)]
+    encode_chunks(encoder, texts, tmp_path, 3, {"corpus_sha256": "a"}, progress=False)
+    with pytest.raises(UserError, match="other settings .*chunk_size"):
+        encode_chunks(encoder, texts, tmp_path, 4, {"corpus_sha256": "a"}, progress=False)
+
+
+# --- bench ------------------------------------------------------------------------------------
+
+
+def test_bench_measures_every_setting_against_exact_and_writes_its_report(vectors, tmp_path: Path) -> None:
+    base, queries = vectors
+    specs = [s for text in ("Flat", "IVF32,Flat:nprobe=1/32", "binary:rescore=2") for s in expand_spec(text)]
+    rows = run_bench(Chunks.from_array(base), queries, specs, base.shape[1], k=10, train_size=1000, rounds=2, single=5, report=lambda _: None)
+    assert [r.spec for r in rows] == ["Flat (exact)", "Flat", "IVF32,Flat:nprobe=1", "IVF32,Flat:nprobe=32", "binary:rescore=2"]
+    recall = {r.spec: r.recall for r in rows}
+    assert recall["Flat"] == recall["IVF32,Flat:nprobe=32"] == 1.0 and recall["IVF32,Flat:nprobe=1"] < 1.0
+    assert rows[1].index_bytes_per_vector >= 32 * 4 and rows[-1].index_bytes_per_vector < 32 * 4 / 8 + 8
+    assert rows[-1].rescore_bytes_per_vector == 32 * 4
+    assert all(r.qps_batch > 0 and r.qps_single > 0 for r in rows)
+    table = write_report(rows, tmp_path, "small mixture", {"k": 10}, "rankdistill index bench ...")
+    assert table.count("\n") == len(rows) + 1
+    assert (tmp_path / "recall_qps.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "bench.json").read_text())["rows"][2]["params"] == "nprobe=1"
