@@ -1,0 +1,142 @@
+"""From a `rankdistill mine` training set to the rows sentence-transformers' trainer reads, and
+the dev split evaluated during training.
+
+Rows: columns `query, positive, negative_1 .. negative_n` (texts; documents as BEIR's
+"title text") and `label` = the teacher's n + 1 scores in the same order, positive first.
+
+- n is fixed per run (`data.negatives`). A record with more negatives keeps a uniform sample of n
+  of them, drawn with `random.Random(f"{seed}:{query_id}")` and kept in the record's order, so the
+  same seed gives the same rows on every rank and every rerun (which resume relies on). A record
+  with fewer than n negatives is skipped and counted (`skipped_few_negatives`), never padded.
+- A query with several positives gives one row per positive, all with the same negatives.
+  Positives relabelled by false-negative control count as positives.
+
+Dev split: SciFact (and any dataset without one) has no dev qrels, so `dev.queries` training
+queries are carved out deterministically: the ones with the smallest sha256("rankdistill-dev:" +
+query_id), independent of the seed and of the file's order, so every run on the same training set
+holds out the same queries. They are removed from training; their ids are recorded. With
+`dev.split` set, that qrels split is the dev set instead (never the test split: it is refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rankdistill.data.beir import BeirDataset
+from rankdistill.errors import UserError
+from rankdistill.mining.records import TrainingRecord, meta_path, read_training_set
+
+DEV_SALT = "rankdistill-dev:"
+
+
+@dataclass
+class DevSet:
+    """Queries, corpus and judgements for ST's InformationRetrievalEvaluator."""
+
+    source: str  # "carved from <split>" or "<split> split"
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    relevant: dict[str, set[str]]
+
+
+@dataclass
+class TrainingRows:
+    rows: list[dict[str, Any]]
+    counts: dict[str, int]
+    dev_query_ids: list[str] = field(default_factory=list)
+
+
+def dev_order(query_id: str) -> str:
+    return hashlib.sha256(f"{DEV_SALT}{query_id}".encode()).hexdigest()
+
+
+def carve_dev_ids(query_ids: list[str], count: int) -> list[str]:
+    """The `count` query ids that come first in the fixed hash order (sorted by that order)."""
+    return sorted(query_ids, key=dev_order)[:count]
+
+
+def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]:
+    """The training set, checked against the dataset it claims to come from."""
+    records = read_training_set(path)
+    if not records:
+        raise UserError(f"{path}: the training set has no records")
+    meta = meta_path(path)
+    if meta.is_file():
+        made_from = json.loads(meta.read_text(encoding="utf-8")).get("config", {}).get("dataset")
+        if made_from and made_from != dataset.name:
+            raise UserError(f"{path}: mined from dataset {made_from!r}, but the config trains on {dataset.name!r} (data.dataset)")
+    for record in records:
+        for doc_id in [p.doc_id for p in record.positives] + [n.doc_id for n in record.negatives]:
+            if doc_id not in dataset.corpus:
+                raise UserError(f"{path}: query {record.query_id!r} names document {doc_id!r}, which is not in {dataset.name}'s corpus")
+    return records
+
+
+def build_rows(records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset()) -> TrainingRows:
+    counts = {"records": len(records), "held_out_for_dev": 0, "skipped_few_negatives": 0, "skipped_no_positive": 0, "rows": 0}
+    rows = []
+    for record in records:
+        if record.query_id in exclude:
+            counts["held_out_for_dev"] += 1
+            continue
+        if len(record.negatives) < negatives:
+            counts["skipped_few_negatives"] += 1
+            continue
+        if not record.positives:
+            counts["skipped_no_positive"] += 1
+            continue
+        picked = sorted(random.Random(f"{seed}:{record.query_id}").sample(range(len(record.negatives)), negatives))
+        chosen = [record.negatives[i] for i in picked]
+        negative_texts = {f"negative_{j + 1}": dataset.doc_text(n.doc_id) for j, n in enumerate(chosen)}
+        for positive in record.positives:
+            rows.append(
+                {
+                    "query": record.query,
+                    "positive": dataset.doc_text(positive.doc_id),
+                    **negative_texts,
+                    "label": [positive.score, *(n.score for n in chosen)],
+                }
+            )
+    counts["rows"] = len(rows)
+    if not rows:
+        raise UserError(
+            f"no training rows: {counts['skipped_few_negatives']} of {counts['records']} records have fewer than "
+            f"{negatives} negatives (lower data.negatives or mine more), {counts['held_out_for_dev']} held out for dev"
+        )
+    return TrainingRows(rows, counts)
+
+
+def dev_from_records(
+    records: list[TrainingRecord], dataset: BeirDataset, query_ids: list[str], corpus: str, distractors: int, seed: int
+) -> DevSet:
+    """A dev set of training queries held out from training, judged by `dataset`'s qrels."""
+    by_id = {r.query_id: r for r in records}
+    queries = {q: by_id[q].query for q in query_ids}
+    relevant = {q: {d for d, grade in dataset.qrels.get(q, {}).items() if grade > 0 and d in dataset.corpus} for q in query_ids}
+    mined = {d for q in query_ids for d in [*(p.doc_id for p in by_id[q].positives), *(n.doc_id for n in by_id[q].negatives)]}
+    return DevSet(f"carved from {dataset.split}", queries, _dev_corpus(dataset, relevant, mined, corpus, distractors, seed), relevant)
+
+
+def dev_from_split(dataset: BeirDataset, count: int, corpus: str, distractors: int, seed: int) -> DevSet:
+    """A dev set from a qrels split of its own (`dataset` loaded with that split)."""
+    judged = [q for q in dataset.queries if any(g > 0 for g in dataset.qrels.get(q, {}).values())]
+    query_ids = carve_dev_ids(judged, count)
+    queries = {q: dataset.queries[q] for q in query_ids}
+    relevant = {q: {d for d, g in dataset.qrels[q].items() if g > 0 and d in dataset.corpus} for q in query_ids}
+    return DevSet(f"{dataset.split} split", queries, _dev_corpus(dataset, relevant, set(), corpus, distractors, seed), relevant)
+
+
+def _dev_corpus(dataset: BeirDataset, relevant: dict[str, set[str]], mined: set[str], corpus: str, distractors: int, seed: int) -> dict[str, str]:
+    if corpus == "full":
+        ids = list(dataset.corpus)
+    else:
+        chosen = set(mined).union(*relevant.values())
+        rest = sorted(set(dataset.corpus) - chosen)
+        chosen |= set(random.Random(seed).sample(rest, min(distractors, len(rest))))
+        ids = sorted(chosen)
+    return {doc_id: dataset.doc_text(doc_id) for doc_id in ids}

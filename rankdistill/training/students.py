@@ -1,0 +1,67 @@
+"""Students and the loss each trains with.
+
+- dense: a SentenceTransformer from any folder, catalogue alias or hub id (default
+  all-MiniLM-L6-v2); with `matryoshka_dims`, ST's MatryoshkaLoss sums the loss over those
+  nested prefixes (Kusupati et al.), and the dev evaluation reports every dimension.
+- sparse: a SPLADE SparseEncoder (SPLADE-tiny, or any ForMaskedLM checkpoint, which ST turns into
+  MLM head + SPLADE max pooling); ST's SpladeLoss adds FLOPS regularisation on query and document
+  weights, warmed up from 0 by ST's SpladeRegularizerWeightSchedulerCallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+from transformers import TrainerCallback
+
+from rankdistill.errors import UserError
+from rankdistill.losses import build_loss, forward_features_to
+from rankdistill.models import resolve_model
+from rankdistill.training.config import StudentConfig
+
+
+@dataclass
+class Student:
+    model: nn.Module  # SentenceTransformer or SparseEncoder
+    loss: nn.Module
+    callbacks: list[TrainerCallback]
+
+
+def load_student(config: StudentConfig, device: str | None = None) -> nn.Module:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sparse_encoder import SparseEncoder
+
+    path = resolve_model(config.model)
+    model = SentenceTransformer(path, device=device) if config.kind == "dense" else SparseEncoder(path, device=device)
+    if config.max_length:
+        model.max_seq_length = config.max_length
+    return model
+
+
+def build_student(config: StudentConfig, loss_spec, device: str | None = None) -> Student:
+    model = load_student(config, device)
+    if config.kind == "dense":
+        if not config.matryoshka_dims:
+            return Student(model, build_loss(loss_spec, model), [])
+        from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss
+
+        full = model.get_embedding_dimension()
+        if max(config.matryoshka_dims) > full:
+            raise UserError(f"student.matryoshka_dims: {max(config.matryoshka_dims)} exceeds the model's {full} dimensions")
+        inner = build_loss(loss_spec, model, return_components=False)  # MatryoshkaLoss sums tensors
+        return Student(model, MatryoshkaLoss(model, inner, config.matryoshka_dims), [])
+
+    from sentence_transformers.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+    from sentence_transformers.sparse_encoder.losses import SpladeLoss
+
+    inner = build_loss(loss_spec, model)
+    loss = SpladeLoss(
+        model,
+        inner,
+        document_regularizer_weight=config.document_regularizer_weight,
+        query_regularizer_weight=config.query_regularizer_weight,
+    )
+    forward_features_to(loss, inner)
+    warmup = SpladeRegularizerWeightSchedulerCallback(loss, warmup_ratio=config.regularizer_warmup_ratio)
+    return Student(model, loss, [warmup])

@@ -1,0 +1,202 @@
+"""`rankdistill train`: distil a training set into a dense or sparse student on
+sentence-transformers' trainer.
+
+Layout under `<output_dir>/<name>/`:
+
+    checkpoints/checkpoint-N/   every `save_steps` (the last `save_total_limit` kept); a rerun of a
+                                killed job resumes from the newest complete one (its
+                                trainer_state.json, written last, is there)
+    student/                    the finished student: a plain SentenceTransformer / SparseEncoder
+                                folder (loads without rankdistill) plus rankdistill_train.json
+                                (config, seed, data counts, dev query ids and metrics, average
+                                non-zeros for sparse students, provenance); moved into place only
+                                when complete, after which the checkpoints are removed
+
+Because it runs on ST's trainer, `torchrun --nproc_per_node N -m rankdistill.cli train ...` (or
+accelerate) trains with DDP unchanged; on CPU the backend is gloo. Every rank builds the same rows
+(deterministic), rank 0 writes the student.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from rankdistill.errors import UserError
+from rankdistill.evaluation import open_dataset
+from rankdistill.provenance import provenance
+from rankdistill.training.config import TrainConfig, config_dict
+from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records
+from rankdistill.training.dev import average_nonzeros, dev_evaluator
+from rankdistill.training.students import build_student
+
+log = logging.getLogger(__name__)
+RECORD = "rankdistill_train.json"
+
+
+@dataclass
+class TrainResult:
+    student: Path | None  # None on ranks other than 0
+    record: dict[str, Any]
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint whose trainer_state.json (the trainer writes it last) is complete."""
+    found = []
+    for path in folder.glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[-1]
+        state = path / "trainer_state.json"
+        if not step.isdigit() or not state.is_file():
+            continue
+        try:
+            json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found.append((int(step), path))
+    return max(found)[1] if found else None
+
+
+def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
+    """Training rows, their counts, and the dev set (None when `dev.queries` is 0)."""
+    dataset = open_dataset(config.data.dataset, config.data.split, config.data_root)
+    records = load_records(config.data.training_set, dataset)
+    dev, held_out = None, set()
+    if config.dev.queries > 0:
+        if config.dev.split:
+            dev_dataset = open_dataset(config.data.dataset, config.dev.split, config.data_root)
+            dev = dev_from_split(dev_dataset, config.dev.queries, config.dev.corpus, config.dev.distractors, config.seed)
+        else:
+            dev_ids = carve_dev_ids([r.query_id for r in records], config.dev.queries)
+            held_out = set(dev_ids)
+            dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
+    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out)
+    return rows.rows, rows.counts, dev
+
+
+def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evaluate: bool) -> Any:
+    import torch
+
+    if kind == "sparse":
+        from sentence_transformers.sparse_encoder import SparseEncoderTrainingArguments as Arguments
+    else:
+        from sentence_transformers import SentenceTransformerTrainingArguments as Arguments
+    t = config.trainer
+    use_cpu = t.device == "cpu" or (t.device is None and not torch.cuda.is_available())
+    eval_steps = config.dev.eval_steps or t.save_steps
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # set by torchrun / accelerate
+    backend = t.ddp_backend or ("gloo" if use_cpu else None)
+    return Arguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=config.dev.batch_size,
+        learning_rate=t.learning_rate,
+        warmup_steps=t.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
+        weight_decay=t.weight_decay,
+        bf16=t.bf16,
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="steps",
+        save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit,
+        logging_steps=t.logging_steps,
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=eval_steps if evaluate else None,
+        report_to="none",
+        use_cpu=use_cpu,
+        ddp_backend=backend if distributed else None,
+        dataloader_drop_last=False,
+    )
+
+
+def train(config: TrainConfig, source: str | None = None, callbacks: list[TrainerCallback] | None = None) -> TrainResult:
+    """Train the student `config` describes; resume from the newest checkpoint if there is one."""
+    from datasets import Dataset
+    from transformers import set_seed
+
+    run_dir = config.run_dir()
+    output, checkpoints = run_dir / "student", run_dir / "checkpoints"
+    if (output / RECORD).is_file():
+        raise UserError(f"{output}: a trained student is already there; change 'name' or delete the folder")
+    rows, counts, dev = prepare_data(config)
+    set_seed(config.seed)
+    student = build_student(config.student, config.loss, device=config.trainer.device)
+    evaluator = dev_evaluator(dev, config.student.kind, config.student.matryoshka_dims, config.dev.batch_size) if dev else None
+    arguments = training_arguments(config, checkpoints, config.student.kind, evaluator is not None)
+    if config.student.kind == "sparse":
+        from sentence_transformers.sparse_encoder import SparseEncoderTrainer as Trainer
+    else:
+        from sentence_transformers import SentenceTransformerTrainer as Trainer
+    trainer = Trainer(
+        model=student.model,
+        args=arguments,
+        train_dataset=Dataset.from_list(rows),
+        loss=student.loss,
+        evaluator=evaluator,
+        callbacks=[*student.callbacks, *(callbacks or [])],
+    )
+    resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    if resume is not None:
+        print(f"resuming from {resume}")
+    outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+
+    record = {
+        "config": config_dict(config),
+        "config_file": source,
+        "seed": config.seed,
+        "training_set": str(config.data.training_set),
+        "data": counts,
+        "resumed_from": resume.name if resume else None,
+        "global_step": trainer.state.global_step,
+        "train_metrics": outcome.metrics,
+        "world_size": arguments.world_size,
+    }
+    if not trainer.is_world_process_zero():
+        return TrainResult(None, record)
+    model = student.model
+    if dev is not None:
+        record["dev"] = {
+            "source": dev.source,
+            "query_ids": list(dev.queries),
+            "corpus_size": len(dev.corpus),
+            "metrics": final_dev_metrics(trainer, evaluator, model),
+        }
+    if config.student.kind == "sparse":
+        queries = list(dev.queries.values())[:100] if dev else list(dict.fromkeys(r["query"] for r in rows))[:100]
+        documents = list(dev.corpus.values())[:100] if dev else list(dict.fromkeys(r["positive"] for r in rows))[:100]
+        record["average_nonzeros"] = average_nonzeros(model, queries, documents, config.dev.batch_size)
+    record["provenance"] = provenance()
+    save_student(model, output, record)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return TrainResult(output, record)
+
+
+def final_dev_metrics(trainer: Any, evaluator: Any, model: Any) -> dict[str, float]:
+    """The dev metrics of the final weights: from the trainer's log when it evaluated at the last
+    step, else by running the evaluator now."""
+    step = trainer.state.global_step
+    for entry in reversed(trainer.state.log_history):
+        if entry.get("step") == step and any(k.startswith("eval_dev") for k in entry):
+            return {k[len("eval_") :]: float(v) for k, v in entry.items() if k.startswith("eval_dev")}
+    return {k: float(v) for k, v in evaluator(model).items()}
+
+
+def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
+    """Save to a staging folder beside `output`, then rename it into place."""
+    from rankdistill.atomic import atomic_write_json
+
+    staging = output.with_name(f".{output.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save(str(staging))
+    atomic_write_json(staging / RECORD, record)
+    if output.exists():
+        shutil.rmtree(output)  # a leftover without RECORD (checked at the start): not a finished student
+    os.replace(staging, output)
