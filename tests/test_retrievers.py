@@ -87,3 +87,21 @@ def test_sparse_search_equals_brute_force_dot(dataset, splade_tiny: str) -> None
         expected = [doc_ids[i] for i in np.argsort(-scores[row], kind="stable")[:3] if scores[row, i] > 0]
         assert list(results[query_id]) == expected
     assert next(iter(results["q2"])) == "d7"  # SPLADE-tiny is a real retriever: tides
+
+
+def test_dense_embeddings_are_computed_once_per_process(tiny_dense_model: str, monkeypatch) -> None:
+    from rankdistill.retrieval.dense import encode_documents, encode_texts, load_dense_model
+
+    model = load_dense_model(tiny_dense_model)
+    assert load_dense_model(tiny_dense_model) is model  # one instance per (model, device, length)
+    texts = ["a unique memo test text", "another memo test text"]
+    first = encode_documents(model, texts, progress=False)
+    calls = []
+    original = model.encode_document
+    monkeypatch.setattr(model, "encode_document", lambda new, **kw: calls.append(list(new)) or original(new, **kw))
+    again = encode_documents(model, [texts[1], "a third memo test text", texts[0]], progress=False)
+    assert calls == [["a third memo test text"]]  # only the new text was encoded
+    np.testing.assert_allclose(again[[2, 0]], first, atol=1e-6)
+    as_query = encode_texts(model, texts[:1], "query", normalize=True)
+    assert calls[-1] == ["a third memo test text"]  # a query is another role: not read from the document memo
+    assert as_query.shape == (1, first.shape[1])

@@ -12,11 +12,24 @@ from rankdistill.models import resolve_model
 from rankdistill.retrieval.base import Corpus, Results, to_results
 
 
+# Embeddings computed in this process, per loaded model: stages of one run (mining's bi-encoder
+# teacher, the zero-shot baseline, teacher reranking) encode each text once.
+MEMO_TEXTS = 1_000_000
+_memo: dict[tuple[str, str, bool, str], np.ndarray] = {}
+_models: dict[tuple[str, str | None, int | None], SentenceTransformer] = {}
+
+
 def load_dense_model(name: str, device: str | None = None, max_length: int | None = None) -> SentenceTransformer:
-    model = SentenceTransformer(resolve_model(name), device=device)
-    if max_length:
-        model.max_seq_length = max_length
-    return model
+    """A SentenceTransformer, shared within the process by everyone asking for the same one."""
+    path = resolve_model(name)
+    key = (path, device, max_length)
+    if key not in _models:
+        model = SentenceTransformer(path, device=device)
+        if max_length:
+            model.max_seq_length = max_length
+        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}"
+        _models[key] = model
+    return _models[key]
 
 
 def normalizes(model: SentenceTransformer) -> bool:
@@ -27,27 +40,36 @@ def normalizes(model: SentenceTransformer) -> bool:
     return similarity == "cosine"
 
 
+def encode_texts(
+    model: SentenceTransformer, texts: list[str], role: str, batch_size: int = 32, normalize: bool = True, progress: bool = False
+) -> np.ndarray:
+    """float32 embeddings of `texts` as queries or documents (`role`); each distinct text is
+    encoded once per process and model loaded with `load_dense_model`."""
+    memo_key = getattr(model, "rankdistill_memo_key", None)
+    keys = [(memo_key, role, normalize, text) for text in texts]
+    new = list(dict.fromkeys(text for text, key in zip(texts, keys) if memo_key is None or key not in _memo))
+    encoded: dict[str, np.ndarray] = {}
+    if new:
+        encode = model.encode_query if role == "query" else model.encode_document
+        vectors = encode(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
+        encoded = dict(zip(new, np.asarray(vectors, dtype=np.float32)))
+        if memo_key is not None:
+            if len(_memo) + len(new) > MEMO_TEXTS:
+                _memo.clear()
+            _memo.update({(memo_key, role, normalize, text): vector for text, vector in encoded.items()})
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+    rows = [encoded[text] if text in encoded else _memo[key] for text, key in zip(texts, keys)]
+    return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
+
+
 def encode_documents(model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = True) -> np.ndarray:
     """Document embeddings as float32, L2-normalised when the model's similarity is cosine."""
-    embeddings = model.encode_document(
-        texts,
-        batch_size=batch_size,
-        show_progress_bar=progress,
-        convert_to_numpy=True,
-        normalize_embeddings=normalizes(model),
-    )
-    return np.ascontiguousarray(embeddings, dtype=np.float32)
+    return encode_texts(model, texts, "document", batch_size, normalizes(model), progress)
 
 
 def encode_queries(model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-    embeddings = model.encode_query(
-        texts,
-        batch_size=batch_size,
-        show_progress_bar=progress,
-        convert_to_numpy=True,
-        normalize_embeddings=normalizes(model),
-    )
-    return np.ascontiguousarray(embeddings, dtype=np.float32)
+    return encode_texts(model, texts, "query", batch_size, normalizes(model), progress)
 
 
 class DenseRetriever:

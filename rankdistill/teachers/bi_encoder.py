@@ -1,5 +1,5 @@
-"""A dense bi-encoder (cosine or dot) as a teacher. Each distinct text is encoded once, however
-many pairs it appears in: embeddings are kept for the teacher's lifetime (up to CACHE_TEXTS)."""
+"""A dense bi-encoder (cosine or dot) as a teacher. Each distinct text is encoded once per
+process, however many pairs it appears in (`rankdistill.retrieval.dense.encode_texts`)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
     return list(position), index
 
 
-CACHE_TEXTS = 500_000
-
-
 class BiEncoderTeacher:
     pairs_per_call = 2048  # the store hands over large chunks, so repeated texts are encoded once
     def __init__(self, model: str, similarity: str = "cosine", batch_size: int = 32, max_length: int | None = None, device: str | None = None):
@@ -30,7 +27,6 @@ class BiEncoderTeacher:
         self.model = load_dense_model(path, device, max_length)
         self.similarity = similarity
         self.batch_size = batch_size
-        self._cache: dict[tuple[str, str], np.ndarray] = {}
         self.fingerprint = make_fingerprint(
             "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length
         )
@@ -41,12 +37,6 @@ class BiEncoderTeacher:
         return np.einsum("ij,ij->i", q, d).astype(np.float32)
 
     def _embed(self, role: str, texts: list[str]) -> np.ndarray:
-        unique, index = unique_texts(texts)
-        new = [text for text in unique if (role, text) not in self._cache]
-        if new:
-            encode = self.model.encode_query if role == "query" else self.model.encode_document
-            vectors = encode(new, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=self.similarity == "cosine")
-            if len(self._cache) + len(new) > CACHE_TEXTS:
-                self._cache.clear()
-            self._cache.update({(role, text): vector for text, vector in zip(new, vectors)})
-        return np.stack([self._cache[(role, text)] for text in unique])[index]
+        from rankdistill.retrieval.dense import encode_texts
+
+        return encode_texts(self.model, texts, role, self.batch_size, normalize=self.similarity == "cosine")
