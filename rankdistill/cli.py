@@ -40,26 +40,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from rankdistill.atomic import atomic_write_json
-    from rankdistill.config import config_dict, load_config
-    from rankdistill.evaluation import evaluate_many, format_table
-    from rankdistill.provenance import provenance
+    from rankdistill.pipeline.config import load_pipeline_config
+    from rankdistill.pipeline.run import run_pipeline
 
-    config = load_config(args.config)
+    config = load_pipeline_config(args.config)
+    outcomes = run_pipeline(config, args.config, force=set(args.rerun or []))
     run_dir = config.run_dir()
-    atomic_write_json(run_dir / "config.json", {"config": config_dict(config), "source": str(args.config), "provenance": provenance()})
-    evaluations = evaluate_many(
-        datasets=config.evaluate.datasets,
-        retrievers=config.evaluate.retrievers,
-        split=config.evaluate.split,
-        output=run_dir / "evaluate",
-        k=config.evaluate.k,
-        batch_size=config.evaluate.batch_size,
-        max_length=config.evaluate.max_length,
-        data_root=config.data_root,
-    )
-    print(format_table(evaluations))
-    print(f"\nrun folder: {run_dir}")
+    print((run_dir / "stages" / "evaluate" / "results.md").read_text(encoding="utf-8").rstrip())
+    print("\n" + ", ".join(f"{o.name} {'cached' if o.cached else f'{o.seconds:.0f} s'}" for o in outcomes))
+    print(f"report: {run_dir / 'report.md'}")
 
 
 def _cmd_mine(args: argparse.Namespace) -> None:
@@ -195,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the job a YAML config describes")
     run.add_argument("config", help="path to a configs/*.yaml file")
+    run.add_argument("--rerun", action="append", choices=("teacher_train", "mine", "train", "index", "evaluate"), help="run this stage again even if cached; repeatable")
     run.set_defaults(handler=_cmd_run)
 
     evaluate = commands.add_parser("evaluate", help="evaluate retrievers on a BEIR dataset")

@@ -57,6 +57,9 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
         return _convert(options[0], node, where, path)
     if dataclasses.is_dataclass(hint):
         return _build(hint, node, where, path)
+    if origin is tuple:
+        (item, _) = typing.get_args(hint)  # tuple[X, ...]
+        return tuple(_convert(list[item], node, where, path))
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(node, yaml.SequenceNode):
@@ -91,9 +94,8 @@ def _build(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
     return cls(**values)
 
 
-def load_yaml(cls: type[T], path: str | Path) -> T:
-    """A YAML file read into the dataclass `cls` (nested dataclasses, lists, optionals), every
-    mistake reported with file, line and dotted field."""
+def compose_yaml(path: str | Path) -> yaml.Node:
+    """The YAML node tree of a config file (line numbers kept), or a located error."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
@@ -104,7 +106,13 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
         raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
     if node is None:
         raise InputError(path, "empty config")
-    return _build(cls, node, "", path)
+    return node
+
+
+def load_yaml(cls: type[T], path: str | Path) -> T:
+    """A YAML file read into the dataclass `cls` (nested dataclasses, lists, optionals), every
+    mistake reported with file, line and dotted field."""
+    return _build(cls, compose_yaml(path), "", Path(path))
 
 
 def field_line(path: str | Path, dotted: str) -> int | None:

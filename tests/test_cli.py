@@ -53,7 +53,8 @@ def test_run_config_evaluates_into_the_run_folder(tiny_beir: Path, tmp_path: Pat
     run_dir = tmp_path / "runs" / "tiny-run"
     recorded = json.loads((run_dir / "config.json").read_text())
     assert recorded["config"]["evaluate"]["k"] == 5 and recorded["config"]["seed"] == 13
-    assert (run_dir / "evaluate" / "tiny" / "bm25" / "run.trec").is_file()
+    assert (run_dir / "stages" / "evaluate" / "tiny" / "bm25" / "run.trec").is_file()
+    assert "nDCG@10" in (run_dir / "report.md").read_text()
 
 
 def test_bad_config_key_names_line_and_field(tmp_path: Path) -> None:

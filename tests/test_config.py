@@ -13,10 +13,21 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_committed_config_loads() -> None:
-    configs = sorted((REPO / "configs").glob("*.yaml"))
+    """Run configs (configs/*.yaml, configs/regressions/), student-training configs
+    (configs/train-*.yaml) and ensemble teachers (configs/teachers/) all load and validate."""
+    from rankdistill.pipeline.config import load_pipeline_config
+    from rankdistill.teachers.ensemble_config import load_ensemble_config
+    from rankdistill.training.config import load_train_config
+
+    configs = sorted((REPO / "configs").rglob("*.yaml"))
     assert configs, "configs/ holds no YAML files"
     for path in configs:
-        assert load_config(path).evaluate.retrievers
+        if path.parent.name == "teachers":
+            assert load_ensemble_config(path).members
+        elif path.name.startswith("train-"):
+            assert load_train_config(path).loss
+        else:
+            assert load_pipeline_config(path).evaluate.retrievers
 
 
 def test_defaults_fill_missing_keys(tmp_path: Path) -> None:

@@ -93,3 +93,8 @@ class DenseRetriever:
         embeddings = encode_queries(self.model, [queries[q] for q in query_ids], self.batch_size)
         scores, indices = self.faiss_index.search(embeddings, min(k, len(self.doc_ids)))
         return to_results(query_ids, self.doc_ids, indices, scores)
+
+
+def clear_memo() -> None:
+    """Forget memoised embeddings (for timing cold encoding)."""
+    _memo.clear()

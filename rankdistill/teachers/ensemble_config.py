@@ -38,23 +38,32 @@ class EnsembleConfig:
 
 def load_ensemble_config(path: str | Path) -> EnsembleConfig:
     from rankdistill.config import field_line, load_yaml
-    from rankdistill.teachers import KINDS
-
-    def fail(message: str, where: str) -> None:
-        raise InputError(path, message, field_line(path, where), where)
 
     config = load_yaml(EnsembleConfig, path)
     if not config.members:
-        fail("an ensemble needs at least one member", "members")
-    kinds = [k for k in KINDS if k != "ensemble"]
-    for i, member in enumerate(config.members):
-        if member.teacher.partition(":")[0] not in kinds:
-            fail(f"unknown teacher {member.teacher!r}: expected one of {', '.join(kinds)}", f"members[{i}].teacher")
-        if member.calibration not in METHODS:
-            fail(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}", f"members[{i}].calibration")
-        if member.temperature <= 0:
-            fail("must be > 0", f"members[{i}].temperature")
+        raise InputError(path, "an ensemble needs at least one member", field_line(path, "members"), "members")
+    check_members(config.members, path, "members")
     return config
+
+
+def check_members(members: list[MemberConfig], path: str | Path, where: str, allow_trained: bool = False) -> None:
+    """Each member names a known teacher kind and calibration; errors point at the field."""
+    from rankdistill.config import field_line
+    from rankdistill.teachers import KINDS
+
+    def fail(message: str, field: str) -> None:
+        raise InputError(path, message, field_line(path, field), field)
+
+    kinds = [k for k in KINDS if k != "ensemble"]
+    for i, member in enumerate(members):
+        if member.teacher.partition(":")[0] not in kinds:
+            fail(f"unknown teacher {member.teacher!r}: expected one of {', '.join(kinds)}", f"{where}[{i}].teacher")
+        if member.teacher == "cross-encoder:trained" and not allow_trained:
+            fail("'cross-encoder:trained' needs a teacher.train section", f"{where}[{i}].teacher")
+        if member.calibration not in METHODS:
+            fail(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}", f"{where}[{i}].calibration")
+        if member.temperature <= 0:
+            fail("must be > 0", f"{where}[{i}].temperature")
 
 
 def load_ensemble(
@@ -63,10 +72,16 @@ def load_ensemble(
     batch_size: int = 32,
     device: str | None = None,
 ) -> EnsembleTeacher:
+    return ensemble_from_members(load_ensemble_config(path).members, corpus_texts, batch_size, device)
+
+
+def ensemble_from_members(
+    configs: list[MemberConfig], corpus_texts: list[str] | None = None, batch_size: int = 32, device: str | None = None
+) -> EnsembleTeacher:
     from rankdistill.teachers import build_teacher
 
     members = []
-    for member in load_ensemble_config(path).members:
+    for member in configs:
         teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.bf16)
         members.append(Member(teacher, member.weight, member.calibration, member.temperature, member.teacher))
     return EnsembleTeacher(members, batch_size=batch_size)

@@ -1,0 +1,106 @@
+"""The config of `rankdistill run`: the evaluation-only `RunConfig` plus the sections of the
+distillation loop. Without `teacher` and `train` a run only evaluates.
+
+    name: scifact-minilm            # run folder: <output_dir>/<name>
+    seed: 13
+    dataset: scifact                # where training queries come from
+    teacher:                        # one member: that teacher; several: a calibrated ensemble
+      members: [{teacher: bm25}, {teacher: "bi-encoder:all-MiniLM-L6-v2"}]
+      train: null                   # or a `rankdistill teacher train` config; members may then
+                                    # name `cross-encoder:trained`
+    mine: {split: train, retrievers: [bm25], n_top: 8, n_random: 8, depth: 100, fn_margin: null}
+    train: {student: {...}, loss: listwise_kl, trainer: {...}, dev: {...}, data: {negatives: 8}}
+    index: {spec: Flat}
+    evaluate: {datasets: [scifact], split: test, retrievers: [bm25, "dense:all-MiniLM-L6-v2"]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rankdistill.config import RunConfig, _build, _check, _line, compose_yaml, field_line
+from rankdistill.errors import InputError
+from rankdistill.teachers.ensemble_config import MemberConfig, check_members
+from rankdistill.teachers.train import TeacherTrainingConfig
+
+TRAINED = "trained"  # `cross-encoder:trained` names the teacher the run trains
+
+
+@dataclass
+class TeacherSection:
+    members: list[MemberConfig] = field(default_factory=list)
+    train: TeacherTrainingConfig | None = None
+    store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
+
+
+@dataclass
+class MineSection:
+    split: str = "train"
+    retrievers: list[str] = field(default_factory=lambda: ["bm25"])
+    n_top: int = 8
+    n_random: int = 8
+    skip_top: int = 0
+    depth: int = 100
+    top_depth: int | None = None
+    fn_margin: float | None = None
+    fn_fraction: float | None = None
+    fn_action: str = "drop"
+    batch_size: int = 32
+    max_length: int | None = None
+
+
+@dataclass
+class IndexSection:
+    spec: str = "Flat"
+    batch_size: int = 32
+    max_length: int | None = None
+
+
+@dataclass
+class PipelineConfig(RunConfig):
+    dataset: str = "scifact"
+    teacher: TeacherSection | None = None
+    mine: MineSection = field(default_factory=MineSection)
+    train: Any = None  # a rankdistill.training.TrainConfig (its `data` is filled by the run)
+    index: IndexSection = field(default_factory=IndexSection)
+    rerank_depth: int = 100  # the teacher-as-reranker baseline reranks BM25's top this many
+
+
+def load_pipeline_config(path: str | Path) -> PipelineConfig:
+    from rankdistill.training.config import TrainConfig
+    from rankdistill.training.config import _check as check_train
+    from rankdistill.training.config import _loss_spec
+
+    path = Path(path)
+    root = compose_yaml(path)
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError(path, "expected a mapping")
+    train_nodes = [(k, v) for k, v in root.value if k.value == "train"]
+    root.value = [(k, v) for k, v in root.value if k.value != "train"]
+    config = _build(PipelineConfig, root, "", path)
+    _check(config, path)
+    if config.teacher is not None:
+        if not config.teacher.members:
+            raise InputError(path, "name at least one teacher", field_line(path, "teacher.members"), "teacher.members")
+        check_members(config.teacher.members, path, "teacher.members", allow_trained=config.teacher.train is not None)
+    if train_nodes:
+        key, node = train_nodes[-1]
+        if config.teacher is None:
+            raise InputError(path, "a student needs a teacher: add a 'teacher' section", _line(key), "train")
+        if not isinstance(node, yaml.MappingNode):
+            raise InputError(path, "expected a mapping", _line(node), "train")
+        loss = [(k, v) for k, v in node.value if k.value == "loss"]
+        node.value = [(k, v) for k, v in node.value if k.value != "loss"]
+        train: TrainConfig = _build(TrainConfig, node, "train", path)
+        if not loss:
+            raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl'", _line(key), "train.loss")
+        train.loss = _loss_spec(loss[0][1], path)
+        train.data.dataset, train.data.split, train.data.training_set = config.dataset, config.mine.split, "(mine stage)"
+        train.seed, train.data_root = config.seed, config.data_root
+        check_train(train, path, node)
+        config.train = train
+    return config

@@ -1,0 +1,128 @@
+"""The evaluate stage: every system of the run on the test split, with what the report needs:
+aggregate and per-query metrics, query latency, and teacher-student agreement."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rankdistill.atomic import atomic_write_text
+from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, open_dataset, rerank, save_evaluation
+from rankdistill.metrics import evaluate_run
+
+LATENCY_QUERIES = {"student": 100, "rerank": 10}
+
+
+def evaluate_systems(
+    config: Any,
+    folder: Path,
+    teacher_factory: Callable[[list[str]], Any] | None,
+    store_root: Path,
+    index: Path | None,
+    student: Path | None,
+) -> dict[str, Any]:
+    from rankdistill.data.resolve import dataset_info
+
+    ev = config.evaluate
+    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length}
+    summary: dict[str, Any] = {"datasets": {}}
+    evaluations: list[RetrieverEvaluation] = []
+    for name in ev.datasets:
+        dataset = open_dataset(name, ev.split, config.data_root)
+        info = dataset_info(dataset.name)
+        systems: dict[str, RetrieverEvaluation] = {}
+        for spec in ev.retrievers:
+            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length)
+        latency: dict[str, float] = {}
+        agreement = None
+        teacher_scores = None
+        if teacher_factory is not None:
+            first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k)
+            teacher = teacher_factory([dataset.doc_text(d) for d in dataset.corpus])
+            started = time.perf_counter()
+            reranked = rerank(dataset, first.results, teacher, config.rerank_depth, store_root, ev.batch_size)
+            result = evaluate_run(dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level)
+            name_rr = f"bm25 + teacher rerank@{config.rerank_depth}"
+            systems[name_rr] = RetrieverEvaluation(dataset.name, dataset.split, name_rr, result, 0.0, time.perf_counter() - started, reranked)
+            teacher_scores = reranked
+            latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
+        if index is not None and student is not None:
+            from rankdistill.indexes.evaluate import evaluate_index
+            from rankdistill.indexes.load import open_index
+
+            search_index = open_index(index, model=str(student), batch_size=ev.batch_size)
+            evaluation = evaluate_index(dataset, search_index, ev.k)
+            evaluation.retriever = f"student ({config.index.spec})"
+            systems[evaluation.retriever] = evaluation
+            latency["student + index (ms/query)"] = student_latency(dataset, search_index)
+            if teacher_scores is not None:
+                agreement = teacher_student_agreement(dataset, teacher_scores, str(student), ev.batch_size)
+        for evaluation in systems.values():
+            save_evaluation(evaluation, folder, settings)
+        evaluations += systems.values()
+        summary["datasets"][dataset.name] = {
+            "split": dataset.split,
+            "systems": {
+                s: {"metrics": e.result.aggregate, "per_query": e.result.per_query, "search_seconds": round(e.search_seconds, 3)}
+                for s, e in systems.items()
+            },
+            "latency": latency,
+            "teacher_student_kendall_tau": agreement,
+        }
+    atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
+    return summary
+
+
+def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:
+    """BM25 search plus teacher scoring of its top `depth`, one query at a time, nothing cached."""
+    from rankdistill.retrieval import build_retriever
+    from rankdistill.retrieval.dense import clear_memo
+
+    import copy
+
+    if getattr(teacher, "stores", None) is not None:  # an ensemble reading its members' stores
+        teacher = copy.copy(teacher)
+        teacher.stores = None
+    bm25 = build_retriever("bm25")
+    bm25.index(dataset.corpus)
+    query_ids = list(dataset.queries)[: LATENCY_QUERIES["rerank"]]
+    total = 0.0
+    for query_id in query_ids:
+        clear_memo()
+        started = time.perf_counter()
+        hits = bm25.search({query_id: dataset.queries[query_id]}, depth)[query_id]
+        docs = [dataset.doc_text(d) for d in hits]
+        teacher.score([dataset.queries[query_id]] * len(docs), docs)
+        total += time.perf_counter() - started
+    return 1000 * total / len(query_ids)
+
+
+def student_latency(dataset: Any, search_index: Any) -> float:
+    """Query encoding plus index search, one query at a time."""
+    from rankdistill.retrieval.dense import clear_memo
+
+    query_ids = list(dataset.queries)[: LATENCY_QUERIES["student"]]
+    search_index.search({"warm-up": "warm-up query"}, 10)  # loads the model: not query latency
+    clear_memo()
+    started = time.perf_counter()
+    for query_id in query_ids:
+        search_index.search({query_id: dataset.queries[query_id]}, 10)
+    return 1000 * (time.perf_counter() - started) / len(query_ids)
+
+
+def teacher_student_agreement(dataset: Any, teacher_results: dict[str, dict[str, float]], student: str, batch_size: int) -> float:
+    """Mean per-query Kendall tau between teacher and student scores of the reranked candidates."""
+    from rankdistill.teachers.bi_encoder import BiEncoderTeacher
+    from rankdistill.teachers.diagnostics import mean_kendall_tau
+
+    scorer = BiEncoderTeacher(student, batch_size=batch_size)
+    teacher_lists, student_lists = {}, {}
+    for query_id, hits in teacher_results.items():
+        docs = list(hits)
+        teacher_lists[query_id] = np.array([hits[d] for d in docs])
+        student_lists[query_id] = scorer.score([dataset.queries[query_id]] * len(docs), [dataset.doc_text(d) for d in docs])
+    return mean_kendall_tau(teacher_lists, student_lists)

@@ -1,0 +1,124 @@
+"""`runs/NAME/report.md`: did distillation work? Systems side by side with paired significance,
+per-query wins and losses, teacher-student agreement, latency, stage timings, config, versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from rankdistill.atomic import atomic_write, atomic_write_text
+from rankdistill.config import config_dict
+from rankdistill.metrics import METRICS
+from rankdistill.pipeline.significance import compare, paired_values
+from rankdistill.pipeline.stages import StageOutcome
+from rankdistill.provenance import provenance
+
+MAIN_METRIC = "nDCG@10"
+
+
+def _reference(systems: dict[str, Any]) -> str | None:
+    """The system the others are compared with: the student if there is one, else the teacher."""
+    for prefix in ("student", "bm25 + teacher"):
+        for name in systems:
+            if name.startswith(prefix):
+                return name
+    return None
+
+
+def _table(systems: dict[str, Any], reference: str | None, seed: int) -> tuple[list[str], dict[str, dict[str, float]]]:
+    head = ["system", *METRICS]
+    if reference:
+        head += [f"{reference} vs it ({MAIN_METRIC})", "wins / losses / ties", "t-test p", "randomisation p"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    comparisons = {}
+    for name, system in systems.items():
+        row = [name, *(f"{system['metrics'][m]:.4f}" for m in METRICS)]
+        if reference:
+            if name == reference:
+                row += ["(reference)", "", "", ""]
+            else:
+                x, y = paired_values(systems[reference]["per_query"], system["per_query"], MAIN_METRIC)
+                c = compare(x, y, seed)
+                comparisons[name] = c
+                row += [f"{c['delta']:+.4f}", f"{c['wins']} / {c['losses']} / {c['ties']}", f"{c['t_test_p']:.3g}", f"{c['randomisation_p']:.3g}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines, comparisons
+
+
+def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = 2 if reference and len(systems) > 1 else 1
+    figure, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 3.8), squeeze=False)
+    names = list(systems)
+    values = [systems[n]["metrics"][MAIN_METRIC] for n in names]
+    bars = axes[0][0]
+    bars.barh(range(len(names)), values, color=["#c0504d" if n == reference else "#3b6ea5" for n in names])
+    bars.set_yticks(range(len(names)), [n if len(n) < 38 else n[:35] + "..." for n in names], fontsize=8)
+    bars.invert_yaxis()
+    bars.set_xlabel(MAIN_METRIC)
+    bars.set_title(title, fontsize=9)
+    for i, v in enumerate(values):
+        bars.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+    if panels == 2:
+        axis = axes[0][1]
+        for name in names:
+            if name == reference:
+                continue
+            x, y = paired_values(systems[reference]["per_query"], systems[name]["per_query"], MAIN_METRIC)
+            axis.plot(np.sort(x - y)[::-1], label=name if len(name) < 38 else name[:35] + "...")
+        axis.axhline(0, color="black", linewidth=0.6)
+        axis.set_xlabel("queries, sorted")
+        axis.set_ylabel(f"{MAIN_METRIC}: {reference} minus system")
+        axis.legend(fontsize=7)
+        axis.set_title("per-query wins (above 0) and losses", fontsize=9)
+    figure.tight_layout()
+    atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=110), binary=True)
+    plt.close(figure)
+
+
+def write_report(config: Any, run_dir: Path, outcomes: list[StageOutcome], source: str | Path) -> Path:
+    evaluate = next(o for o in outcomes if o.name == "evaluate").summary
+    lines = [f"# rankdistill run `{config.name}`", "", f"Config: `{source}`. Seed {config.seed}.", ""]
+    for name, data in evaluate["datasets"].items():
+        systems = data["systems"]
+        reference = _reference(systems)
+        table, _ = _table(systems, reference, config.seed)
+        plot = f"{name}-{MAIN_METRIC.replace('@', '')}.png"
+        _plot(systems, reference, run_dir / plot, f"{name}/{data['split']}")
+        lines += [f"## {name} / {data['split']} ({len(next(iter(systems.values()))['per_query'])} queries)", "", *table, ""]
+        if reference:
+            lines += [f"Paired tests on per-query {MAIN_METRIC} (two-sided; randomisation: 10,000 sign flips).", ""]
+        lines += [f"![{MAIN_METRIC} per system and per-query differences]({plot})", ""]
+        if data.get("latency"):
+            lines += ["| query latency, 2-core CPU, one query at a time | ms |", "|---|---|"]
+            lines += [f"| {k} | {v:.1f} |" for k, v in data["latency"].items()] + [""]
+        if data.get("teacher_student_kendall_tau") is not None:
+            lines += [f"Teacher-student agreement: mean per-query Kendall tau {data['teacher_student_kendall_tau']:.3f} "
+                      f"over the teacher-reranked candidates.", ""]
+    lines += ["## Stages", "", "| stage | key | cached | seconds | summary |", "|---|---|---|---|---|"]
+    for o in outcomes:
+        brief = {k: v for k, v in o.summary.items() if k not in ("datasets",)}
+        lines.append(f"| {o.name} | `{o.key}` | {'yes' if o.cached else 'no'} | {o.seconds:.1f} | {_brief(brief)} |")
+    lines += ["", "## Config", "", "```yaml", yaml.safe_dump(config_dict(config), sort_keys=False).rstrip(), "```", ""]
+    made = provenance()
+    lines += ["## Versions", "", f"git commit `{made['git_commit']}`, written {made['created']}.", ""]
+    lines += [", ".join(f"{k} {v}" for k, v in made["versions"].items()), ""]
+    return atomic_write_text(run_dir / "report.md", "\n".join(lines))
+
+
+def _brief(summary: dict[str, Any]) -> str:
+    text = ", ".join(f"{k}: {v}" for k, v in summary.items() if not isinstance(v, dict)) or ""
+    counts = summary.get("counts")
+    if isinstance(counts, dict):
+        text += (", " if text else "") + ", ".join(f"{k} {v}" for k, v in counts.items() if k in ("records", "negatives", "dropped"))
+    dev = summary.get("dev")
+    if isinstance(dev, dict):
+        text += ", dev " + ", ".join(f"{k} {v:.4f}" for k, v in dev.items() if "ndcg@10" in k.lower())
+    return text.replace("|", "/")

@@ -1,0 +1,165 @@
+"""The stages of `rankdistill run` and how each reads the one before it.
+
+    teacher_train (optional) -> mine (candidates + teacher scores + training set) -> train ->
+    index -> evaluate (baselines, teacher as reranker, student through its index) -> report
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from rankdistill.atomic import atomic_write_json
+from rankdistill.config import config_dict
+from rankdistill.pipeline.config import TRAINED, PipelineConfig
+from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
+
+log = logging.getLogger(__name__)
+
+
+def store_root(config: PipelineConfig) -> Path:
+    teacher = config.teacher
+    return Path(teacher.store) if teacher and teacher.store else Path(config.output_dir) / "score-store"
+
+
+def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: Path | None):
+    """The run's teacher: its single member, or the calibrated ensemble of its members."""
+    from rankdistill.teachers import build_teacher
+    from rankdistill.teachers.ensemble_config import ensemble_from_members
+
+    members = [
+        dataclasses.replace(m, teacher=f"cross-encoder:{trained}") if m.teacher == f"cross-encoder:{TRAINED}" else m
+        for m in config.teacher.members
+    ]
+    if len(members) == 1 and members[0].weight == 1.0:
+        m = members[0]
+        return build_teacher(m.teacher, corpus_texts, config.mine.batch_size, m.max_length, None, m.bf16)
+    return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
+
+
+def _stage_teacher_train(config: PipelineConfig):
+    def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.evaluation import open_dataset
+        from rankdistill.teachers.train import train_cross_encoder
+
+        model = folder / "model"
+        if not (model / "config.json").is_file():  # else: trained before a kill hit done.json
+            dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
+            train_cross_encoder(dataset, model, config.teacher.train)
+        return {"model": str(model)}
+
+    return run
+
+
+def _trained(upstream: dict[str, Path]) -> Path | None:
+    return upstream["teacher_train"] / "model" if "teacher_train" in upstream else None
+
+
+def _stage_mine(config: PipelineConfig):
+    def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.evaluation import open_dataset
+        from rankdistill.mining import build_training_set, write_training_set
+
+        mine = config.mine
+        dataset = open_dataset(config.dataset, mine.split, config.data_root)
+        corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
+        teacher = build_run_teacher(config, corpus_texts, _trained(upstream))
+        options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action")}
+        records, counts = build_training_set(
+            dataset, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
+            batch_size=mine.batch_size, max_length=mine.max_length, progress=True,
+        )
+        settings = {"dataset": dataset.name, "split": dataset.split, "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, **options}
+        write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
+        return {"training_set": str(folder / "train.jsonl"), "counts": counts}
+
+    return run
+
+
+def _stage_train(config: PipelineConfig):
+    def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.training.train import RECORD, train
+
+        student = folder / "student"
+        if not (student / RECORD).is_file():
+            train_config = dataclasses.replace(
+                config.train,
+                name=folder.name,
+                output_dir=str(folder.parent),
+                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl")),
+            )
+            train(train_config)
+        record = json.loads((student / RECORD).read_text(encoding="utf-8"))
+        return {"student": str(student), "dev": record.get("dev", {}).get("metrics"), "global_step": record.get("global_step")}
+
+    return run
+
+
+def _stage_index(config: PipelineConfig, dataset_name: str):
+    def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.indexes.build import BuildSettings, build_index
+
+        output = folder / "index"
+        if not (output / "manifest.json").is_file():
+            settings = BuildSettings(batch_size=config.index.batch_size, max_length=config.index.max_length, seed=config.seed)
+            build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root)
+        return {"index": str(output), "spec": config.index.spec}
+
+    return run
+
+
+def _stage_evaluate(config: PipelineConfig):
+    def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.pipeline.evaluate import evaluate_systems
+
+        teacher_factory = None
+        if config.teacher is not None:
+            trained = _trained(upstream)
+            teacher_factory = lambda texts: build_run_teacher(config, texts, trained)  # noqa: E731
+        index = upstream["index"] / "index" if "index" in upstream else None
+        student = upstream["train"] / "student" if "train" in upstream else None
+        return evaluate_systems(config, folder, teacher_factory, store_root(config), index, student)
+
+    return run
+
+
+def pipeline_stages(config: PipelineConfig) -> list[Stage]:
+    base = {"seed": config.seed, "data_root": config.data_root}
+    stages: list[Stage] = []
+    teacher = config.teacher
+    trained_inputs: list[str] = []
+    if teacher is not None and teacher.train is not None:
+        stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
+                                              "train": dataclasses.asdict(teacher.train)}, _stage_teacher_train(config)))
+        trained_inputs = ["teacher_train"]
+    teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
+    if config.train is not None:
+        stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
+                                     "mine": dataclasses.asdict(config.mine)}, _stage_mine(config), trained_inputs))
+        train_settings = config_dict(config.train)
+        for volatile in ("name", "output_dir"):
+            train_settings.pop(volatile, None)
+        train_settings["data"].pop("training_set", None)
+        stages.append(Stage("train", train_settings, _stage_train(config), ["mine"]))
+        if len(config.evaluate.datasets) != 1:
+            raise ValueError("a run that trains a student evaluates it on exactly one dataset")
+        stages.append(Stage("index", {**base, "dataset": config.evaluate.datasets[0], "index": dataclasses.asdict(config.index)},
+                            _stage_index(config, config.evaluate.datasets[0]), ["train"]))
+    evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
+                         "rerank_depth": config.rerank_depth}
+    stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))
+    return stages
+
+
+def run_pipeline(config: PipelineConfig, source: str | Path, force: set[str] = frozenset()) -> list[StageOutcome]:
+    from rankdistill.pipeline.report import write_report
+    from rankdistill.provenance import provenance
+
+    run_dir = config.run_dir()
+    atomic_write_json(run_dir / "config.json", {"config": config_dict(config), "source": str(source), "provenance": provenance()})
+    outcomes = run_stages(pipeline_stages(config), run_dir, force)
+    write_report(config, run_dir, outcomes, source)
+    return outcomes

@@ -1,0 +1,91 @@
+"""`rankdistill run` end to end on a tiny folder and tiny real models: every stage runs, a rerun
+is all cached, a changed stage config reruns exactly that stage and those after it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rankdistill.cli import main
+from rankdistill.pipeline.config import load_pipeline_config
+from rankdistill.pipeline.run import run_pipeline
+from tests.conftest import write_beir
+
+
+def pipeline_config(folder: Path, beir: Path, model: str, index_spec: str = "Flat", loss: str = "listwise_kl") -> Path:
+    text = f"""
+name: tiny
+seed: 13
+output_dir: {folder / 'runs'}
+dataset: {beir}
+teacher:
+  members:
+    - teacher: bm25
+    - teacher: "bi-encoder:{model}"
+      weight: 0.5
+mine: {{split: train, retrievers: [bm25], n_top: 3, n_random: 1, depth: 8, batch_size: 8}}
+train:
+  data: {{negatives: 2}}
+  student: {{kind: dense, model: "{model}", max_length: 32}}
+  loss: {loss}
+  trainer: {{max_steps: 2, batch_size: 2, save_steps: 1, logging_steps: 1, device: cpu}}
+  dev: {{queries: 0}}
+index: {{spec: "{index_spec}", batch_size: 8}}
+rerank_depth: 5
+evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25], k: 10, batch_size: 8}}
+"""
+    path = folder / "tiny.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def beir(tmp_path: Path) -> Path:
+    folder = write_beir(tmp_path / "tiny", split="train")
+    return write_beir(folder, split="test")
+
+
+def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: Path, tiny_dense_model: str, capsys) -> None:
+    config_path = pipeline_config(tmp_path, beir, tiny_dense_model)
+    assert main(["run", str(config_path)]) == 0
+    run_dir = tmp_path / "runs" / "tiny"
+    report = (run_dir / "report.md").read_text()
+    for expected in ("| bm25 |", "bm25 + teacher rerank@5", "student (index:Flat", "randomisation p", "Kendall tau", "ms |"):
+        assert expected in report
+    assert (run_dir / "tiny-nDCG10.png").stat().st_size > 0
+    evaluate = json.loads((run_dir / "stages" / "evaluate" / "done.json").read_text())["summary"]
+    systems = evaluate["datasets"]["tiny"]["systems"]
+    assert set(systems) == {"bm25", "bm25 + teacher rerank@5", next(s for s in systems if s.startswith("student"))}
+    capsys.readouterr()
+
+    config = load_pipeline_config(config_path)
+    again = run_pipeline(config, config_path)
+    assert [o.cached for o in again] == [True] * 4
+    assert again[-1].summary == evaluate
+
+    changed = load_pipeline_config(pipeline_config(tmp_path, beir, tiny_dense_model, index_spec="HNSW8"))
+    outcomes = run_pipeline(changed, config_path)
+    assert [o.name for o in outcomes if not o.cached] == ["index", "evaluate"]
+
+    relossed = load_pipeline_config(pipeline_config(tmp_path, beir, tiny_dense_model, index_spec="HNSW8", loss="margin_mse"))
+    outcomes = run_pipeline(relossed, config_path)
+    assert [o.name for o in outcomes if not o.cached] == ["train", "index", "evaluate"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("  members:\n    - teacher: bm25\n", "  members:\n    - teacher: oracle\n"), "field 'teacher.members[0].teacher': unknown teacher 'oracle'"),
+        (("  loss: listwise_kl", "  loss: telepathy"), "tiny.yaml:15: field 'loss': unknown loss 'telepathy'"),
+        (("  student: {kind: dense", "  student: {kind: quantum"), "tiny.yaml:14: field 'student.kind'"),
+        (("    - teacher: bm25\n", "    - teacher: cross-encoder:trained\n"), "needs a teacher.train section"),
+    ],
+)
+def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str, capsys) -> None:
+    path = pipeline_config(tmp_path, beir, tiny_dense_model)
+    path.write_text(path.read_text().replace(*edit))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err
