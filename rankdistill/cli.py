@@ -51,6 +51,19 @@ def _cmd_run(args: argparse.Namespace) -> None:
     print(f"report: {run_dir / 'report.md'}")
 
 
+def _cmd_regress(args: argparse.Namespace) -> None:
+    from rankdistill.pipeline.regression import format_checks, run_regression
+
+    failed = 0
+    for path in args.config:
+        checks = run_regression(path)
+        print(format_checks(path, checks) + "\n")
+        failed += sum(not c.passed for c in checks)
+    print(f"{'FAIL' if failed else 'PASS'}: {failed} of the expected scores are off")
+    if failed:
+        raise SystemExit(1)
+
+
 def _cmd_mine(args: argparse.Namespace) -> None:
     from rankdistill.evaluation import open_dataset
     from rankdistill.mining import build_training_set, meta_path, write_training_set
@@ -186,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="path to a configs/*.yaml file")
     run.add_argument("--rerun", action="append", choices=("teacher_train", "mine", "train", "index", "evaluate"), help="run this stage again even if cached; repeatable")
     run.set_defaults(handler=_cmd_run)
+
+    regress = commands.add_parser("regress", help="run regression configs and check their expected scores")
+    regress.add_argument("config", nargs="+", help="configs/regressions/*.yaml")
+    regress.set_defaults(handler=_cmd_regress)
 
     evaluate = commands.add_parser("evaluate", help="evaluate retrievers on a BEIR dataset")
     evaluate.add_argument("--dataset", action="append", required=True, help="name (scifact, nfcorpus, arguana, msmarco-trec-dl) or BEIR folder; repeatable")

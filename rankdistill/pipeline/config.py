@@ -80,7 +80,8 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     if not isinstance(root, yaml.MappingNode):
         raise InputError(path, "expected a mapping")
     train_nodes = [(k, v) for k, v in root.value if k.value == "train"]
-    root.value = [(k, v) for k, v in root.value if k.value != "train"]
+    # `expected` and `tolerance` belong to regression configs (rankdistill/pipeline/regression.py)
+    root.value = [(k, v) for k, v in root.value if k.value not in ("train", "expected", "tolerance")]
     config = _build(PipelineConfig, root, "", path)
     _check(config, path)
     if config.teacher is not None:
