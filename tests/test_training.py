@@ -177,3 +177,13 @@ def test_training_set_without_teacher_scores_exits_2_without_a_traceback(tmp_pat
     result = run_cli("train", "--config", str(write_config(tmp_path, beir, training_set, "all-MiniLM-L6-v2")))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{training_set}:2: field 'negatives[0].score': missing" in result.stderr
+
+
+def test_shipped_training_configs_load() -> None:
+    from rankdistill.training import load_train_config
+
+    configs = sorted((REPO / "configs").glob("train-*.yaml"))
+    assert configs
+    for path in configs:
+        config = load_train_config(path)
+        assert config.data.training_set and config.loss
