@@ -44,7 +44,7 @@ class RunConfig:
         return Path(self.output_dir) / self.name
 
 
-def _line(node: yaml.Node) -> int:
+def node_line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
 
@@ -56,30 +56,30 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
             return None
         return _convert(options[0], node, where, path)
     if dataclasses.is_dataclass(hint):
-        return _build(hint, node, where, path)
+        return build_dataclass(hint, node, where, path)
     if origin is tuple:
         (item, _) = typing.get_args(hint)  # tuple[X, ...]
         return tuple(_convert(list[item], node, where, path))
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(node, yaml.SequenceNode):
-            raise InputError(path, "expected a list", _line(node), where)
+            raise InputError(path, "expected a list", node_line(node), where)
         return [_convert(item, child, f"{where}[{i}]", path) for i, child in enumerate(node.value)]
     if not isinstance(node, yaml.ScalarNode):
-        raise InputError(path, f"expected a {hint.__name__}", _line(node), where)
+        raise InputError(path, f"expected a {hint.__name__}", node_line(node), where)
     value = yaml.safe_load(yaml.serialize(node))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise InputError(path, f"expected a {hint.__name__}, got {value!r}", _line(node), where)
+        raise InputError(path, f"expected a {hint.__name__}, got {value!r}", node_line(node), where)
     return value
 
 
-def _build(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
+def build_dataclass(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
     if not isinstance(node, yaml.MappingNode):
-        raise InputError(path, "expected a mapping", _line(node), where or None)
+        raise InputError(path, "expected a mapping", node_line(node), where or None)
     hints = typing.get_type_hints(cls)
     known = [f.name for f in dataclasses.fields(cls)]
     values: dict[str, Any] = {}
@@ -87,9 +87,9 @@ def _build(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
         key = key_node.value
         dotted = f"{where}.{key}" if where else key
         if key not in hints:
-            raise InputError(path, f"unknown key (known: {', '.join(known)})", _line(key_node), dotted)
+            raise InputError(path, f"unknown key (known: {', '.join(known)})", node_line(key_node), dotted)
         if key in values:
-            raise InputError(path, "given twice", _line(key_node), dotted)
+            raise InputError(path, "given twice", node_line(key_node), dotted)
         values[key] = _convert(hints[key], value_node, dotted, path)
     return cls(**values)
 
@@ -112,7 +112,7 @@ def compose_yaml(path: str | Path) -> yaml.Node:
 def load_yaml(cls: type[T], path: str | Path) -> T:
     """A YAML file read into the dataclass `cls` (nested dataclasses, lists, optionals), every
     mistake reported with file, line and dotted field."""
-    return _build(cls, compose_yaml(path), "", Path(path))
+    return build_dataclass(cls, compose_yaml(path), "", Path(path))
 
 
 def field_line(path: str | Path, dotted: str) -> int | None:
@@ -130,16 +130,16 @@ def field_line(path: str | Path, dotted: str) -> int | None:
             node = None
         if node is None:
             return None
-    return _line(node)
+    return node_line(node)
 
 
 def load_config(path: str | Path) -> RunConfig:
     config = load_yaml(RunConfig, path)
-    _check(config, Path(path))
+    check_run_config(config, Path(path))
     return config
 
 
-def _check(config: RunConfig, path: Path) -> None:
+def check_run_config(config: RunConfig, path: Path) -> None:
     if not config.evaluate.datasets:
         raise InputError(path, "needs at least one dataset", field="evaluate.datasets")
     if not config.evaluate.retrievers:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import RunConfig, _build, _check, _line, compose_yaml, field_line
+from rankdistill.config import RunConfig, build_dataclass, check_run_config, node_line, compose_yaml, field_line
 from rankdistill.errors import InputError
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
 from rankdistill.teachers.train import TeacherTrainingConfig
@@ -72,8 +72,8 @@ class PipelineConfig(RunConfig):
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
     from rankdistill.training.config import TrainConfig
-    from rankdistill.training.config import _check as check_train
-    from rankdistill.training.config import _loss_spec
+    from rankdistill.training.config import check_train_config
+    from rankdistill.training.config import loss_spec_from_node
 
     path = Path(path)
     root = compose_yaml(path)
@@ -82,8 +82,8 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     train_nodes = [(k, v) for k, v in root.value if k.value == "train"]
     # `expected` and `tolerance` belong to regression configs (rankdistill/pipeline/regression.py)
     root.value = [(k, v) for k, v in root.value if k.value not in ("train", "expected", "tolerance")]
-    config = _build(PipelineConfig, root, "", path)
-    _check(config, path)
+    config = build_dataclass(PipelineConfig, root, "", path)
+    check_run_config(config, path)
     if config.teacher is not None:
         if not config.teacher.members:
             raise InputError(path, "name at least one teacher", field_line(path, "teacher.members"), "teacher.members")
@@ -91,17 +91,17 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     if train_nodes:
         key, node = train_nodes[-1]
         if config.teacher is None:
-            raise InputError(path, "a student needs a teacher: add a 'teacher' section", _line(key), "train")
+            raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         if not isinstance(node, yaml.MappingNode):
-            raise InputError(path, "expected a mapping", _line(node), "train")
+            raise InputError(path, "expected a mapping", node_line(node), "train")
         loss = [(k, v) for k, v in node.value if k.value == "loss"]
         node.value = [(k, v) for k, v in node.value if k.value != "loss"]
-        train: TrainConfig = _build(TrainConfig, node, "train", path)
+        train: TrainConfig = build_dataclass(TrainConfig, node, "train", path)
         if not loss:
-            raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl'", _line(key), "train.loss")
-        train.loss = _loss_spec(loss[0][1], path)
+            raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl'", node_line(key), "train.loss")
+        train.loss = loss_spec_from_node(loss[0][1], path)
         train.data.dataset, train.data.split, train.data.training_set = config.dataset, config.mine.split, "(mine stage)"
         train.seed, train.data_root = config.seed, config.data_root
-        check_train(train, path, node)
+        check_train_config(train, path, node)
         config.train = train
     return config

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from rankdistill.config import _line, compose_yaml
+from rankdistill.config import node_line, compose_yaml
 from rankdistill.errors import InputError
 
 
@@ -53,12 +53,12 @@ def read_expectations(path: str | Path) -> tuple[dict[str, dict[str, dict[str, f
         for systems in expected.values()
     )
     if not ok:
-        raise InputError(path, "expected: dataset -> system -> metric -> number", _line(node), "expected")
+        raise InputError(path, "expected: dataset -> system -> metric -> number", node_line(node), "expected")
     tolerance = 0.002
     if "tolerance" in nodes:
         tolerance = yaml.safe_load(yaml.serialize(nodes["tolerance"][1]))
         if not isinstance(tolerance, (int, float)) or tolerance < 0:
-            raise InputError(path, "must be a number >= 0", _line(nodes["tolerance"][1]), "tolerance")
+            raise InputError(path, "must be a number >= 0", node_line(nodes["tolerance"][1]), "tolerance")
     return expected, float(tolerance)
 
 

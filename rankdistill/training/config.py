@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import _build, _line
+from rankdistill.config import build_dataclass, node_line
 from rankdistill.errors import InputError, UserError
 
 KINDS = ("dense", "sparse")
@@ -104,13 +104,13 @@ def load_train_config(path: str | Path) -> TrainConfig:
     # The loss spec is free-form (names -> parameters): take it out and check it on its own.
     loss_nodes = [(k, v) for k, v in node.value if k.value == "loss"]
     node.value = [(k, v) for k, v in node.value if k.value != "loss"]
-    config = _build(TrainConfig, node, "", path)
+    config = build_dataclass(TrainConfig, node, "", path)
     if not loss_nodes:
         raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl' (see rankdistill/losses)", field="loss")
     if len(loss_nodes) > 1:
-        raise InputError(path, "given twice", _line(loss_nodes[1][0]), "loss")
-    config.loss = _loss_spec(loss_nodes[0][1], path)
-    _check(config, path, node)
+        raise InputError(path, "given twice", node_line(loss_nodes[1][0]), "loss")
+    config.loss = loss_spec_from_node(loss_nodes[0][1], path)
+    check_train_config(config, path, node)
     return config
 
 
@@ -123,27 +123,27 @@ def _value_line(node: yaml.Node, dotted: str) -> int | None:
         if found is None:
             return None
         node = found
-    return _line(node)
+    return node_line(node)
 
 
-def _loss_spec(node: yaml.Node, path: Path) -> Any:
+def loss_spec_from_node(node: yaml.Node, path: Path) -> Any:
     from rankdistill.losses import parse_loss_spec
 
     spec = yaml.safe_load(yaml.serialize(node))
     try:
         parse_loss_spec(spec)
     except UserError as exc:
-        line, where = _line(node), "loss"
+        line, where = node_line(node), "loss"
         if isinstance(node, yaml.MappingNode):  # point at the entry the message is about
             for key, _ in node.value:
                 if repr(key.value) in str(exc):
-                    line, where = _line(key), f"loss.{key.value}"
+                    line, where = node_line(key), f"loss.{key.value}"
                     break
         raise InputError(path, str(exc), line, where) from None
     return spec
 
 
-def _check(config: TrainConfig, path: Path, root: yaml.Node) -> None:
+def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None:
     def fail(where: str, message: str) -> None:
         raise InputError(path, message, _value_line(root, where), where)
 
