@@ -71,7 +71,8 @@ def test_spec_strings_parse_into_build_and_search_settings() -> None:
     spec = parse_spec("IVF256,PQ32:nprobe=16")
     assert (spec.build, spec.kind, spec.params) == ("IVF256,PQ32", "faiss", {"nprobe": 16})
     assert parse_spec("binary").search_params() == {"rescore": 10}
-    assert parse_spec("inverted:heap_factor=0.8").search_params()["heap_factor"] == 0.8
+    assert parse_spec("seismic:heap_factor=0.8").search_params() == {"query_cut": 10, "heap_factor": 0.8, "rescore": 2}
+    assert parse_spec("inverted").search_params() == {} and parse_spec("inverted").is_sparse
     sweep = expand_spec("HNSW32:efSearch=16/64")
     assert [s.text for s in sweep] == ["HNSW32:efSearch=16", "HNSW32:efSearch=64"]
     assert {s.build for s in sweep} == {"HNSW32"}
@@ -85,7 +86,8 @@ def test_spec_strings_parse_into_build_and_search_settings() -> None:
         ("IVF16,Flat:nprobe=many", "must be a number"),
         ("IVF16,Flat:nprobe=2.5", "whole number"),
         ("binary:nprobe=4", "unknown parameter 'nprobe' for binary"),
-        ("inverted:heap_factor=1.5", "heap_factor"),
+        ("seismic:heap_factor=1.5", "heap_factor"),
+        ("inverted:rescore=2", "unknown parameter .rescore. for inverted"),
         (":nprobe=4", "empty"),
     ],
 )
@@ -130,6 +132,7 @@ def test_hnsw_and_pq_load_back_with_their_search_settings(vectors, tmp_path: Pat
     assert recall_at(hnsw.search(queries, 10)[1], exact(base, queries, 10), 10) > 0.9
     pq = build("IVF16,PQ8np:nprobe=16", base, tmp_path / "pq")  # np: no (slow) polysemous training
     assert pq.sizes()["index"] / pq.count < base.shape[1] * 4 / 2  # compressed well below float32
+    assert (pq.sizes()["code"], hnsw.sizes()["code"]) == (8, base.shape[1] * 4)
 
 
 def test_binary_rescoring_the_whole_corpus_is_exact_and_codes_are_d_over_8_bytes(vectors, tmp_path: Path) -> None:
@@ -158,10 +161,27 @@ def test_inverted_index_equals_exact_sparse_search(tmp_path: Path) -> None:
     structure.save(tmp_path)
     loaded = load_structure(spec, tmp_path)
     want_scores, want = exact_sparse_search(queries, docs.T.tocsc(), 10)
-    for batch in (queries, queries[:1]):  # Seismic's batch search and its single-query search
+    for batch in (queries, queries[:1]):
         scores, indices = loaded.search(batch, 10)
         np.testing.assert_array_equal(indices, want[: batch.shape[0]])
-        np.testing.assert_allclose(scores, want_scores[: batch.shape[0]], rtol=1e-6)
+        np.testing.assert_array_equal(scores, want_scores[: batch.shape[0]])
+
+
+def test_seismic_shortlists_are_rescored_exactly_and_query_cut_trades_recall(tmp_path: Path) -> None:
+    docs = random_sparse(600, 500, 25, seed=1)
+    queries = random_sparse(40, 500, 8, seed=2)
+    spec = parse_spec("seismic:query_cut=0,heap_factor=1,rescore=5")
+    structure, _ = build_structure(spec, Chunks.from_array(docs, chunk_size=250), docs.shape[1])
+    structure.save(tmp_path)
+    loaded = load_structure(spec, tmp_path)
+    _, want = exact_sparse_search(queries, docs.T.tocsc(), 10)
+    for batch in (queries, queries[:1]):  # Seismic's batch search and its single-query search
+        scores, indices = loaded.search(batch, 10)
+        assert recall_at(indices, want[: batch.shape[0]], 10) >= 0.95
+        exact_scores = np.take_along_axis((batch @ docs.T).toarray(), indices, axis=1)
+        np.testing.assert_allclose(scores, exact_scores, rtol=1e-6)  # float32, not Seismic's float16
+    loaded.set_params({"query_cut": 1, "rescore": 1})
+    assert recall_at(loaded.search(queries, 10)[1], want, 10) < 0.9
 
 
 # --- whole indexes: build, load, search, evaluate ------------------------------------------
@@ -321,6 +341,7 @@ def test_bench_measures_every_setting_against_exact_and_writes_its_report(vector
     recall = {r.spec: r.recall for r in rows}
     assert recall["Flat"] == recall["IVF32,Flat:nprobe=32"] == 1.0 and recall["IVF32,Flat:nprobe=1"] < 1.0
     assert rows[1].index_bytes_per_vector >= 32 * 4 and rows[-1].index_bytes_per_vector < 32 * 4 / 8 + 8
+    assert [r.code_bytes_per_vector for r in rows[1:]] == [32 * 4, 32 * 4, 32 * 4, 32 // 8]
     assert rows[-1].rescore_bytes_per_vector == 32 * 4
     assert all(r.qps_batch > 0 and r.qps_single > 0 for r in rows)
     table = write_report(rows, tmp_path, "small mixture", {"k": 10}, "rankdistill index bench ...")

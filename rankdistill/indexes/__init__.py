@@ -1,6 +1,7 @@
-"""Indexes over a student's vectors: faiss (any index_factory string), binary codes with float
-rescoring, and a Seismic inverted index for SPLADE vectors; built in resumable chunks, saved
-with a manifest, searched as a retriever, benchmarked against exact search.
+"""Indexes over a student's vectors: faiss (any index_factory string) and binary codes with float
+rescoring for dense students; an exact CSR inverted index and Seismic's approximate one for
+SPLADE students. Built in resumable chunks, saved with a manifest, searched as a retriever,
+benchmarked against exact search.
 
     rankdistill index build --model M --dataset D --spec SPEC --output DIR
     rankdistill index search --index DIR --queries queries.jsonl --output run.trec

@@ -35,12 +35,14 @@ class BenchRow:
     params: dict[str, float]
     anchor: bool
     build_s: float
+    code_bytes_per_vector: int
     index_bytes_per_vector: float
     rescore_bytes_per_vector: float
     recall: float
     qps_batch: float
     qps_single: float
     batch_rounds_s: list[float] = field(default_factory=list)
+    single_rounds_s: list[float] = field(default_factory=list)
     ndcg_at_10: float | None = None
 
 
@@ -56,8 +58,9 @@ def recall_at(found: np.ndarray, truth: np.ndarray, k: int) -> float:
 
 
 def measure(structure: Structure, queries: Vectors, k: int, rounds: int, single: int) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Batch QPS (median of `rounds` searches of every query at once) and single-query QPS (the
-    first `single` queries one call each), after one warm-up call."""
+    """Batch QPS (median of `rounds` searches of every query at once) and single-query QPS
+    (median of `rounds` passes over the first `single` queries, one call each), after one
+    warm-up call."""
     structure.search(queries[:8], k)
     times = []
     for _ in range(rounds):
@@ -65,14 +68,17 @@ def measure(structure: Structure, queries: Vectors, k: int, rounds: int, single:
         scores, indices = structure.search(queries, k)
         times.append(time.perf_counter() - started)
     count = min(single, queries.shape[0])
-    started = time.perf_counter()
-    for row in range(count):
-        structure.search(queries[row : row + 1], k)
-    single_s = time.perf_counter() - started
+    single_times = []
+    for _ in range(rounds if count else 0):
+        started = time.perf_counter()
+        for row in range(count):
+            structure.search(queries[row : row + 1], k)
+        single_times.append(time.perf_counter() - started)
     stats = {
         "qps_batch": queries.shape[0] / statistics.median(times),
-        "qps_single": count / single_s if count else float("nan"),
+        "qps_single": count / statistics.median(single_times) if count else float("nan"),
         "batch_rounds_s": [round(t, 4) for t in times],
+        "single_rounds_s": [round(t, 4) for t in single_times],
     }
     return stats, scores, indices
 
@@ -117,6 +123,7 @@ def run_bench(
             params=structure.effective_params(),
             anchor=anchor,
             build_s=round(build_s, 3),
+            code_bytes_per_vector=sizes["code"],
             index_bytes_per_vector=sizes["index"] / count,
             rescore_bytes_per_vector=sizes["rescore"] / count,
             recall=1.0 if truth is None else recall_at(indices, truth, k),
@@ -152,7 +159,7 @@ def run_bench(
 def format_table(rows: list[BenchRow], k: int = 10) -> str:
     anchor = next(r for r in rows if r.anchor)
     judged = any(r.ndcg_at_10 is not None for r in rows)
-    header = ["spec", "build s", "bytes/vec", "+rescore bytes/vec", f"recall@{k}", "QPS batch", "x exact", "QPS 1-query", "x exact"]
+    header = ["spec", "build s", "code B/vec", "index B/vec", "+rescore B/vec", f"recall@{k}", "QPS batch", "x exact", "QPS 1-query", "x exact"]
     if judged:
         header += ["nDCG@10", "kept"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -160,6 +167,7 @@ def format_table(rows: list[BenchRow], k: int = 10) -> str:
         cells = [
             r.spec,
             f"{r.build_s:.1f}",
+            str(r.code_bytes_per_vector) if r.code_bytes_per_vector else "-",
             f"{r.index_bytes_per_vector:.1f}",
             f"{r.rescore_bytes_per_vector:.0f}" if r.rescore_bytes_per_vector else "-",
             f"{r.recall:.4f}",
@@ -175,28 +183,31 @@ def format_table(rows: list[BenchRow], k: int = 10) -> str:
 
 
 def plot(rows: list[BenchRow], path: Path, title: str, k: int = 10) -> Path:
-    """Recall@k against QPS (log scale), batch and single-query side by side, one line per build."""
+    """Recall@k against QPS (log scale), batch and single-query side by side; one line per
+    build, its points in sweep order."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     builds: dict[str, list[BenchRow]] = {}
     for r in rows:
-        builds.setdefault(r.build, []).append(r)
+        builds.setdefault(r.spec if r.anchor else r.build, []).append(r)
     for axis, key, label in ((axes[0], "qps_batch", "QPS, all queries in one batch"), (axes[1], "qps_single", "QPS, one query per call")):
-        for build, group in builds.items():
-            group = sorted(group, key=lambda r: getattr(r, key))
-            marker = "*" if group[0].anchor else "o"
-            axis.plot([getattr(r, key) for r in group], [r.recall for r in group], marker=marker, markersize=12 if group[0].anchor else 5, label=group[0].spec if group[0].anchor else build)
+        for name, group in builds.items():
+            anchor = group[0].anchor
+            axis.plot([getattr(r, key) for r in group], [r.recall for r in group], marker="*" if anchor else "o", markersize=14 if anchor else 5, label=name)
         axis.set_xscale("log")
         axis.set_xlabel(label)
         axis.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel(f"recall@{k} vs exact")
-    axes[1].legend(fontsize=8, loc="lower left")
-    figure.suptitle(title)
-    figure.tight_layout()
+    axes[0].set_ylabel(f"recall@{k} vs exact search")
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="center right", fontsize=8)
+    figure.suptitle(textwrap.fill(title, 120), fontsize=9)
+    figure.tight_layout(rect=(0, 0, 0.84, 1))
     atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=110), binary=True)
     plt.close(figure)
     return path

@@ -4,6 +4,7 @@ vectors."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,8 @@ class BenchInputs:
 
 
 def _machine() -> str:
-    return f"faiss threads {faiss.omp_get_max_threads()}, torch threads {torch.get_num_threads()}"
+    seismic = os.environ.get("RAYON_NUM_THREADS", "all cores")
+    return f"{os.cpu_count()} CPUs; search threads: faiss {faiss.omp_get_max_threads()}, Seismic {seismic}; torch threads {torch.get_num_threads()}"
 
 
 def synthetic_inputs(count: int, dimension: int, queries: int, seed: int) -> BenchInputs:

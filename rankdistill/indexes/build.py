@@ -5,7 +5,7 @@ Folder layout:
 
     DIR/chunks/        encoded corpus chunks + state.json (removed after a build unless kept)
     DIR/index.faiss    faiss indexes          | codes.faiss + vectors.npy   binary
-    DIR/inverted.seismic + forward.npz        inverted
+    DIR/postings.npz   inverted               | seismic.index + forward.npz  seismic
     DIR/manifest.json  written last: its presence means the index is complete
 """
 
@@ -55,9 +55,8 @@ def _clear(output: Path) -> None:
 
 
 def _library(kind: str) -> dict[str, str]:
-    """The library whose file format the index files are in (provenance lists faiss already;
-    Seismic is recorded here)."""
-    name = "pyseismic-lsr" if kind == "inverted" else "faiss-cpu"
+    """The library whose file format the index files are in."""
+    name = {"inverted": "scipy", "seismic": "pyseismic-lsr"}.get(kind, "faiss-cpu")
     try:
         return {name: metadata.version(name)}
     except metadata.PackageNotFoundError:

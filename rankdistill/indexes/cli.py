@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rankdistill.errors import UserError
 
-SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted; search settings after ':' (IVF4096,Flat:nprobe=32)"
+SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
 
 
 def _cmd_build(args: argparse.Namespace) -> None:
@@ -78,6 +78,13 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     from rankdistill.indexes.spec import expand_spec
 
     specs = [spec for text in args.spec for spec in expand_spec(text)]
+    if args.threads:
+        import os
+
+        import faiss
+
+        faiss.omp_set_num_threads(args.threads)
+        os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # Seismic's thread pool, read on first use
     if (args.synthetic is None) == (args.dataset is None):
         raise UserError("index bench: give either --synthetic N or --model M --dataset D")
     if args.synthetic is not None:
@@ -103,7 +110,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     index = commands.add_parser("index", help="build, search and benchmark indexes").add_subparsers(dest="index_command", required=True)
 
     build = index.add_parser("build", help="encode a corpus (resumable chunks) and build an index with a manifest")
-    build.add_argument("--model", required=True, help="dense (SentenceTransformer) model, or SPLADE model for --spec inverted")
+    build.add_argument("--model", required=True, help="dense (SentenceTransformer) model, or SPLADE model for --spec inverted / seismic")
     build.add_argument("--dataset", required=True, help="name or BEIR folder (its corpus is indexed)")
     build.add_argument("--spec", required=True, help=SPEC_HELP)
     build.add_argument("--output", required=True, help="index folder")
@@ -141,6 +148,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--k", type=int, default=10, help="recall@k against exact search (default 10)")
     bench.add_argument("--rounds", type=int, default=3, help="batch searches timed per setting; the median counts (default 3)")
     bench.add_argument("--single", type=int, default=200, help="queries timed one per call (default 200)")
+    bench.add_argument("--threads", type=int, default=None, help="search threads for faiss and Seismic (default: all cores)")
     bench.add_argument("--train-size", type=int, default=100_000)
     bench.add_argument("--seed", type=int, default=13)
     bench.add_argument("--work", default="runs/index-bench", help="cache of encoded corpora, reused by reruns (default runs/index-bench)")
@@ -153,4 +161,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def command_line() -> str:
-    return " ".join(["rankdistill", *sys.argv[1:]])
+    """The command as typed (for the report): `rankdistill` and this process's arguments."""
+    import shlex
+
+    return shlex.join(["rankdistill", *sys.argv[1:]])

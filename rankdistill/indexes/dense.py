@@ -77,8 +77,17 @@ class FaissStructure:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.count))
 
+    def code_size(self) -> int:
+        """Bytes of one vector's stored code (without ids, graph links or shared tables)."""
+        inner = faiss.downcast_index(self.index)
+        while isinstance(inner, faiss.IndexPreTransform):
+            inner = faiss.downcast_index(inner.index)
+        if hasattr(inner, "storage"):  # HNSW: the codes live in its storage index
+            inner = faiss.downcast_index(inner.storage)
+        return int(getattr(inner, "code_size", 0))
+
     def sizes(self) -> dict[str, int]:
-        return {"index": int(faiss.serialize_index(self.index).nbytes), "rescore": 0}
+        return {"index": int(faiss.serialize_index(self.index).nbytes), "code": self.code_size(), "rescore": 0}
 
     def save(self, folder: Path) -> list[str]:
         atomic_write(folder / FAISS_FILE, lambda handle: faiss.write_index(self.index, faiss.PyCallbackIOWriter(handle.write)), binary=True)
@@ -145,7 +154,7 @@ class BinaryStructure:
         return _padded(rows, k)
 
     def sizes(self) -> dict[str, int]:
-        return {"index": int(faiss.serialize_index_binary(self.codes).nbytes), "rescore": int(self.vectors.nbytes)}
+        return {"index": int(faiss.serialize_index_binary(self.codes).nbytes), "code": int(self.codes.code_size), "rescore": int(self.vectors.nbytes)}
 
     def save(self, folder: Path) -> list[str]:
         atomic_write(folder / CODES_FILE, lambda handle: faiss.write_index_binary(self.codes, faiss.PyCallbackIOWriter(handle.write)), binary=True)

@@ -3,7 +3,9 @@
     SPEC   := BUILD [":" PARAMS]
     BUILD  := a faiss index_factory string (Flat, HNSW32, IVF256,PQ32, SQ8, ...)
               | binary     sign bits, Hamming shortlist of rescore*k, float rescoring
-              | inverted   Seismic inverted index over sparse (SPLADE) vectors, float rescoring
+              | inverted   exact inverted index over sparse (SPLADE) vectors: CSR posting lists
+              | seismic    Seismic's approximate blocked inverted index (pyseismic-lsr), shortlist
+                           of rescore*k rescored with float32 values
     PARAMS := key=value[,key=value...]   search-time settings, e.g. IVF4096,Flat:nprobe=32
 
 faiss parameters are those of faiss.ParameterSpace (nprobe, efSearch, quantizer_efSearch,
@@ -21,15 +23,17 @@ import faiss
 
 from rankdistill.errors import UserError
 
-Kind = str  # "faiss" | "binary" | "inverted"
+Kind = str  # "faiss" | "binary" | "inverted" | "seismic"
 
-# Search parameters of our own index kinds, with their defaults. The inverted defaults make
-# Seismic exact-equivalent: every query term is used (query_cut 0 = all) and a block is skipped
-# only when its summary bound cannot beat the current k-th score (heap_factor 1).
+# Search parameters of our own index kinds, with their defaults. Seismic's: the query's
+# `query_cut` heaviest terms walk posting lists (0 = all), blocks whose summary score is below
+# heap_factor x the current k-th score are skipped (1 = only blocks that cannot make the top k).
 OWN_PARAMS: dict[str, dict[str, float]] = {
     "binary": {"rescore": 10},
-    "inverted": {"query_cut": 0, "heap_factor": 1.0, "rescore": 2},
+    "inverted": {},
+    "seismic": {"query_cut": 10, "heap_factor": 0.9, "rescore": 2},
 }
+SPARSE_KINDS = ("inverted", "seismic")
 INTEGER_PARAMS = {"rescore", "query_cut", "nprobe", "efSearch", "quantizer_efSearch", "max_codes"}
 
 
@@ -46,7 +50,7 @@ class IndexSpec:
 
     @property
     def is_sparse(self) -> bool:
-        return self.kind == "inverted"
+        return self.kind in SPARSE_KINDS
 
     def search_params(self) -> dict[str, float]:
         """The parameters search uses: our kinds' defaults overridden by the spec's."""
@@ -98,7 +102,7 @@ def _check_params(kind: Kind, params: dict[str, float], spec: str) -> None:
             raise UserError(f"index spec {spec!r}: unknown parameter {unknown[0]!r} for {kind} (known: {known})")
     if params.get("rescore", 1) < 1:
         raise UserError(f"index spec {spec!r}: rescore must be >= 1")
-    if kind == "inverted" and not 0 < params.get("heap_factor", 1.0) <= 1.0:
+    if not 0 < params.get("heap_factor", 1.0) <= 1.0:
         raise UserError(f"index spec {spec!r}: heap_factor must be in (0, 1]")
     if params.get("query_cut", 0) < 0:
         raise UserError(f"index spec {spec!r}: query_cut must be >= 0 (0 = every query term)")
@@ -120,7 +124,7 @@ def expand_spec(text: str) -> list[IndexSpec]:
     build, _, param_text = text.partition(":")
     build = build.strip()
     if not build:
-        raise UserError(f"index spec {text!r}: empty; expected e.g. Flat, HNSW32, IVF256,PQ32, binary or inverted")
+        raise UserError(f"index spec {text!r}: empty; expected e.g. Flat, HNSW32, IVF256,PQ32, binary, inverted or seismic")
     kind = build if build in OWN_PARAMS else "faiss"
     swept = parse_params(param_text, text, sweep=True)
     keys = list(swept)
@@ -149,5 +153,5 @@ def check_factory(spec: IndexSpec, dimension: int) -> None:
         detail = faiss_message(exc)
         raise UserError(
             f"index spec {spec.build!r}: faiss index_factory cannot build it for dimension {dimension} ({detail}); "
-            "expected e.g. Flat, HNSW32, IVF256,PQ32, SQ8, binary or inverted"
+            "expected e.g. Flat, HNSW32, IVF256,PQ32, SQ8, binary, inverted or seismic"
         ) from None

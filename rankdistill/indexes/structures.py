@@ -27,8 +27,9 @@ class Structure(Protocol):
         """(scores, row indices), each (queries x k), best first, padded with index -1."""
 
     def sizes(self) -> dict[str, int]:
-        """Bytes of the searched structure ("index") and of the float vectors it rescores
-        with ("rescore", memory-mapped from disk for binary)."""
+        """Bytes of the searched structure ("index"), of one vector's code ("code", 0 where a
+        vector has no fixed-size code) and of the float vectors it rescores with ("rescore",
+        memory-mapped from disk for binary)."""
 
     def save(self, folder: Path) -> list[str]:
         """Write the structure's files into `folder` (atomically); returns their names."""
@@ -42,6 +43,10 @@ def build_structure(
         from rankdistill.indexes.inverted import build_inverted
 
         return build_inverted(spec, chunks, dimension)
+    if spec.kind == "seismic":
+        from rankdistill.indexes.seismic_index import build_seismic
+
+        return build_seismic(spec, chunks, dimension)
     if spec.kind == "binary":
         from rankdistill.indexes.dense import build_binary
 
@@ -56,6 +61,10 @@ def load_structure(spec: IndexSpec, folder: Path) -> Structure:
         from rankdistill.indexes.inverted import InvertedStructure
 
         return InvertedStructure.load(folder, spec)
+    if spec.kind == "seismic":
+        from rankdistill.indexes.seismic_index import SeismicStructure
+
+        return SeismicStructure.load(folder, spec)
     if spec.kind == "binary":
         from rankdistill.indexes.dense import BinaryStructure
 
