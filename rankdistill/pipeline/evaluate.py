@@ -60,7 +60,7 @@ def evaluate_systems(
             systems[evaluation.retriever] = evaluation
             latency["student + index (ms/query)"] = student_latency(dataset, search_index)
             if teacher_scores is not None:
-                agreement = teacher_student_agreement(dataset, teacher_scores, str(student), ev.batch_size)
+                agreement = teacher_student_agreement(dataset, teacher_scores, str(student), ev.batch_size, config.index.max_length)
         for evaluation in systems.values():
             save_evaluation(evaluation, folder, settings)
         evaluations += systems.values()
@@ -114,12 +114,15 @@ def student_latency(dataset: Any, search_index: Any) -> float:
     return 1000 * (time.perf_counter() - started) / len(query_ids)
 
 
-def teacher_student_agreement(dataset: Any, teacher_results: dict[str, dict[str, float]], student: str, batch_size: int) -> float:
-    """Mean per-query Kendall tau between teacher and student scores of the reranked candidates."""
+def teacher_student_agreement(
+    dataset: Any, teacher_results: dict[str, dict[str, float]], student: str, batch_size: int, max_length: int | None
+) -> float:
+    """Mean per-query Kendall tau between teacher and student scores of the reranked candidates
+    (the student loaded as its index loaded it, so its document embeddings are reused)."""
     from rankdistill.teachers.bi_encoder import BiEncoderTeacher
     from rankdistill.teachers.diagnostics import mean_kendall_tau
 
-    scorer = BiEncoderTeacher(student, batch_size=batch_size)
+    scorer = BiEncoderTeacher(student, batch_size=batch_size, max_length=max_length)
     teacher_lists, student_lists = {}, {}
     for query_id, hits in teacher_results.items():
         docs = list(hits)
