@@ -71,9 +71,7 @@ class PipelineConfig(RunConfig):
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
-    from rankdistill.training.config import TrainConfig
-    from rankdistill.training.config import check_train_config
-    from rankdistill.training.config import loss_spec_from_node
+    from rankdistill.training.config import TrainConfig, check_train_config, train_config_from_node
 
     path = Path(path)
     root = compose_yaml(path)
@@ -94,12 +92,7 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
             raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         if not isinstance(node, yaml.MappingNode):
             raise InputError(path, "expected a mapping", node_line(node), "train")
-        loss = [(k, v) for k, v in node.value if k.value == "loss"]
-        node.value = [(k, v) for k, v in node.value if k.value != "loss"]
-        train: TrainConfig = build_dataclass(TrainConfig, node, "train", path)
-        if not loss:
-            raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl'", node_line(key), "train.loss")
-        train.loss = loss_spec_from_node(loss[0][1], path)
+        train: TrainConfig = train_config_from_node(node, path, "train")
         train.data.dataset, train.data.split, train.data.training_set = config.dataset, config.mine.split, "(mine stage)"
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node)

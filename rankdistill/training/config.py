@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import build_dataclass, node_line
+from rankdistill.config import build_dataclass, compose_yaml, node_line
 from rankdistill.errors import InputError, UserError
 
 KINDS = ("dense", "sparse")
@@ -92,25 +92,27 @@ class TrainConfig:
 
 def load_train_config(path: str | Path) -> TrainConfig:
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: config file not found")
-    try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
+    node = compose_yaml(path)
     if not isinstance(node, yaml.MappingNode):
-        raise InputError(path, "expected a mapping" if node is not None else "empty config")
+        raise InputError(path, "expected a mapping")
+    config = train_config_from_node(node, path)
+    check_train_config(config, path, node)
+    return config
+
+
+def train_config_from_node(node: yaml.MappingNode, path: Path, where: str = "") -> TrainConfig:
+    """A TrainConfig from its YAML mapping (a whole file, or the `train:` section of a run
+    config at `where`); the caller fills what is missing and calls `check_train_config`."""
     # The loss spec is free-form (names -> parameters): take it out and check it on its own.
     loss_nodes = [(k, v) for k, v in node.value if k.value == "loss"]
     node.value = [(k, v) for k, v in node.value if k.value != "loss"]
-    config = build_dataclass(TrainConfig, node, "", path)
+    config = build_dataclass(TrainConfig, node, where, path)
+    loss_field = f"{where}.loss" if where else "loss"
     if not loss_nodes:
-        raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl' (see rankdistill/losses)", field="loss")
+        raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl' (see rankdistill/losses)", node_line(node), loss_field)
     if len(loss_nodes) > 1:
-        raise InputError(path, "given twice", node_line(loss_nodes[1][0]), "loss")
+        raise InputError(path, "given twice", node_line(loss_nodes[1][0]), loss_field)
     config.loss = loss_spec_from_node(loss_nodes[0][1], path)
-    check_train_config(config, path, node)
     return config
 
 
