@@ -3,6 +3,8 @@ command (the same code), run with the arguments recorded here.
 
     RANKDISTILL_DATA=../shared/data .venv/bin/python evaluation/bench_index.py scifact-minilm
     .venv/bin/python evaluation/bench_index.py synthetic-1m
+    .venv/bin/python evaluation/bench_index.py synthetic-1m-ivf8192
+    .venv/bin/python evaluation/bench_index.py synthetic-1m-hnsw
     RANKDISTILL_DATA=../shared/data .venv/bin/python evaluation/bench_index.py scifact-splade
 
 Extra arguments are appended to the preset's (e.g. `--threads 2`). Results land in
@@ -37,9 +39,24 @@ PRESETS: dict[str, list[str]] = {
     "synthetic-1m": [
         "--synthetic", "1000000", "--dim", "384", "--queries", "1000",
         "--spec", "IVF4096,Flat:nprobe=4/8/16/32/64",
+        "--spec", "IVF4096,PQ96x4fs,RFlat:nprobe=16/32/64,k_factor_rf=2/4",
         "--spec", "HNSW32:efSearch=32/64/128/256",
         "--train-size", "160000", "--single", "200", "--rounds", "3", "--threads", "1",
         "--output", f"{OUT}/synthetic-1m",
+    ],
+    # The same vectors and queries, IVF with twice the lists (fewer vectors scanned per probe).
+    "synthetic-1m-ivf8192": [
+        "--synthetic", "1000000", "--dim", "384", "--queries", "1000",
+        "--spec", "IVF8192,Flat:nprobe=16/24/32/48/64",
+        "--train-size", "160000", "--single", "200", "--rounds", "3", "--threads", "1",
+        "--output", f"{OUT}/synthetic-1m-ivf8192",
+    ],
+    # The same vectors and queries, HNSW built with efConstruction 160 instead of faiss's 40.
+    "synthetic-1m-hnsw": [
+        "--synthetic", "1000000", "--dim", "384", "--queries", "1000",
+        "--spec", "HNSW32:efConstruction=160,efSearch=32/64/128/256",
+        "--single", "200", "--rounds", "3", "--threads", "1",
+        "--output", f"{OUT}/synthetic-1m-hnsw",
     ],
     # SciFact through SPLADE-tiny (max length 256): the exact inverted index and Seismic vs exact search.
     "scifact-splade": [

@@ -126,13 +126,22 @@ def test_ivf_recall_grows_with_nprobe_and_is_exact_when_probing_every_list(vecto
 
 
 def test_hnsw_and_pq_load_back_with_their_search_settings(vectors, tmp_path: Path) -> None:
+    import faiss
+
     base, queries = vectors
-    hnsw = build("HNSW16:efSearch=64", base, tmp_path / "hnsw")
-    assert hnsw.effective_params()["efSearch"] == 64
+    hnsw = build("HNSW16:efConstruction=80,efSearch=64", base, tmp_path / "hnsw")
+    assert hnsw.effective_params()["efSearch"] == 64 and faiss.downcast_index(hnsw.index).hnsw.efConstruction == 80
+    assert hnsw.spec.text == "HNSW16:efConstruction=80,efSearch=64" and hnsw.spec.build_key == "HNSW16:efConstruction=80"
+    with pytest.raises(UserError, match="fixed when the index is built"):
+        hnsw.spec.with_params({"efConstruction": 40})
+    with pytest.raises(UserError, match="efConstruction applies to HNSW"):
+        build("IVF16,Flat:efConstruction=80", base, tmp_path / "ivf")
     assert recall_at(hnsw.search(queries, 10)[1], exact(base, queries, 10), 10) > 0.9
     pq = build("IVF16,PQ8np:nprobe=16", base, tmp_path / "pq")  # np: no (slow) polysemous training
     assert pq.sizes()["index"] / pq.count < base.shape[1] * 4 / 2  # compressed well below float32
     assert (pq.sizes()["code"], hnsw.sizes()["code"]) == (8, base.shape[1] * 4)
+    refined = build("IVF16,PQ8x4fs,RFlat:nprobe=16,k_factor_rf=4", base, tmp_path / "refine")
+    assert refined.sizes()["code"] == 8 * 4 // 8 + base.shape[1] * 4  # 4-bit PQ codes + float refine vectors
 
 
 def test_binary_rescoring_the_whole_corpus_is_exact_and_codes_are_d_over_8_bytes(vectors, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from rankdistill.atomic import atomic_write
 from rankdistill.errors import UserError
 from rankdistill.indexes.encode import Chunks, Vectors
-from rankdistill.indexes.spec import IndexSpec, check_factory, format_params
+from rankdistill.indexes.spec import IndexSpec, check_factory, format_params, parse_params
 from rankdistill.indexes.structures import Structure, build_structure
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def run_bench(
     del anchor
     builds: dict[str, list[IndexSpec]] = {}
     for spec in specs:
-        builds.setdefault(spec.build, []).append(spec)
+        builds.setdefault(spec.build_key, []).append(spec)
     for build, variants in builds.items():
         report(f"building {build} over {count} vectors ...")
         structure, timings = build_structure(variants[0], chunks, dimension, train_size, seed)
@@ -188,6 +188,7 @@ def plot(rows: list[BenchRow], path: Path, title: str, k: int = 10) -> Path:
     import textwrap
 
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -201,6 +202,7 @@ def plot(rows: list[BenchRow], path: Path, title: str, k: int = 10) -> Path:
             anchor = group[0].anchor
             axis.plot([getattr(r, key) for r in group], [r.recall for r in group], marker="*" if anchor else "o", markersize=14 if anchor else 5, label=name)
         axis.set_xscale("log")
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel(label)
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel(f"recall@{k} vs exact search")
@@ -215,6 +217,11 @@ def plot(rows: list[BenchRow], path: Path, title: str, k: int = 10) -> Path:
 
 def rows_json(rows: list[BenchRow]) -> list[dict[str, Any]]:
     return [{**asdict(r), "params": format_params(r.params)} for r in rows]
+
+
+def rows_from_json(records: list[dict[str, Any]]) -> list[BenchRow]:
+    """BenchRows back from bench.json (to redraw a plot or a table without measuring again)."""
+    return [BenchRow(**{**r, "params": parse_params(r["params"])}) for r in records]
 
 
 def write_report(rows: list[BenchRow], output: Path, description: str, settings: dict[str, Any], command: str, k: int = 10) -> str:

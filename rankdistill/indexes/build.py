@@ -107,6 +107,7 @@ def build_index(
     manifest = {
         "spec": spec.text,
         "build": spec.build,
+        "build_params": spec.build_params,
         "kind": spec.kind,
         "search_params": structure.effective_params(),
         "metric": "inner_product",

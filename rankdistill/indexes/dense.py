@@ -6,6 +6,7 @@ Both use inner product; vectors arrive already normalised when the model's simil
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -38,6 +39,28 @@ def _padded(rows: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarr
     return scores, indices
 
 
+def _unwrap(index: faiss.Index) -> faiss.Index:
+    index = faiss.downcast_index(index)
+    while isinstance(index, faiss.IndexPreTransform):
+        index = faiss.downcast_index(index.index)
+    return index
+
+
+def _hnsw(index: faiss.Index):
+    """The HNSW graph of an HNSW index (None for other kinds)."""
+    inner = _unwrap(index)
+    return inner.hnsw if hasattr(inner, "hnsw") else None
+
+
+def _code_size(index: faiss.Index) -> int:
+    inner = _unwrap(index)
+    if isinstance(inner, faiss.IndexRefine):  # a compressed code to search plus one to refine with
+        return _code_size(inner.base_index) + _code_size(inner.refine_index)
+    if hasattr(inner, "storage"):  # HNSW: the codes live in its storage index
+        inner = faiss.downcast_index(inner.storage)
+    return int(getattr(inner, "code_size", 0))
+
+
 class FaissStructure:
     """A faiss index built from a factory string, searched with ParameterSpace settings."""
 
@@ -60,7 +83,7 @@ class FaissStructure:
                     f"index spec {self.spec.build!r}: faiss cannot set search parameter {key}={value} on this index "
                     f"({faiss_message(exc)}); IVF indexes take nprobe, HNSW indexes efSearch"
                 ) from None
-        self.spec = IndexSpec(self.spec.build, self.spec.kind, dict(params))
+        self.spec = replace(self.spec, params=dict(params))
 
     def effective_params(self) -> dict[str, float]:
         """The search settings in force, the spec's and faiss's defaults (what a run records)."""
@@ -69,22 +92,17 @@ class FaissStructure:
             found["nprobe"] = faiss.extract_index_ivf(self.index).nprobe
         except RuntimeError:
             pass
-        inner = faiss.downcast_index(self.index.index if isinstance(self.index, faiss.IndexPreTransform) else self.index)
-        if hasattr(inner, "hnsw"):
-            found["efSearch"] = inner.hnsw.efSearch
+        graph = _hnsw(self.index)
+        if graph is not None:
+            found["efSearch"] = graph.efSearch
         return {**found, **self.spec.params}
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.count))
 
     def code_size(self) -> int:
-        """Bytes of one vector's stored code (without ids, graph links or shared tables)."""
-        inner = faiss.downcast_index(self.index)
-        while isinstance(inner, faiss.IndexPreTransform):
-            inner = faiss.downcast_index(inner.index)
-        if hasattr(inner, "storage"):  # HNSW: the codes live in its storage index
-            inner = faiss.downcast_index(inner.storage)
-        return int(getattr(inner, "code_size", 0))
+        """Bytes of one vector's stored codes (without ids, graph links or shared tables)."""
+        return _code_size(self.index)
 
     def sizes(self) -> dict[str, int]:
         return {"index": int(faiss.serialize_index(self.index).nbytes), "code": self.code_size(), "rescore": 0}
@@ -106,6 +124,11 @@ def build_faiss(spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int
     """Make the factory index; train it (IVF centroids, PQ/SQ codebooks) on a uniform sample of
     `train_size` vectors; add the corpus chunk by chunk. Returns the structure and timings."""
     index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
+    if "efConstruction" in spec.build_params:
+        graph = _hnsw(index)
+        if graph is None:
+            raise UserError(f"index spec {spec.text!r}: efConstruction applies to HNSW indexes only")
+        graph.efConstruction = int(spec.build_params["efConstruction"])
     timings = {"train_s": 0.0}
     if not index.is_trained:
         started = time.perf_counter()
@@ -136,7 +159,7 @@ class BinaryStructure:
         return int(self.codes.ntotal)
 
     def set_params(self, params: dict[str, float]) -> None:
-        self.spec = IndexSpec(self.spec.build, self.spec.kind, dict(params))
+        self.spec = replace(self.spec, params=dict(params))
         self.rescore = self.spec.search_params()["rescore"]
 
     def effective_params(self) -> dict[str, float]:

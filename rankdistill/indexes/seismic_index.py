@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,7 @@ class SeismicStructure:
         return int(self.forward.shape[0])
 
     def set_params(self, params: dict[str, float], spec: IndexSpec | None = None) -> None:
-        base = spec or self.spec
-        self.spec = IndexSpec(base.build, base.kind, dict(params))
+        self.spec = replace(spec or self.spec, params=dict(params))
         settings = self.spec.search_params()
         self.query_cut = int(settings["query_cut"])
         self.heap_factor = float(settings["heap_factor"])

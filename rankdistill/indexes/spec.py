@@ -6,7 +6,8 @@
               | inverted   exact inverted index over sparse (SPLADE) vectors: CSR posting lists
               | seismic    Seismic's approximate blocked inverted index (pyseismic-lsr), shortlist
                            of rescore*k rescored with float32 values
-    PARAMS := key=value[,key=value...]   search-time settings, e.g. IVF4096,Flat:nprobe=32
+    PARAMS := key=value[,key=value...]   search-time settings, e.g. IVF4096,Flat:nprobe=32,
+              and for HNSW the build-time efConstruction (HNSW32:efConstruction=160,efSearch=64)
 
 faiss parameters are those of faiss.ParameterSpace (nprobe, efSearch, quantizer_efSearch,
 k_factor, ...) and are checked against the built index. A benchmark may sweep a parameter
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import faiss
 
@@ -34,7 +35,10 @@ OWN_PARAMS: dict[str, dict[str, float]] = {
     "seismic": {"query_cut": 10, "heap_factor": 0.9, "rescore": 2},
 }
 SPARSE_KINDS = ("inverted", "seismic")
-INTEGER_PARAMS = {"rescore", "query_cut", "nprobe", "efSearch", "quantizer_efSearch", "max_codes"}
+# Parameters that change what is built rather than how it is searched (faiss's factory strings
+# have no syntax for them): efConstruction, the candidate list size when linking HNSW nodes.
+BUILD_PARAMS = {"efConstruction"}
+INTEGER_PARAMS = {"rescore", "query_cut", "nprobe", "efSearch", "quantizer_efSearch", "max_codes", "efConstruction"}
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,18 @@ class IndexSpec:
     build: str
     kind: Kind
     params: dict[str, float] = field(default_factory=dict)
+    build_params: dict[str, float] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
-        """The canonical spec string (parameters in the order given)."""
-        return self.build + (":" + format_params(self.params) if self.params else "")
+        """The canonical spec string (build parameters first, then search parameters)."""
+        params = {**self.build_params, **self.params}
+        return self.build + (":" + format_params(params) if params else "")
+
+    @property
+    def build_key(self) -> str:
+        """What determines the built structure: specs with one build_key share one build."""
+        return self.build + (":" + format_params(self.build_params) if self.build_params else "")
 
     @property
     def is_sparse(self) -> bool:
@@ -57,9 +68,12 @@ class IndexSpec:
         return {**OWN_PARAMS.get(self.kind, {}), **self.params}
 
     def with_params(self, params: dict[str, float]) -> IndexSpec:
+        """The same build searched with `params` (over the spec's own search settings)."""
+        if BUILD_PARAMS & set(params):
+            raise UserError(f"{', '.join(sorted(BUILD_PARAMS & set(params)))} is fixed when the index is built; rebuild to change it")
         merged = {**self.params, **params}
         _check_params(self.kind, merged, self.build)
-        return IndexSpec(self.build, self.kind, merged)
+        return replace(self, params=merged)
 
 
 def format_params(params: dict[str, float]) -> str:
@@ -95,6 +109,8 @@ def parse_params(text: str, spec: str = "", sweep: bool = False) -> dict[str, li
 
 
 def _check_params(kind: Kind, params: dict[str, float], spec: str) -> None:
+    if kind != "faiss" and BUILD_PARAMS & set(params):
+        raise UserError(f"index spec {spec!r}: efConstruction applies to faiss HNSW indexes only")
     if kind in OWN_PARAMS:
         unknown = sorted(set(params) - set(OWN_PARAMS[kind]))
         if unknown:
@@ -132,7 +148,9 @@ def expand_spec(text: str) -> list[IndexSpec]:
     for values in itertools.product(*(swept[key] for key in keys)):
         params = dict(zip(keys, values))
         _check_params(kind, params, text)
-        specs.append(IndexSpec(build, kind, params))
+        build_params = {key: value for key, value in params.items() if key in BUILD_PARAMS}
+        search = {key: value for key, value in params.items() if key not in BUILD_PARAMS}
+        specs.append(IndexSpec(build, kind, search, build_params))
     return specs
 
 
