@@ -26,6 +26,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         device=args.device,
         max_length=args.max_length,
         data_root=args.data_root,
+        bf16=args.bf16,
     ) if args.retriever else []
     if args.index:
         from rankdistill.indexes.evaluate import evaluate_indexes
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=int, default=100, help="hits per query (default 100)")
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
+    evaluate.add_argument("--bf16", action="store_true", help="encode with dense/sparse retrievers under bf16 autocast")
     evaluate.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     evaluate.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     evaluate.set_defaults(handler=_cmd_evaluate)
@@ -249,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--teacher", action="append", required=True, help="cross-encoder:M | bi-encoder:M | sparse:M | bm25 | ensemble:FILE.yaml; repeatable")
     score.add_argument("--store", required=True, help="teacher score store folder")
     score.add_argument("--report", default=None, help="folder for results.md, diagnostics (histograms, spread, Kendall tau) and runs")
-    score.add_argument("--bf16", action="store_true", help="bf16 autocast for cross-encoder teachers")
+    score.add_argument("--bf16", action="store_true", help="bf16 autocast for model teachers (cross-, bi-encoder, sparse)")
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
     score.add_argument("--device", default=None)

@@ -30,6 +30,7 @@ class EvaluateConfig:
     k: int = 100
     batch_size: int = 32
     max_length: int | None = None
+    bf16: bool = False  # encode with model retrievers under bf16 autocast
 
 
 @dataclass

@@ -357,3 +357,16 @@ def test_bench_measures_every_setting_against_exact_and_writes_its_report(vector
     assert table.count("\n") == len(rows) + 1
     assert (tmp_path / "recall_qps.png").stat().st_size > 1000
     assert json.loads((tmp_path / "bench.json").read_text())["rows"][2]["params"] == "nprobe=1"
+
+
+def test_bf16_index_records_its_precision_and_queries_use_it(tiny_dense_model: str, tmp_path: Path) -> None:
+    beir = write_beir(tmp_path / "tiny")
+    folder = tmp_path / "bf16"
+    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(bf16=True), progress=False)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["model"]["bf16"] is True
+    index = open_index(folder)
+    assert index.encoder.bf16 and index.encoder.fingerprint == manifest["model"]["fingerprint"]
+    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False).fingerprint
+    queries = load_queries(beir / "queries.jsonl")
+    assert all(len(hits) == 3 for hits in index.search(queries, 3).values())

@@ -23,6 +23,7 @@ from rankdistill.losses import (
     margin_mse,
     plackett_luce,
     ranknet,
+    score_mse,
 )
 from rankdistill.losses.infonce import InfoNCE
 from rankdistill.losses.listwise_kl import ListwiseKL
@@ -75,6 +76,12 @@ def test_ranknet_by_hand() -> None:
     assert ranknet(T([[0.0, 1.0]]), T([[1.0, 1.0]])).item() == 0.0
 
 
+def test_score_mse_by_hand() -> None:
+    # unlike Margin-MSE, an offset between student and teacher costs: (1 + 1 + 4) / 3 = 2
+    assert score_mse(T([[1.0, 0.0, 0.0]]), T([[2.0, 1.0, 2.0]])).item() == pytest.approx(2.0, abs=1e-6)
+    assert margin_mse(T([[1.0, 0.0]]), T([[2.0, 1.0]])).item() == 0.0
+
+
 def test_listnet_by_hand() -> None:
     s, t = T([[1.0, 0.0]]), T([[math.log(3.0), 0.0]])
     expected = -(0.75 * (1 - lse(1, 0)) + 0.25 * (0 - lse(1, 0)))
@@ -113,6 +120,7 @@ def test_info_nce_by_hand_with_a_masked_candidate() -> None:
 
 PURE = {
     "margin_mse": margin_mse,
+    "score_mse": score_mse,
     "listwise_kl": listwise_kl,
     "listwise_kl_reverse": lambda s, t: listwise_kl(s, t, direction="reverse"),
     "ranknet": ranknet,
@@ -253,7 +261,7 @@ def test_sparse_student_under_splade_loss(spec, splade_tiny: str) -> None:
 # --- user errors -----------------------------------------------------------------------------
 
 def test_unknown_loss_or_parameter_is_a_user_error_listing_what_is_known() -> None:
-    with pytest.raises(UserError, match=r"unknown loss 'listwise_kll' \(known: margin_mse, listwise_kl, ranknet"):
+    with pytest.raises(UserError, match=r"unknown loss 'listwise_kll' \(known: margin_mse, score_mse, listwise_kl, ranknet"):
         build_loss("listwise_kll", nn.Identity())
     with pytest.raises(UserError, match=r"loss 'listwise_kl': unknown parameter 'temprature' \(known: weight, direction, temperature"):
         build_loss({"listwise_kl": {"temprature": 2.0}}, nn.Identity())

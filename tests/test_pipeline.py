@@ -14,7 +14,9 @@ from rankdistill.pipeline.run import run_pipeline
 from tests.conftest import write_beir
 
 
-def pipeline_config(folder: Path, beir: Path, model: str, index_spec: str = "Flat", loss: str = "listwise_kl") -> Path:
+def pipeline_config(
+    folder: Path, beir: Path, model: str, index_spec: str = "Flat", loss: str = "listwise_kl", student_extra: str = ""
+) -> Path:
     text = f"""
 name: tiny
 seed: 13
@@ -28,7 +30,7 @@ teacher:
 mine: {{split: train, retrievers: [bm25], n_top: 3, n_random: 1, depth: 8, batch_size: 8}}
 train:
   data: {{negatives: 2}}
-  student: {{kind: dense, model: "{model}", max_length: 32}}
+  student: {{kind: dense, model: "{model}", max_length: 32{student_extra}}}
   loss: {loss}
   trainer: {{max_steps: 2, batch_size: 2, save_steps: 1, logging_steps: 1, device: cpu}}
   dev: {{queries: 0}}
@@ -69,9 +71,13 @@ def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: P
     outcomes = run_pipeline(changed, config_path)
     assert [o.name for o in outcomes if not o.cached] == ["index", "evaluate"]
 
-    relossed = load_pipeline_config(pipeline_config(tmp_path, beir, tiny_dense_model, index_spec="HNSW8", loss="margin_mse"))
-    outcomes = run_pipeline(relossed, config_path)
+    relossed = pipeline_config(tmp_path, beir, tiny_dense_model, "HNSW8", "margin_mse", student_extra=", matryoshka_dims: [128, 32]")
+    outcomes = run_pipeline(load_pipeline_config(relossed), config_path)
     assert [o.name for o in outcomes if not o.cached] == ["train", "index", "evaluate"]
+    # a Matryoshka student is also evaluated at each of its dimensions, exactly
+    systems = outcomes[-1].summary["datasets"]["tiny"]["systems"]
+    assert {"student @ 128 dims", "student @ 32 dims"} <= set(systems)
+    assert "student @ 32 dims" in (run_dir / "report.md").read_text()
 
 
 @pytest.mark.parametrize(

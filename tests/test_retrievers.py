@@ -105,3 +105,15 @@ def test_dense_embeddings_are_computed_once_per_process(tiny_dense_model: str, m
     as_query = encode_texts(model, texts[:1], "query", normalize=True)
     assert calls[-1] == ["a third memo test text"]  # a query is another role: not read from the document memo
     assert as_query.shape == (1, first.shape[1])
+
+
+def test_bf16_encoding_is_close_to_float32_and_memoised_apart(tiny_dense_model: str) -> None:
+    from rankdistill.retrieval.dense import encode_documents, load_dense_model
+
+    fp32, bf16 = load_dense_model(tiny_dense_model), load_dense_model(tiny_dense_model, bf16=True)
+    assert fp32 is not bf16
+    texts = ["a bf16 memo test text about protein folding", "another one about cell membranes"]
+    a, b = encode_documents(fp32, texts, progress=False), encode_documents(bf16, texts, progress=False)
+    assert a.dtype == b.dtype == np.float32
+    assert not np.array_equal(a, b)  # really computed in bf16, not read from the float32 memo
+    assert np.all(np.sum(a * b, axis=1) > 0.99)  # both unit vectors: cosine

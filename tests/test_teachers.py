@@ -10,7 +10,7 @@ import torch
 
 from rankdistill.errors import UserError
 from rankdistill.store import ScoreStore
-from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate
+from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate, make_fingerprint, weights_hash
 from tests.conftest import TINY_CORPUS
 
 DOCS = [f"{title} {text}" for title, text in TINY_CORPUS.values()]
@@ -200,3 +200,15 @@ def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: s
     config.write_text(body)
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
         build_teacher(f"ensemble:{config}", corpus_texts=DOCS)
+
+
+def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(tiny_dense_model: str) -> None:
+    from rankdistill.teachers.bi_encoder import BiEncoderTeacher
+
+    fp32 = BiEncoderTeacher(tiny_dense_model, device="cpu")
+    bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", bf16=True)
+    assert bf16.fingerprint != fp32.fingerprint
+    # float32 fingerprints are what they were before bf16 existed: stored scores stay valid
+    old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.model.max_seq_length)
+    assert fp32.fingerprint == old
+    np.testing.assert_allclose(bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02)

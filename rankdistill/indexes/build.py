@@ -42,6 +42,7 @@ class BuildSettings:
     seed: int = 13
     device: str | None = None
     keep_chunks: bool = False
+    bf16: bool = False  # encode under bf16 autocast; recorded, and used again for queries
 
 
 def _clear(output: Path) -> None:
@@ -91,7 +92,7 @@ def build_index(
     doc_ids = list(corpus)
     texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
     del corpus
-    encoder = load_encoder(model, spec.is_sparse, settings.device, settings.max_length, settings.batch_size)
+    encoder = load_encoder(model, spec.is_sparse, settings.device, settings.max_length, settings.batch_size, settings.bf16)
     dimension = encoder.dimension
     check_factory(spec, dimension)  # a bad factory string fails before hours of encoding
     digest = corpus_hash(doc_ids, texts)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from rankdistill.atomic import atomic_write, atomic_write_json
 from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
+from rankdistill.models import precision_fields, resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Encoder:
     model: Any
     batch_size: int
     weights: str
+    bf16: bool = False
 
     @property
     def max_length(self) -> int | None:
@@ -60,9 +61,10 @@ class Encoder:
 
     @property
     def fingerprint(self) -> str:
-        """Everything that changes a vector: weights, kind, max length, normalisation."""
+        """Everything that changes a vector: weights, kind, max length, normalisation, precision."""
         return make_fingerprint(
-            "index-encoder", sparse=self.sparse, weights=self.weights, max_length=self.max_length, normalized=self.normalized
+            "index-encoder", sparse=self.sparse, weights=self.weights, max_length=self.max_length, normalized=self.normalized,
+            **precision_fields(self.bf16),
         )
 
     def record(self) -> dict[str, Any]:
@@ -73,6 +75,7 @@ class Encoder:
             "weights_sha256": self.weights,
             "max_length": self.max_length,
             "normalized": self.normalized,
+            "bf16": self.bf16,
         }
 
     def encode_documents(self, texts: list[str], progress: bool = False) -> Vectors:
@@ -94,17 +97,19 @@ class Encoder:
         return encode_queries(self.model, texts, self.batch_size, progress)
 
 
-def load_encoder(name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32) -> Encoder:
+def load_encoder(
+    name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32, bf16: bool = False
+) -> Encoder:
     path = resolve_model(name)
     if sparse:
         from rankdistill.retrieval.sparse import load_sparse_model
 
-        model = load_sparse_model(path, device, max_length)
+        model = load_sparse_model(path, device, max_length, bf16)
     else:
         from rankdistill.retrieval.dense import load_dense_model
 
-        model = load_dense_model(path, device, max_length)
-    return Encoder(name, sparse, model, batch_size, weights_hash(path))
+        model = load_dense_model(path, device, max_length, bf16)
+    return Encoder(name, sparse, model, batch_size, weights_hash(path), bf16)
 
 
 def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | Path) -> None:
@@ -120,7 +125,7 @@ def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | 
         raise UserError(
             f"{where}: model {encoder.name!r} has the index's weights but other settings (max length "
             f"{encoder.max_length} vs {built_with.get('max_length')}, normalised {encoder.normalized} vs "
-            f"{built_with.get('normalized')}): load it with the index's settings"
+            f"{built_with.get('normalized')}, bf16 {encoder.bf16} vs {built_with.get('bf16', False)}): load it with the index's settings"
         )
 
 

@@ -65,7 +65,10 @@ class SearchIndex:
 
 def _load_checked_encoder(folder: Path, manifest: dict[str, Any], model: str | None, device: str | None, batch_size: int) -> Encoder:
     built_with = manifest["model"]
-    encoder = load_encoder(model or built_with["name"], built_with["type"] == "sparse", device, built_with.get("max_length"), batch_size)
+    encoder = load_encoder(
+        model or built_with["name"], built_with["type"] == "sparse", device, built_with.get("max_length"), batch_size,
+        built_with.get("bf16", False),
+    )
     check_same_model(built_with, encoder, folder)
     return encoder
 

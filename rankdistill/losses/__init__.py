@@ -27,9 +27,11 @@ from rankdistill.losses.listwise_kl import ListwiseKL, listwise_kl
 from rankdistill.losses.margin_mse import MarginMSE, margin_mse
 from rankdistill.losses.plackett_luce import PlackettLuce, plackett_luce
 from rankdistill.losses.ranknet import RankNet, ranknet
+from rankdistill.losses.score_mse import ScoreMSE, score_mse
 
 LOSSES: dict[str, type[nn.Module]] = {
     "margin_mse": MarginMSE,
+    "score_mse": ScoreMSE,
     "listwise_kl": ListwiseKL,
     "ranknet": RankNet,
     "listnet": ListNet,
@@ -47,6 +49,7 @@ __all__ = [
     "parse_loss_spec",
     "forward_features_to",
     "margin_mse",
+    "score_mse",
     "listwise_kl",
     "ranknet",
     "listnet",

@@ -58,6 +58,7 @@ class IndexSection:
     spec: str = "Flat"
     batch_size: int = 32
     max_length: int | None = None
+    bf16: bool = False  # encode the corpus (and queries at search) under bf16 autocast
 
 
 @dataclass

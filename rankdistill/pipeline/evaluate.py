@@ -28,7 +28,7 @@ def evaluate_systems(
     from rankdistill.data.resolve import dataset_info
 
     ev = config.evaluate
-    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length}
+    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "bf16": ev.bf16}
     summary: dict[str, Any] = {"datasets": {}}
     evaluations: list[RetrieverEvaluation] = []
     for name in ev.datasets:
@@ -36,7 +36,7 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length)
+            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.bf16)
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
@@ -60,7 +60,12 @@ def evaluate_systems(
             systems[evaluation.retriever] = evaluation
             latency["student + index (ms/query)"] = student_latency(dataset, search_index)
             if teacher_scores is not None:
-                agreement = teacher_student_agreement(dataset, teacher_scores, str(student), ev.batch_size, config.index.max_length)
+                agreement = teacher_student_agreement(
+                    dataset, teacher_scores, str(student), ev.batch_size, config.index.max_length, config.index.bf16
+                )
+            dims = config.train.student.matryoshka_dims if config.train is not None else []
+            if dims:
+                systems.update(matryoshka_systems(dataset, config, str(student), dims))
         for evaluation in systems.values():
             save_evaluation(evaluation, folder, settings)
         evaluations += systems.values()
@@ -75,6 +80,19 @@ def evaluate_systems(
         }
     atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
     return summary
+
+
+def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int]) -> dict[str, RetrieverEvaluation]:
+    """The student and each zero-shot dense baseline at every Matryoshka dimension, exact search."""
+    from rankdistill.pipeline.matryoshka import evaluate_dims
+
+    ev = config.evaluate
+    index = config.index
+    evaluations = evaluate_dims(dataset, student, "student", dims, ev.k, ev.batch_size, index.max_length, index.bf16)
+    for spec in ev.retrievers:
+        if spec.startswith("dense:"):
+            evaluations += evaluate_dims(dataset, spec.partition(":")[2], spec, dims, ev.k, ev.batch_size, ev.max_length, ev.bf16)
+    return {e.retriever: e for e in evaluations}
 
 
 def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:
@@ -115,14 +133,14 @@ def student_latency(dataset: Any, search_index: Any) -> float:
 
 
 def teacher_student_agreement(
-    dataset: Any, teacher_results: dict[str, dict[str, float]], student: str, batch_size: int, max_length: int | None
+    dataset: Any, teacher_results: dict[str, dict[str, float]], student: str, batch_size: int, max_length: int | None, bf16: bool
 ) -> float:
     """Mean per-query Kendall tau between teacher and student scores of the reranked candidates
     (the student loaded as its index loaded it, so its document embeddings are reused)."""
     from rankdistill.teachers.bi_encoder import BiEncoderTeacher
     from rankdistill.teachers.diagnostics import mean_kendall_tau
 
-    scorer = BiEncoderTeacher(student, batch_size=batch_size, max_length=max_length)
+    scorer = BiEncoderTeacher(student, batch_size=batch_size, max_length=max_length, bf16=bf16)
     teacher_lists, student_lists = {}, {}
     for query_id, hits in teacher_results.items():
         docs = list(hits)

@@ -104,7 +104,8 @@ def _stage_index(config: PipelineConfig, dataset_name: str):
 
         output = folder / "index"
         if not (output / "manifest.json").is_file():
-            settings = BuildSettings(batch_size=config.index.batch_size, max_length=config.index.max_length, seed=config.seed)
+            index = config.index
+            settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, bf16=index.bf16)
             build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root)
         return {"index": str(output), "spec": config.index.spec}
 

@@ -8,7 +8,7 @@ from sentence_transformers import SentenceTransformer
 
 from rankdistill.data.beir import join_title_text
 from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
+from rankdistill.models import inference_autocast, resolve_model
 from rankdistill.retrieval.base import Corpus, Results, to_results
 
 
@@ -16,18 +16,20 @@ from rankdistill.retrieval.base import Corpus, Results, to_results
 # teacher, the zero-shot baseline, teacher reranking) encode each text once.
 MEMO_TEXTS = 1_000_000
 _memo: dict[tuple[str, str, bool, str], np.ndarray] = {}
-_models: dict[tuple[str, str | None, int | None], SentenceTransformer] = {}
+_models: dict[tuple[str, str | None, int | None, bool], SentenceTransformer] = {}
 
 
-def load_dense_model(name: str, device: str | None = None, max_length: int | None = None) -> SentenceTransformer:
-    """A SentenceTransformer, shared within the process by everyone asking for the same one."""
+def load_dense_model(name: str, device: str | None = None, max_length: int | None = None, bf16: bool = False) -> SentenceTransformer:
+    """A SentenceTransformer, shared within the process by everyone asking for the same one;
+    `bf16`: it encodes under bf16 autocast (`encode_texts`)."""
     path = resolve_model(name)
-    key = (path, device, max_length)
+    key = (path, device, max_length, bf16)
     if key not in _models:
         model = SentenceTransformer(path, device=device)
         if max_length:
             model.max_seq_length = max_length
-        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}"
+        model.rankdistill_bf16 = bf16
+        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}|{'bf16' if bf16 else 'fp32'}"
         _models[key] = model
     return _models[key]
 
@@ -51,7 +53,9 @@ def encode_texts(
     encoded: dict[str, np.ndarray] = {}
     if new:
         encode = model.encode_query if role == "query" else model.encode_document
-        vectors = encode(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
+        with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
+            vectors = encode(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
+        vectors = np.asarray(vectors, dtype=np.float32)
         encoded = dict(zip(new, np.asarray(vectors, dtype=np.float32)))
         if memo_key is not None:
             if len(_memo) + len(new) > MEMO_TEXTS:
@@ -73,9 +77,9 @@ def encode_queries(model: SentenceTransformer, texts: list[str], batch_size: int
 
 
 class DenseRetriever:
-    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None):
+    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, bf16: bool = False):
         self.spec = f"dense:{model}"
-        self.model = load_dense_model(model, device, max_length)
+        self.model = load_dense_model(model, device, max_length, bf16)
         self.batch_size = batch_size
         self.doc_ids: list[str] = []
         self.faiss_index: faiss.Index | None = None

@@ -8,14 +8,16 @@ import torch
 from sentence_transformers import SparseEncoder
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.models import resolve_model
+from rankdistill.models import inference_autocast, resolve_model
 from rankdistill.retrieval.base import Corpus, Results, to_results, top_k
 
 
-def load_sparse_model(name: str, device: str | None = None, max_length: int | None = None) -> SparseEncoder:
+def load_sparse_model(name: str, device: str | None = None, max_length: int | None = None, bf16: bool = False) -> SparseEncoder:
+    """A SparseEncoder; `bf16`: it encodes under bf16 autocast (`encode_sparse`)."""
     model = SparseEncoder(resolve_model(name), device=device)
     if max_length:
         model.max_seq_length = max_length
+    model.rankdistill_bf16 = bf16
     return model
 
 
@@ -31,21 +33,25 @@ def to_csr(embeddings: torch.Tensor) -> sp.csr_matrix:
 
 def encode_sparse(model: SparseEncoder, texts: list[str], is_query: bool, batch_size: int = 32, progress: bool = True) -> sp.csr_matrix:
     encode = model.encode_query if is_query else model.encode_document
-    return to_csr(encode(texts, batch_size=batch_size, show_progress_bar=progress, convert_to_sparse_tensor=True))
+    with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
+        embeddings = encode(texts, batch_size=batch_size, show_progress_bar=progress, convert_to_sparse_tensor=True)
+    return to_csr(embeddings)
 
 
 class SparseRetriever:
-    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None):
+    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, bf16: bool = False):
         self.spec = f"sparse:{model}"
-        self.model = load_sparse_model(model, device, max_length)
+        self.model = load_sparse_model(model, device, max_length, bf16)
         self.batch_size = batch_size
         self.doc_ids: list[str] = []
-        self.doc_matrix_t: sp.csc_matrix | None = None
+        self.doc_matrix_t: sp.csr_matrix | None = None
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
         docs = encode_sparse(self.model, [join_title_text(corpus[d]) for d in self.doc_ids], False, self.batch_size)
-        self.doc_matrix_t = docs.T.tocsc()
+        # vocab x docs in CSR: a row is a term's posting list, so a query's product reads only its
+        # terms' rows (CSC here made single-query search ~29x slower: evaluation/index_bench.md)
+        self.doc_matrix_t = docs.T.tocsr()
 
     def search(self, queries: dict[str, str], k: int, query_batch: int = 256) -> Results:
         if self.doc_matrix_t is None:

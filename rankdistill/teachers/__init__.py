@@ -47,10 +47,10 @@ def build_teacher(
     if kind == "bi-encoder":
         from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
-        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device)
+        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device, bf16=bf16)
     from rankdistill.teachers.sparse import SparseTeacher
 
-    return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device)
+    return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device, bf16=bf16)
 
 
 __all__ = ["EnsembleTeacher", "KINDS", "Member", "Teacher", "build_teacher", "calibrate", "make_fingerprint", "weights_hash"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
+from rankdistill.models import precision_fields, resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 
@@ -18,17 +18,25 @@ def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
 
 class BiEncoderTeacher:
     pairs_per_call = 2048  # the store hands over large chunks, so repeated texts are encoded once
-    def __init__(self, model: str, similarity: str = "cosine", batch_size: int = 32, max_length: int | None = None, device: str | None = None):
+    def __init__(
+        self,
+        model: str,
+        similarity: str = "cosine",
+        batch_size: int = 32,
+        max_length: int | None = None,
+        device: str | None = None,
+        bf16: bool = False,
+    ):
         from rankdistill.retrieval.dense import load_dense_model
 
         if similarity not in ("cosine", "dot"):
             raise UserError(f"bi-encoder similarity {similarity!r}: expected cosine or dot")
         path = resolve_model(model)
-        self.model = load_dense_model(path, device, max_length)
+        self.model = load_dense_model(path, device, max_length, bf16)
         self.similarity = similarity
         self.batch_size = batch_size
         self.fingerprint = make_fingerprint(
-            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length
+            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length, **precision_fields(bf16)
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:

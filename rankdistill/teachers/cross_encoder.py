@@ -6,14 +6,12 @@ sigmoid squashes margins), so the activation is set explicitly and is part of th
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 from sentence_transformers import CrossEncoder
 
 from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
+from rankdistill.models import inference_autocast, resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 ACTIVATIONS = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid}
@@ -44,8 +42,7 @@ class CrossEncoderTeacher:
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
-        autocast = torch.autocast(self.model.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), inference_autocast(self.model.device.type, self.bf16):
             scores = self.model.predict(
                 list(zip(queries, docs)),
                 batch_size=self.batch_size,

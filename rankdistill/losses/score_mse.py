@@ -1,0 +1,37 @@
+"""Raw-score MSE: the student regresses the teacher's scores themselves (pointwise score
+distillation; the baseline CPRD argues against in "How to Make Cross Encoder a Good Teacher for
+Efficient Image-Text Retrieval?", Chen et al., CVPR 2024).
+
+    L = mean over rows b and candidates i of (s_S(q, d_i) - s_T(q, d_i))^2
+
+Unlike Margin-MSE the absolute level must match too, so the teacher's scale matters: z-scored
+ensemble scores live around [-2, 2], cosine students in [-1, 1] (bring them closer with `scale`).
+Inputs: columns (query, positive, negative_1..n), label (B, n + 1) teacher scores.
+
+sentence-transformers' score MSE exists for CrossEncoders only (`cross_encoder.losses.MSELoss`);
+its bi-encoder `MSELoss` matches embeddings, not scores, so this form is ours.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from rankdistill.losses.base import ListLoss, check_scores
+
+
+def score_mse(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
+    """The formula above on (B, n + 1) score matrices."""
+    check_scores(student_scores, teacher_scores)
+    return F.mse_loss(student_scores, teacher_scores)
+
+
+class ScoreMSE(ListLoss):
+    name = "score_mse"
+
+    def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
+        return score_mse(student_scores, teacher_scores)
+
+    @property
+    def citation(self) -> str:
+        return "Chen et al. How to Make Cross Encoder a Good Teacher for Efficient Image-Text Retrieval? CVPR 2024."
