@@ -65,6 +65,16 @@ def _cmd_regress(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from rankdistill.atomic import atomic_write_text
+    from rankdistill.pipeline.compare import compare_runs
+
+    table = compare_runs(args.run, args.reference, tuple(args.include or ["student"]), args.dataset)
+    print(table)
+    if args.output:
+        atomic_write_text(Path(args.output), table + "\n")
+
+
 def _cmd_mine(args: argparse.Namespace) -> None:
     from rankdistill.evaluation import open_dataset
     from rankdistill.mining import build_training_set, meta_path, write_training_set
@@ -204,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     regress = commands.add_parser("regress", help="run regression configs and check their expected scores")
     regress.add_argument("config", nargs="+", help="configs/regressions/*.yaml")
     regress.set_defaults(handler=_cmd_regress)
+
+    compare = commands.add_parser("compare", help="systems of finished runs side by side, with paired significance")
+    compare.add_argument("run", nargs="+", help="run folders (runs/NAME)")
+    compare.add_argument("--reference", default=None, help="RUN or RUN:SYSTEM every row is compared with (default: the first run's student)")
+    compare.add_argument("--include", action="append", help="system name prefix to list; repeatable (default: student)")
+    compare.add_argument("--dataset", default=None, help="which evaluated dataset (default: the run's first)")
+    compare.add_argument("--output", default=None, help="also write the table to this file")
+    compare.set_defaults(handler=_cmd_compare)
 
     evaluate = commands.add_parser("evaluate", help="evaluate retrievers on a BEIR dataset")
     evaluate.add_argument("--dataset", action="append", required=True, help="name (scifact, nfcorpus, arguana, msmarco-trec-dl) or BEIR folder; repeatable")
