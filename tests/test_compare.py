@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from rankdistill.cli import main
 from rankdistill.metrics import METRICS

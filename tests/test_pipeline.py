@@ -15,8 +15,10 @@ from tests.conftest import write_beir
 
 
 def pipeline_config(
-    folder: Path, beir: Path, model: str, index_spec: str = "Flat", loss: str = "listwise_kl", student_extra: str = ""
+    folder: Path, beir: Path, model: str, index_spec: str = "Flat", loss: str = "listwise_kl", student_extra: str = "",
+    student: str = "",
 ) -> Path:
+    student = student or f'kind: dense, model: "{model}"'
     text = f"""
 name: tiny
 seed: 13
@@ -30,7 +32,7 @@ teacher:
 mine: {{split: train, retrievers: [bm25], n_top: 3, n_random: 1, depth: 8, batch_size: 8}}
 train:
   data: {{negatives: 2}}
-  student: {{kind: dense, model: "{model}", max_length: 32{student_extra}}}
+  student: {{{student}, max_length: 32{student_extra}}}
   loss: {loss}
   trainer: {{max_steps: 2, batch_size: 2, save_steps: 1, logging_steps: 1, device: cpu}}
   dev: {{queries: 0}}
@@ -78,6 +80,14 @@ def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: P
     systems = outcomes[-1].summary["datasets"]["tiny"]["systems"]
     assert {"student @ 128 dims", "student @ 32 dims"} <= set(systems)
     assert "student @ 32 dims" in (run_dir / "report.md").read_text()
+
+
+def test_sparse_student_goes_through_an_inverted_index(beir: Path, tmp_path: Path, tiny_dense_model: str, splade_tiny: str) -> None:
+    path = pipeline_config(tmp_path, beir, tiny_dense_model, "inverted", "margin_mse", student=f'kind: sparse, model: "{splade_tiny}"')
+    outcomes = run_pipeline(load_pipeline_config(path), path)
+    summary = outcomes[-1].summary["datasets"]["tiny"]
+    assert "student (inverted)" in summary["systems"]
+    assert -1.0 <= summary["teacher_student_kendall_tau"] <= 1.0
 
 
 @pytest.mark.parametrize(

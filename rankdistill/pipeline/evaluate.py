@@ -61,7 +61,8 @@ def evaluate_systems(
             latency["student + index (ms/query)"] = student_latency(dataset, search_index)
             if teacher_scores is not None:
                 agreement = teacher_student_agreement(
-                    dataset, teacher_scores, str(student), ev.batch_size, config.index.max_length, config.index.bf16
+                    dataset, teacher_scores, str(student), config.train.student.kind, ev.batch_size, config.index.max_length,
+                    config.index.bf16,
                 )
             dims = config.train.student.matryoshka_dims if config.train is not None else []
             if dims:
@@ -133,14 +134,21 @@ def student_latency(dataset: Any, search_index: Any) -> float:
 
 
 def teacher_student_agreement(
-    dataset: Any, teacher_results: dict[str, dict[str, float]], student: str, batch_size: int, max_length: int | None, bf16: bool
+    dataset: Any,
+    teacher_results: dict[str, dict[str, float]],
+    student: str,
+    kind: str,
+    batch_size: int,
+    max_length: int | None,
+    bf16: bool,
 ) -> float:
     """Mean per-query Kendall tau between teacher and student scores of the reranked candidates
-    (the student loaded as its index loaded it, so its document embeddings are reused)."""
-    from rankdistill.teachers.bi_encoder import BiEncoderTeacher
+    (a dense student loaded as its index loaded it, so its document embeddings are reused)."""
+    from rankdistill.teachers import build_teacher
     from rankdistill.teachers.diagnostics import mean_kendall_tau
 
-    scorer = BiEncoderTeacher(student, batch_size=batch_size, max_length=max_length, bf16=bf16)
+    spec = f"{'sparse' if kind == 'sparse' else 'bi-encoder'}:{student}"
+    scorer = build_teacher(spec, batch_size=batch_size, max_length=max_length, bf16=bf16)
     teacher_lists, student_lists = {}, {}
     for query_id, hits in teacher_results.items():
         docs = list(hits)
