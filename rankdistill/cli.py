@@ -132,7 +132,11 @@ def _cmd_score(args: argparse.Namespace) -> None:
     query_ids, doc_ids = candidate_pairs(dataset, candidates, args.depth)
     corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
     teachers = {
-        spec: build_teacher(spec, corpus_texts, args.batch_size, args.max_length, args.device, args.bf16) for spec in args.teacher
+        spec: build_teacher(
+            spec, corpus_texts, args.batch_size, args.max_length, args.device, args.bf16,
+            args.backend if spec.startswith("cross-encoder:") else "torch",
+        )
+        for spec in args.teacher
     }
     for spec, teacher in list(teachers.items()):  # an ensemble's members get rows of their own
         for member in getattr(teacher, "members", []):
@@ -270,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--store", required=True, help="teacher score store folder")
     score.add_argument("--report", default=None, help="folder for results.md, diagnostics (histograms, spread, Kendall tau) and runs")
     score.add_argument("--bf16", action="store_true", help="bf16 autocast for model teachers (cross-, bi-encoder, sparse)")
+    score.add_argument("--backend", default="torch", choices=("torch", "onnx", "onnx-int8"), help="inference backend of cross-encoder teachers")
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
     score.add_argument("--device", default=None)

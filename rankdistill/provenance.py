@@ -18,6 +18,8 @@ PACKAGES = (
     "bm25s",
     "pytrec-eval-terrier",
     "numpy",
+    "pyseismic-lsr",
+    "onnxruntime",
 )
 
 

@@ -193,6 +193,8 @@ def test_ensemble_from_yaml(tiny_cross_encoder: str, tmp_path: Path) -> None:
         ("members:\n  - teacher: rocket:x\n", "ensemble.yaml:2: field 'members[0].teacher': unknown teacher 'rocket:x'"),
         ("members:\n  - teacher: bm25\n    calibration: softmax\n", "field 'members[0].calibration': unknown calibration"),
         ("members:\n  - teacher: bm25\n    wieght: 2\n", "ensemble.yaml:3: field 'members[0].wieght': unknown key"),
+        ("members:\n  - teacher: bm25\n    backend: onnx\n", "ensemble.yaml:3: field 'members[0].backend': backend 'onnx' is for cross"),
+        ("members:\n  - teacher: cross-encoder:x\n    backend: tpu\n", "field 'members[0].backend': unknown backend 'tpu'"),
     ],
 )
 def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: str) -> None:
@@ -212,3 +214,26 @@ def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(t
     old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.model.max_seq_length)
     assert fp32.fingerprint == old
     np.testing.assert_allclose(bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02)
+
+
+def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str, tmp_path: Path, monkeypatch) -> None:
+    from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+
+    monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
+    torch_teacher = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu")
+    onnx = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="onnx")
+    queries, docs = QUERIES * 3, PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1]
+    expected = torch_teacher.score(queries, docs)
+    np.testing.assert_allclose(onnx.score(queries, docs), expected, atol=1e-4)  # same float32 math, unsorted back
+    assert len({torch_teacher.fingerprint, onnx.fingerprint}) == 2
+    exported = next((tmp_path / "cache" / "onnx").iterdir()) / "model.onnx"
+    stamp = exported.stat().st_mtime_ns
+    int8 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="onnx-int8")
+    assert exported.stat().st_mtime_ns == stamp and (exported.parent / "model-int8.onnx").is_file()  # float32 export reused
+    quantised = int8.score(queries, docs)
+    assert not np.allclose(quantised, expected, atol=1e-6) and np.corrcoef(quantised, expected)[0, 1] > 0.9
+    assert int8.fingerprint not in (onnx.fingerprint, torch_teacher.fingerprint)
+    with pytest.raises(UserError, match="unknown cross-encoder backend 'tensorrt'"):
+        CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
+    with pytest.raises(UserError, match="backend 'onnx' is for cross-encoders only"):
+        build_teacher("bm25", corpus_texts=["a"], backend="onnx")

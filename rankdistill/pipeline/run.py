@@ -36,7 +36,7 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
     ]
     if len(members) == 1 and members[0].weight == 1.0:
         m = members[0]
-        return build_teacher(m.teacher, corpus_texts, config.mine.batch_size, m.max_length, None, m.bf16)
+        return build_teacher(m.teacher, corpus_texts, config.mine.batch_size, m.max_length, None, m.bf16, m.backend)
     return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
 
 

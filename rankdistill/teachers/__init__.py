@@ -24,10 +24,15 @@ def build_teacher(
     max_length: int | None = None,
     device: str | None = None,
     bf16: bool = False,
+    backend: str = "torch",
 ) -> Teacher:
+    """The teacher a spec names; `bf16` (autocast) for model teachers, `backend` (torch, onnx,
+    onnx-int8) for cross-encoders."""
     kind, _, model = spec.partition(":")
     if kind not in KINDS:
         raise UserError(f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}")
+    if backend != "torch" and kind != "cross-encoder":
+        raise UserError(f"teacher {spec!r}: backend {backend!r} is for cross-encoders only")
     if kind == "bm25":
         if corpus_texts is None:
             raise UserError("a bm25 teacher needs the corpus it scores against")
@@ -43,7 +48,7 @@ def build_teacher(
     if kind == "cross-encoder":
         from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
-        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, bf16=bf16, device=device)
+        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, bf16=bf16, device=device, backend=backend)
     if kind == "bi-encoder":
         from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 

@@ -2,6 +2,9 @@
 
 ST 6 applies a sigmoid to single-label heads by default; distillation wants the raw logits (a
 sigmoid squashes margins), so the activation is set explicitly and is part of the fingerprint.
+Backends: `torch` (optionally bf16 autocast), `onnx` (ONNX Runtime, float32) and `onnx-int8`
+(int8 weights; faster, and not the same ranking: evaluation/bench_teacher_scoring.md measures how
+far). A backend other than torch is part of the fingerprint, so its scores never mix with torch's.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ class CrossEncoderTeacher:
         batch_size: int = 32,
         bf16: bool = False,
         device: str | None = None,
+        backend: str = "torch",
     ):
+        from rankdistill.teachers.onnx_runtime import BACKENDS
+
+        if backend not in BACKENDS:
+            raise UserError(f"unknown cross-encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        if backend != "torch" and (bf16 or activation != "identity"):
+            raise UserError(f"cross-encoder backend {backend!r} runs float32 raw logits: drop bf16 / activation")
         if activation not in ACTIVATIONS:
             raise UserError(f"cross-encoder activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}")
         path = resolve_model(model)
@@ -37,11 +47,20 @@ class CrossEncoderTeacher:
         self.max_length = max_length
         self.batch_size = batch_size
         self.bf16 = bf16
+        weights = weights_hash(path)
         self.fingerprint = make_fingerprint(
-            "cross-encoder", weights=weights_hash(path), max_length=max_length, activation=activation, bf16=bf16
+            "cross-encoder", weights=weights, max_length=max_length, activation=activation, bf16=bf16,
+            **({"backend": backend} if backend != "torch" else {}),
         )
+        self.onnx = None
+        if backend != "torch":
+            from rankdistill.teachers.onnx_runtime import OnnxCrossEncoder, exported_model
+
+            self.onnx = OnnxCrossEncoder(self.model, exported_model(self.model, weights, max_length, backend), max_length)
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        if self.onnx is not None:
+            return self.onnx.predict(list(zip(queries, docs)), self.batch_size)
         with torch.inference_mode(), inference_autocast(self.model.device.type, self.bf16):
             scores = self.model.predict(
                 list(zip(queries, docs)),

@@ -29,6 +29,7 @@ class MemberConfig:
     temperature: float = 1.0
     max_length: int | None = None
     bf16: bool = False
+    backend: str = "torch"  # cross-encoders: torch | onnx | onnx-int8
 
 
 @dataclass
@@ -64,6 +65,12 @@ def check_members(members: list[MemberConfig], path: str | Path, where: str, all
             fail(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}", f"{where}[{i}].calibration")
         if member.temperature <= 0:
             fail("must be > 0", f"{where}[{i}].temperature")
+        from rankdistill.teachers.onnx_runtime import BACKENDS
+
+        if member.backend not in BACKENDS:
+            fail(f"unknown backend {member.backend!r}: expected one of {', '.join(BACKENDS)}", f"{where}[{i}].backend")
+        if member.backend != "torch" and not member.teacher.startswith("cross-encoder:"):
+            fail(f"backend {member.backend!r} is for cross-encoder teachers only", f"{where}[{i}].backend")
 
 
 def load_ensemble(
@@ -82,6 +89,6 @@ def ensemble_from_members(
 
     members = []
     for member in configs:
-        teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.bf16)
+        teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.bf16, member.backend)
         members.append(Member(teacher, member.weight, member.calibration, member.temperature, member.teacher))
     return EnsembleTeacher(members, batch_size=batch_size)

@@ -1,0 +1,121 @@
+"""Cross-encoder inference through ONNX Runtime: the model exported once to ONNX (float32, or
+with int8 dynamically quantised MatMul weights), cached by weights hash, and run in length-sorted
+batches. sentence-transformers' own ONNX backend needs optimum, whose pins downgrade
+transformers; this exports with `torch.onnx.export` directly.
+
+    <cache>/onnx/<weights sha256[:16]>-<max length>/model.onnx        float32
+    <cache>/onnx/<weights sha256[:16]>-<max length>/model-int8.onnx   int8 weights (`onnx-int8`)
+
+A folder appears whole (built in a temporary sibling, then renamed), so a killed export leaves
+nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rankdistill.errors import UserError
+from rankdistill.paths import cache_dir
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
+
+
+def _import_runtime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise UserError("the onnx backends need onnxruntime and onnx: pip install onnxruntime onnx") from None
+    return onnxruntime
+
+
+def _export(model: Any, folder: Path, input_names: list[str]) -> None:
+    import torch
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner: Any):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: Any) -> Any:
+            return self.inner(**dict(zip(input_names, inputs))).logits
+
+    example = model.tokenizer([("a query", "a document")], return_tensors="pt")
+    axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
+    with torch.inference_mode(False), torch.no_grad():
+        torch.onnx.export(
+            Logits(model.model.eval()),
+            tuple(example[name] for name in input_names),
+            str(folder / FILES["onnx"]),
+            input_names=input_names,
+            output_names=["logits"],
+            dynamic_axes={**axes, "logits": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _quantize(folder: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(folder / FILES["onnx"]), str(folder / FILES["onnx-int8"]), weight_type=QuantType.QInt8)
+
+
+def exported_model(model: Any, weights: str, max_length: int, backend: str, root: Path | None = None) -> Path:
+    """The ONNX file for `model` (a CrossEncoder) and `backend`, exported on first use."""
+    if backend not in FILES:
+        raise UserError(f"unknown cross-encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    _import_runtime()
+    folder = (root or cache_dir() / "onnx") / f"{weights[:16]}-{max_length}"
+    if not (folder / FILES[backend]).is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            if (folder / FILES["onnx"]).is_file():
+                shutil.copy2(folder / FILES["onnx"], work / FILES["onnx"])
+            else:
+                input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in model.tokenizer.model_input_names]
+                _export(model, work, input_names)
+            if backend == "onnx-int8":
+                _quantize(work)
+            if folder.exists():  # float32 only, from an earlier call: add the new file to it
+                for path in work.iterdir():
+                    os.replace(path, folder / path.name)
+                shutil.rmtree(work)
+            else:
+                os.replace(work, folder)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return folder / FILES[backend]
+
+
+class OnnxCrossEncoder:
+    """`predict(pairs)` -> one raw logit per pair, through an ONNX Runtime session."""
+
+    def __init__(self, model: Any, path: Path, max_length: int, threads: int | None = None):
+        runtime = _import_runtime()
+        options = runtime.SessionOptions()
+        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
+        self.session = runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = model.tokenizer
+        self.max_length = max_length
+
+    def predict(self, pairs: list[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
+        # longest first by characters, as sentence-transformers does: batches pad to similar lengths
+        order = np.argsort([-(len(q) + len(d)) for q, d in pairs], kind="stable")
+        scores = np.empty(len(pairs), dtype=np.float32)
+        for start in range(0, len(pairs), batch_size):
+            rows = order[start : start + batch_size]
+            batch = self.tokenizer(
+                [pairs[i] for i in rows], padding=True, truncation="longest_first", max_length=self.max_length, return_tensors="np"
+            )
+            feeds = {name: batch[name].astype(np.int64) for name in self.inputs}
+            scores[rows] = self.session.run(None, feeds)[0][:, 0]
+        return scores
