@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The same config under other seeds (training order, mining samples, initialisation of anything
+# new): runs/NAME-seedN for each seed, then their students next to the config's own run.
+#   RANKDISTILL_DATA=../shared/data evaluation/run_seeds.sh configs/default.yaml 14 15
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RD=.venv/bin/rankdistill
+CONFIG=$1; shift
+NAME=$(sed -n 's/^name: *//p' "$CONFIG")
+RUNS=("runs/$NAME")
+for seed in "$@"; do
+  seeded=$(mktemp --suffix=.yaml)
+  sed -e "s/^name: .*/name: $NAME-seed$seed/" -e "s/^seed: .*/seed: $seed/" "$CONFIG" > "$seeded"
+  /usr/bin/time -f "$NAME seed $seed: %e s wall, %M kB peak" $RD run "$seeded" | tail -2
+  RUNS+=("runs/$NAME-seed$seed")
+done
+$RD compare "${RUNS[@]}" --reference "runs/$NAME:dense:all-MiniLM-L6-v2" --include student
