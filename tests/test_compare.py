@@ -37,9 +37,10 @@ def test_rows_deltas_and_wins_against_the_reference(tmp_path: Path, capsys) -> N
     assert "| +0.0000 | 1 / 1 / 1 |" in rows[("| other", "student (Flat)")]
     assert "| +0.0333 | 1 / 0 / 2 |" in rows[("| other", "student @ 48 dims")]
     assert out.read_text().splitlines() == lines
-    assert main(["compare", str(base), str(other), "--reference", f"{base}:bm25", "--include", "bm25"]) == 0
+    assert main(["compare", str(base), str(other), "--reference", f"{base}:student (Flat)", "--include", "bm25"]) == 0
     table = capsys.readouterr().out
-    assert "| other | bm25 |" in table and "student" not in table.split("\n", 1)[1]
+    assert "| base | bm25 |" in table and "| other | bm25 |" not in table  # the same baseline: listed once
+    assert "student" not in table.split("\n", 1)[1].replace("vs base: student (Flat)", "")
 
 
 def test_unfinished_run_or_unknown_system_is_a_user_error(tmp_path: Path, capsys) -> None:

@@ -4,8 +4,9 @@ are made).
 
     rankdistill compare runs/default runs/scifact-infonce runs/scifact-cprd --reference runs/default
 
-Rows are the systems of each run whose name starts with one of `include` (default: the student);
-the reference is `RUN` (its student) or `RUN:SYSTEM`.
+Rows are the systems of each run whose name starts with one of `include` (default: the student),
+a system identical query by query to one already listed (a shared baseline) only once; the
+reference is `RUN` (its student) or `RUN:SYSTEM`.
 """
 
 from __future__ import annotations
@@ -60,10 +61,15 @@ def compare_runs(
     ref_per_query = ref_run.systems[ref_system]["per_query"]
     head = ["run", "system", *METRICS, f"vs {ref_run.run}: {ref_system} ({MAIN_METRIC})", "wins / losses / ties", "randomisation p"]
     lines = [f"{ref_run.dataset}, reference {ref_run.run}: {ref_system}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    shown: set[tuple[str, str]] = set()
     for run in runs:
         for name, system in run.systems.items():
             if not name.startswith(include):
                 continue
+            identity = (name, json.dumps(system["per_query"], sort_keys=True))
+            if identity in shown:  # a baseline every run repeats (BM25, the teacher): listed once
+                continue
+            shown.add(identity)
             row = [run.run, name, *(f"{system['metrics'][m]:.4f}" for m in METRICS)]
             if run.run == ref_run.run and name == ref_system:
                 row += ["(reference)", "", ""]
