@@ -150,7 +150,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path, tiny_d
 @pytest.mark.parametrize(
     "edit, message",
     [
-        ({"loss": "  listwise_kll: {}"}, r":12: field 'loss.listwise_kll': unknown loss 'listwise_kll' \(known: margin_mse, listwise_kl"),
+        ({"loss": "  listwise_kll: {}"}, r":12: field 'loss.listwise_kll': unknown loss 'listwise_kll' \(known: margin_mse, score_mse, listwise_kl"),
         ({"loss": "  listwise_kl: {temprature: 2}"}, r"field 'loss.listwise_kl': loss 'listwise_kl': unknown parameter 'temprature'"),
         ({"student": "  kind: dense\n  modell: x"}, r"field 'student.modell': unknown key"),
         ({"data": "  dataset: DATASET\n  negatives: 3"}, r"field 'data.training_set': missing"),
