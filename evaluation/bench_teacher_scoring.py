@@ -32,6 +32,7 @@ from rankdistill.models import resolve_model
 from rankdistill.retrieval import build_retriever
 from rankdistill.store import ScoreStore
 from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+from rankdistill.teachers.diagnostics import mean_kendall_tau
 
 
 def real_pairs(n: int, depth: int) -> tuple[list[str], list[str]]:
@@ -115,12 +116,11 @@ def main() -> None:
 
 
 def per_query_tau(queries: list[str], a: np.ndarray, b: np.ndarray) -> float:
-    """Mean Kendall tau between a and b within each query's candidates (queries with 2+ pairs)."""
+    """Mean Kendall tau between a and b within each query's candidates (what reranking sees)."""
     groups: dict[str, list[int]] = {}
     for i, query in enumerate(queries):
         groups.setdefault(query, []).append(i)
-    taus = [kendalltau(a[rows], b[rows]).statistic for rows in groups.values() if len(rows) > 1]
-    return float(np.nanmean(taus))
+    return mean_kendall_tau({q: a[rows] for q, rows in groups.items()}, {q: b[rows] for q, rows in groups.items()})
 
 
 if __name__ == "__main__":

@@ -26,3 +26,12 @@ echo "killed in training; stages done: $(ls runs/$NAME/stages/*/done.json 2>/dev
 ls "runs/$NAME/stages/train/checkpoints"
 $RD run "$CONFIG" | tail -3
 $RD compare runs/default "runs/$NAME" --include student --include "bm25 + teacher"
+# the students themselves: largest absolute weight difference between the two
+.venv/bin/python - "$NAME" <<'PY'
+import sys
+import numpy as np
+from safetensors.numpy import load_file
+a = load_file("runs/default/stages/train/student/model.safetensors")
+b = load_file(f"runs/{sys.argv[1]}/stages/train/student/model.safetensors")
+print(f"{len(a)} tensors, largest absolute weight difference {max(float(np.abs(a[k].astype(np.float64) - b[k]).max()) for k in a)}")
+PY

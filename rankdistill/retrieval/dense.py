@@ -55,7 +55,6 @@ def encode_texts(
         encode = model.encode_query if role == "query" else model.encode_document
         with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
             vectors = encode(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
-        vectors = np.asarray(vectors, dtype=np.float32)
         encoded = dict(zip(new, np.asarray(vectors, dtype=np.float32)))
         if memo_key is not None:
             if len(_memo) + len(new) > MEMO_TEXTS:

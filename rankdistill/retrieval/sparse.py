@@ -50,7 +50,7 @@ class SparseRetriever:
         self.doc_ids = list(corpus)
         docs = encode_sparse(self.model, [join_title_text(corpus[d]) for d in self.doc_ids], False, self.batch_size)
         # vocab x docs in CSR: a row is a term's posting list, so a query's product reads only its
-        # terms' rows (CSC here made single-query search ~29x slower: evaluation/index_bench.md)
+        # terms' rows (the layout of the `inverted` index, rankdistill/indexes/inverted.py)
         self.doc_matrix_t = docs.T.tocsr()
 
     def search(self, queries: dict[str, str], k: int, query_batch: int = 256) -> Results:

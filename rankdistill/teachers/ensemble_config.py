@@ -19,6 +19,7 @@ from pathlib import Path
 from rankdistill.errors import InputError
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
+from rankdistill.teachers.onnx_runtime import BACKENDS
 
 
 @dataclass
@@ -65,8 +66,6 @@ def check_members(members: list[MemberConfig], path: str | Path, where: str, all
             fail(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}", f"{where}[{i}].calibration")
         if member.temperature <= 0:
             fail("must be > 0", f"{where}[{i}].temperature")
-        from rankdistill.teachers.onnx_runtime import BACKENDS
-
         if member.backend not in BACKENDS:
             fail(f"unknown backend {member.backend!r}: expected one of {', '.join(BACKENDS)}", f"{where}[{i}].backend")
         if member.backend != "torch" and not member.teacher.startswith("cross-encoder:"):

@@ -68,9 +68,8 @@ def _quantize(folder: Path) -> None:
 
 
 def exported_model(model: Any, weights: str, max_length: int, backend: str, root: Path | None = None) -> Path:
-    """The ONNX file for `model` (a CrossEncoder) and `backend`, exported on first use."""
-    if backend not in FILES:
-        raise UserError(f"unknown cross-encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    """The ONNX file for `model` (a CrossEncoder) and `backend` (onnx or onnx-int8; the teacher
+    checks the name), exported on first use."""
     _import_runtime()
     folder = (root or cache_dir() / "onnx") / f"{weights[:16]}-{max_length}"
     if not (folder / FILES[backend]).is_file():
@@ -87,10 +86,9 @@ def exported_model(model: Any, weights: str, max_length: int, backend: str, root
             if folder.exists():  # float32 only, from an earlier call: add the new file to it
                 for path in work.iterdir():
                     os.replace(path, folder / path.name)
-                shutil.rmtree(work)
             else:
                 os.replace(work, folder)
-        finally:
+        finally:  # whatever was not moved into place
             shutil.rmtree(work, ignore_errors=True)
     return folder / FILES[backend]
 
