@@ -85,7 +85,7 @@ def _cmd_mine(args: argparse.Namespace) -> None:
     teacher = build_teacher(args.teacher, corpus_texts=corpus_texts, batch_size=args.batch_size, max_length=args.max_length, device=args.device)
     options = {
         name: getattr(args, name)
-        for name in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "seed")
+        for name in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference", "seed")
     }
     settings = {
         "dataset": dataset.name,
@@ -254,8 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--skip-top", type=int, default=0, help="never sample what a retriever ranked this high (default 0)")
     mine.add_argument("--depth", type=int, default=100, help="hits per retriever and query (default 100)")
     mine.add_argument("--top-depth", type=int, default=None, help="deepest rank for top picks (default: --depth)")
-    mine.add_argument("--fn-margin", type=float, default=None, help="suspect negatives scoring >= lowest positive - margin")
-    mine.add_argument("--fn-fraction", type=float, default=None, help="suspect negatives scoring >= fraction * lowest positive (positive-scale scores only)")
+    mine.add_argument("--fn-margin", type=float, default=None, help="suspect negatives scoring >= reference positive - margin")
+    mine.add_argument("--fn-fraction", type=float, default=None, help="suspect negatives scoring >= fraction * reference positive (positive-scale scores only)")
+    mine.add_argument("--fn-reference", choices=("lowest", "highest"), default="lowest",
+                      help="which of a query's positive scores the rules compare with (default lowest; highest for many graded positives)")
     mine.add_argument("--fn-action", choices=("drop", "relabel"), default="drop", help="what to do with suspected false negatives")
     mine.add_argument("--seed", type=int, default=13)
     mine.add_argument("--batch-size", type=int, default=32)

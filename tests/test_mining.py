@@ -185,11 +185,25 @@ def test_false_negative_rules(margin: float | None, fraction: float | None, susp
     assert relabelled.counts == {"kept": 4 - n, "suspected": n, "dropped": 0, "relabelled": n}
 
 
+def test_rules_against_the_highest_positive() -> None:
+    # Many graded positives: the weakest (3.0) sits among the negatives, the best (5.0) above them.
+    lowest = control_false_negatives(POS, NEG, 0.0, None, "drop", "lowest")
+    highest = control_false_negatives(POS, NEG, 0.0, None, "drop", "highest")
+    assert lowest.decisions == ["keep", "keep", "drop", "drop"]
+    assert highest.decisions == ["keep"] * 4
+    near_best = control_false_negatives(POS, NEG, 1.0, 0.5, "relabel", "highest")  # >= 4.0 or >= 2.5
+    assert near_best.decisions == ["keep", "relabel", "relabel", "relabel"]
+    # the fraction rule checks the sign of the reference it uses, not of every positive
+    assert control_false_negatives(np.array([-1.0, 5.0]), NEG, None, 0.7, "drop", "highest").counts["dropped"] == 1
+
+
 def test_fraction_rule_refuses_non_positive_scores() -> None:
     with pytest.raises(UserError, match="positive teacher scores"):
         control_false_negatives(np.array([-1.0, 2.0]), NEG, None, 0.9, "drop")
     with pytest.raises(UserError, match="action"):
         control_false_negatives(POS, NEG, 0.0, None, "delete")  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="reference"):
+        control_false_negatives(POS, NEG, 0.0, None, "drop", "median")  # type: ignore[arg-type]
 
 
 # --- building ---

@@ -97,6 +97,7 @@ def test_sparse_student_goes_through_an_inverted_index(beir: Path, tmp_path: Pat
         (("  loss: listwise_kl", "  loss: telepathy"), "tiny.yaml:15: field 'loss': unknown loss 'telepathy'"),
         (("  student: {kind: dense", "  student: {kind: quantum"), "tiny.yaml:14: field 'student.kind'"),
         (("    - teacher: bm25\n", "    - teacher: cross-encoder:trained\n"), "needs a teacher.train section"),
+        (("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: median}\ntrain"), "tiny.yaml:11: field 'mine.fn_reference': expected one of lowest, highest"),
     ],
 )
 def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str, capsys) -> None:
@@ -105,3 +106,14 @@ def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_m
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and str(path) in err
+
+
+def test_fn_reference_enters_the_mine_key_only_when_not_the_default(beir: Path, tmp_path: Path, tiny_dense_model: str) -> None:
+    from rankdistill.pipeline.run import pipeline_stages
+
+    path = pipeline_config(tmp_path, beir, tiny_dense_model)
+    default = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
+    assert "fn_reference" not in default.settings["mine"]  # keys of runs made before the option stay valid
+    path.write_text(path.read_text().replace("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"))
+    highest = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
+    assert highest.settings["mine"]["fn_reference"] == "highest"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rankdistill.data.beir import BeirDataset
 from rankdistill.mining.candidates import mine_candidates, positive_ids
-from rankdistill.mining.false_negatives import Action, check_rules, control_false_negatives
+from rankdistill.mining.false_negatives import Action, Reference, check_rules, control_false_negatives
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
 from rankdistill.store import score_with_store
@@ -46,6 +46,7 @@ def build_training_set(
     fn_margin: float | None = None,
     fn_fraction: float | None = None,
     fn_action: Action = "drop",
+    fn_reference: Reference = "lowest",
     seed: int = 13,
     batch_size: int = 32,
     device: str | None = None,
@@ -56,11 +57,12 @@ def build_training_set(
     """One record per query that has a positive in the corpus and a negative left after
     false-negative control; `counts` says how many of each thing were kept or left out.
 
-    `top_depth` (default `depth`) bounds the ranks top picks come from; `batch_size`, `device`
+    `fn_reference` says which positive score the false-negative rules compare with (see
+    `control_false_negatives`); `top_depth` (default `depth`) bounds the ranks top picks come from; `batch_size`, `device`
     and `max_length` go to the retrievers and `batch_size` also to the teacher; `teacher_info`
     describes the teacher in a new score-store folder.
     """
-    check_rules(fn_fraction, fn_action)
+    check_rules(fn_fraction, fn_action, fn_reference)
     counts = dict.fromkeys(COUNTS, 0)
     counts["queries"] = len(dataset.queries)
     candidates = mine_candidates(dataset, retrievers, depth, batch_size, device, max_length)
@@ -100,7 +102,7 @@ def build_training_set(
     for query_id, positives, sampled in plan:
         pos_scores, at = scores[at : at + len(positives)], at + len(positives)
         neg_scores, at = scores[at : at + len(sampled)], at + len(sampled)
-        control = control_false_negatives(pos_scores, neg_scores, fn_margin, fn_fraction, fn_action)
+        control = control_false_negatives(pos_scores, neg_scores, fn_margin, fn_fraction, fn_action, fn_reference)
         for key in ("suspected", "dropped", "relabelled"):
             counts[key] += control.counts[key]
         record_positives = [Positive(doc_id, score) for doc_id, score in zip(positives, pos_scores)]

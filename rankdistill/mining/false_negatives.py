@@ -1,15 +1,21 @@
 """False-negative control: a sampled negative the teacher scores about as high as the query's
 positives is probably an unlabelled positive; drop it or relabel it as a positive.
 
-Two rules, on teacher scores, against the lowest positive score p_min of the query:
+Two rules, on teacher scores, against a reference positive score p of the query:
 
-    margin    suspect if  neg >= p_min - margin     (any score scale; margin 0: at least a positive)
-    fraction  suspect if  neg >= fraction * p_min   (NV-Retriever's "TopK-PercPos")
+    margin    suspect if  neg >= p - margin     (any score scale; margin 0: at least a positive)
+    fraction  suspect if  neg >= fraction * p   (NV-Retriever's "TopK-PercPos")
+
+The reference p is the query's lowest positive score (`reference="lowest"`, the default) or its
+highest (`"highest"`). With one positive per query (SciFact, MS MARCO) they agree. With many
+graded positives (NFCorpus: ~40 per query, most of them weakly relevant) the lowest positive
+often scores below most mined candidates, and the lowest-positive rule drops nearly every
+negative; compare against the highest positive there.
 
 The fraction rule only makes sense for scores on a positive scale (cosine similarity of
-normalised embeddings, probabilities): for a negative p_min, fraction * p_min is above p_min and
-the rule flips meaning. It therefore refuses a query whose lowest positive score is <= 0; use the
-margin rule for raw logits. With both rules set, either flags a negative.
+normalised embeddings, probabilities): for a negative p, fraction * p is above p and the rule
+flips meaning. It therefore refuses a query whose reference score is <= 0; use the margin rule
+for raw logits. With both rules set, either flags a negative.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from rankdistill.errors import UserError
 
 Action = Literal["drop", "relabel"]
 Decision = Literal["keep", "drop", "relabel"]
+Reference = Literal["lowest", "highest"]
 ACTIONS = ("drop", "relabel")
+REFERENCES = ("lowest", "highest")
 
 
 @dataclass
@@ -32,10 +40,12 @@ class FalseNegativeControl:
     counts: dict[str, int]  # kept, suspected, dropped, relabelled
 
 
-def check_rules(fraction: float | None, action: str) -> None:
+def check_rules(fraction: float | None, action: str, reference: str = "lowest") -> None:
     """A UserError for settings no query could use (checked before any teacher time is spent)."""
     if action not in ACTIONS:
         raise UserError(f"unknown false-negative action {action!r}: expected one of {', '.join(ACTIONS)}")
+    if reference not in REFERENCES:
+        raise UserError(f"unknown false-negative reference {reference!r}: expected one of {', '.join(REFERENCES)}")
     if fraction is not None and not fraction > 0:
         raise UserError(f"false-negative fraction must be > 0, got {fraction}")
 
@@ -46,26 +56,27 @@ def control_false_negatives(
     margin: float | None = None,
     fraction: float | None = None,
     action: Action = "drop",
+    reference: Reference = "lowest",
 ) -> FalseNegativeControl:
     """Decide, per negative, "keep", or `action` for a suspected false negative. With neither
     rule set every negative is kept."""
-    check_rules(fraction, action)
+    check_rules(fraction, action, reference)
     neg = np.asarray(neg_scores, dtype=np.float64)
     suspect = np.zeros(neg.shape, dtype=bool)
     if margin is not None or fraction is not None:
         pos = np.asarray(pos_scores, dtype=np.float64)
         if pos.size == 0:
             raise ValueError("false-negative control needs at least one positive score")
-        lowest = float(pos.min())
+        bar = float(pos.min() if reference == "lowest" else pos.max())
         if margin is not None:
-            suspect |= neg >= lowest - margin
+            suspect |= neg >= bar - margin
         if fraction is not None:
-            if lowest <= 0:
+            if bar <= 0:
                 raise UserError(
-                    f"the false-negative fraction rule needs positive teacher scores, but a positive scored {lowest:g}: "
+                    f"the false-negative fraction rule needs positive teacher scores, but the {reference} positive scored {bar:g}: "
                     "use the margin rule for logits or unnormalised scores"
                 )
-            suspect |= neg >= fraction * lowest
+            suspect |= neg >= fraction * bar
     decisions: list[Decision] = [action if flagged else "keep" for flagged in suspect.tolist()]
     flagged = int(suspect.sum())
     counts = {

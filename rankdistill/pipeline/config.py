@@ -8,7 +8,8 @@ distillation loop. Without `teacher` and `train` a run only evaluates.
       members: [{teacher: bm25}, {teacher: "bi-encoder:all-MiniLM-L6-v2"}]
       train: null                   # or a `rankdistill teacher train` config; members may then
                                     # name `cross-encoder:trained`
-    mine: {split: train, retrievers: [bm25], n_top: 8, n_random: 8, depth: 100, fn_margin: null}
+    mine: {split: train, retrievers: [bm25], n_top: 8, n_random: 8, depth: 100, fn_margin: null,
+           fn_reference: lowest}    # highest: for queries with many graded positives
     train: {student: {...}, loss: listwise_kl, trainer: {...}, dev: {...}, data: {negatives: 8}}
     index: {spec: Flat}
     evaluate: {datasets: [scifact], split: test, retrievers: [bm25, "dense:all-MiniLM-L6-v2"]}
@@ -24,6 +25,7 @@ import yaml
 
 from rankdistill.config import RunConfig, build_dataclass, check_run_config, node_line, compose_yaml, field_line
 from rankdistill.errors import InputError
+from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
 from rankdistill.teachers.train import TeacherTrainingConfig
 
@@ -49,6 +51,7 @@ class MineSection:
     fn_margin: float | None = None
     fn_fraction: float | None = None
     fn_action: str = "drop"
+    fn_reference: str = "lowest"
     batch_size: int = 32
     max_length: int | None = None
 
@@ -83,6 +86,10 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     root.value = [(k, v) for k, v in root.value if k.value not in ("train", "expected", "tolerance")]
     config = build_dataclass(PipelineConfig, root, "", path)
     check_run_config(config, path)
+    for name, allowed in (("fn_action", ACTIONS), ("fn_reference", REFERENCES)):
+        value = getattr(config.mine, name)
+        if value not in allowed:
+            raise InputError(path, f"expected one of {', '.join(allowed)}, got {value!r}", field_line(path, f"mine.{name}"), f"mine.{name}")
     if config.teacher is not None:
         if not config.teacher.members:
             raise InputError(path, "name at least one teacher", field_line(path, "teacher.members"), "teacher.members")

@@ -67,7 +67,7 @@ def _stage_mine(config: PipelineConfig):
         dataset = open_dataset(config.dataset, mine.split, config.data_root)
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
         teacher = build_run_teacher(config, corpus_texts, _trained(upstream))
-        options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action")}
+        options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
         records, counts = build_training_set(
             dataset, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
             batch_size=mine.batch_size, max_length=mine.max_length, progress=True,
@@ -138,8 +138,11 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
+        mine_settings = dataclasses.asdict(config.mine)
+        if mine_settings["fn_reference"] == "lowest":  # the default keeps the keys of runs made before the field existed
+            del mine_settings["fn_reference"]
         stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                     "mine": dataclasses.asdict(config.mine)}, _stage_mine(config), trained_inputs))
+                                     "mine": mine_settings}, _stage_mine(config), trained_inputs))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
