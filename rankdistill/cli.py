@@ -171,6 +171,7 @@ def _cmd_teacher_train(args: argparse.Namespace) -> None:
         base_model=args.base,
         retrievers=tuple(args.retriever or ["bm25"]),
         negatives=args.negatives,
+        positives=args.positives,
         skip_top=args.skip_top,
         depth=args.depth,
         epochs=args.epochs,
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--retriever", action="append", default=None, help="where negatives come from (default bm25); repeatable")
     train.add_argument("--output", required=True, help="folder for the trained CrossEncoder")
     train.add_argument("--negatives", type=int, default=7, help="negatives per list")
+    train.add_argument("--positives", type=int, default=None, help="at most N positives per list, highest grade first (default: all judged)")
     train.add_argument("--skip-top", type=int, default=2, help="never sample the first N ranks as negatives")
     train.add_argument("--depth", type=int, default=50, help="sample negatives from ranks up to this")
     train.add_argument("--epochs", type=float, default=1.0)

@@ -42,3 +42,20 @@ def test_trained_teacher_learns_its_lists(tmp_path: Path, splade_tiny: str, tiny
     assert not (tmp_path / "teacher.checkpoints").exists()
     with pytest.raises(UserError, match="already there"):
         train_cross_encoder(dataset, output, config, device="cpu")
+
+
+def test_positives_per_list_are_capped_highest_grade_first(tmp_path: Path, tiny_dense_model: str) -> None:
+    qrels = {"q1": {"d1": 1}, "q2": {"d4": 1, "d7": 2, "d2": 1}, "q3": {"d8": 1, "d3": 1, "d10": 1}}
+    dataset = load_dataset(write_beir(tmp_path / "tiny", qrels=qrels, split="train"), "train")
+    base = dict(retrievers=(f"dense:{tiny_dense_model}",), negatives=2, skip_top=0, depth=10)
+    uncapped = {row["query"]: row for row in training_lists(dataset, TeacherTrainingConfig(**base))}
+    capped = {row["query"]: row for row in training_lists(dataset, TeacherTrainingConfig(**base, positives=1))}
+    tides = "what causes ocean tides"
+    assert uncapped[tides]["labels"].count(1.0) == 3
+    assert capped[tides]["labels"].count(1.0) == 1
+    assert capped[tides]["docs"][0] == dataset.doc_text("d7")  # the only grade-2 document
+    assert all(row["labels"].count(1.0) == 1 and row["labels"].count(0.0) == 2 for row in capped.values())
+    again = {row["query"]: row for row in training_lists(dataset, TeacherTrainingConfig(**base, positives=1))}
+    assert again == capped  # seeded
+    with pytest.raises(UserError, match="positives per list"):
+        training_lists(dataset, TeacherTrainingConfig(**base, positives=0))

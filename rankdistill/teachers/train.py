@@ -7,6 +7,9 @@ trainer with ListNetLoss (softmax cross-entropy between label and score distribu
 that worked on 2 CPU cores (../shared/findings.md): lr 1e-4, warm-up 10%, 2 lists a batch,
 1 positive + 7 negatives from BM25 ranks 3-50, max length 128, bf16.
 
+`positives` caps the positives of a list (NFCorpus train judges ~42 documents per query, which
+would make each list ~50 pairs long): the highest-graded first, ties in a seeded order per query.
+
 Checkpoints go to `<output>.checkpoints/`; a killed run resumes from the last one. The finished
 model is a plain CrossEncoder folder, moved into place only when complete.
 """
@@ -30,6 +33,7 @@ class TeacherTrainingConfig:
     base_model: str = "all-MiniLM-L6-v2"
     retrievers: tuple[str, ...] = ("bm25",)
     negatives: int = 7
+    positives: int | None = None  # at most this many positives a list (None: all judged)
     skip_top: int = 2
     depth: int = 50
     epochs: float = 1.0
@@ -46,13 +50,20 @@ class TeacherTrainingConfig:
 def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[dict]:
     """Rows of (query, docs, labels) for ListNetLoss, one per training query with a positive."""
     from rankdistill.mining import mine_candidates, positive_ids, sample_negatives
+    from rankdistill.mining.sampling import query_rng
 
+    if config.positives is not None and config.positives < 1:
+        raise UserError(f"positives per list must be >= 1, got {config.positives}")
     candidates = mine_candidates(dataset, list(config.retrievers), config.depth)
     rows = []
     for query_id in dataset.queries:
-        positives = [d for d in positive_ids(dataset.qrels.get(query_id, {})) if d in dataset.corpus]
+        judged = dataset.qrels.get(query_id, {})
+        positives = [d for d in positive_ids(judged) if d in dataset.corpus]
         if not positives:
             continue
+        if config.positives is not None and len(positives) > config.positives:
+            order = query_rng(config.seed, query_id).permutation(len(positives)).tolist()
+            positives = sorted((positives[i] for i in order), key=lambda d: -judged[d])[: config.positives]
         sampled = sample_negatives(
             candidates[query_id],
             positives,
