@@ -109,6 +109,9 @@ def reranked_results(query_ids: list[str], doc_ids: list[str], scores: np.ndarra
     return results
 
 
+PAIRED_METRIC = "nDCG@10"
+
+
 def score_report(
     dataset: BeirDataset,
     candidates: Results,
@@ -125,6 +128,7 @@ def score_report(
     from rankdistill.data.resolve import dataset_info
     from rankdistill.evaluation import safe_name
     from rankdistill.metrics import METRICS, evaluate_run, write_trec_run
+    from rankdistill.pipeline.significance import compare, paired_values
     from rankdistill.provenance import provenance
     from rankdistill.teachers.diagnostics import write_diagnostics
 
@@ -132,19 +136,28 @@ def score_report(
     depth_runs = {first_stage: reranked_results(query_ids, doc_ids, np.asarray([candidates[q][d] for q, d in zip(query_ids, doc_ids)]))}
     depth_runs.update({f"{first_stage} + {name}": reranked_results(query_ids, doc_ids, s) for name, s in scores.items()})
     lines = [f"{dataset.name}/{dataset.split}: {len(set(query_ids))} queries, {len(query_ids)} candidate pairs", ""]
-    lines += ["| system | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
-    metrics = {}
+    paired = f"vs {first_stage} ({PAIRED_METRIC})"
+    lines += ["| system | " + " | ".join(METRICS) + f" | {paired} | wins / losses / ties | randomisation p |", "|---|" + "---|" * (len(METRICS) + 3)]
+    metrics, significance = {}, {}
     if dataset.qrels:
+        first = None
         for name, run in depth_runs.items():
             result = evaluate_run(dataset.qrels, run, info.ignore_identical_ids, info.relevance_level)
             metrics[name] = result.aggregate
-            lines.append(f"| {name} | " + " | ".join(result.table_row()) + " |")
+            cells = ["(reference)", "", ""]
+            if first is None:
+                first = result.per_query
+            else:
+                test = significance[name] = compare(*paired_values(result.per_query, first, PAIRED_METRIC))
+                cells = [f"{test['delta']:+.4f}", f"{test['wins']} / {test['losses']} / {test['ties']}", f"{test['randomisation_p']:.3g}"]
+            lines.append(f"| {name} | " + " | ".join([*result.table_row(), *cells]) + " |")
+        lines += ["", f"Paired on per-query {PAIRED_METRIC}; randomisation: 10,000 sign flips, two-sided."]
     table = "\n".join(lines)
     if folder is not None:
         folder = Path(folder)
         for name, run in depth_runs.items():
             write_trec_run(run, folder / "runs" / f"{safe_name(name)}.trec", tag=safe_name(name))
         write_diagnostics({name: by_query(query_ids, s) for name, s in scores.items()}, folder)
-        atomic_write_json(folder / "metrics.json", {"metrics": metrics, "settings": settings, "provenance": provenance()})
+        atomic_write_json(folder / "metrics.json", {"metrics": metrics, "vs_first_stage": significance, "settings": settings, "provenance": provenance()})
         atomic_write_text(folder / "results.md", table + "\n\nDiagnostics: [diagnostics.md](diagnostics.md)\n")
     return table

@@ -41,6 +41,11 @@ def test_score_command_writes_table_diagnostics_and_fills_the_store(tiny_beir: P
     # BM25 reranking its own top-5 keeps its order: same metrics as the first stage
     metrics = json.loads((report / "metrics.json").read_text())["metrics"]
     assert metrics["bm25 + bm25"]["nDCG@10"] == pytest.approx(metrics["bm25"]["nDCG@10"])
+    paired = json.loads((report / "metrics.json").read_text())["vs_first_stage"]
+    assert paired["bm25 + bm25"]["delta"] == pytest.approx(0.0) and paired["bm25 + bm25"]["randomisation_p"] == 1.0
+    dense = paired[f"bm25 + bi-encoder:{tiny_dense_model}"]
+    assert dense["delta"] == pytest.approx(metrics[f"bm25 + bi-encoder:{tiny_dense_model}"]["nDCG@10"] - metrics["bm25"]["nDCG@10"])
+    assert dense["wins"] + dense["losses"] + dense["ties"] == 4  # the tiny set's judged queries
     stored = sum(len(ScoreStore(store, folder.name)) for folder in store.iterdir())
     pairs = sum(1 for line in (report / "runs" / "bm25.trec").read_text().splitlines())
     assert stored == 2 * pairs  # every pair of both teachers is in the store
