@@ -86,6 +86,21 @@ def test_sparse_teacher_is_splade_dot(splade_tiny: str) -> None:
     assert scores[0] > scores[2]  # tides doc beats photosynthesis for a tides query
 
 
+def test_sparse_teacher_encodes_each_text_once_across_calls(splade_tiny: str, monkeypatch) -> None:
+    import rankdistill.retrieval.sparse as sparse
+
+    teacher = build_teacher(f"sparse:{splade_tiny}", device="cpu")
+    first = teacher.score(QUERIES, PAIR_DOCS)
+    encoded: list[str] = []
+    real = sparse.encode_sparse
+    monkeypatch.setattr(sparse, "encode_sparse", lambda model, texts, *a, **k: encoded.extend(texts) or real(model, texts, *a, **k))
+    again = teacher.score(list(reversed(QUERIES)), list(reversed(PAIR_DOCS)))
+    assert encoded == []  # every text came from the memo
+    np.testing.assert_allclose(again, first[::-1], rtol=1e-6)
+    teacher.score([QUERIES[0]], ["a document it has not seen"])
+    assert encoded == ["a document it has not seen"]
+
+
 def test_bm25_teacher_matches_retrieval_and_rejects_foreign_docs() -> None:
     teacher = build_teacher("bm25", corpus_texts=DOCS)
     scores = teacher.score(QUERIES, PAIR_DOCS)
