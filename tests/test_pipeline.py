@@ -108,12 +108,14 @@ def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_m
     assert message in err and str(path) in err
 
 
-def test_fn_reference_enters_the_mine_key_only_when_not_the_default(beir: Path, tmp_path: Path, tiny_dense_model: str) -> None:
+def test_new_options_enter_stage_keys_only_when_not_the_default(beir: Path, tmp_path: Path, tiny_dense_model: str) -> None:
     from rankdistill.pipeline.run import pipeline_stages
 
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     default = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
     assert "fn_reference" not in default.settings["mine"]  # keys of runs made before the option stay valid
+    default_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "train")
+    assert "positives" not in default_train.settings["data"]  # likewise train's data.positives
     path.write_text(path.read_text().replace("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"))
     highest = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
     assert highest.settings["mine"]["fn_reference"] == "highest"

@@ -72,6 +72,10 @@ def test_rows_are_deterministic_one_per_positive_and_skip_short_lists(tmp_path: 
     assert build_rows(records, dataset, 4, 13).counts["rows"] == 6
     short = build_rows(records, dataset, 3, 13, exclude={"q1"})
     assert short.counts["held_out_for_dev"] == 1 and short.counts["rows"] == 5
+    # data.positives: a query's rows come from its top-scored positives only
+    capped = build_rows(records, dataset, 3, 13, positives=1)
+    assert capped.counts["rows"] == 4
+    assert [r["label"][0] for r in capped.rows if r["query"] == dataset.queries["q2"]] == [7.0]  # 7.0 beats 6.0
 
 
 def test_dev_split_is_carved_by_a_fixed_hash_and_judged_by_the_qrels(tmp_path: Path) -> None:

@@ -147,6 +147,8 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
+        if train_settings["data"].get("positives") is None:  # the default keeps the keys of earlier runs
+            train_settings["data"].pop("positives", None)
         stages.append(Stage("train", train_settings, _stage_train(config), ["mine"]))
         if len(config.evaluate.datasets) != 1:
             raise ValueError("a run that trains a student evaluates it on exactly one dataset")

@@ -35,6 +35,7 @@ class DataConfig:
     split: str = "train"  # the qrels split the training set was mined from
     training_set: str = ""  # `rankdistill mine` output (JSONL)
     negatives: int = 8  # negatives per row; records with fewer are skipped and counted
+    positives: int | None = None  # rows per query: its top-scored positives, at most this many (None: all)
 
 
 @dataclass
@@ -154,6 +155,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
             fail(f"data.{key}", "missing")
     if config.data.negatives < 1:
         fail("data.negatives", "must be >= 1")
+    if config.data.positives is not None and config.data.positives < 1:
+        fail("data.positives", "must be >= 1 (or null: every positive)")
     if config.student.kind not in KINDS:
         fail("student.kind", f"expected one of {', '.join(KINDS)}, got {config.student.kind!r}")
     if config.student.matryoshka_dims and config.student.kind != "dense":

@@ -9,7 +9,10 @@ Rows: columns `query, positive, negative_1 .. negative_n` (texts; documents as B
   same seed gives the same rows on every rank and every rerun (which resume relies on). A record
   with fewer than n negatives is skipped and counted (`skipped_few_negatives`), never padded.
 - A query with several positives gives one row per positive, all with the same negatives.
-  Positives relabelled by false-negative control count as positives.
+  Positives relabelled by false-negative control count as positives. `data.positives` caps the
+  rows of a query: its positives the teacher scores highest (ties in record order). NFCorpus
+  judges ~40 documents per training query, most weakly relevant: uncapped, its rows are mostly
+  weak positives, many of which the teacher ranks below the hard negatives.
 
 Dev split: SciFact (and any dataset without one) has no dev qrels, so `dev.queries` training
 queries are carved out deterministically: the ones with the smallest sha256("rankdistill-dev:" +
@@ -77,7 +80,9 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
     return records
 
 
-def build_rows(records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset()) -> TrainingRows:
+def build_rows(
+    records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset(), positives: int | None = None
+) -> TrainingRows:
     counts = {"records": len(records), "held_out_for_dev": 0, "skipped_few_negatives": 0, "skipped_no_positive": 0, "rows": 0}
     rows = []
     for record in records:
@@ -93,7 +98,8 @@ def build_rows(records: list[TrainingRecord], dataset: BeirDataset, negatives: i
         picked = sorted(random.Random(f"{seed}:{record.query_id}").sample(range(len(record.negatives)), negatives))
         chosen = [record.negatives[i] for i in picked]
         negative_texts = {f"negative_{j + 1}": dataset.doc_text(n.doc_id) for j, n in enumerate(chosen)}
-        for positive in record.positives:
+        kept = record.positives if positives is None else sorted(record.positives, key=lambda p: -p.score)[:positives]
+        for positive in kept:
             rows.append(
                 {
                     "query": record.query,

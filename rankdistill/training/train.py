@@ -76,7 +76,7 @@ def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, i
             dev_ids = carve_dev_ids([r.query_id for r in records], config.dev.queries)
             held_out = set(dev_ids)
             dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
-    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out)
+    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives)
     return rows.rows, rows.counts, dev
 
 
