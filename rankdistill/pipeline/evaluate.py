@@ -99,7 +99,7 @@ def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int])
 def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:
     """BM25 search plus teacher scoring of its top `depth`, one query at a time, nothing cached."""
     from rankdistill.retrieval import build_retriever
-    from rankdistill.retrieval.dense import clear_memo
+    from rankdistill.retrieval.base import clear_memo
 
     import copy
 
@@ -122,7 +122,7 @@ def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:
 
 def student_latency(dataset: Any, search_index: Any) -> float:
     """Query encoding plus index search, one query at a time."""
-    from rankdistill.retrieval.dense import clear_memo
+    from rankdistill.retrieval.base import clear_memo
 
     query_ids = list(dataset.queries)[: LATENCY_QUERIES["student"]]
     search_index.search({"warm-up": "warm-up query"}, 10)  # loads the model: not query latency

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,3 +41,31 @@ def to_results(query_ids: list[str], doc_ids: list[str], indices: np.ndarray, sc
                 hits[doc_ids[index]] = float(score)
         results[query_id] = hits
     return results
+
+
+# Encodings computed in this process, per loaded model (dense vectors, sparse rows): stages of one
+# run (a bi-encoder or SPLADE teacher, the zero-shot baseline, teacher reranking) encode each text
+# once. `clear_memo` forgets them all, for timing cold encoding.
+MEMO_TEXTS = 1_000_000
+_memo: dict[Hashable, Any] = {}
+
+
+def memoised_rows(keys: Sequence[Hashable] | None, texts: list[str], encode: Callable[[list[str]], Sequence[Any]]) -> list[Any]:
+    """One row per text, in order: from the process memo under its key, or from one `encode` call
+    over the distinct texts not there (which returns a row each), then memoised. `keys` None: no
+    memo, every distinct text is encoded. The memo is emptied when it would pass MEMO_TEXTS."""
+    memo: dict[Hashable, Any] = _memo if keys is not None else {}
+    keys = keys if keys is not None else texts
+    new = list(dict.fromkeys(text for text, key in zip(texts, keys) if key not in memo))
+    if len(memo) + len(new) > MEMO_TEXTS:
+        memo.clear()
+        new = list(dict.fromkeys(texts))
+    if new:
+        fresh = dict(zip(new, encode(new)))
+        memo.update({key: fresh[text] for text, key in zip(texts, keys) if text in fresh})
+    return [memo[key] for key in keys]
+
+
+def clear_memo() -> None:
+    """Forget memoised encodings (for timing cold encoding)."""
+    _memo.clear()

@@ -9,13 +9,9 @@ from sentence_transformers import SentenceTransformer
 from rankdistill.data.beir import join_title_text
 from rankdistill.errors import UserError
 from rankdistill.models import inference_autocast, resolve_model
-from rankdistill.retrieval.base import Corpus, Results, to_results
+from rankdistill.retrieval.base import Corpus, Results, memoised_rows, to_results
 
 
-# Embeddings computed in this process, per loaded model: stages of one run (mining's bi-encoder
-# teacher, the zero-shot baseline, teacher reranking) encode each text once.
-MEMO_TEXTS = 1_000_000
-_memo: dict[tuple[str, str, bool, str], np.ndarray] = {}
 _models: dict[tuple[str, str | None, int | None, bool], SentenceTransformer] = {}
 
 
@@ -47,22 +43,18 @@ def encode_texts(
 ) -> np.ndarray:
     """float32 embeddings of `texts` as queries or documents (`role`); each distinct text is
     encoded once per process and model loaded with `load_dense_model`."""
-    memo_key = getattr(model, "rankdistill_memo_key", None)
-    keys = [(memo_key, role, normalize, text) for text in texts]
-    new = list(dict.fromkeys(text for text, key in zip(texts, keys) if memo_key is None or key not in _memo))
-    encoded: dict[str, np.ndarray] = {}
-    if new:
-        encode = model.encode_query if role == "query" else model.encode_document
-        with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
-            vectors = encode(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
-        encoded = dict(zip(new, np.asarray(vectors, dtype=np.float32)))
-        if memo_key is not None:
-            if len(_memo) + len(new) > MEMO_TEXTS:
-                _memo.clear()
-            _memo.update({(memo_key, role, normalize, text): vector for text, vector in encoded.items()})
     if not texts:
         return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
-    rows = [encoded[text] if text in encoded else _memo[key] for text, key in zip(texts, keys)]
+    memo_key = getattr(model, "rankdistill_memo_key", None)
+
+    def encode(new: list[str]) -> np.ndarray:
+        encode_role = model.encode_query if role == "query" else model.encode_document
+        with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
+            vectors = encode_role(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
+        return np.asarray(vectors, dtype=np.float32)
+
+    keys = [(memo_key, role, normalize, text) for text in texts] if memo_key is not None else None
+    rows = memoised_rows(keys, texts, encode)
     return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
 
@@ -96,8 +88,3 @@ class DenseRetriever:
         embeddings = encode_queries(self.model, [queries[q] for q in query_ids], self.batch_size)
         scores, indices = self.faiss_index.search(embeddings, min(k, len(self.doc_ids)))
         return to_results(query_ids, self.doc_ids, indices, scores)
-
-
-def clear_memo() -> None:
-    """Forget memoised embeddings (for timing cold encoding)."""
-    _memo.clear()

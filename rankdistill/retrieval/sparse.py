@@ -14,10 +14,12 @@ from rankdistill.retrieval.base import Corpus, Results, to_results, top_k
 
 def load_sparse_model(name: str, device: str | None = None, max_length: int | None = None, bf16: bool = False) -> SparseEncoder:
     """A SparseEncoder; `bf16`: it encodes under bf16 autocast (`encode_sparse`)."""
-    model = SparseEncoder(resolve_model(name), device=device)
+    path = resolve_model(name)
+    model = SparseEncoder(path, device=device)
     if max_length:
         model.max_seq_length = max_length
     model.rankdistill_bf16 = bf16
+    model.rankdistill_memo_key = f"sparse|{path}|{device}|{model.max_seq_length}|{'bf16' if bf16 else 'fp32'}"  # `memoised_rows`
     return model
 
 
