@@ -172,6 +172,7 @@ def _cmd_teacher_train(args: argparse.Namespace) -> None:
         retrievers=tuple(args.retriever or ["bm25"]),
         negatives=args.negatives,
         positives=args.positives,
+        retrieved_positives=args.retrieved_positives,
         skip_top=args.skip_top,
         depth=args.depth,
         epochs=args.epochs,
@@ -299,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", required=True, help="folder for the trained CrossEncoder")
     train.add_argument("--negatives", type=int, default=7, help="negatives per list")
     train.add_argument("--positives", type=int, default=None, help="at most N positives per list, highest grade first (default: all judged)")
+    train.add_argument("--retrieved-positives", action="store_true", help="positives only among judged documents the retrievers return within --depth")
     train.add_argument("--skip-top", type=int, default=2, help="never sample the first N ranks as negatives")
     train.add_argument("--depth", type=int, default=100, help="sample negatives from ranks up to this")
     train.add_argument("--epochs", type=float, default=2.0)

@@ -59,3 +59,26 @@ def test_positives_per_list_are_capped_highest_grade_first(tmp_path: Path, tiny_
     assert again == capped  # seeded
     with pytest.raises(UserError, match="positives per list"):
         training_lists(dataset, TeacherTrainingConfig(**base, positives=0))
+
+
+def test_retrieved_positives_come_from_the_first_stage_and_no_judged_doc_is_a_negative(tmp_path: Path) -> None:
+    from rankdistill.mining import mine_candidates
+
+    qrels = {"q1": {"d1": 1, "d9": 1}, "q2": {"d4": 1, "d7": 2, "d2": 1}, "q3": {"d8": 1, "d3": 1, "d10": 1}}
+    dataset = load_dataset(write_beir(tmp_path / "tiny", qrels=qrels, split="train"), "train")
+    base = dict(retrievers=("bm25",), negatives=2, skip_top=0, depth=3)
+    retrieved = {q: {c.doc_id for c in cands} for q, cands in mine_candidates(dataset, ["bm25"], 3, keep_positives=True).items()}
+    texts = {dataset.doc_text(d): d for d in dataset.corpus}
+    everything = training_lists(dataset, TeacherTrainingConfig(**base))
+    rows = training_lists(dataset, TeacherTrainingConfig(**base, retrieved_positives=True))
+    by_text = {text: q for q, text in dataset.queries.items()}
+    kept = 0
+    for row in rows:
+        query_id = by_text[row["query"]]
+        docs = [texts[d] for d in row["docs"]]
+        positives = [d for d, label in zip(docs, row["labels"]) if label == 1.0]
+        negatives = [d for d, label in zip(docs, row["labels"]) if label == 0.0]
+        assert positives and set(positives) <= retrieved[query_id] & set(qrels[query_id])
+        assert not set(negatives) & set(qrels[query_id])
+        kept += len(positives)
+    assert kept < sum(row["labels"].count(1.0) for row in everything)  # some judged docs are out of BM25's top 3

@@ -11,6 +11,10 @@ first recipe, ../shared/findings.md) lost to BM25 at depth 100: deep candidates 
 
 `positives` caps the positives of a list (NFCorpus train judges ~42 documents per query, which
 would make each list ~50 pairs long): the highest-graded first, ties in a seeded order per query.
+`retrieved_positives` draws a list's positives only from the judged documents the retrievers
+return within `depth`, the documents a reranker of that first stage will see; queries with none
+are left out. On NFCorpus most judged documents never reach BM25's top 100, and a positive drawn
+from all of them shares few words with its query while every negative shares many.
 
 Checkpoints go to `<output>.checkpoints/`; a killed run resumes from the last one. The finished
 model is a plain CrossEncoder folder, moved into place only when complete.
@@ -36,6 +40,7 @@ class TeacherTrainingConfig:
     retrievers: tuple[str, ...] = ("bm25",)
     negatives: int = 7
     positives: int | None = None  # at most this many positives a list (None: all judged)
+    retrieved_positives: bool = False  # positives only among judged docs the retrievers return
     skip_top: int = 2
     depth: int = 100
     epochs: float = 2.0
@@ -56,11 +61,15 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
 
     if config.positives is not None and config.positives < 1:
         raise UserError(f"positives per list must be >= 1, got {config.positives}")
-    candidates = mine_candidates(dataset, list(config.retrievers), config.depth)
+    candidates = mine_candidates(dataset, list(config.retrievers), config.depth, keep_positives=config.retrieved_positives)
     rows = []
     for query_id in dataset.queries:
         judged = dataset.qrels.get(query_id, {})
+        all_positives = set(positive_ids(judged))
         positives = [d for d in positive_ids(judged) if d in dataset.corpus]
+        if config.retrieved_positives:
+            retrieved = {c.doc_id for c in candidates[query_id]}
+            positives = [d for d in positives if d in retrieved]
         if not positives:
             continue
         if config.positives is not None and len(positives) > config.positives:
@@ -68,7 +77,7 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
             positives = sorted((positives[i] for i in order), key=lambda d: -judged[d])[: config.positives]
         sampled = sample_negatives(
             candidates[query_id],
-            positives,
+            all_positives,  # no judged document is a negative, chosen as a positive or not
             query_id=query_id,
             n_top=0,
             n_random=config.negatives,
@@ -81,7 +90,8 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
         docs = [dataset.doc_text(d) for d in positives] + [dataset.doc_text(s.doc_id) for s in sampled]
         rows.append({"query": dataset.queries[query_id], "docs": docs, "labels": [1.0] * len(positives) + [0.0] * len(sampled)})
     if not rows:
-        raise UserError(f"{dataset.name}/{dataset.split}: no training query has both a positive and a mined negative")
+        where = " among the retrieved documents" if config.retrieved_positives else ""
+        raise UserError(f"{dataset.name}/{dataset.split}: no training query has both a positive{where} and a mined negative")
     return rows
 
 
