@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     mine.set_defaults(handler=_cmd_mine)
 
-    from rankdistill.teachers.onnx_runtime import BACKENDS  # light: onnxruntime itself loads on use
+    from rankdistill.teachers.exported import BACKENDS  # light: onnxruntime itself loads on use
 
     score = commands.add_parser("score", help="score candidate lists with teachers into the score store; rerank table and diagnostics")
     score.add_argument("--dataset", required=True, help="name or BEIR folder")
@@ -279,8 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--teacher", action="append", required=True, help="cross-encoder:M | bi-encoder:M | sparse:M | bm25 | ensemble:FILE.yaml; repeatable")
     score.add_argument("--store", required=True, help="teacher score store folder")
     score.add_argument("--report", default=None, help="folder for results.md, diagnostics (histograms, spread, Kendall tau) and runs")
-    score.add_argument("--bf16", action="store_true", help="bf16 autocast for model teachers (cross-, bi-encoder, sparse)")
-    score.add_argument("--backend", default="torch", choices=BACKENDS, help="inference backend of cross-encoder teachers")
+    score.add_argument("--bf16", action="store_true", help="bf16 for model teachers (cross-, bi-encoder, sparse): torch autocast, or OpenVINO bf16 precision with --backend openvino")
+    score.add_argument("--backend", default="torch", choices=BACKENDS, help="inference backend of cross-encoder teachers (openvino --bf16 is the fastest on CPUs with bf16 instructions)")
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
     score.add_argument("--device", default=None)

@@ -255,5 +255,29 @@ def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str,
     assert int8.fingerprint not in (onnx.fingerprint, torch_teacher.fingerprint)
     with pytest.raises(UserError, match="unknown cross-encoder backend 'tensorrt'"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
+    with pytest.raises(UserError, match="backend 'onnx' runs float32: drop bf16"):
+        CrossEncoderTeacher(tiny_cross_encoder, backend="onnx", bf16=True)
     with pytest.raises(UserError, match="backend 'onnx' is for cross-encoders only"):
         build_teacher("bm25", corpus_texts=["a"], backend="onnx")
+
+
+def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(tiny_cross_encoder: str, tmp_path: Path, monkeypatch) -> None:
+    import openvino
+
+    from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+
+    monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
+    torch_teacher = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu")
+    ov32 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino")
+    queries, docs = QUERIES * 3, PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1]
+    expected = torch_teacher.score(queries, docs)
+    np.testing.assert_allclose(ov32.score(queries, docs), expected, atol=1e-4)  # f32 hint: the same math, unsorted back
+    assert ov32.fingerprint != torch_teacher.fingerprint
+    if "BF16" not in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        with pytest.raises(UserError, match="needs a CPU with bf16 instructions"):
+            CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", bf16=True)
+        return
+    ov16 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", bf16=True)
+    reduced = ov16.score(queries, docs)
+    assert not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
+    assert ov16.fingerprint not in (ov32.fingerprint, torch_teacher.fingerprint)

@@ -26,8 +26,8 @@ def build_teacher(
     bf16: bool = False,
     backend: str = "torch",
 ) -> Teacher:
-    """The teacher a spec names; `bf16` (autocast) for model teachers, `backend` (torch, onnx,
-    onnx-int8) for cross-encoders."""
+    """The teacher a spec names; `bf16` for model teachers (autocast, or OpenVINO's bf16
+    precision), `backend` (torch, onnx, onnx-int8, openvino) for cross-encoders."""
     kind, _, model = spec.partition(":")
     if kind not in KINDS:
         raise UserError(f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}")

@@ -2,9 +2,11 @@
 
 ST 6 applies a sigmoid to single-label heads by default; distillation wants the raw logits (a
 sigmoid squashes margins), so the activation is set explicitly and is part of the fingerprint.
-Backends: `torch` (optionally bf16 autocast), `onnx` (ONNX Runtime, float32) and `onnx-int8`
-(int8 weights; faster, and not the same ranking: evaluation/bench_teacher_scoring.md measures how
-far). A backend other than torch is part of the fingerprint, so its scores never mix with torch's.
+Backends: `torch` (optionally bf16 autocast), `onnx` (ONNX Runtime, float32), `onnx-int8`
+(int8 weights; faster, and not the same ranking) and `openvino` (float32, or bf16 with `bf16`: the
+fastest on a CPU with bf16 instructions); evaluation/bench_teacher_scoring.md measures speed and
+how far each moves the scores. A backend other than torch is part of the fingerprint, so its
+scores never mix with torch's.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ class CrossEncoderTeacher:
         device: str | None = None,
         backend: str = "torch",
     ):
-        from rankdistill.teachers.onnx_runtime import BACKENDS
+        from rankdistill.teachers.exported import BACKENDS
 
         if backend not in BACKENDS:
             raise UserError(f"unknown cross-encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if backend != "torch" and (bf16 or activation != "identity"):
-            raise UserError(f"cross-encoder backend {backend!r} runs float32 raw logits: drop bf16 / activation")
+        if backend != "torch" and activation != "identity":
+            raise UserError(f"cross-encoder backend {backend!r} returns raw logits: drop the activation")
+        if backend in ("onnx", "onnx-int8") and bf16:
+            raise UserError(f"cross-encoder backend {backend!r} runs float32: drop bf16 (or use --backend openvino)")
         if activation not in ACTIVATIONS:
             raise UserError(f"cross-encoder activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}")
         path = resolve_model(model)
@@ -52,15 +56,19 @@ class CrossEncoderTeacher:
             "cross-encoder", weights=weights, max_length=max_length, activation=activation, bf16=bf16,
             **({"backend": backend} if backend != "torch" else {}),
         )
-        self.onnx = None
+        self.exported = None
         if backend != "torch":
-            from rankdistill.teachers.onnx_runtime import OnnxCrossEncoder, exported_model
+            from rankdistill.teachers.exported import OnnxCrossEncoder, OpenVinoCrossEncoder, exported_model
 
-            self.onnx = OnnxCrossEncoder(self.model, exported_model(self.model, weights, max_length, backend), max_length)
+            path = exported_model(self.model, weights, max_length, backend)
+            if backend == "openvino":
+                self.exported = OpenVinoCrossEncoder(self.model, path, max_length, bf16)
+            else:
+                self.exported = OnnxCrossEncoder(self.model, path, max_length)
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
-        if self.onnx is not None:
-            return self.onnx.predict(list(zip(queries, docs)), self.batch_size)
+        if self.exported is not None:
+            return self.exported.predict(list(zip(queries, docs)), self.batch_size)
         with torch.inference_mode(), inference_autocast(self.model.device.type, self.bf16):
             scores = self.model.predict(
                 list(zip(queries, docs)),

@@ -19,7 +19,7 @@ from pathlib import Path
 from rankdistill.errors import InputError
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
-from rankdistill.teachers.onnx_runtime import BACKENDS
+from rankdistill.teachers.exported import BACKENDS
 
 
 @dataclass
@@ -30,7 +30,7 @@ class MemberConfig:
     temperature: float = 1.0
     max_length: int | None = None
     bf16: bool = False
-    backend: str = "torch"  # cross-encoders: torch | onnx | onnx-int8
+    backend: str = "torch"  # cross-encoders: torch | onnx | onnx-int8 | openvino
 
 
 @dataclass

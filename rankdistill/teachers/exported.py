@@ -1,9 +1,11 @@
-"""Cross-encoder inference through ONNX Runtime: the model exported once to ONNX (float32, or
+"""Cross-encoder inference from an exported model: the model exported once to ONNX (float32, or
 with int8 dynamically quantised MatMul weights), cached by weights hash, and run in length-sorted
-batches. sentence-transformers' own ONNX backend needs optimum, whose pins downgrade
-transformers; this exports with `torch.onnx.export` directly.
+batches by ONNX Runtime (`onnx`, `onnx-int8`) or OpenVINO (`openvino`, float32 or bf16 by
+precision hint; on a CPU with bf16 instructions the fastest path measured,
+evaluation/bench_teacher_scoring.md). sentence-transformers' own ONNX and OpenVINO backends need
+optimum, whose pins downgrade transformers; this exports with `torch.onnx.export` directly.
 
-    <cache>/onnx/<weights sha256[:16]>-<max length>/model.onnx        float32
+    <cache>/onnx/<weights sha256[:16]>-<max length>/model.onnx        float32 (`onnx`, `openvino`)
     <cache>/onnx/<weights sha256[:16]>-<max length>/model-int8.onnx   int8 weights (`onnx-int8`)
 
 A folder appears whole (built in a temporary sibling, then renamed), so a killed export leaves
@@ -23,8 +25,8 @@ import numpy as np
 from rankdistill.errors import UserError
 from rankdistill.paths import cache_dir
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
-FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx"}
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
+FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx", "openvino": "model.onnx"}
 
 
 def _import_runtime() -> Any:
@@ -68,8 +70,8 @@ def _quantize(folder: Path) -> None:
 
 
 def exported_model(model: Any, weights: str, max_length: int, backend: str, root: Path | None = None) -> Path:
-    """The ONNX file for `model` (a CrossEncoder) and `backend` (onnx or onnx-int8; the teacher
-    checks the name), exported on first use."""
+    """The ONNX file for `model` (a CrossEncoder) and `backend` (onnx, onnx-int8 or openvino; the
+    teacher checks the name), exported on first use."""
     _import_runtime()
     folder = (root or cache_dir() / "onnx") / f"{weights[:16]}-{max_length}"
     if not (folder / FILES[backend]).is_file():
@@ -93,17 +95,16 @@ def exported_model(model: Any, weights: str, max_length: int, backend: str, root
     return folder / FILES[backend]
 
 
-class OnnxCrossEncoder:
-    """`predict(pairs)` -> one raw logit per pair, through an ONNX Runtime session."""
+class ExportedCrossEncoder:
+    """`predict(pairs)` -> one raw logit per pair; subclasses run one batch of int64 feeds."""
 
-    def __init__(self, model: Any, path: Path, max_length: int, threads: int | None = None):
-        runtime = _import_runtime()
-        options = runtime.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
-        self.session = runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.inputs = [i.name for i in self.session.get_inputs()]
+    def __init__(self, model: Any, max_length: int, inputs: list[str]):
         self.tokenizer = model.tokenizer
         self.max_length = max_length
+        self.inputs = inputs
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
 
     def predict(self, pairs: list[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
         # longest first by characters, as sentence-transformers does: batches pad to similar lengths
@@ -114,6 +115,40 @@ class OnnxCrossEncoder:
             batch = self.tokenizer(
                 [pairs[i] for i in rows], padding=True, truncation="longest_first", max_length=self.max_length, return_tensors="np"
             )
-            feeds = {name: batch[name].astype(np.int64) for name in self.inputs}
-            scores[rows] = self.session.run(None, feeds)[0][:, 0]
+            scores[rows] = self.run({name: batch[name].astype(np.int64) for name in self.inputs})
         return scores
+
+
+class OnnxCrossEncoder(ExportedCrossEncoder):
+    """Through an ONNX Runtime session (float32 or int8 weights, whichever file it is given)."""
+
+    def __init__(self, model: Any, path: Path, max_length: int, threads: int | None = None):
+        runtime = _import_runtime()
+        options = runtime.SessionOptions()
+        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
+        self.session = runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        super().__init__(model, max_length, [i.name for i in self.session.get_inputs()])
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(None, feeds)[0][:, 0]
+
+
+class OpenVinoCrossEncoder(ExportedCrossEncoder):
+    """Through OpenVINO on the CPU, with an explicit precision hint: OpenVINO would otherwise pick
+    bf16 by itself on some CPUs, and the fingerprint must say which one made the scores."""
+
+    def __init__(self, model: Any, path: Path, max_length: int, bf16: bool):
+        try:
+            import openvino
+        except ImportError:
+            raise UserError("the openvino backend needs openvino: pip install openvino") from None
+        core = openvino.Core()
+        if bf16 and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            raise UserError("the openvino backend with bf16 needs a CPU with bf16 instructions; drop --bf16 on this one")
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "PERFORMANCE_HINT": "LATENCY"}
+        self.compiled = core.compile_model(str(path), "CPU", config)
+        self.output = self.compiled.outputs[0]
+        super().__init__(model, max_length, [i.get_any_name() for i in self.compiled.inputs])
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return self.compiled(feeds)[self.output][:, 0]
