@@ -236,23 +236,33 @@ def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(t
     np.testing.assert_allclose(bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02)
 
 
+# unsorted pairs with repeats: an exported backend must sort by length and put scores back in order
+BACKEND_QUERIES, BACKEND_DOCS = QUERIES * 3, PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1]
+
+
+def torch_scores(model: str) -> tuple[np.ndarray, str]:
+    """Float32 torch scores of the backend pairs, and that teacher's fingerprint."""
+    from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
+
+    teacher = CrossEncoderTeacher(model, max_length=64, device="cpu")
+    return teacher.score(BACKEND_QUERIES, BACKEND_DOCS), teacher.fingerprint
+
+
 def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str, tmp_path: Path, monkeypatch) -> None:
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
     monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
-    torch_teacher = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu")
+    expected, torch_fingerprint = torch_scores(tiny_cross_encoder)
     onnx = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="onnx")
-    queries, docs = QUERIES * 3, PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1]
-    expected = torch_teacher.score(queries, docs)
-    np.testing.assert_allclose(onnx.score(queries, docs), expected, atol=1e-4)  # same float32 math, unsorted back
-    assert len({torch_teacher.fingerprint, onnx.fingerprint}) == 2
+    np.testing.assert_allclose(onnx.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4)  # same float32 math
+    assert onnx.fingerprint != torch_fingerprint
     exported = next((tmp_path / "cache" / "onnx").iterdir()) / "model.onnx"
     stamp = exported.stat().st_mtime_ns
     int8 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="onnx-int8")
     assert exported.stat().st_mtime_ns == stamp and (exported.parent / "model-int8.onnx").is_file()  # float32 export reused
-    quantised = int8.score(queries, docs)
+    quantised = int8.score(BACKEND_QUERIES, BACKEND_DOCS)
     assert not np.allclose(quantised, expected, atol=1e-6) and np.corrcoef(quantised, expected)[0, 1] > 0.9
-    assert int8.fingerprint not in (onnx.fingerprint, torch_teacher.fingerprint)
+    assert int8.fingerprint not in (onnx.fingerprint, torch_fingerprint)
     with pytest.raises(UserError, match="unknown cross-encoder backend 'tensorrt'"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
     with pytest.raises(UserError, match="backend 'onnx' runs float32: drop bf16"):
@@ -267,17 +277,15 @@ def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(tiny_cro
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
     monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
-    torch_teacher = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu")
+    expected, torch_fingerprint = torch_scores(tiny_cross_encoder)
     ov32 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino")
-    queries, docs = QUERIES * 3, PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1]
-    expected = torch_teacher.score(queries, docs)
-    np.testing.assert_allclose(ov32.score(queries, docs), expected, atol=1e-4)  # f32 hint: the same math, unsorted back
-    assert ov32.fingerprint != torch_teacher.fingerprint
+    np.testing.assert_allclose(ov32.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4)  # f32 hint: the same math
+    assert ov32.fingerprint != torch_fingerprint
     if "BF16" not in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
         with pytest.raises(UserError, match="needs a CPU with bf16 instructions"):
             CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", bf16=True)
         return
     ov16 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", bf16=True)
-    reduced = ov16.score(queries, docs)
+    reduced = ov16.score(BACKEND_QUERIES, BACKEND_DOCS)
     assert not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
-    assert ov16.fingerprint not in (ov32.fingerprint, torch_teacher.fingerprint)
+    assert ov16.fingerprint not in (ov32.fingerprint, torch_fingerprint)
