@@ -116,6 +116,12 @@ def test_new_options_enter_stage_keys_only_when_not_the_default(beir: Path, tmp_
     assert "fn_reference" not in default.settings["mine"]  # keys of runs made before the option stay valid
     default_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "train")
     assert "positives" not in default_train.settings["data"]  # likewise train's data.positives
+    path.write_text(path.read_text().replace("      weight: 0.5\n", "      weight: 0.5\n  train: {negatives: 2}\n"))
+    teacher_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train")
+    assert "retrieved_positives" not in teacher_train.settings["train"]  # likewise teacher train's option
+    path.write_text(path.read_text().replace("train: {negatives: 2}", "train: {negatives: 2, retrieved_positives: true}"))
+    teacher_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train")
+    assert teacher_train.settings["train"]["retrieved_positives"] is True
     path.write_text(path.read_text().replace("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"))
     highest = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
     assert highest.settings["mine"]["fn_reference"] == "highest"

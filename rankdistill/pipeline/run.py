@@ -133,8 +133,11 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     teacher = config.teacher
     trained_inputs: list[str] = []
     if teacher is not None and teacher.train is not None:
+        teacher_train_settings = dataclasses.asdict(teacher.train)
+        if not teacher_train_settings["retrieved_positives"]:  # the default keeps the keys of earlier runs
+            del teacher_train_settings["retrieved_positives"]
         stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
-                                              "train": dataclasses.asdict(teacher.train)}, _stage_teacher_train(config)))
+                                              "train": teacher_train_settings}, _stage_teacher_train(config)))
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
