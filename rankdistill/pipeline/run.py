@@ -127,31 +127,35 @@ def _stage_evaluate(config: PipelineConfig):
     return run
 
 
+def without_later_defaults(settings: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """`settings` without the options added after runs existed that are at their `defaults`: such
+    an option enters a stage key only when set, so runs made before it keep their cache."""
+    for key, default in defaults.items():
+        if settings.get(key, default) == default:
+            settings.pop(key, None)
+    return settings
+
+
 def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     base = {"seed": config.seed, "data_root": config.data_root}
     stages: list[Stage] = []
     teacher = config.teacher
     trained_inputs: list[str] = []
     if teacher is not None and teacher.train is not None:
-        teacher_train_settings = dataclasses.asdict(teacher.train)
-        if not teacher_train_settings["retrieved_positives"]:  # the default keeps the keys of earlier runs
-            del teacher_train_settings["retrieved_positives"]
+        teacher_train_settings = without_later_defaults(dataclasses.asdict(teacher.train), {"retrieved_positives": False})
         stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
                                               "train": teacher_train_settings}, _stage_teacher_train(config)))
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
-        mine_settings = dataclasses.asdict(config.mine)
-        if mine_settings["fn_reference"] == "lowest":  # the default keeps the keys of runs made before the field existed
-            del mine_settings["fn_reference"]
+        mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest"})
         stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
                                      "mine": mine_settings}, _stage_mine(config), trained_inputs))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        if train_settings["data"].get("positives") is None:  # the default keeps the keys of earlier runs
-            train_settings["data"].pop("positives", None)
+        without_later_defaults(train_settings["data"], {"positives": None})
         stages.append(Stage("train", train_settings, _stage_train(config), ["mine"]))
         if len(config.evaluate.datasets) != 1:
             raise ValueError("a run that trains a student evaluates it on exactly one dataset")
