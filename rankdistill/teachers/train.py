@@ -65,8 +65,8 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
     rows = []
     for query_id in dataset.queries:
         judged = dataset.qrels.get(query_id, {})
-        all_positives = set(positive_ids(judged))
-        positives = [d for d in positive_ids(judged) if d in dataset.corpus]
+        judged_positives = positive_ids(judged)
+        positives = [d for d in judged_positives if d in dataset.corpus]
         if config.retrieved_positives:
             retrieved = {c.doc_id for c in candidates[query_id]}
             positives = [d for d in positives if d in retrieved]
@@ -77,7 +77,7 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
             positives = sorted((positives[i] for i in order), key=lambda d: -judged[d])[: config.positives]
         sampled = sample_negatives(
             candidates[query_id],
-            all_positives,  # no judged document is a negative, chosen as a positive or not
+            set(judged_positives),  # no judged document is a negative, chosen as a positive or not
             query_id=query_id,
             n_top=0,
             n_random=config.negatives,
