@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rankdistill import __version__
 from rankdistill.errors import UserError
+from rankdistill.hardware import PRECISIONS, add_precision_argument, configure_threads
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -26,7 +27,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         device=args.device,
         max_length=args.max_length,
         data_root=args.data_root,
-        bf16=args.bf16,
+        precision=args.precision,
     ) if args.retriever else []
     if args.index:
         from rankdistill.indexes.evaluate import evaluate_indexes
@@ -45,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     from rankdistill.pipeline.run import run_pipeline
 
     config = load_pipeline_config(args.config)
-    outcomes = run_pipeline(config, args.config, force=set(args.rerun or []))
+    outcomes = run_pipeline(config, args.config, force=set(args.rerun or []), precision=args.precision)
     run_dir = config.run_dir()
     print((run_dir / "stages" / "evaluate" / "results.md").read_text(encoding="utf-8").rstrip())
     print("\n" + ", ".join(f"{o.name} {'cached' if o.cached else f'{o.seconds:.0f} s'}" for o in outcomes))
@@ -133,7 +134,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
     corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
     teachers = {
         spec: build_teacher(
-            spec, corpus_texts, args.batch_size, args.max_length, args.device, args.bf16,
+            spec, corpus_texts, args.batch_size, args.max_length, args.device, args.precision,
             args.backend if spec.startswith("cross-encoder:") else "torch",
         )
         for spec in args.teacher
@@ -181,7 +182,7 @@ def _cmd_teacher_train(args: argparse.Namespace) -> None:
         warmup_ratio=args.warmup,
         lists_per_batch=args.lists_per_batch,
         max_length=args.max_length,
-        bf16=not args.no_bf16,
+        precision=args.precision,
         seed=args.seed,
         save_steps=args.save_steps,
     )
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the job a YAML config describes")
     run.add_argument("config", help="path to a configs/*.yaml file")
+    run.add_argument("--precision", choices=PRECISIONS, default=None, help="override every model's precision in the config (auto, float32, bf16, fp16)")
     run.add_argument("--rerun", action="append", choices=("teacher_train", "mine", "train", "index", "evaluate"), help="run this stage again even if cached; repeatable")
     run.set_defaults(handler=_cmd_run)
 
@@ -239,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--k", type=int, default=100, help="hits per query (default 100)")
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
-    evaluate.add_argument("--bf16", action="store_true", help="encode with dense/sparse retrievers under bf16 autocast")
+    add_precision_argument(evaluate, "dense and sparse retrievers")
     evaluate.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     evaluate.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     evaluate.set_defaults(handler=_cmd_evaluate)
@@ -279,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--teacher", action="append", required=True, help="cross-encoder:M | bi-encoder:M | sparse:M | bm25 | ensemble:FILE.yaml; repeatable")
     score.add_argument("--store", required=True, help="teacher score store folder")
     score.add_argument("--report", default=None, help="folder for results.md, diagnostics (histograms, spread, Kendall tau) and runs")
-    score.add_argument("--bf16", action="store_true", help="bf16 for model teachers (cross-, bi-encoder, sparse): torch autocast, or OpenVINO bf16 precision with --backend openvino")
-    score.add_argument("--backend", default="torch", choices=BACKENDS, help="inference backend of cross-encoder teachers (openvino --bf16 is the fastest on CPUs with bf16 instructions)")
+    add_precision_argument(score, "model teachers (cross-, bi-encoder, sparse): torch autocast, or OpenVINO's precision hint")
+    score.add_argument("--backend", default="auto", choices=BACKENDS, help="inference backend of cross-encoder teachers (auto: openvino on a CPU, torch on CUDA)")
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
     score.add_argument("--device", default=None)
@@ -309,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
     train.add_argument("--lists-per-batch", type=int, default=2)
     train.add_argument("--max-length", type=int, default=128)
-    train.add_argument("--no-bf16", action="store_true", help="train in fp32")
+    train.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto (bf16 where native, else float32), float32, bf16, fp16 (CUDA)")
+    train.add_argument("--no-bf16", dest="precision", action="store_const", const="float32", help="alias of --precision float32")
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--save-steps", type=int, default=100, help="checkpoint every N steps (resume after a kill)")
     train.add_argument("--device", default=None)
@@ -332,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command != "models":  # torch, faiss and the exported runtimes use the CPUs we may use
+            configure_threads()
         args.handler(args)
     except UserError as exc:
         print(f"rankdistill: error: {exc}", file=sys.stderr)

@@ -16,8 +16,11 @@ from typing import Any, TypeVar
 import yaml
 
 from rankdistill.errors import InputError, UserError
+from rankdistill.hardware import PRECISIONS
 
 T = TypeVar("T")
+
+PRECISION_ALIAS = "bf16"
 
 
 @dataclass
@@ -30,7 +33,7 @@ class EvaluateConfig:
     k: int = 100
     batch_size: int = 32
     max_length: int | None = None
-    bf16: bool = False  # encode with model retrievers under bf16 autocast
+    precision: str = "auto"  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
 
 
 @dataclass
@@ -87,11 +90,18 @@ def build_dataclass(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
     for key_node, value_node in node.value:
         key = key_node.value
         dotted = f"{where}.{key}" if where else key
+        if key == PRECISION_ALIAS and "precision" in hints:  # `bf16: true|false`, the older key
+            if "precision" in values:
+                raise InputError(path, "given twice (bf16 is an alias of precision)", node_line(key_node), dotted)
+            values["precision"] = "bf16" if _convert(bool, value_node, dotted, path) else "float32"
+            continue
         if key not in hints:
             raise InputError(path, f"unknown key (known: {', '.join(known)})", node_line(key_node), dotted)
         if key in values:
-            raise InputError(path, "given twice", node_line(key_node), dotted)
+            raise InputError(path, "given twice" + (" (bf16 is an alias of precision)" if key == "precision" else ""), node_line(key_node), dotted)
         values[key] = _convert(hints[key], value_node, dotted, path)
+        if key == "precision" and values[key] not in PRECISIONS:
+            raise InputError(path, f"expected one of {', '.join(PRECISIONS)}, got {values[key]!r}", node_line(value_node), dotted)
     return cls(**values)
 
 
@@ -148,6 +158,36 @@ def check_run_config(config: RunConfig, path: Path) -> None:
     for name in ("k", "batch_size"):
         if getattr(config.evaluate, name) < 1:
             raise InputError(path, "must be >= 1", field=f"evaluate.{name}")
+
+
+def resolve_precisions(config: Any, override: str | None = None, device: str | None = "auto") -> dict[str, str]:
+    """Replace every `precision: auto` in a config (nested dataclasses and lists) by what this
+    machine runs (rankdistill.hardware), in place, so stage keys and records hold the resolved
+    precision; `override` first sets every precision field to itself. Returns each field's
+    dotted name -> its value and the reason for it."""
+    from rankdistill.hardware import choose_precision
+
+    reasons: dict[str, str] = {}
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{where}[{i}]")
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            for f in dataclasses.fields(node):
+                dotted = f"{where}.{f.name}" if where else f.name
+                if f.name == "precision":
+                    field_device = getattr(node, "device", None) or device
+                    choice = choose_precision(override or node.precision, field_device)
+                    if override and override != "auto":
+                        choice = type(choice)(choice.precision, "--precision on the command line")
+                    node.precision = choice.precision
+                    reasons[dotted] = f"{choice.precision} ({choice.reason})"
+                else:
+                    walk(getattr(node, f.name), dotted)
+
+    walk(config, "")
+    return reasons
 
 
 def config_dict(config: RunConfig) -> dict[str, Any]:

@@ -43,11 +43,11 @@ def evaluate_retriever(
     batch_size: int = 32,
     device: str | None = None,
     max_length: int | None = None,
-    bf16: bool = False,
+    precision: str = "auto",
 ) -> RetrieverEvaluation:
     info = dataset_info(dataset.name)
     ignore_identical = info.ignore_identical_ids
-    retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, bf16=bf16)
+    retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, precision=precision)
     started = time.perf_counter()
     retriever.index(dataset.corpus)
     indexed = time.perf_counter()
@@ -134,16 +134,16 @@ def evaluate_many(
     device: str | None = None,
     max_length: int | None = None,
     data_root: str | Path | None = None,
-    bf16: bool = False,
+    precision: str = "auto",
 ) -> list[RetrieverEvaluation]:
     """Every retriever on every dataset; writes per-run files and `results.md` under `output`."""
-    settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length, "bf16": bf16}
+    settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length, "precision": precision}
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
         for spec in retrievers:
             log.info("evaluating %s on %s/%s", spec, dataset.name, dataset.split)
-            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, bf16)
+            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, precision)
             evaluations.append(evaluation)
             if output is not None:
                 save_evaluation(evaluation, output, settings)

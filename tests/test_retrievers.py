@@ -110,7 +110,7 @@ def test_dense_embeddings_are_computed_once_per_process(tiny_dense_model: str, m
 def test_bf16_encoding_is_close_to_float32_and_memoised_apart(tiny_dense_model: str) -> None:
     from rankdistill.retrieval.dense import encode_documents, load_dense_model
 
-    fp32, bf16 = load_dense_model(tiny_dense_model), load_dense_model(tiny_dense_model, bf16=True)
+    fp32, bf16 = load_dense_model(tiny_dense_model, precision="float32"), load_dense_model(tiny_dense_model, precision="bf16")
     assert fp32 is not bf16
     texts = ["a bf16 memo test text about protein folding", "another one about cell membranes"]
     a, b = encode_documents(fp32, texts, progress=False), encode_documents(bf16, texts, progress=False)

@@ -28,7 +28,7 @@ def test_trained_teacher_learns_its_lists(tmp_path: Path, splade_tiny: str, tiny
     dataset = load_dataset(write_beir(tmp_path / "tiny", split="train"), "train")
     config = TeacherTrainingConfig(
         base_model=splade_tiny, retrievers=(f"dense:{tiny_dense_model}",), negatives=3, skip_top=0, depth=10, max_steps=40, learning_rate=1e-3,
-        warmup_ratio=0.0, lists_per_batch=2, max_length=64, bf16=False, save_steps=20,
+        warmup_ratio=0.0, lists_per_batch=2, max_length=64, precision="float32", save_steps=20,
     )
     rows = training_lists(dataset, config)
     assert len(rows) == 4 and all(row["labels"].count(0.0) == 3 for row in rows)

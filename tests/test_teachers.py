@@ -227,8 +227,8 @@ def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: s
 def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(tiny_dense_model: str) -> None:
     from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
-    fp32 = BiEncoderTeacher(tiny_dense_model, device="cpu")
-    bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", bf16=True)
+    fp32 = BiEncoderTeacher(tiny_dense_model, device="cpu", precision="float32")
+    bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", precision="bf16")
     assert bf16.fingerprint != fp32.fingerprint
     # float32 fingerprints are what they were before bf16 existed: stored scores stay valid
     old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.model.max_seq_length)
@@ -244,7 +244,7 @@ def torch_scores(model: str) -> tuple[np.ndarray, str]:
     """Float32 torch scores of the backend pairs, and that teacher's fingerprint."""
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
-    teacher = CrossEncoderTeacher(model, max_length=64, device="cpu")
+    teacher = CrossEncoderTeacher(model, max_length=64, device="cpu", backend="torch", precision="float32")
     return teacher.score(BACKEND_QUERIES, BACKEND_DOCS), teacher.fingerprint
 
 
@@ -265,8 +265,8 @@ def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str,
     assert int8.fingerprint not in (onnx.fingerprint, torch_fingerprint)
     with pytest.raises(UserError, match="unknown cross-encoder backend 'tensorrt'"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
-    with pytest.raises(UserError, match="backend 'onnx' runs float32: drop bf16"):
-        CrossEncoderTeacher(tiny_cross_encoder, backend="onnx", bf16=True)
+    with pytest.raises(UserError, match="backend 'onnx' runs float32: set precision float32"):
+        CrossEncoderTeacher(tiny_cross_encoder, backend="onnx", precision="bf16")
     with pytest.raises(UserError, match="backend 'onnx' is for cross-encoders only"):
         build_teacher("bm25", corpus_texts=["a"], backend="onnx")
 
@@ -278,14 +278,14 @@ def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(tiny_cro
 
     monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
     expected, torch_fingerprint = torch_scores(tiny_cross_encoder)
-    ov32 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino")
+    ov32 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="float32")
     np.testing.assert_allclose(ov32.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4)  # f32 hint: the same math
     assert ov32.fingerprint != torch_fingerprint
     if "BF16" not in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
         with pytest.raises(UserError, match="needs a CPU with bf16 instructions"):
-            CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", bf16=True)
+            CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="bf16")
         return
-    ov16 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", bf16=True)
+    ov16 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="bf16")
     reduced = ov16.score(BACKEND_QUERIES, BACKEND_DOCS)
     assert not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
     assert ov16.fingerprint not in (ov32.fingerprint, torch_fingerprint)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rankdistill.errors import UserError
+from rankdistill.hardware import add_precision_argument
 
 SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
 
@@ -23,7 +24,7 @@ def _cmd_build(args: argparse.Namespace) -> None:
         seed=args.seed,
         device=args.device,
         keep_chunks=args.keep_chunks,
-        bf16=args.bf16,
+        precision=args.precision,
     )
     manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite)
     seconds = manifest["build_seconds"]
@@ -120,7 +121,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--seed", type=int, default=13, help="seed of the training sample")
     build.add_argument("--batch-size", type=int, default=32)
     build.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
-    build.add_argument("--bf16", action="store_true", help="encode under bf16 autocast (recorded; queries use it too)")
+    add_precision_argument(build, "the corpus encoding (recorded; queries use it too)")
     build.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     build.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     build.add_argument("--keep-chunks", action="store_true", help="keep the encoded chunks after the build")

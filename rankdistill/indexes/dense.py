@@ -100,6 +100,12 @@ class FaissStructure:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.count))
 
+    def stored_vectors(self, rows: np.ndarray) -> np.ndarray | None:
+        inner = _unwrap(self.index)
+        if not isinstance(inner, faiss.IndexFlat):  # other codes reconstruct only approximately
+            return None
+        return inner.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+
     def code_size(self) -> int:
         """Bytes of one vector's stored codes (without ids, graph links or shared tables)."""
         return _code_size(self.index)
@@ -175,6 +181,9 @@ class BinaryStructure:
             found = np.sort(found[found >= 0])  # sorted rows read a memory map in order
             rows.append(_ranked(found, self.vectors[found] @ query, k))
         return _padded(rows, k)
+
+    def stored_vectors(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.vectors[rows], dtype=np.float32)
 
     def sizes(self) -> dict[str, int]:
         return {"index": int(faiss.serialize_index_binary(self.codes).nbytes), "code": int(self.codes.code_size), "rescore": int(self.vectors.nbytes)}

@@ -23,7 +23,9 @@ from tqdm.auto import tqdm
 
 from rankdistill.atomic import atomic_write, atomic_write_json
 from rankdistill.errors import UserError
-from rankdistill.models import precision_fields, resolve_model
+from rankdistill.hardware import precision_fields
+from rankdistill.models import resolve_model
+from rankdistill.retrieval.base import OnBatch
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ class Encoder:
     model: Any
     batch_size: int
     weights: str
-    bf16: bool = False
+    precision: str = "float32"  # concrete (resolved when the model was loaded)
 
     @property
     def max_length(self) -> int | None:
@@ -64,7 +66,7 @@ class Encoder:
         """Everything that changes a vector: weights, kind, max length, normalisation, precision."""
         return make_fingerprint(
             "index-encoder", sparse=self.sparse, weights=self.weights, max_length=self.max_length, normalized=self.normalized,
-            **precision_fields(self.bf16),
+            **precision_fields(self.precision),
         )
 
     def record(self) -> dict[str, Any]:
@@ -75,17 +77,19 @@ class Encoder:
             "weights_sha256": self.weights,
             "max_length": self.max_length,
             "normalized": self.normalized,
-            "bf16": self.bf16,
+            "bf16": self.precision == "bf16",  # read by indexes built before `precision`
+            "precision": self.precision,
         }
 
-    def encode_documents(self, texts: list[str], progress: bool = False) -> Vectors:
+    def encode_documents(self, texts: list[str], progress: bool = False, on_batch: OnBatch | None = None) -> Vectors:
+        """Vectors of `texts` in order; `on_batch(n)` runs after each batch the model encodes."""
         if self.sparse:
             from rankdistill.retrieval.sparse import encode_sparse
 
-            return encode_sparse(self.model, texts, False, self.batch_size, progress)
+            return encode_sparse(self.model, texts, False, self.batch_size, progress, on_batch)
         from rankdistill.retrieval.dense import encode_documents
 
-        return encode_documents(self.model, texts, self.batch_size, progress)
+        return encode_documents(self.model, texts, self.batch_size, progress, on_batch)
 
     def encode_queries(self, texts: list[str], progress: bool = False) -> Vectors:
         if self.sparse:
@@ -98,18 +102,23 @@ class Encoder:
 
 
 def load_encoder(
-    name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32, bf16: bool = False
+    name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32, precision: str = "auto"
 ) -> Encoder:
     path = resolve_model(name)
     if sparse:
         from rankdistill.retrieval.sparse import load_sparse_model
 
-        model = load_sparse_model(path, device, max_length, bf16)
+        model = load_sparse_model(path, device, max_length, precision)
     else:
         from rankdistill.retrieval.dense import load_dense_model
 
-        model = load_dense_model(path, device, max_length, bf16)
-    return Encoder(name, sparse, model, batch_size, weights_hash(path), bf16)
+        model = load_dense_model(path, device, max_length, precision)
+    return Encoder(name, sparse, model, batch_size, weights_hash(path), model.rankdistill_precision)
+
+
+def built_precision(built_with: dict[str, Any]) -> str:
+    """The precision an index's vectors were made in (indexes made before `precision` say bf16)."""
+    return built_with.get("precision") or ("bf16" if built_with.get("bf16") else "float32")
 
 
 def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | Path) -> None:
@@ -125,7 +134,7 @@ def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | 
         raise UserError(
             f"{where}: model {encoder.name!r} has the index's weights but other settings (max length "
             f"{encoder.max_length} vs {built_with.get('max_length')}, normalised {encoder.normalized} vs "
-            f"{built_with.get('normalized')}, bf16 {encoder.bf16} vs {built_with.get('bf16', False)}): load it with the index's settings"
+            f"{built_with.get('normalized')}, precision {encoder.precision} vs {built_precision(built_with)}): load it with the index's settings"
         )
 
 
@@ -238,9 +247,10 @@ def encode_chunks(
     bar = tqdm(total=len(texts), desc="encoding", unit="doc", disable=not progress)
     for start, path in zip(starts, paths):
         rows = min(chunk_size, len(texts) - start)
-        if not path.is_file():
-            _save_chunk(path, encoder.encode_documents(texts[start : start + rows]))
-        bar.update(rows)
+        if path.is_file():
+            bar.update(rows)
+        else:  # the bar moves every batch, not once per chunk
+            _save_chunk(path, encoder.encode_documents(texts[start : start + rows], on_batch=bar.update))
     bar.close()
     chunks = Chunks(list(paths), encoder.sparse, reused=finished)
     for path, block, start in zip(paths, chunks, starts):

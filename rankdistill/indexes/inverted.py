@@ -65,6 +65,9 @@ class InvertedStructure:
     def search(self, queries: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
         return exact_sparse_search(queries, self.postings, k)
 
+    def stored_vectors(self, rows: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix(self.postings[:, rows].T, dtype=np.float32)
+
     def sizes(self) -> dict[str, int]:
         return {"index": _matrix_bytes(self.postings), "code": 0, "rescore": 0}
 
@@ -114,6 +117,9 @@ class ExactSparseStructure:
 
     def search(self, queries: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
         return exact_sparse_search(queries, self.docs_t, k)
+
+    def stored_vectors(self, rows: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix(self.docs_t[:, rows].T, dtype=np.float32)
 
     def sizes(self) -> dict[str, int]:
         return {"index": _matrix_bytes(self.docs_t), "code": 0, "rescore": 0}

@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
+
 from rankdistill.data.beir import join_title_text
 from rankdistill.errors import UserError
-from rankdistill.indexes.encode import Encoder, Vectors, check_same_model, corpus_hash, load_encoder
+from rankdistill.indexes.encode import Encoder, Vectors, built_precision, check_same_model, corpus_hash, load_encoder
 from rankdistill.indexes.manifest import read_manifest, verify_files
 from rankdistill.indexes.spec import parse_params, parse_spec
 from rankdistill.indexes.structures import Structure, load_structure
@@ -56,6 +60,24 @@ class SearchIndex:
     def search_vectors(self, queries: Vectors, k: int):
         return self.structure.search(queries, k)
 
+    def score_candidates(
+        self, queries: dict[str, str], candidates: dict[str, list[str]], doc_text: Callable[[str], str]
+    ) -> dict[str, np.ndarray]:
+        """The index's score of each candidate document per query: the query vector against the
+        document vectors the index stores. Documents are encoded again (`doc_text` gives their
+        text) only where the structure keeps lossy codes."""
+        position = {doc_id: row for row, doc_id in enumerate(self.doc_ids)}
+        query_ids = list(candidates)
+        encoded = self.encoder.encode_queries([queries[q] for q in query_ids])
+        scores: dict[str, np.ndarray] = {}
+        for row, query_id in enumerate(query_ids):
+            docs = self.structure.stored_vectors(np.array([position[d] for d in candidates[query_id]], dtype=np.int64))
+            if docs is None:
+                docs = self.encoder.encode_documents([doc_text(d) for d in candidates[query_id]])
+            product = docs @ encoded[row : row + 1].T
+            scores[query_id] = np.asarray(product.toarray() if sp.issparse(product) else product, dtype=np.float32).reshape(-1)
+        return scores
+
     def search(self, queries: dict[str, str], k: int) -> Results:
         query_ids = list(queries)
         encoded = self.encoder.encode_queries([queries[q] for q in query_ids])
@@ -67,7 +89,7 @@ def _load_checked_encoder(folder: Path, manifest: dict[str, Any], model: str | N
     built_with = manifest["model"]
     encoder = load_encoder(
         model or built_with["name"], built_with["type"] == "sparse", device, built_with.get("max_length"), batch_size,
-        built_with.get("bf16", False),
+        built_precision(built_with),
     )
     check_same_model(built_with, encoder, folder)
     return encoder

@@ -67,6 +67,9 @@ class SeismicStructure:
     def count(self) -> int:
         return int(self.forward.shape[0])
 
+    def stored_vectors(self, rows: np.ndarray) -> sp.csr_matrix:
+        return self.forward[rows]
+
     def set_params(self, params: dict[str, float], spec: IndexSpec | None = None) -> None:
         self.spec = replace(spec or self.spec, params=dict(params))
         settings = self.spec.search_params()

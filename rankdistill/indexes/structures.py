@@ -26,6 +26,10 @@ class Structure(Protocol):
     def search(self, queries: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, row indices), each (queries x k), best first, padded with index -1."""
 
+    def stored_vectors(self, rows: np.ndarray) -> Vectors | None:
+        """The stored vectors of `rows` (float32, or sparse CSR), or None where the structure
+        keeps only lossy codes: what lets an index score given documents without re-encoding."""
+
     def sizes(self) -> dict[str, int]:
         """Bytes of the searched structure ("index"), of one vector's code ("code", 0 where a
         vector has no fixed-size code) and of the float vectors it rescores with ("rescore",

@@ -61,7 +61,7 @@ class IndexSection:
     spec: str = "Flat"
     batch_size: int = 32
     max_length: int | None = None
-    bf16: bool = False  # encode the corpus (and queries at search) under bf16 autocast
+    precision: str = "auto"  # the corpus (and queries at search): auto | float32 | bf16 | fp16 (`bf16` alias)
 
 
 @dataclass

@@ -28,7 +28,7 @@ def evaluate_systems(
     from rankdistill.data.resolve import dataset_info
 
     ev = config.evaluate
-    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "bf16": ev.bf16}
+    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "precision": ev.precision}
     summary: dict[str, Any] = {"datasets": {}}
     evaluations: list[RetrieverEvaluation] = []
     for name in ev.datasets:
@@ -36,7 +36,7 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.bf16)
+            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision)
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
@@ -60,10 +60,7 @@ def evaluate_systems(
             systems[evaluation.retriever] = evaluation
             latency["student + index (ms/query)"] = student_latency(dataset, search_index)
             if teacher_scores is not None:
-                agreement = teacher_student_agreement(
-                    dataset, teacher_scores, str(student), config.train.student.kind, ev.batch_size, config.index.max_length,
-                    config.index.bf16,
-                )
+                agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
             dims = config.train.student.matryoshka_dims if config.train is not None else []
             if dims:
                 systems.update(matryoshka_systems(dataset, config, str(student), dims))
@@ -89,10 +86,10 @@ def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int])
 
     ev = config.evaluate
     index = config.index
-    evaluations = evaluate_dims(dataset, student, "student", dims, ev.k, ev.batch_size, index.max_length, index.bf16)
+    evaluations = evaluate_dims(dataset, student, "student", dims, ev.k, ev.batch_size, index.max_length, index.precision)
     for spec in ev.retrievers:
         if spec.startswith("dense:"):
-            evaluations += evaluate_dims(dataset, spec.partition(":")[2], spec, dims, ev.k, ev.batch_size, ev.max_length, ev.bf16)
+            evaluations += evaluate_dims(dataset, spec.partition(":")[2], spec, dims, ev.k, ev.batch_size, ev.max_length, ev.precision)
     return {e.retriever: e for e in evaluations}
 
 
@@ -133,25 +130,13 @@ def student_latency(dataset: Any, search_index: Any) -> float:
     return 1000 * (time.perf_counter() - started) / len(query_ids)
 
 
-def teacher_student_agreement(
-    dataset: Any,
-    teacher_results: dict[str, dict[str, float]],
-    student: str,
-    kind: str,
-    batch_size: int,
-    max_length: int | None,
-    bf16: bool,
-) -> float:
-    """Mean per-query Kendall tau between teacher and student scores of the reranked candidates
-    (a dense student loaded as its index loaded it, so its document embeddings are reused)."""
-    from rankdistill.teachers import build_teacher
+def teacher_student_agreement(dataset: Any, teacher_results: dict[str, dict[str, float]], search_index: Any) -> float:
+    """Mean per-query Kendall tau between teacher and student scores of the reranked candidates.
+    The student's scores come from its index: the document vectors it already holds, not a second
+    encoding of the corpus."""
     from rankdistill.teachers.diagnostics import mean_kendall_tau
 
-    spec = f"{'sparse' if kind == 'sparse' else 'bi-encoder'}:{student}"
-    scorer = build_teacher(spec, batch_size=batch_size, max_length=max_length, bf16=bf16)
-    teacher_lists, student_lists = {}, {}
-    for query_id, hits in teacher_results.items():
-        docs = list(hits)
-        teacher_lists[query_id] = np.array([hits[d] for d in docs])
-        student_lists[query_id] = scorer.score([dataset.queries[query_id]] * len(docs), [dataset.doc_text(d) for d in docs])
+    candidates = {query_id: list(hits) for query_id, hits in teacher_results.items()}
+    student_lists = search_index.score_candidates(dataset.queries, candidates, dataset.doc_text)
+    teacher_lists = {query_id: np.array([hits[d] for d in candidates[query_id]]) for query_id, hits in teacher_results.items()}
     return mean_kendall_tau(teacher_lists, student_lists)

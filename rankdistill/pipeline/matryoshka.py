@@ -27,7 +27,7 @@ def truncate(vectors: np.ndarray, dims: int, normalize: bool) -> np.ndarray:
 
 
 def evaluate_dims(
-    dataset: Any, model: str, label: str, dims: list[int], k: int, batch_size: int, max_length: int | None, bf16: bool = False
+    dataset: Any, model: str, label: str, dims: list[int], k: int, batch_size: int, max_length: int | None, precision: str = "auto"
 ) -> list[RetrieverEvaluation]:
     """`label @ m dims` for each m in `dims` (largest first), exact inner-product search over the
     truncated embeddings of `model` (a folder or name)."""
@@ -35,7 +35,7 @@ def evaluate_dims(
     from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model, normalizes
 
     info = dataset_info(dataset.name)
-    encoder = load_dense_model(model, None, max_length, bf16)
+    encoder = load_dense_model(model, None, max_length, precision)
     cosine = normalizes(encoder)
     doc_ids, query_ids = list(dataset.corpus), list(dataset.queries)
     # Normalising before truncation changes nothing after the re-normalisation, and reuses the

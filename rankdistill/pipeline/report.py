@@ -83,7 +83,16 @@ def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str
     plt.close(figure)
 
 
-def write_report(config: Any, run_dir: Path, outcomes: list[StageOutcome], source: str | Path) -> Path:
+def _hardware_lines(hardware: dict[str, Any]) -> list[str]:
+    lines = ["## Hardware and precision", "",
+             f"Device {hardware['device']}, CPU capability {hardware['cpu_capability']}, {hardware['threads']} threads.", "",
+             "| config field | precision (why) |", "|---|---|"]
+    return lines + [f"| `{field}` | {choice} |" for field, choice in hardware["precision"].items()] + [""]
+
+
+def write_report(
+    config: Any, run_dir: Path, outcomes: list[StageOutcome], source: str | Path, hardware: dict[str, Any] | None = None
+) -> Path:
     evaluate = next(o for o in outcomes if o.name == "evaluate").summary
     lines = [f"# rankdistill run `{config.name}`", "", f"Config: `{source}`. Seed {config.seed}.", ""]
     for name, data in evaluate["datasets"].items():
@@ -102,6 +111,8 @@ def write_report(config: Any, run_dir: Path, outcomes: list[StageOutcome], sourc
         if data.get("teacher_student_kendall_tau") is not None:
             lines += [f"Teacher-student agreement: mean per-query Kendall tau {data['teacher_student_kendall_tau']:.3f} "
                       f"over the teacher-reranked candidates.", ""]
+    if hardware:
+        lines += _hardware_lines(hardware)
     lines += ["## Stages", "", "| stage | key | cached | seconds | summary |", "|---|---|---|---|---|"]
     for o in outcomes:
         brief = {k: v for k, v in o.summary.items() if k not in ("datasets",)}

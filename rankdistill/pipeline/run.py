@@ -36,7 +36,7 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
     ]
     if len(members) == 1 and members[0].weight == 1.0:
         m = members[0]
-        return build_teacher(m.teacher, corpus_texts, config.mine.batch_size, m.max_length, None, m.bf16, m.backend)
+        return build_teacher(m.teacher, corpus_texts, config.mine.batch_size, m.max_length, None, m.precision, m.backend)
     return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
 
 
@@ -105,7 +105,7 @@ def _stage_index(config: PipelineConfig, dataset_name: str):
         output = folder / "index"
         if not (output / "manifest.json").is_file():
             index = config.index
-            settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, bf16=index.bf16)
+            settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision)
             build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root)
         return {"index": str(output), "spec": config.index.spec}
 
@@ -136,6 +136,19 @@ def without_later_defaults(settings: dict[str, Any], defaults: dict[str, Any]) -
     return settings
 
 
+def legacy_precision_keys(settings: Any) -> Any:
+    """Stage settings with each float32 / bf16 `precision` written as the `bf16: false|true` it
+    replaced, so runs made before `precision` existed keep their stage keys (fp16 is new)."""
+    if isinstance(settings, list):
+        return [legacy_precision_keys(item) for item in settings]
+    if not isinstance(settings, dict):
+        return settings
+    converted = {key: legacy_precision_keys(value) for key, value in settings.items()}
+    if converted.get("precision") in ("float32", "bf16"):
+        converted["bf16"] = converted.pop("precision") == "bf16"
+    return converted
+
+
 def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     base = {"seed": config.seed, "data_root": config.data_root}
     stages: list[Stage] = []
@@ -164,15 +177,25 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}
     stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))
-    return stages
+    return [dataclasses.replace(stage, settings=legacy_precision_keys(stage.settings)) for stage in stages]
 
 
-def run_pipeline(config: PipelineConfig, source: str | Path, force: set[str] = frozenset()) -> list[StageOutcome]:
+def run_pipeline(
+    config: PipelineConfig, source: str | Path, force: set[str] = frozenset(), precision: str | None = None
+) -> list[StageOutcome]:
+    """Run (or resume) every stage of `config`. Each `precision: auto` is first resolved for this
+    machine (`precision` overrides them all), so stage keys hold what actually runs."""
+    from rankdistill.config import resolve_precisions
+    from rankdistill.hardware import hardware_record
     from rankdistill.pipeline.report import write_report
     from rankdistill.provenance import provenance
 
+    hardware = {**hardware_record(), "precision": resolve_precisions(config, precision)}
     run_dir = config.run_dir()
-    atomic_write_json(run_dir / "config.json", {"config": config_dict(config), "source": str(source), "provenance": provenance()})
+    atomic_write_json(
+        run_dir / "config.json",
+        {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
+    )
     outcomes = run_stages(pipeline_stages(config), run_dir, force)
-    write_report(config, run_dir, outcomes, source)
+    write_report(config, run_dir, outcomes, source, hardware)
     return outcomes

@@ -27,9 +27,9 @@ def _bm25_options(text: str, spec: str) -> dict[str, float]:
 
 
 def build_retriever(
-    spec: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, bf16: bool = False
+    spec: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto"
 ) -> Retriever:
-    """A retriever from its spec; `max_length` and `bf16` (autocast encoding) apply to models."""
+    """A retriever from its spec; `max_length` and `precision` (rankdistill.hardware) apply to models."""
     kind, _, argument = spec.partition(":")
     if kind == "bm25":
         from rankdistill.retrieval.bm25 import BM25Retriever
@@ -43,10 +43,10 @@ def build_retriever(
         if kind == "dense":
             from rankdistill.retrieval.dense import DenseRetriever
 
-            return DenseRetriever(argument, batch_size, device, max_length, bf16)
+            return DenseRetriever(argument, batch_size, device, max_length, precision)
         from rankdistill.retrieval.sparse import SparseRetriever
 
-        return SparseRetriever(argument, batch_size, device, max_length, bf16)
+        return SparseRetriever(argument, batch_size, device, max_length, precision)
     raise UserError(f"unknown retriever {spec!r}: expected one of {', '.join(KINDS)} (e.g. dense:all-MiniLM-L6-v2)")
 
 

@@ -43,6 +43,35 @@ def to_results(query_ids: list[str], doc_ids: list[str], indices: np.ndarray, sc
     return results
 
 
+OnBatch = Callable[[int], None]
+
+
+def in_length_batches(
+    texts: list[str],
+    batch_size: int,
+    encode: Callable[[list[str]], Any],
+    on_batch: OnBatch | None = None,
+    progress: bool = False,
+    desc: str = "encoding",
+) -> tuple[list[Any], np.ndarray]:
+    """`encode` over `texts` one batch at a time, longest first (as sentence-transformers sorts,
+    so batches pad to similar lengths). Returns the batch outputs and the order of the texts they
+    hold (`np.argsort(order)` puts rows back in input order). `on_batch(n)` runs after each
+    batch, so a progress bar moves every batch rather than once per call."""
+    from tqdm.auto import tqdm
+
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    outputs = []
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, leave=False) as bar:
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            outputs.append(encode([texts[i] for i in rows]))
+            bar.update(len(rows))
+            if on_batch is not None:
+                on_batch(len(rows))
+    return outputs, order
+
+
 # Encodings computed in this process, per loaded model (dense vectors, sparse rows): stages of one
 # run (a bi-encoder or SPLADE teacher, the zero-shot baseline, teacher reranking) encode each text
 # once. `clear_memo` forgets them all, for timing cold encoding.

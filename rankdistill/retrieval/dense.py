@@ -8,24 +8,26 @@ from sentence_transformers import SentenceTransformer
 
 from rankdistill.data.beir import join_title_text
 from rankdistill.errors import UserError
-from rankdistill.models import inference_autocast, resolve_model
-from rankdistill.retrieval.base import Corpus, Results, memoised_rows, to_results
+from rankdistill.hardware import inference_autocast, resolve_precision
+from rankdistill.models import resolve_model
+from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, memoised_rows, to_results
 
 
-_models: dict[tuple[str, str | None, int | None, bool], SentenceTransformer] = {}
+_models: dict[tuple[str, str | None, int | None, str], SentenceTransformer] = {}
 
 
-def load_dense_model(name: str, device: str | None = None, max_length: int | None = None, bf16: bool = False) -> SentenceTransformer:
+def load_dense_model(name: str, device: str | None = None, max_length: int | None = None, precision: str = "auto") -> SentenceTransformer:
     """A SentenceTransformer, shared within the process by everyone asking for the same one;
-    `bf16`: it encodes under bf16 autocast (`encode_texts`)."""
+    it encodes under `precision` (`rankdistill.hardware`; resolved here, `encode_texts` uses it)."""
     path = resolve_model(name)
-    key = (path, device, max_length, bf16)
+    precision = resolve_precision(precision, device)
+    key = (path, device, max_length, precision)
     if key not in _models:
         model = SentenceTransformer(path, device=device)
         if max_length:
             model.max_seq_length = max_length
-        model.rankdistill_bf16 = bf16
-        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}|{'bf16' if bf16 else 'fp32'}"
+        model.rankdistill_precision = precision
+        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}|{precision}"
         _models[key] = model
     return _models[key]
 
@@ -39,28 +41,42 @@ def normalizes(model: SentenceTransformer) -> bool:
 
 
 def encode_texts(
-    model: SentenceTransformer, texts: list[str], role: str, batch_size: int = 32, normalize: bool = True, progress: bool = False
+    model: SentenceTransformer,
+    texts: list[str],
+    role: str,
+    batch_size: int = 32,
+    normalize: bool = True,
+    progress: bool = False,
+    on_batch: OnBatch | None = None,
 ) -> np.ndarray:
     """float32 embeddings of `texts` as queries or documents (`role`); each distinct text is
-    encoded once per process and model loaded with `load_dense_model`."""
+    encoded once per process and model loaded with `load_dense_model`. `on_batch(n)` is called
+    after each batch the model encodes (memo hits encode nothing)."""
     if not texts:
         return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
     memo_key = getattr(model, "rankdistill_memo_key", None)
 
-    def encode(new: list[str]) -> np.ndarray:
-        encode_role = model.encode_query if role == "query" else model.encode_document
-        with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
-            vectors = encode_role(new, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=normalize)
+    encode_role = model.encode_query if role == "query" else model.encode_document
+
+    def one_batch(batch: list[str]) -> np.ndarray:
+        vectors = encode_role(batch, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=normalize)
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode(new: list[str]) -> np.ndarray:
+        with inference_autocast(model.device.type, getattr(model, "rankdistill_precision", "float32")):
+            blocks, order = in_length_batches(new, batch_size, one_batch, on_batch, progress, f"encoding {role}s")
+        return np.concatenate(blocks)[np.argsort(order)]
 
     keys = [(memo_key, role, normalize, text) for text in texts] if memo_key is not None else None
     rows = memoised_rows(keys, texts, encode)
     return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
 
-def encode_documents(model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = True) -> np.ndarray:
+def encode_documents(
+    model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = True, on_batch: OnBatch | None = None
+) -> np.ndarray:
     """Document embeddings as float32, L2-normalised when the model's similarity is cosine."""
-    return encode_texts(model, texts, "document", batch_size, normalizes(model), progress)
+    return encode_texts(model, texts, "document", batch_size, normalizes(model), progress, on_batch)
 
 
 def encode_queries(model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
@@ -68,9 +84,9 @@ def encode_queries(model: SentenceTransformer, texts: list[str], batch_size: int
 
 
 class DenseRetriever:
-    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, bf16: bool = False):
+    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto"):
         self.spec = f"dense:{model}"
-        self.model = load_dense_model(model, device, max_length, bf16)
+        self.model = load_dense_model(model, device, max_length, precision)
         self.batch_size = batch_size
         self.doc_ids: list[str] = []
         self.faiss_index: faiss.Index | None = None

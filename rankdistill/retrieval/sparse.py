@@ -8,18 +8,20 @@ import torch
 from sentence_transformers import SparseEncoder
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.models import inference_autocast, resolve_model
-from rankdistill.retrieval.base import Corpus, Results, to_results, top_k
+from rankdistill.hardware import inference_autocast, resolve_precision
+from rankdistill.models import resolve_model
+from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, to_results, top_k
 
 
-def load_sparse_model(name: str, device: str | None = None, max_length: int | None = None, bf16: bool = False) -> SparseEncoder:
-    """A SparseEncoder; `bf16`: it encodes under bf16 autocast (`encode_sparse`)."""
+def load_sparse_model(name: str, device: str | None = None, max_length: int | None = None, precision: str = "auto") -> SparseEncoder:
+    """A SparseEncoder that encodes under `precision` (resolved here; `encode_sparse` uses it)."""
     path = resolve_model(name)
+    precision = resolve_precision(precision, device)
     model = SparseEncoder(path, device=device)
     if max_length:
         model.max_seq_length = max_length
-    model.rankdistill_bf16 = bf16
-    model.rankdistill_memo_key = f"sparse|{path}|{device}|{model.max_seq_length}|{'bf16' if bf16 else 'fp32'}"  # `memoised_rows`
+    model.rankdistill_precision = precision
+    model.rankdistill_memo_key = f"sparse|{path}|{device}|{model.max_seq_length}|{precision}"  # `memoised_rows`
     return model
 
 
@@ -33,17 +35,26 @@ def to_csr(embeddings: torch.Tensor) -> sp.csr_matrix:
     return sp.csr_matrix(embeddings.float().cpu().numpy())
 
 
-def encode_sparse(model: SparseEncoder, texts: list[str], is_query: bool, batch_size: int = 32, progress: bool = True) -> sp.csr_matrix:
+def encode_sparse(
+    model: SparseEncoder, texts: list[str], is_query: bool, batch_size: int = 32, progress: bool = True, on_batch: OnBatch | None = None
+) -> sp.csr_matrix:
+    """Sparse rows of `texts` as CSR, in order; `on_batch(n)` is called after each batch."""
     encode = model.encode_query if is_query else model.encode_document
-    with inference_autocast(model.device.type, getattr(model, "rankdistill_bf16", False)):
-        embeddings = encode(texts, batch_size=batch_size, show_progress_bar=progress, convert_to_sparse_tensor=True)
-    return to_csr(embeddings)
+
+    def one_batch(batch: list[str]) -> sp.csr_matrix:
+        return to_csr(encode(batch, batch_size=batch_size, show_progress_bar=False, convert_to_sparse_tensor=True))
+
+    if not texts:
+        return sp.csr_matrix((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+    with inference_autocast(model.device.type, getattr(model, "rankdistill_precision", "float32")):
+        blocks, order = in_length_batches(texts, batch_size, one_batch, on_batch, progress, "encoding")
+    return sp.vstack(blocks, format="csr")[np.argsort(order)]
 
 
 class SparseRetriever:
-    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, bf16: bool = False):
+    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto"):
         self.spec = f"sparse:{model}"
-        self.model = load_sparse_model(model, device, max_length, bf16)
+        self.model = load_sparse_model(model, device, max_length, precision)
         self.batch_size = batch_size
         self.doc_ids: list[str] = []
         self.doc_matrix_t: sp.csr_matrix | None = None

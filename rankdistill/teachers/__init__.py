@@ -23,15 +23,15 @@ def build_teacher(
     batch_size: int = 32,
     max_length: int | None = None,
     device: str | None = None,
-    bf16: bool = False,
+    precision: str = "auto",
     backend: str = "torch",
 ) -> Teacher:
-    """The teacher a spec names; `bf16` for model teachers (autocast, or OpenVINO's bf16
-    precision), `backend` (torch, onnx, onnx-int8, openvino) for cross-encoders."""
+    """The teacher a spec names; `precision` (auto, float32, bf16, fp16; rankdistill.hardware) for
+    model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) for cross-encoders."""
     kind, _, model = spec.partition(":")
     if kind not in KINDS:
         raise UserError(f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}")
-    if backend != "torch" and kind != "cross-encoder":
+    if backend not in ("torch", "auto") and kind != "cross-encoder":
         raise UserError(f"teacher {spec!r}: backend {backend!r} is for cross-encoders only")
     if kind == "bm25":
         if corpus_texts is None:
@@ -48,14 +48,14 @@ def build_teacher(
     if kind == "cross-encoder":
         from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
-        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, bf16=bf16, device=device, backend=backend)
+        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, precision=precision, device=device, backend=backend)
     if kind == "bi-encoder":
         from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
-        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device, bf16=bf16)
+        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision)
     from rankdistill.teachers.sparse import SparseTeacher
 
-    return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device, bf16=bf16)
+    return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision)
 
 
 __all__ = ["EnsembleTeacher", "KINDS", "Member", "Teacher", "build_teacher", "calibrate", "make_fingerprint", "weights_hash"]

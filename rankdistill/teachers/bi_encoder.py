@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from rankdistill.errors import UserError
-from rankdistill.models import precision_fields, resolve_model
+from rankdistill.hardware import precision_fields
+from rankdistill.models import resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 
@@ -25,18 +26,18 @@ class BiEncoderTeacher:
         batch_size: int = 32,
         max_length: int | None = None,
         device: str | None = None,
-        bf16: bool = False,
+        precision: str = "auto",
     ):
         from rankdistill.retrieval.dense import load_dense_model
 
         if similarity not in ("cosine", "dot"):
             raise UserError(f"bi-encoder similarity {similarity!r}: expected cosine or dot")
         path = resolve_model(model)
-        self.model = load_dense_model(path, device, max_length, bf16)
+        self.model = load_dense_model(path, device, max_length, precision)
         self.similarity = similarity
         self.batch_size = batch_size
         self.fingerprint = make_fingerprint(
-            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length, **precision_fields(bf16)
+            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length, **precision_fields(self.model.rankdistill_precision)
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
@@ -47,4 +48,6 @@ class BiEncoderTeacher:
     def _embed(self, role: str, texts: list[str]) -> np.ndarray:
         from rankdistill.retrieval.dense import encode_texts
 
-        return encode_texts(self.model, texts, role, self.batch_size, normalize=self.similarity == "cosine")
+        # a bar of its own below the store's, which moves once per call of up to 2,048 pairs
+        progress = role == "document" and len(texts) > 4 * self.batch_size
+        return encode_texts(self.model, texts, role, self.batch_size, normalize=self.similarity == "cosine", progress=progress)

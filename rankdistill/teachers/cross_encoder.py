@@ -2,9 +2,10 @@
 
 ST 6 applies a sigmoid to single-label heads by default; distillation wants the raw logits (a
 sigmoid squashes margins), so the activation is set explicitly and is part of the fingerprint.
-Backends: `torch` (optionally bf16 autocast), `onnx` (ONNX Runtime, float32), `onnx-int8`
-(int8 weights; faster, and not the same ranking) and `openvino` (float32, or bf16 with `bf16`: the
-fastest on a CPU with bf16 instructions); evaluation/bench_teacher_scoring.md measures speed and
+Backends: `torch` (float32, or bf16/fp16 autocast), `onnx` (ONNX Runtime, float32), `onnx-int8`
+(int8 weights; faster, and not the same ranking), `openvino` (float32, or bf16 on a CPU with bf16
+instructions) and `auto`: OpenVINO on a CPU (the fastest faithful path measured, in the precision
+`auto` picks for the CPU), torch on CUDA. evaluation/bench_teacher_scoring.md measures speed and
 how far each moves the scores. A backend other than torch is part of the fingerprint, so its
 scores never mix with torch's.
 """
@@ -16,7 +17,8 @@ import torch
 from sentence_transformers import CrossEncoder
 
 from rankdistill.errors import UserError
-from rankdistill.models import inference_autocast, resolve_model
+from rankdistill.hardware import inference_autocast, resolve_precision
+from rankdistill.models import resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 
 ACTIVATIONS = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid}
@@ -29,18 +31,25 @@ class CrossEncoderTeacher:
         max_length: int = 256,
         activation: str = "identity",
         batch_size: int = 32,
-        bf16: bool = False,
+        precision: str = "auto",
         device: str | None = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ):
-        from rankdistill.teachers.exported import BACKENDS
+        from rankdistill.teachers.exported import BACKENDS, auto_backend
 
         if backend not in BACKENDS:
             raise UserError(f"unknown cross-encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        if backend == "auto":
+            backend = auto_backend(device) if activation == "identity" else "torch"
         if backend != "torch" and activation != "identity":
             raise UserError(f"cross-encoder backend {backend!r} returns raw logits: drop the activation")
-        if backend in ("onnx", "onnx-int8") and bf16:
-            raise UserError(f"cross-encoder backend {backend!r} runs float32: drop bf16 (or use --backend openvino)")
+        if backend in ("onnx", "onnx-int8"):
+            if precision not in ("auto", "float32"):
+                raise UserError(f"cross-encoder backend {backend!r} runs float32: set precision float32 (or use the openvino backend)")
+            precision = "float32"
+        precision = resolve_precision(precision, device)
+        if backend == "openvino" and precision == "fp16":
+            raise UserError("the openvino backend runs float32 or bf16 on a CPU, not fp16")
         if activation not in ACTIVATIONS:
             raise UserError(f"cross-encoder activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}")
         path = resolve_model(model)
@@ -50,10 +59,12 @@ class CrossEncoderTeacher:
         self.activation = ACTIVATIONS[activation]()
         self.max_length = max_length
         self.batch_size = batch_size
-        self.bf16 = bf16
+        self.precision = precision
+        self.backend = backend
         weights = weights_hash(path)
         self.fingerprint = make_fingerprint(
-            "cross-encoder", weights=weights, max_length=max_length, activation=activation, bf16=bf16,
+            "cross-encoder", weights=weights, max_length=max_length, activation=activation, bf16=precision == "bf16",
+            **({"precision": precision} if precision == "fp16" else {}),
             **({"backend": backend} if backend != "torch" else {}),
         )
         self.exported = None
@@ -62,14 +73,14 @@ class CrossEncoderTeacher:
 
             path = exported_model(self.model, weights, max_length, backend)
             if backend == "openvino":
-                self.exported = OpenVinoCrossEncoder(self.model, path, max_length, bf16)
+                self.exported = OpenVinoCrossEncoder(self.model, path, max_length, precision)
             else:
                 self.exported = OnnxCrossEncoder(self.model, path, max_length)
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         if self.exported is not None:
             return self.exported.predict(list(zip(queries, docs)), self.batch_size)
-        with torch.inference_mode(), inference_autocast(self.model.device.type, self.bf16):
+        with torch.inference_mode(), inference_autocast(self.model.device.type, self.precision):
             scores = self.model.predict(
                 list(zip(queries, docs)),
                 batch_size=self.batch_size,

@@ -8,7 +8,7 @@
         calibration: zscore          # zscore | minmax | rank | temperature
       - teacher: cross-encoder:runs/teachers/scifact-listnet
         max_length: 128
-        bf16: true
+        precision: auto              # auto | float32 | bf16 | fp16 (bf16: true|false is an alias)
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ class MemberConfig:
     calibration: str = "zscore"
     temperature: float = 1.0
     max_length: int | None = None
-    bf16: bool = False
-    backend: str = "torch"  # cross-encoders: torch | onnx | onnx-int8 | openvino
+    precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    backend: str = "auto"  # cross-encoders: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
@@ -68,7 +68,7 @@ def check_members(members: list[MemberConfig], path: str | Path, where: str, all
             fail("must be > 0", f"{where}[{i}].temperature")
         if member.backend not in BACKENDS:
             fail(f"unknown backend {member.backend!r}: expected one of {', '.join(BACKENDS)}", f"{where}[{i}].backend")
-        if member.backend != "torch" and not member.teacher.startswith("cross-encoder:"):
+        if member.backend not in ("torch", "auto") and not member.teacher.startswith("cross-encoder:"):
             fail(f"backend {member.backend!r} is for cross-encoder teachers only", f"{where}[{i}].backend")
 
 
@@ -88,6 +88,6 @@ def ensemble_from_members(
 
     members = []
     for member in configs:
-        teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.bf16, member.backend)
+        teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.precision, member.backend)
         members.append(Member(teacher, member.weight, member.calibration, member.temperature, member.teacher))
     return EnsembleTeacher(members, batch_size=batch_size)

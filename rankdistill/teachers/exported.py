@@ -23,10 +23,25 @@ from typing import Any
 import numpy as np
 
 from rankdistill.errors import UserError
+from rankdistill.hardware import configure_threads
 from rankdistill.paths import cache_dir
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino")
 FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx", "openvino": "model.onnx"}
+
+
+def auto_backend(device: str | None = None) -> str:
+    """The cross-encoder backend `auto` names: OpenVINO on a CPU where it is installed (the
+    fastest path that keeps the ranking, evaluation/bench_teacher_scoring.md), torch elsewhere."""
+    from rankdistill.hardware import resolve_device
+
+    if resolve_device(device) != "cpu":
+        return "torch"
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "openvino"
 
 
 def _import_runtime() -> Any:
@@ -125,7 +140,7 @@ class OnnxCrossEncoder(ExportedCrossEncoder):
     def __init__(self, model: Any, path: Path, max_length: int, threads: int | None = None):
         runtime = _import_runtime()
         options = runtime.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's default (all cores)
+        options.intra_op_num_threads = threads or configure_threads()
         self.session = runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         super().__init__(model, max_length, [i.name for i in self.session.get_inputs()])
 
@@ -137,15 +152,19 @@ class OpenVinoCrossEncoder(ExportedCrossEncoder):
     """Through OpenVINO on the CPU, with an explicit precision hint: OpenVINO would otherwise pick
     bf16 by itself on some CPUs, and the fingerprint must say which one made the scores."""
 
-    def __init__(self, model: Any, path: Path, max_length: int, bf16: bool):
+    def __init__(self, model: Any, path: Path, max_length: int, precision: str):
         try:
             import openvino
         except ImportError:
             raise UserError("the openvino backend needs openvino: pip install openvino") from None
         core = openvino.Core()
-        if bf16 and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-            raise UserError("the openvino backend with bf16 needs a CPU with bf16 instructions; drop --bf16 on this one")
-        config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "PERFORMANCE_HINT": "LATENCY"}
+        if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            raise UserError("the openvino backend with bf16 needs a CPU with bf16 instructions; use precision auto or float32 on this one")
+        config = {
+            "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": configure_threads(),
+        }
         self.compiled = core.compile_model(str(path), "CPU", config)
         self.output = self.compiled.outputs[0]
         super().__init__(model, max_length, [i.get_any_name() for i in self.compiled.inputs])

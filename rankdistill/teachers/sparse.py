@@ -11,21 +11,22 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.models import precision_fields, resolve_model
+from rankdistill.hardware import precision_fields
+from rankdistill.models import resolve_model
 from rankdistill.teachers.base import make_fingerprint, weights_hash
 from rankdistill.teachers.bi_encoder import unique_texts
 
 
 class SparseTeacher:
     pairs_per_call = 2048  # see ScoreStore: repeated texts in a call are encoded once
-    def __init__(self, model: str, batch_size: int = 32, max_length: int | None = None, device: str | None = None, bf16: bool = False):
+    def __init__(self, model: str, batch_size: int = 32, max_length: int | None = None, device: str | None = None, precision: str = "auto"):
         from rankdistill.retrieval.sparse import load_sparse_model
 
         path = resolve_model(model)
-        self.model = load_sparse_model(path, device, max_length, bf16)
+        self.model = load_sparse_model(path, device, max_length, precision)
         self.batch_size = batch_size
         self.fingerprint = make_fingerprint(
-            "sparse", weights=weights_hash(path), max_length=self.model.max_seq_length, **precision_fields(bf16)
+            "sparse", weights=weights_hash(path), max_length=self.model.max_seq_length, **precision_fields(self.model.rankdistill_precision)
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
@@ -42,7 +43,7 @@ class SparseTeacher:
             return sp.csr_matrix((0, self.model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
 
         def encode(new: list[str]) -> list[sp.csr_matrix]:
-            matrix = encode_sparse(self.model, new, is_query, self.batch_size, progress=False)
+            matrix = encode_sparse(self.model, new, is_query, self.batch_size, progress=len(new) > 4 * self.batch_size)
             return [matrix[i] for i in range(matrix.shape[0])]
 
         rows = memoised_rows([(self.model.rankdistill_memo_key, is_query, text) for text in unique], unique, encode)

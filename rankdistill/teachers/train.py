@@ -49,7 +49,7 @@ class TeacherTrainingConfig:
     warmup_ratio: float = 0.1
     lists_per_batch: int = 2
     max_length: int = 128
-    bf16: bool = True
+    precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     seed: int = 13
     save_steps: int = 100
 
@@ -99,6 +99,8 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
     """Fine-tune a one-logit cross-encoder on `dataset`'s judgements; returns the model folder."""
     import torch
     from datasets import Dataset
+
+    from rankdistill.hardware import resolve_precision, trainer_precision
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import ListNetLoss
 
@@ -116,7 +118,7 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
         per_device_train_batch_size=config.lists_per_batch,
         learning_rate=config.learning_rate,
         warmup_steps=config.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
-        bf16=config.bf16,
+        **trainer_precision(resolve_precision(config.precision, device)),
         seed=config.seed,
         data_seed=config.seed,
         save_strategy="steps",

@@ -8,7 +8,7 @@ and field (the loader of `rankdistill/config.py`; the `loss:` mapping is checked
     student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...],
                query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33}
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}
-    trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, bf16: false,
+    trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
     dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null}
 """
@@ -57,7 +57,7 @@ class TrainerConfig:
     learning_rate: float = 2e-5
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
-    bf16: bool = False
+    precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     save_steps: int = 100
     save_total_limit: int = 2
     logging_steps: int = 10

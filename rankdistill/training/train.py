@@ -83,6 +83,8 @@ def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, i
 def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evaluate: bool) -> Any:
     import torch
 
+    from rankdistill.hardware import resolve_precision, trainer_precision
+
     if kind == "sparse":
         from sentence_transformers.sparse_encoder import SparseEncoderTrainingArguments as Arguments
     else:
@@ -101,7 +103,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
         learning_rate=t.learning_rate,
         warmup_steps=t.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
         weight_decay=t.weight_decay,
-        bf16=t.bf16,
+        **trainer_precision(resolve_precision(t.precision, "cpu" if use_cpu else t.device)),
         seed=config.seed,
         data_seed=config.seed,
         save_strategy="steps",
