@@ -28,6 +28,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         max_length=args.max_length,
         data_root=args.data_root,
         precision=args.precision,
+        backend=args.backend,
     ) if args.retriever else []
     if args.index:
         from rankdistill.indexes.evaluate import evaluate_indexes
@@ -135,7 +136,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
     teachers = {
         spec: build_teacher(
             spec, corpus_texts, args.batch_size, args.max_length, args.device, args.precision,
-            args.backend if spec.startswith("cross-encoder:") else "torch",
+            args.backend if spec.startswith(("cross-encoder:", "bi-encoder:")) else "torch",
         )
         for spec in args.teacher
     }
@@ -231,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--output", default=None, help="also write the table to this file")
     compare.set_defaults(handler=_cmd_compare)
 
+    from rankdistill.retrieval.exported import BACKENDS  # light: the runtimes load on use
+
     evaluate = commands.add_parser("evaluate", help="evaluate retrievers on a BEIR dataset")
     evaluate.add_argument("--dataset", action="append", required=True, help="name (scifact, nfcorpus, arguana, msmarco-trec-dl) or BEIR folder; repeatable")
     evaluate.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
@@ -242,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
     add_precision_argument(evaluate, "dense and sparse retrievers")
+    evaluate.add_argument("--backend", default="auto", choices=BACKENDS, help="dense retrievers: auto (openvino on a CPU, torch on CUDA), torch, onnx, onnx-int8, openvino")
     evaluate.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     evaluate.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     evaluate.set_defaults(handler=_cmd_evaluate)
@@ -270,8 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     mine.set_defaults(handler=_cmd_mine)
 
-    from rankdistill.teachers.exported import BACKENDS  # light: onnxruntime itself loads on use
-
     score = commands.add_parser("score", help="score candidate lists with teachers into the score store; rerank table and diagnostics")
     score.add_argument("--dataset", required=True, help="name or BEIR folder")
     score.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
@@ -282,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--store", required=True, help="teacher score store folder")
     score.add_argument("--report", default=None, help="folder for results.md, diagnostics (histograms, spread, Kendall tau) and runs")
     add_precision_argument(score, "model teachers (cross-, bi-encoder, sparse): torch autocast, or OpenVINO's precision hint")
-    score.add_argument("--backend", default="auto", choices=BACKENDS, help="inference backend of cross-encoder teachers (auto: openvino on a CPU, torch on CUDA)")
+    score.add_argument("--backend", default="auto", choices=BACKENDS, help="inference backend of cross- and bi-encoder teachers (auto: openvino on a CPU, torch on CUDA)")
     score.add_argument("--batch-size", type=int, default=32)
     score.add_argument("--max-length", type=int, default=None, help="override the models' max sequence length")
     score.add_argument("--device", default=None)

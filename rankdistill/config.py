@@ -34,6 +34,7 @@ class EvaluateConfig:
     batch_size: int = 32
     max_length: int | None = None
     precision: str = "auto"  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    backend: str = "auto"  # dense retrievers: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass

@@ -44,10 +44,11 @@ def evaluate_retriever(
     device: str | None = None,
     max_length: int | None = None,
     precision: str = "auto",
+    backend: str = "auto",
 ) -> RetrieverEvaluation:
     info = dataset_info(dataset.name)
     ignore_identical = info.ignore_identical_ids
-    retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, precision=precision)
+    retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, precision=precision, backend=backend)
     started = time.perf_counter()
     retriever.index(dataset.corpus)
     indexed = time.perf_counter()
@@ -135,15 +136,16 @@ def evaluate_many(
     max_length: int | None = None,
     data_root: str | Path | None = None,
     precision: str = "auto",
+    backend: str = "auto",
 ) -> list[RetrieverEvaluation]:
     """Every retriever on every dataset; writes per-run files and `results.md` under `output`."""
-    settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length, "precision": precision}
+    settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length, "precision": precision, "backend": backend}
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
         for spec in retrievers:
             log.info("evaluating %s on %s/%s", spec, dataset.name, dataset.split)
-            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, precision)
+            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, precision, backend)
             evaluations.append(evaluation)
             if output is not None:
                 save_evaluation(evaluation, output, settings)

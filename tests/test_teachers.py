@@ -263,11 +263,11 @@ def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str,
     quantised = int8.score(BACKEND_QUERIES, BACKEND_DOCS)
     assert not np.allclose(quantised, expected, atol=1e-6) and np.corrcoef(quantised, expected)[0, 1] > 0.9
     assert int8.fingerprint not in (onnx.fingerprint, torch_fingerprint)
-    with pytest.raises(UserError, match="unknown cross-encoder backend 'tensorrt'"):
+    with pytest.raises(UserError, match="unknown backend 'tensorrt': expected one of auto, torch"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
     with pytest.raises(UserError, match="backend 'onnx' runs float32: set precision float32"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="onnx", precision="bf16")
-    with pytest.raises(UserError, match="backend 'onnx' is for cross-encoders only"):
+    with pytest.raises(UserError, match="backend 'onnx' is for cross- and bi-encoders only"):
         build_teacher("bm25", corpus_texts=["a"], backend="onnx")
 
 

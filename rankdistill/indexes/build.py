@@ -43,6 +43,7 @@ class BuildSettings:
     device: str | None = None
     keep_chunks: bool = False
     precision: str = "auto"  # auto | float32 | bf16 | fp16; the resolved one is recorded and used again for queries
+    backend: str = "auto"  # dense encoders: auto | torch | onnx | onnx-int8 | openvino; recorded likewise
 
 
 def _clear(output: Path) -> None:
@@ -92,7 +93,7 @@ def build_index(
     doc_ids = list(corpus)
     texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
     del corpus
-    encoder = load_encoder(model, spec.is_sparse, settings.device, settings.max_length, settings.batch_size, settings.precision)
+    encoder = load_encoder(model, spec.is_sparse, settings.device, settings.max_length, settings.batch_size, settings.precision, settings.backend)
     dimension = encoder.dimension
     check_factory(spec, dimension)  # a bad factory string fails before hours of encoding
     digest = corpus_hash(doc_ids, texts)
@@ -116,7 +117,7 @@ def build_index(
         "count": len(doc_ids),
         "model": encoder.record(),
         "dataset": {"name": dataset, "path": str(dataset_path), "corpus_sha256": digest},
-        "settings": {**asdict(settings), "max_length": encoder.max_length, "precision": encoder.precision},
+        "settings": {**asdict(settings), "max_length": encoder.max_length, "precision": encoder.precision, "backend": encoder.backend},
         "build_seconds": {
             "encode": round(encode_s, 3),
             "reused_chunks": chunks.reused,

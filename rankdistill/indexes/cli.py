@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rankdistill.errors import UserError
 from rankdistill.hardware import add_precision_argument
+from rankdistill.retrieval.exported import BACKENDS
 
 SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
 
@@ -25,6 +26,7 @@ def _cmd_build(args: argparse.Namespace) -> None:
         device=args.device,
         keep_chunks=args.keep_chunks,
         precision=args.precision,
+        backend=args.backend,
     )
     manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite)
     seconds = manifest["build_seconds"]
@@ -122,6 +124,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--batch-size", type=int, default=32)
     build.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
     add_precision_argument(build, "the corpus encoding (recorded; queries use it too)")
+    build.add_argument("--backend", default="auto", choices=BACKENDS, help="dense encoders: auto (openvino on a CPU, torch on CUDA), torch, onnx, onnx-int8, openvino (recorded)")
     build.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     build.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     build.add_argument("--keep-chunks", action="store_true", help="keep the encoded chunks after the build")

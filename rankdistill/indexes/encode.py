@@ -23,10 +23,9 @@ from tqdm.auto import tqdm
 
 from rankdistill.atomic import atomic_write, atomic_write_json
 from rankdistill.errors import UserError
-from rankdistill.hardware import precision_fields
 from rankdistill.models import resolve_model
 from rankdistill.retrieval.base import OnBatch
-from rankdistill.teachers.base import make_fingerprint, weights_hash
+from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,7 @@ class Encoder:
     batch_size: int
     weights: str
     precision: str = "float32"  # concrete (resolved when the model was loaded)
+    backend: str = "torch"  # concrete: torch, onnx, onnx-int8 or openvino
 
     @property
     def max_length(self) -> int | None:
@@ -66,7 +66,7 @@ class Encoder:
         """Everything that changes a vector: weights, kind, max length, normalisation, precision."""
         return make_fingerprint(
             "index-encoder", sparse=self.sparse, weights=self.weights, max_length=self.max_length, normalized=self.normalized,
-            **precision_fields(self.precision),
+            **runtime_fields(self.precision, self.backend),
         )
 
     def record(self) -> dict[str, Any]:
@@ -79,6 +79,7 @@ class Encoder:
             "normalized": self.normalized,
             "bf16": self.precision == "bf16",  # read by indexes built before `precision`
             "precision": self.precision,
+            "backend": self.backend,
         }
 
     def encode_documents(self, texts: list[str], progress: bool = False, on_batch: OnBatch | None = None) -> Vectors:
@@ -102,18 +103,22 @@ class Encoder:
 
 
 def load_encoder(
-    name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32, precision: str = "auto"
+    name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32, precision: str = "auto",
+    backend: str = "torch",
 ) -> Encoder:
+    """The model behind an index; `backend` applies to dense models (sparse ones run in torch)."""
     path = resolve_model(name)
     if sparse:
         from rankdistill.retrieval.sparse import load_sparse_model
 
         model = load_sparse_model(path, device, max_length, precision)
+        backend = "torch"
     else:
         from rankdistill.retrieval.dense import load_dense_model
 
-        model = load_dense_model(path, device, max_length, precision)
-    return Encoder(name, sparse, model, batch_size, weights_hash(path), model.rankdistill_precision)
+        model = load_dense_model(path, device, max_length, precision, backend)
+        backend = model.rankdistill_backend
+    return Encoder(name, sparse, model, batch_size, weights_hash(path), model.rankdistill_precision, backend)
 
 
 def built_precision(built_with: dict[str, Any]) -> str:
@@ -134,7 +139,7 @@ def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | 
         raise UserError(
             f"{where}: model {encoder.name!r} has the index's weights but other settings (max length "
             f"{encoder.max_length} vs {built_with.get('max_length')}, normalised {encoder.normalized} vs "
-            f"{built_with.get('normalized')}, precision {encoder.precision} vs {built_precision(built_with)}): load it with the index's settings"
+            f"{built_with.get('normalized')}, precision {encoder.precision} vs {built_precision(built_with)}, backend {encoder.backend} vs {built_with.get('backend', 'torch')}): load it with the index's settings"
         )
 
 

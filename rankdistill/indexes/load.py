@@ -89,7 +89,7 @@ def _load_checked_encoder(folder: Path, manifest: dict[str, Any], model: str | N
     built_with = manifest["model"]
     encoder = load_encoder(
         model or built_with["name"], built_with["type"] == "sparse", device, built_with.get("max_length"), batch_size,
-        built_precision(built_with),
+        built_precision(built_with), built_with.get("backend", "torch"),
     )
     check_same_model(built_with, encoder, folder)
     return encoder

@@ -62,6 +62,7 @@ class IndexSection:
     batch_size: int = 32
     max_length: int | None = None
     precision: str = "auto"  # the corpus (and queries at search): auto | float32 | bf16 | fp16 (`bf16` alias)
+    backend: str = "auto"  # dense students: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass

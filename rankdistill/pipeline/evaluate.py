@@ -28,7 +28,7 @@ def evaluate_systems(
     from rankdistill.data.resolve import dataset_info
 
     ev = config.evaluate
-    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "precision": ev.precision}
+    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "precision": ev.precision, "backend": ev.backend}
     summary: dict[str, Any] = {"datasets": {}}
     evaluations: list[RetrieverEvaluation] = []
     for name in ev.datasets:
@@ -36,7 +36,7 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision)
+            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend)
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None

@@ -105,7 +105,7 @@ def _stage_index(config: PipelineConfig, dataset_name: str):
         output = folder / "index"
         if not (output / "manifest.json").is_file():
             index = config.index
-            settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision)
+            settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision, backend=index.backend)
             build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root)
         return {"index": str(output), "spec": config.index.spec}
 

@@ -27,9 +27,11 @@ def _bm25_options(text: str, spec: str) -> dict[str, float]:
 
 
 def build_retriever(
-    spec: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto"
+    spec: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto",
+    backend: str = "torch",
 ) -> Retriever:
-    """A retriever from its spec; `max_length` and `precision` (rankdistill.hardware) apply to models."""
+    """A retriever from its spec; `max_length` and `precision` (rankdistill.hardware) apply to
+    models, `backend` (torch, onnx, onnx-int8, openvino, auto) to dense ones."""
     kind, _, argument = spec.partition(":")
     if kind == "bm25":
         from rankdistill.retrieval.bm25 import BM25Retriever
@@ -43,7 +45,7 @@ def build_retriever(
         if kind == "dense":
             from rankdistill.retrieval.dense import DenseRetriever
 
-            return DenseRetriever(argument, batch_size, device, max_length, precision)
+            return DenseRetriever(argument, batch_size, device, max_length, precision, backend)
         from rankdistill.retrieval.sparse import SparseRetriever
 
         return SparseRetriever(argument, batch_size, device, max_length, precision)

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faiss
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
 from rankdistill.data.beir import join_title_text
 from rankdistill.errors import UserError
-from rankdistill.hardware import inference_autocast, resolve_precision
+from rankdistill.hardware import inference_autocast
 from rankdistill.models import resolve_model
 from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, memoised_rows, to_results
 
 
-_models: dict[tuple[str, str | None, int | None, str], SentenceTransformer] = {}
+_models: dict[tuple[str, str | None, int | None, str, str], Any] = {}
 
 
-def load_dense_model(name: str, device: str | None = None, max_length: int | None = None, precision: str = "auto") -> SentenceTransformer:
-    """A SentenceTransformer, shared within the process by everyone asking for the same one;
-    it encodes under `precision` (`rankdistill.hardware`; resolved here, `encode_texts` uses it)."""
+def load_dense_model(
+    name: str, device: str | None = None, max_length: int | None = None, precision: str = "auto", backend: str = "torch"
+) -> Any:
+    """A SentenceTransformer (or, for backend onnx / onnx-int8 / openvino, its exported twin,
+    rankdistill.retrieval.dense_exported), shared within the process by everyone asking for the
+    same one. `precision` and `backend` are resolved here; `encode_texts` uses them."""
+    from rankdistill.retrieval.exported import resolve_backend
+
     path = resolve_model(name)
-    precision = resolve_precision(precision, device)
-    key = (path, device, max_length, precision)
+    backend, precision = resolve_backend(backend, precision, device)
+    key = (path, device, max_length, precision, backend)
     if key not in _models:
         model = SentenceTransformer(path, device=device)
         if max_length:
             model.max_seq_length = max_length
+        if backend != "torch":
+            from rankdistill.retrieval.dense_exported import ExportedDenseModel
+            from rankdistill.fingerprints import weights_hash
+
+            model = ExportedDenseModel(model, weights_hash(path), backend, precision)
         model.rankdistill_precision = precision
-        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}|{precision}"
+        model.rankdistill_backend = backend
+        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}|{precision}|{backend}"
         _models[key] = model
     return _models[key]
 
@@ -84,9 +97,12 @@ def encode_queries(model: SentenceTransformer, texts: list[str], batch_size: int
 
 
 class DenseRetriever:
-    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto"):
+    def __init__(
+        self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto",
+        backend: str = "torch",
+    ):
         self.spec = f"dense:{model}"
-        self.model = load_dense_model(model, device, max_length, precision)
+        self.model = load_dense_model(model, device, max_length, precision, backend)
         self.batch_size = batch_size
         self.doc_ids: list[str] = []
         self.faiss_index: faiss.Index | None = None

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 from rankdistill.errors import UserError
-from rankdistill.teachers.base import Teacher, make_fingerprint, weights_hash
+from rankdistill.fingerprints import make_fingerprint, weights_hash
+from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import calibrate
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
 
@@ -31,8 +32,8 @@ def build_teacher(
     kind, _, model = spec.partition(":")
     if kind not in KINDS:
         raise UserError(f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}")
-    if backend not in ("torch", "auto") and kind != "cross-encoder":
-        raise UserError(f"teacher {spec!r}: backend {backend!r} is for cross-encoders only")
+    if backend not in ("torch", "auto") and kind not in ("cross-encoder", "bi-encoder"):
+        raise UserError(f"teacher {spec!r}: backend {backend!r} is for cross- and bi-encoders only")
     if kind == "bm25":
         if corpus_texts is None:
             raise UserError("a bm25 teacher needs the corpus it scores against")
@@ -52,7 +53,7 @@ def build_teacher(
     if kind == "bi-encoder":
         from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
-        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision)
+        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision, backend=backend)
     from rankdistill.teachers.sparse import SparseTeacher
 
     return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from rankdistill.errors import UserError
-from rankdistill.hardware import precision_fields
 from rankdistill.models import resolve_model
-from rankdistill.teachers.base import make_fingerprint, weights_hash
+from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 
 def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
@@ -27,17 +26,19 @@ class BiEncoderTeacher:
         max_length: int | None = None,
         device: str | None = None,
         precision: str = "auto",
+        backend: str = "torch",
     ):
         from rankdistill.retrieval.dense import load_dense_model
 
         if similarity not in ("cosine", "dot"):
             raise UserError(f"bi-encoder similarity {similarity!r}: expected cosine or dot")
         path = resolve_model(model)
-        self.model = load_dense_model(path, device, max_length, precision)
+        self.model = load_dense_model(path, device, max_length, precision, backend)
         self.similarity = similarity
         self.batch_size = batch_size
         self.fingerprint = make_fingerprint(
-            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length, **precision_fields(self.model.rankdistill_precision)
+            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length,
+            **runtime_fields(self.model.rankdistill_precision, self.model.rankdistill_backend),
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 
 from rankdistill.errors import UserError
-from rankdistill.teachers.base import make_fingerprint
+from rankdistill.fingerprints import make_fingerprint
 
 
 class BM25Teacher:

@@ -17,9 +17,9 @@ import torch
 from sentence_transformers import CrossEncoder
 
 from rankdistill.errors import UserError
-from rankdistill.hardware import inference_autocast, resolve_precision
+from rankdistill.hardware import inference_autocast
 from rankdistill.models import resolve_model
-from rankdistill.teachers.base import make_fingerprint, weights_hash
+from rankdistill.fingerprints import make_fingerprint, weights_hash
 
 ACTIVATIONS = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid}
 
@@ -35,21 +35,13 @@ class CrossEncoderTeacher:
         device: str | None = None,
         backend: str = "auto",
     ):
-        from rankdistill.teachers.exported import BACKENDS, auto_backend
+        from rankdistill.retrieval.exported import resolve_backend
 
-        if backend not in BACKENDS:
-            raise UserError(f"unknown cross-encoder backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-        if backend == "auto":
-            backend = auto_backend(device) if activation == "identity" else "torch"
-        if backend != "torch" and activation != "identity":
+        if backend == "auto" and activation != "identity":
+            backend = "torch"  # the exported graphs return raw logits
+        if backend not in ("auto", "torch") and activation != "identity":
             raise UserError(f"cross-encoder backend {backend!r} returns raw logits: drop the activation")
-        if backend in ("onnx", "onnx-int8"):
-            if precision not in ("auto", "float32"):
-                raise UserError(f"cross-encoder backend {backend!r} runs float32: set precision float32 (or use the openvino backend)")
-            precision = "float32"
-        precision = resolve_precision(precision, device)
-        if backend == "openvino" and precision == "fp16":
-            raise UserError("the openvino backend runs float32 or bf16 on a CPU, not fp16")
+        backend, precision = resolve_backend(backend, precision, device)
         if activation not in ACTIVATIONS:
             raise UserError(f"cross-encoder activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}")
         path = resolve_model(model)
@@ -69,13 +61,10 @@ class CrossEncoderTeacher:
         )
         self.exported = None
         if backend != "torch":
-            from rankdistill.teachers.exported import OnnxCrossEncoder, OpenVinoCrossEncoder, exported_model
+            from rankdistill.teachers.exported import ExportedCrossEncoder, exported_model
 
             path = exported_model(self.model, weights, max_length, backend)
-            if backend == "openvino":
-                self.exported = OpenVinoCrossEncoder(self.model, path, max_length, precision)
-            else:
-                self.exported = OnnxCrossEncoder(self.model, path, max_length)
+            self.exported = ExportedCrossEncoder(self.model, path, max_length, backend, precision)
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         if self.exported is not None:

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from rankdistill.errors import UserError
-from rankdistill.teachers.base import Teacher, make_fingerprint
+from rankdistill.fingerprints import make_fingerprint
+from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import METHODS, calibrate
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from rankdistill.errors import InputError
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
-from rankdistill.teachers.exported import BACKENDS
+from rankdistill.retrieval.exported import BACKENDS
 
 
 @dataclass
@@ -30,7 +30,7 @@ class MemberConfig:
     temperature: float = 1.0
     max_length: int | None = None
     precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
-    backend: str = "auto"  # cross-encoders: auto | torch | onnx | onnx-int8 | openvino
+    backend: str = "auto"  # cross- and bi-encoders: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
@@ -68,8 +68,8 @@ def check_members(members: list[MemberConfig], path: str | Path, where: str, all
             fail("must be > 0", f"{where}[{i}].temperature")
         if member.backend not in BACKENDS:
             fail(f"unknown backend {member.backend!r}: expected one of {', '.join(BACKENDS)}", f"{where}[{i}].backend")
-        if member.backend not in ("torch", "auto") and not member.teacher.startswith("cross-encoder:"):
-            fail(f"backend {member.backend!r} is for cross-encoder teachers only", f"{where}[{i}].backend")
+        if member.backend not in ("torch", "auto") and not member.teacher.startswith(("cross-encoder:", "bi-encoder:")):
+            fail(f"backend {member.backend!r} is for cross- and bi-encoder teachers only", f"{where}[{i}].backend")
 
 
 def load_ensemble(

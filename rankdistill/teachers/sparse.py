@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.hardware import precision_fields
 from rankdistill.models import resolve_model
-from rankdistill.teachers.base import make_fingerprint, weights_hash
+from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
 from rankdistill.teachers.bi_encoder import unique_texts
 
 
@@ -26,7 +25,7 @@ class SparseTeacher:
         self.model = load_sparse_model(path, device, max_length, precision)
         self.batch_size = batch_size
         self.fingerprint = make_fingerprint(
-            "sparse", weights=weights_hash(path), max_length=self.model.max_seq_length, **precision_fields(self.model.rankdistill_precision)
+            "sparse", weights=weights_hash(path), max_length=self.model.max_seq_length, **runtime_fields(self.model.rankdistill_precision)
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
