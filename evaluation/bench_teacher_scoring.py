@@ -3,9 +3,9 @@
 Same cross-encoder, same real SciFact (query, BM25 candidate) pairs, one process:
   plain  CrossEncoder.predict(pairs), fp32 (ST already sorts by length internally)
   cold   ScoreStore.score_pairs(CrossEncoderTeacher(...)) into an empty store, for each backend:
-         torch + bf16 autocast, ONNX Runtime float32, ONNX Runtime with int8 weights,
-         OpenVINO with bf16 precision
-  warm   the bf16 call again from a freshly opened store (every pair already scored)
+         torch float32, torch + bf16 autocast, ONNX Runtime float32, ONNX Runtime with int8
+         weights, OpenVINO float32 and bf16 (bf16 paths only where the CPU runs bf16 natively)
+  warm   the first path again from a freshly opened store (every pair already scored)
 Prints pairs/s, the ratios cold/plain (goal >= 2x) and warm/plain (goal >= 100x), and how close
 each backend's scores are to plain float32 (max abs difference, Kendall tau over all pairs, and
 mean per-query Kendall tau over each query's candidates, which is what reranking sees). The ONNX
@@ -29,6 +29,7 @@ from scipy.stats import kendalltau
 from sentence_transformers import CrossEncoder
 
 from rankdistill.evaluation import open_dataset
+from rankdistill.hardware import configure_threads, cpu_capability, resolve_precision
 from rankdistill.models import resolve_model
 from rankdistill.retrieval import build_retriever
 from rankdistill.store import ScoreStore
@@ -37,10 +38,12 @@ from rankdistill.teachers.diagnostics import mean_kendall_tau
 
 
 PATHS = {  # cold path -> CrossEncoderTeacher options
-    "bf16": {"bf16": True},
-    "onnx": {"backend": "onnx"},
-    "onnx-int8": {"backend": "onnx-int8"},
-    "openvino-bf16": {"backend": "openvino", "bf16": True},
+    "float32": {"backend": "torch", "precision": "float32"},
+    "bf16": {"backend": "torch", "precision": "bf16"},
+    "onnx": {"backend": "onnx", "precision": "float32"},
+    "onnx-int8": {"backend": "onnx-int8", "precision": "float32"},
+    "openvino-float32": {"backend": "openvino", "precision": "float32"},
+    "openvino-bf16": {"backend": "openvino", "precision": "bf16"},
 }
 
 
@@ -64,9 +67,11 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=10, help="BM25 candidates per query")
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (on CUDA only the torch paths run)")
     parser.add_argument("--backend", action="append", choices=PATHS, help="cold paths to time (default: all)")
     args = parser.parse_args()
-    backends = args.backend or list(PATHS)
+    native_bf16 = resolve_precision("auto", args.device) == "bf16"
+    backends = args.backend or [p for p in PATHS if (native_bf16 or "bf16" not in p) and (args.device == "cpu" or p in ("float32", "bf16"))]
 
     queries, docs = real_pairs(args.pairs, args.depth)
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,14 +79,14 @@ def main() -> None:
         if model_path is None:
             torch.manual_seed(0)
             model_path = str(Path(tmp) / "minilm-cross-encoder")
-            CrossEncoder(resolve_model("all-MiniLM-L6-v2"), num_labels=1, max_length=args.max_length, device="cpu").save(model_path)
-        plain_model = CrossEncoder(model_path, max_length=args.max_length, device="cpu")
+            CrossEncoder(resolve_model("all-MiniLM-L6-v2"), num_labels=1, max_length=args.max_length, device=args.device).save(model_path)
+        plain_model = CrossEncoder(model_path, max_length=args.max_length, device=args.device)
         plain_model.predict(list(zip(queries[:32], docs[:32])))  # first-call costs out of the timings
         teachers, export_s = {}, {}
         for backend in backends:
             started = time.perf_counter()
             options = PATHS[backend]
-            teachers[backend] = CrossEncoderTeacher(model_path, max_length=args.max_length, batch_size=args.batch_size, device="cpu", **options)
+            teachers[backend] = CrossEncoderTeacher(model_path, max_length=args.max_length, batch_size=args.batch_size, device=args.device, **options)
             export_s[backend] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -96,17 +101,19 @@ def main() -> None:
             cold_s[backend] = time.perf_counter() - started
 
         warm_s = None
-        if "bf16" in teachers:
+        if teachers:
+            first = next(iter(teachers))
             started = time.perf_counter()
-            teacher = teachers["bf16"]
-            warm = ScoreStore(Path(tmp) / "store-bf16", teacher.fingerprint).score_pairs(
+            teacher = teachers[first]
+            warm = ScoreStore(Path(tmp) / f"store-{first}", teacher.fingerprint).score_pairs(
                 teacher, queries, docs, batch_size=args.batch_size, progress=False
             )
             warm_s = time.perf_counter() - started
-            assert np.array_equal(cold["bf16"], warm)
+            assert np.array_equal(cold[first], warm)
 
     n = len(queries)
-    print(f"{n} SciFact train pairs (BM25 top-{args.depth}), max_length {args.max_length}, batch {args.batch_size}, torch threads {torch.get_num_threads()}")
+    print(f"{n} SciFact train pairs (BM25 top-{args.depth}), max_length {args.max_length}, batch {args.batch_size}, "
+          f"threads {configure_threads()}, CPU capability {cpu_capability()}")
     print(f"model: {args.model or 'all-MiniLM-L6-v2 body + seeded untrained head'}")
     print("| path | seconds | pairs/s | vs plain | max abs diff | Kendall tau | per-query tau |")
     print("|---|---|---|---|---|---|---|")
@@ -114,7 +121,7 @@ def main() -> None:
     for backend, seconds in cold_s.items():
         diff = np.abs(plain - cold[backend]).max()
         tau = kendalltau(plain, cold[backend]).statistic
-        name = "torch, bf16 autocast" if backend == "bf16" else backend
+        name = {"bf16": "torch, bf16 autocast", "float32": "torch, float32"}.get(backend, backend)
         print(
             f"| ours, cold store, {name} | {seconds:.2f} | {n / seconds:.1f} | {plain_s / seconds:.2f}x | {diff:.4f} | {tau:.4f} "
             f"| {per_query_tau(queries, plain, cold[backend]):.4f} |"

@@ -43,17 +43,24 @@ class PrecisionChoice:
 def cpu_capability() -> str:
     """The CPU's best vector extension for bf16 work as torch sees it: AMX, AVX512_BF16, or
     torch's own capability string (AVX512, AVX2, DEFAULT, ...). $RANKDISTILL_CPU_CAPABILITY
-    overrides it (the tests run as on an AVX2 CPU wherever they run)."""
+    overrides it (the tests run as on an AVX2 CPU wherever they run). ONEDNN_MAX_CPU_ISA and
+    ATEN_CPU_CAPABILITY, which keep torch off the bf16 instructions, are honoured."""
     override = os.environ.get("RANKDISTILL_CPU_CAPABILITY")
     if override:
         return override
     import torch
 
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if limit != "ALL" and not any(part in limit for part in ("BF16", "AMX", "FP16")):
+        return limit  # oneDNN was told not to use the bf16 instructions the CPU has
+    capability = torch.backends.cpu.get_cpu_capability()
+    if not capability.startswith("AVX512"):
+        return capability  # ATEN_CPU_CAPABILITY caps what torch dispatches to
     if torch.cpu._is_amx_tile_supported():
         return "AMX"
     if torch.cpu._is_avx512_bf16_supported():
         return "AVX512_BF16"
-    return torch.backends.cpu.get_cpu_capability()
+    return capability
 
 
 def cuda_supports_bf16() -> bool:

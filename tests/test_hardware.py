@@ -134,3 +134,22 @@ def test_run_records_the_precision_and_why(tmp_path: Path) -> None:
     reasons = resolve_precisions(config)
     assert set(reasons.values()) == {"float32 (auto: the CPU has no native bf16 (AVX2), where bf16 is emulated and slower)"}
     assert json.dumps(reasons)  # what config.json and the report carry
+
+
+def test_onednn_isa_limit_counts_as_no_native_bf16(monkeypatch):
+    monkeypatch.delenv("RANKDISTILL_CPU_CAPABILITY", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert hardware.cpu_capability() == "AVX2"
+    assert hardware.resolve_precision("auto", "cpu") == "float32"
+
+
+def test_auto_backend_is_openvino_only_for_bf16_on_a_cpu(monkeypatch):
+    from rankdistill.retrieval.exported import openvino_available, resolve_backend
+
+    assert resolve_backend("auto", "auto", "cpu") == ("torch", "float32")  # AVX2 (conftest)
+    assert resolve_backend("onnx", "auto", "cpu") == ("onnx", "float32")
+    monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", "AMX")
+    assert resolve_backend("auto", "auto", "cpu") == ("openvino" if openvino_available() else "torch", "bf16")
+    assert resolve_backend("auto", "float32", "cpu") == ("torch", "float32")
+    with pytest.raises(UserError, match="runs float32"):
+        resolve_backend("onnx-int8", "bf16", "cpu")

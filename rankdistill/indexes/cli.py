@@ -124,7 +124,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--batch-size", type=int, default=32)
     build.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
     add_precision_argument(build, "the corpus encoding (recorded; queries use it too)")
-    build.add_argument("--backend", default="auto", choices=BACKENDS, help="dense encoders: auto (openvino on a CPU, torch on CUDA), torch, onnx, onnx-int8, openvino (recorded)")
+    build.add_argument("--backend", default="auto", choices=BACKENDS, help="dense encoders: auto (torch, the fastest in evaluation/bench_dense_encode.md), torch, onnx, onnx-int8, openvino (recorded)")
     build.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     build.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
     build.add_argument("--keep-chunks", action="store_true", help="keep the encoded chunks after the build")

@@ -61,12 +61,25 @@ def _code_size(index: faiss.Index) -> int:
     return int(getattr(inner, "code_size", 0))
 
 
+def gpu_copy(index: faiss.Index) -> faiss.Index | None:
+    """`index` cloned onto every GPU faiss sees, or None: faiss-cpu (no GPU functions), no GPU, or
+    an index type faiss-gpu does not have (HNSW, for one), which then stays on the CPU."""
+    if not hasattr(faiss, "index_cpu_to_all_gpus") or faiss.get_num_gpus() == 0:
+        return None
+    try:
+        return faiss.index_cpu_to_all_gpus(index)
+    except (RuntimeError, AttributeError):
+        return None
+
+
 class FaissStructure:
-    """A faiss index built from a factory string, searched with ParameterSpace settings."""
+    """A faiss index built from a factory string, searched with ParameterSpace settings, on the
+    GPUs when faiss-gpu and a GPU are present (the `gpu` extra)."""
 
     def __init__(self, index: faiss.Index, spec: IndexSpec):
         self.index = index
         self.spec = spec
+        self._searcher: faiss.Index | None | bool = False  # False: no GPU copy tried yet
         self.set_params(spec.params)
 
     @property
@@ -84,6 +97,7 @@ class FaissStructure:
                     f"({faiss_message(exc)}); IVF indexes take nprobe, HNSW indexes efSearch"
                 ) from None
         self.spec = replace(self.spec, params=dict(params))
+        self._searcher = False  # a GPU copy takes the CPU index's settings when it is made
 
     def effective_params(self) -> dict[str, float]:
         """The search settings in force, the spec's and faiss's defaults (what a run records)."""
@@ -98,7 +112,10 @@ class FaissStructure:
         return {**found, **self.spec.params}
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.count))
+        if self._searcher is False:
+            self._searcher = gpu_copy(self.index)
+        searcher = self._searcher or self.index
+        return searcher.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.count))
 
     def stored_vectors(self, rows: np.ndarray) -> np.ndarray | None:
         inner = _unwrap(self.index)
@@ -136,17 +153,20 @@ def build_faiss(spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int
             raise UserError(f"index spec {spec.text!r}: efConstruction applies to HNSW indexes only")
         graph.efConstruction = int(spec.build_params["efConstruction"])
     timings = {"train_s": 0.0}
-    if not index.is_trained:
+    gpu = gpu_copy(index)
+    work = gpu or index
+    if not work.is_trained:
         started = time.perf_counter()
         sample = chunks.sample(train_size, seed)
-        index.train(sample)
+        work.train(sample)
         timings["train_s"] = time.perf_counter() - started
         timings["train_vectors"] = len(sample)
     started = time.perf_counter()
     for block in chunks:
-        index.add(np.ascontiguousarray(block, dtype=np.float32))
+        work.add(np.ascontiguousarray(block, dtype=np.float32))
     timings["add_s"] = time.perf_counter() - started
-    return FaissStructure(index, spec), timings
+    timings["gpus"] = faiss.get_num_gpus() if gpu is not None else 0
+    return FaissStructure(faiss.index_gpu_to_cpu(gpu) if gpu is not None else index, spec), timings
 
 
 class BinaryStructure:

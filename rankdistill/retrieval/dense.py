@@ -27,6 +27,8 @@ def load_dense_model(
     from rankdistill.retrieval.exported import resolve_backend
 
     path = resolve_model(name)
+    if backend == "auto":  # torch is the fastest dense encoder in bf16 and ties in float32 (bench_dense_encode.md)
+        backend = "torch"
     backend, precision = resolve_backend(backend, precision, device)
     key = (path, device, max_length, precision, backend)
     if key not in _models:

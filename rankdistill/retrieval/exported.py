@@ -37,27 +37,33 @@ def openvino_available() -> bool:
     return True
 
 
-def auto_backend(device: str | None = None) -> str:
-    """What `backend: auto` names: OpenVINO on a CPU where it is installed (the fastest path that
-    keeps the ranking, evaluation/bench_teacher_scoring.md and bench_dense_encode.md), torch
-    elsewhere."""
-    return "openvino" if resolve_device(device) == "cpu" and openvino_available() else "torch"
+def auto_backend(precision: str, device: str | None = None) -> str:
+    """What `backend: auto` names for a cross-encoder at a resolved precision: OpenVINO for bf16 on
+    a CPU where it is installed (the fastest scorer that keeps the ranking), torch otherwise
+    (OpenVINO and ONNX Runtime in float32 are slower than torch float32;
+    evaluation/bench_teacher_scoring.md). Dense encoders take torch always
+    (rankdistill.retrieval.dense.load_dense_model, evaluation/bench_dense_encode.md)."""
+    if precision == "bf16" and resolve_device(device) == "cpu" and openvino_available():
+        return "openvino"
+    return "torch"
 
 
 def resolve_backend(backend: str, precision: str, device: str | None = None) -> tuple[str, str]:
-    """The concrete (backend, precision) for a model: `auto` backend per `auto_backend`; the ONNX
-    Runtime backends compute in float32, so `auto` precision is float32 there and bf16 an error."""
+    """The concrete (backend, precision) for a model: precision per `resolve_precision`, then the
+    `auto` backend per `auto_backend`; the ONNX Runtime backends compute in float32, so `auto`
+    precision is float32 there and bf16 an error."""
     from rankdistill.hardware import resolve_precision
 
     if backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if backend == "auto":
-        backend = auto_backend(device)
     if backend in ("onnx", "onnx-int8"):
         if precision not in ("auto", "float32"):
             raise UserError(f"backend {backend!r} runs float32: set precision float32 (or use the openvino backend)")
         precision = "float32"
-    return backend, resolve_precision(precision, device)
+    precision = resolve_precision(precision, device)
+    if backend == "auto":
+        backend = auto_backend(precision, device)
+    return backend, precision
 
 
 def import_onnxruntime() -> Any:
