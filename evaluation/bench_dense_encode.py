@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
-from rankdistill.evaluation import open_dataset
+from rankdistill.data import open_dataset
 from rankdistill.hardware import configure_threads, resolve_precision, cpu_capability
 from rankdistill.metrics.trec_eval import evaluate_run
 from rankdistill.models import resolve_model

@@ -28,7 +28,7 @@ import torch
 from scipy.stats import kendalltau
 from sentence_transformers import CrossEncoder
 
-from rankdistill.evaluation import open_dataset
+from rankdistill.data import open_dataset
 from rankdistill.hardware import configure_threads, cpu_capability, resolve_precision
 from rankdistill.models import resolve_model
 from rankdistill.retrieval import build_retriever

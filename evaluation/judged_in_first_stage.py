@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from rankdistill.evaluation import open_dataset
+from rankdistill.data import open_dataset
 from rankdistill.mining import mine_candidates, positive_ids
 
 

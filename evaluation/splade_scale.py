@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from sentence_transformers import SparseEncoder
 
-from rankdistill.evaluation import open_dataset
+from rankdistill.data import open_dataset
 from rankdistill.models import resolve_model
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.training.dev import average_nonzeros

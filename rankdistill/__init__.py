@@ -1,3 +1,64 @@
-"""rankdistill: turn a strong, slow ranker into a fast retriever."""
+"""rankdistill: turn a strong, slow ranker into a fast retriever.
+
+The Python API a training script imports; every name loads its module on first use, so
+`import rankdistill` (and `rankdistill --help`) stays fast::
+
+    import rankdistill as rd
+
+    dataset = rd.load_dataset("scifact", "train")              # a BEIR folder, name or irds: id
+    teacher = rd.build_teacher("ensemble:bm25+dense:all-MiniLM-L6-v2")
+    records, counts = rd.mine(dataset, ["bm25"], teacher, "store/")   # teacher-scored lists
+    result = rd.train_student(rd.TrainConfig(...))                # distil a student
+    rd.build_index("runs/x/model", "scifact", "Flat", "indexes/x")
+    print(rd.evaluate(rd.load_dataset("scifact"), rd.load_index("indexes/x")).result.aggregate)
+
+`examples/` holds whole scripts; ARCHITECTURE.md says where each part lives.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# public name -> (module, attribute); one line each, loaded lazily by __getattr__
+_API: dict[str, tuple[str, str]] = {
+    "load_dataset": ("rankdistill.data", "open_dataset"),
+    "build_retriever": ("rankdistill.retrieval", "build_retriever"),
+    "build_teacher": ("rankdistill.teachers", "build_teacher"),
+    "ScoreStore": ("rankdistill.store", "ScoreStore"),
+    "score_pairs": ("rankdistill.store.scoring", "score_with_store"),
+    "mine": ("rankdistill.mining.build", "build_training_set"),
+    "write_training_set": ("rankdistill.mining.records", "write_training_set"),
+    "build_loss": ("rankdistill.losses", "build_loss"),
+    "train_student": ("rankdistill.training.train", "train"),
+    "build_index": ("rankdistill.indexes.build", "build_index"),
+    "load_index": ("rankdistill.indexes.load", "open_index"),
+    "evaluate": ("rankdistill.evaluation", "evaluate"),
+    "run_pipeline": ("rankdistill.pipeline.run", "run_pipeline"),
+    # the config classes those take
+    "TrainConfig": ("rankdistill.training.config", "TrainConfig"),
+    "DataConfig": ("rankdistill.training.config", "DataConfig"),
+    "StudentConfig": ("rankdistill.training.config", "StudentConfig"),
+    "TrainerConfig": ("rankdistill.training.config", "TrainerConfig"),
+    "DevConfig": ("rankdistill.training.config", "DevConfig"),
+    "BuildSettings": ("rankdistill.indexes.build", "BuildSettings"),
+    "PipelineConfig": ("rankdistill.pipeline.config", "PipelineConfig"),
+    "load_pipeline_config": ("rankdistill.pipeline.config", "load_pipeline_config"),
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'rankdistill' has no attribute {name!r}")
+    module, attribute = _API[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

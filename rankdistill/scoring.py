@@ -18,6 +18,7 @@ import numpy as np
 from rankdistill.data.beir import BeirDataset
 from rankdistill.errors import UserError
 from rankdistill.retrieval.base import Results
+from rankdistill.teachers.base import Ensemble
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,7 @@ def score_candidates(
     docs = [dataset.doc_text(d) for d in doc_ids]
     if shard.world_size > 1:
         for teacher in teachers.values():
-            for stored in getattr(teacher, "members", None) or [teacher]:
-                stored = getattr(stored, "teacher", stored)
+            for stored in [m.teacher for m in teacher.members] if isinstance(teacher, Ensemble) else [teacher]:
                 ScoreStore(store_root, stored.fingerprint).score_pairs(
                     stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size
                 )
@@ -128,7 +128,7 @@ def score_report(
     from rankdistill.data.resolve import dataset_info
     from rankdistill.evaluation import safe_name
     from rankdistill.metrics import METRICS, evaluate_run, write_trec_run
-    from rankdistill.pipeline.significance import compare, paired_values
+    from rankdistill.evaluation.significance import compare, paired_values
     from rankdistill.provenance import provenance
     from rankdistill.teachers.diagnostics import write_diagnostics
 

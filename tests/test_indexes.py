@@ -23,7 +23,7 @@ from rankdistill.cli import main
 from rankdistill.data.beir import join_title_text, load_corpus, load_queries
 from rankdistill.errors import UserError
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
-from rankdistill.indexes.bench import recall_at, run_bench, write_report
+from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
 from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory

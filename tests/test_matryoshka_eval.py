@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.evaluation import evaluate_retriever, open_dataset
+from rankdistill.data import open_dataset
+
+from rankdistill.evaluation import evaluate_retriever
 from rankdistill.pipeline.matryoshka import evaluate_dims, truncate
 from rankdistill.retrieval.dense import load_dense_model
 from tests.conftest import write_beir

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.evaluation import evaluate_retriever, open_dataset
+from rankdistill.data import open_dataset
+
+from rankdistill.evaluation import evaluate_retriever
 from rankdistill.metrics import evaluate_run, read_trec_run
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from rankdistill.data import load_dataset
 from rankdistill.errors import UserError
-from rankdistill.teachers.train import TeacherTrainingConfig, train_cross_encoder, training_lists
+from rankdistill.training.teacher import TeacherTrainingConfig, train_cross_encoder, training_lists
 from tests.conftest import write_beir
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rankdistill.errors import UserError
-from rankdistill.store import ScoreStore
+from rankdistill.store import ScoreStore, score_with_store
 from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate, make_fingerprint, weights_hash
 from tests.conftest import TINY_CORPUS
 
@@ -144,16 +144,17 @@ class ListTeacher:
 
 def test_ensemble_calibrates_per_query_and_weights_members(tmp_path: Path) -> None:
     big, small = ListTeacher("big", 100.0), ListTeacher("small", 0.01)
-    ensemble = EnsembleTeacher([Member(big, 1.0, "minmax"), Member(small, 3.0, "minmax")], store_root=tmp_path)
-    scores = ensemble.score(QUERIES, PAIR_DOCS)
+    ensemble = EnsembleTeacher([Member(big, 1.0, "minmax"), Member(small, 3.0, "minmax")])
+    scores = score_with_store(ensemble, QUERIES, PAIR_DOCS, tmp_path, progress=False)
     lengths = np.array([len(d) for d in PAIR_DOCS], dtype=float)
     expected = np.concatenate([4 * calibrate(lengths[:3], "minmax"), 4 * calibrate(lengths[3:], "minmax")])
     np.testing.assert_allclose(scores, expected, atol=1e-6)  # scales no longer matter after calibration
-    reweighted = EnsembleTeacher([Member(big, 2.0, "zscore"), Member(small, 1.0, "zscore")], store_root=tmp_path)
-    reweighted.score(QUERIES, PAIR_DOCS)
+    reweighted = EnsembleTeacher([Member(big, 2.0, "zscore"), Member(small, 1.0, "zscore")])
+    score_with_store(reweighted, QUERIES, PAIR_DOCS, tmp_path, progress=False)
     assert (big.calls, small.calls) == (5, 5)  # member scores came from the store the second time
     assert reweighted.fingerprint != ensemble.fingerprint
     assert len(ScoreStore(tmp_path, "big")) == 5
+    np.testing.assert_allclose(ensemble.score(QUERIES, PAIR_DOCS), scores, atol=1e-6)  # the same without a store
 
 
 def test_rerank_orders_by_teacher_within_depth_and_caches(tiny_beir: Path, tmp_path: Path) -> None:

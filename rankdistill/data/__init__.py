@@ -1,7 +1,7 @@
 """BEIR data: loading with validation, and dataset name resolution."""
 
 from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset, load_qrels, load_queries
-from rankdistill.data.resolve import DATASETS, DatasetInfo, resolve_dataset
+from rankdistill.data.resolve import DATASETS, DatasetInfo, open_dataset, resolve_dataset
 
 __all__ = [
     "BeirDataset",
@@ -11,5 +11,6 @@ __all__ = [
     "load_dataset",
     "load_qrels",
     "load_queries",
+    "open_dataset",
     "resolve_dataset",
 ]

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rankdistill.data.beir import UnknownPolicy
+from rankdistill.data.beir import BeirDataset, UnknownPolicy, load_dataset
 from rankdistill.errors import UserError
 from rankdistill.paths import DATA_ENV, cache_dir, env_data_root
 
@@ -123,3 +123,11 @@ def _download_beir_zip(info: DatasetInfo, target: Path) -> Path:
         extracted = next(p.parent for p in (Path(tmp) / "unzipped").rglob("corpus.jsonl"))
         extracted.rename(target)
     return target
+
+
+def open_dataset(name_or_path: str, split: str | None = None, data_root: str | Path | None = None) -> BeirDataset:
+    """Resolve a dataset name or path and load one split (the dataset's default split if None): how
+    every stage opens a dataset."""
+    info = dataset_info(name_or_path)
+    path = resolve_dataset(name_or_path, data_root)
+    return load_dataset(path, split or info.default_split, name=Path(name_or_path).name, unknown_docs=info.unknown_qrels_docs)

@@ -1,5 +1,6 @@
 """Contrastive partial-ranking distillation, CPRD ("How to Make Cross Encoder a Good Teacher for
-Efficient Image-Text Retrieval?").
+Efficient Image-Text Retrieval?"; Yuxin Chen, Zongyang Ma, Ziqi Zhang, Zhongang Qi, Chunfeng Yuan,
+Bing Li, Junfu Pu, Ying Shan, Xiaojuan Qi, Weiming Hu; CVPR 2024, arXiv:2407.07479).
 
 Cross-encoder scores are concentrated and bi-encoder scores are not, so matching raw scores
 transfers poorly; what carries knowledge is the relative order among the *hard* negatives. CPRD
@@ -12,8 +13,9 @@ distils only that order, through contrastive terms, and leaves easy negatives to
 
 Each rank term is InfoNCE with h_i as the "positive" and the hard negatives the teacher ranks
 below it as the negatives, so s_S(h_i) is pushed above s_S(h_j) whenever the teacher ranks h_i
-above h_j; nothing else about the teacher's scores is used. (interpretation, see
-/work/shared/papers.md) The base term here is over the row's own list; add `infonce` in a
+above h_j; nothing else about the teacher's scores is used. The paper states the method for
+image-text retrieval; this text-ranking form (hard negatives = the mined list's teacher top-K) is
+our reading of it. The base term here is over the row's own list; add `infonce` in a
 weighted combination for in-batch negatives.
 Inputs: columns (query, positive, negative_1..n), label (B, n + 1) teacher scores.
 """
@@ -62,4 +64,4 @@ class CPRD(ListLoss):
 
     @property
     def citation(self) -> str:
-        return "Chen et al. How to Make Cross Encoder a Good Teacher for Efficient Image-Text Retrieval?"
+        return "Chen et al. How to Make Cross Encoder a Good Teacher for Efficient Image-Text Retrieval? CVPR 2024. arXiv:2407.07479."

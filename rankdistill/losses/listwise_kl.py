@@ -1,5 +1,6 @@
 """Listwise KL distillation over each query's candidate list ("Teaching Dense Retrieval Models to
-Specialize with Listwise Distillation and LLM Data Augmentation"; Lin et al., arXiv:2010.11386).
+Specialize with Listwise Distillation and LLM Data Augmentation"; Manveer Singh Tamber, Suleman
+Kazi, Vivek Sourabh, Jimmy Lin; arXiv:2502.19712).
 
     p_T = softmax(s_T(q, .) / tau_T),   p_S = softmax(s_S(q, .) / tau_S)   over [d+, d_1..d_n]
     forward:  L = tau_S^2 * mean_b KL(p_T || p_S) = tau_S^2 * mean_b sum_i p_T,i (log p_T,i - log p_S,i)

@@ -1,4 +1,5 @@
-"""Plackett-Luce distillation, PLD ("PLD: A Choice-Theoretic List-Wise Knowledge Distillation").
+"""Plackett-Luce distillation, PLD ("PLD: A Choice-Theoretic List-Wise Knowledge Distillation";
+Ejafa Bassam, Dawei Zhu, Kaigui Bian; arXiv:2506.12542).
 
 One teacher-optimal ranking pi per query: the labelled positive first, then the negatives in the
 teacher's order (highest teacher score first). The student's Plackett-Luce log-likelihood of that
@@ -59,4 +60,4 @@ class PlackettLuce(ListLoss):
 
     @property
     def citation(self) -> str:
-        return "PLD: A Choice-Theoretic List-Wise Knowledge Distillation."
+        return "Bassam, Zhu, Bian. PLD: A Choice-Theoretic List-Wise Knowledge Distillation. arXiv:2506.12542."

@@ -1,6 +1,6 @@
 """Raw-score MSE: the student regresses the teacher's scores themselves (pointwise score
 distillation; the baseline CPRD argues against in "How to Make Cross Encoder a Good Teacher for
-Efficient Image-Text Retrieval?", Chen et al., CVPR 2024).
+Efficient Image-Text Retrieval?", Chen et al., CVPR 2024, arXiv:2407.07479).
 
     L = mean over rows b and candidates i of (s_S(q, d_i) - s_T(q, d_i))^2
 
@@ -34,4 +34,4 @@ class ScoreMSE(ListLoss):
 
     @property
     def citation(self) -> str:
-        return "Chen et al. How to Make Cross Encoder a Good Teacher for Efficient Image-Text Retrieval? CVPR 2024."
+        return "Chen et al. How to Make Cross Encoder a Good Teacher for Efficient Image-Text Retrieval? CVPR 2024. arXiv:2407.07479."

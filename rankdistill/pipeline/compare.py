@@ -19,7 +19,7 @@ from typing import Any
 from rankdistill.errors import UserError
 from rankdistill.metrics import METRICS
 from rankdistill.pipeline.report import MAIN_METRIC
-from rankdistill.pipeline.significance import compare, paired_values
+from rankdistill.evaluation.significance import compare, paired_values
 
 
 @dataclass

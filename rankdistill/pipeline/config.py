@@ -27,7 +27,7 @@ from rankdistill.config import RunConfig, build_dataclass, check_run_config, nod
 from rankdistill.errors import InputError
 from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
-from rankdistill.teachers.train import TeacherTrainingConfig
+from rankdistill.training.teacher import TeacherTrainingConfig
 
 TRAINED = "trained"  # `cross-encoder:trained` names the teacher the run trains
 

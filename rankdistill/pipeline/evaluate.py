@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from rankdistill.atomic import atomic_write_text
-from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, open_dataset, rerank, save_evaluation
+from rankdistill.data import open_dataset
+from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, rerank, save_evaluation
 from rankdistill.metrics import evaluate_run
 
 LATENCY_QUERIES = {"student": 100, "rerank": 10}
@@ -51,7 +52,7 @@ def evaluate_systems(
             teacher_scores = reranked
             latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
         if index is not None and student is not None:
-            from rankdistill.indexes.evaluate import evaluate_index
+            from rankdistill.evaluation.indexes import evaluate_index
             from rankdistill.indexes.load import open_index
 
             search_index = open_index(index, model=str(student), batch_size=ev.batch_size)
@@ -98,11 +99,6 @@ def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:
     from rankdistill.retrieval import build_retriever
     from rankdistill.retrieval.base import clear_memo
 
-    import copy
-
-    if getattr(teacher, "stores", None) is not None:  # an ensemble reading its members' stores
-        teacher = copy.copy(teacher)
-        teacher.stores = None
     bm25 = build_retriever("bm25")
     bm25.index(dataset.corpus)
     query_ids = list(dataset.queries)[: LATENCY_QUERIES["rerank"]]

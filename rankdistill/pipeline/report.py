@@ -12,7 +12,7 @@ import yaml
 from rankdistill.atomic import atomic_write, atomic_write_text
 from rankdistill.config import config_dict
 from rankdistill.metrics import METRICS
-from rankdistill.pipeline.significance import compare, paired_values
+from rankdistill.evaluation.significance import compare, paired_values
 from rankdistill.pipeline.stages import StageOutcome
 from rankdistill.provenance import provenance
 

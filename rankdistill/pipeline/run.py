@@ -42,8 +42,8 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
 
 def _stage_teacher_train(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.evaluation import open_dataset
-        from rankdistill.teachers.train import train_cross_encoder
+        from rankdistill.data import open_dataset
+        from rankdistill.training.teacher import train_cross_encoder
 
         model = folder / "model"
         if not (model / "config.json").is_file():  # else: trained before a kill hit done.json
@@ -60,7 +60,7 @@ def _trained(upstream: dict[str, Path]) -> Path | None:
 
 def _stage_mine(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.evaluation import open_dataset
+        from rankdistill.data import open_dataset
         from rankdistill.mining import build_training_set, write_training_set
 
         mine = config.mine

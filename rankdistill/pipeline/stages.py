@@ -51,6 +51,7 @@ class StageOutcome:
     cached: bool
     seconds: float
     summary: dict[str, Any]
+    peak_rss_mb: int = 0  # the process's peak resident memory when the stage ended
 
 
 def stage_key(settings: dict[str, Any], upstream_keys: list[str]) -> str:
@@ -82,13 +83,35 @@ def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = froze
         start = time.perf_counter()
         summary = stage.run(folder, {name: folders[name] for name in stage.inputs})
         seconds = time.perf_counter() - start
+        release_memory()
+        peak = peak_rss_mb()
         atomic_write_json(
             folder / DONE_FILE,
             {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
-             "summary": summary, "seconds": round(seconds, 3), "provenance": provenance()},
+             "summary": summary, "seconds": round(seconds, 3), "peak_rss_mb": peak, "provenance": provenance()},
         )
-        outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary))
+        outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary, peak))
     return outcomes
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident memory so far, in MB (what `/usr/bin/time -v` reports)."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
+def release_memory() -> None:
+    """Give the memory a finished stage freed back to the system, so that the next stage's peak
+    does not stack on the last one's (glibc keeps freed blocks of many-sized tensors otherwise)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _read_done(folder: Path) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from rankdistill.store.score_store import ScoreStore
-from rankdistill.teachers.base import Teacher
+from rankdistill.teachers.base import Ensemble, Teacher
 
 
 def score_with_store(
@@ -28,9 +28,13 @@ def score_with_store(
     A listwise teacher (an ensemble: its scores are calibrated per query over the candidate list
     of the call) is never stored as such; its members are, so call it with whole lists.
     """
-    attach = getattr(teacher, "attach_store", None)
-    if attach is not None:
-        attach(store_root, batch_size, progress)
-        return np.asarray(teacher.score(queries, docs), dtype=np.float32)
+    if isinstance(teacher, Ensemble):
+        raw = [
+            ScoreStore(store_root, m.teacher.fingerprint, {"ensemble_member": True}).score_pairs(
+                m.teacher, queries, docs, batch_size=batch_size, progress=progress
+            )
+            for m in teacher.members
+        ]
+        return teacher.combine(queries, raw)
     store = ScoreStore(store_root, teacher.fingerprint, info)
     return store.score_pairs(teacher, queries, docs, batch_size=batch_size, progress=progress, rank=rank, world_size=world_size)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -14,3 +14,18 @@ class Teacher(Protocol):
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         """One float per pair, the pairs being zip(queries, docs)."""
+
+
+@runtime_checkable
+class Ensemble(Protocol):
+    """A teacher that combines its members' scores. Whoever scores through a store (the store's
+    `score_with_store`) scores each member under the member's own fingerprint, then `combine`s,
+    so reweighting or recalibrating an ensemble never rescores a pair."""
+
+    fingerprint: str
+    members: list  # Member objects: .teacher (a Teacher), .name
+
+    def combine(self, queries: list[str], member_scores: list[np.ndarray]) -> np.ndarray:
+        """The ensemble's scores of zip(queries, docs) from each member's raw scores of them."""
+
+    def score(self, queries: list[str], docs: list[str]) -> np.ndarray: ...

@@ -90,4 +90,4 @@ def ensemble_from_members(
     for member in configs:
         teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.precision, member.backend)
         members.append(Member(teacher, member.weight, member.calibration, member.temperature, member.teacher))
-    return EnsembleTeacher(members, batch_size=batch_size)
+    return EnsembleTeacher(members)

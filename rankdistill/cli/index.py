@@ -77,8 +77,8 @@ def _cmd_search(args: argparse.Namespace) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
-    from rankdistill.indexes.bench import run_bench, write_report
-    from rankdistill.indexes.bench_inputs import dataset_inputs, synthetic_inputs
+    from rankdistill.evaluation.index_bench import run_bench, write_report
+    from rankdistill.evaluation.index_bench_inputs import dataset_inputs, synthetic_inputs
     from rankdistill.indexes.spec import expand_spec
 
     specs = [spec for text in args.spec for spec in expand_spec(text)]

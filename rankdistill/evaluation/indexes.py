@@ -4,30 +4,20 @@ shape (and the same output files) as evaluating a retriever spec."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from rankdistill.atomic import atomic_write_text
 from rankdistill.data.beir import BeirDataset
-from rankdistill.data.resolve import dataset_info
-from rankdistill.evaluation import RetrieverEvaluation, format_table, open_dataset, save_evaluation
+from rankdistill.data import open_dataset
+from rankdistill.evaluation import RetrieverEvaluation, evaluate, format_table, save_evaluation
 from rankdistill.indexes.load import SearchIndex, open_index
-from rankdistill.metrics import evaluate_run
 
 log = logging.getLogger(__name__)
 
 
 def evaluate_index(dataset: BeirDataset, index: SearchIndex, k: int = 100) -> RetrieverEvaluation:
     """Check the index covers `dataset`'s corpus, search its queries, score with its qrels."""
-    info = dataset_info(dataset.name)
-    started = time.perf_counter()
-    index.index(dataset.corpus)
-    checked = time.perf_counter()
-    # One extra hit per query so that dropping the query itself still leaves k.
-    results = index.search(dataset.queries, k + 1 if info.ignore_identical_ids else k)
-    searched = time.perf_counter()
-    result = evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level)
-    return RetrieverEvaluation(dataset.name, dataset.split, index.spec, result, checked - started, searched - checked, results)
+    return evaluate(dataset, index, k, index.spec)
 
 
 def evaluate_indexes(

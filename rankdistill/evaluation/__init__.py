@@ -6,10 +6,11 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rankdistill.atomic import atomic_write_json, atomic_write_text
-from rankdistill.data.beir import BeirDataset, load_dataset
-from rankdistill.data.resolve import dataset_info, resolve_dataset
+from rankdistill.data.beir import BeirDataset
+from rankdistill.data.resolve import dataset_info, open_dataset
 from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
 from rankdistill.provenance import provenance
 from rankdistill.retrieval import Results, build_retriever
@@ -29,11 +30,27 @@ class RetrieverEvaluation:
     results: Results
 
 
-def open_dataset(name_or_path: str, split: str | None = None, data_root: str | Path | None = None) -> BeirDataset:
-    """Resolve a dataset name or path and load one split (the dataset's default split if None)."""
-    info = dataset_info(name_or_path)
-    path = resolve_dataset(name_or_path, data_root)
-    return load_dataset(path, split or info.default_split, name=Path(name_or_path).name, unknown_docs=info.unknown_qrels_docs)
+def evaluate(dataset: BeirDataset, system: Any, k: int = 100, name: str | None = None) -> RetrieverEvaluation:
+    """BEIR evaluation of any retriever on `dataset`: one path for everything that has
+    `index(corpus)` and `search(queries, k)` (a retriever, an index from `load_index`), or a
+    retriever spec (`bm25`, `dense:MODEL`, `sparse:MODEL`).
+
+        rd.evaluate(rd.load_dataset("scifact"), "bm25").result.aggregate["nDCG@10"]
+        rd.evaluate(rd.load_dataset("scifact"), rd.load_index("indexes/minilm-flat", model="all-MiniLM-L6-v2"))
+    """
+    if isinstance(system, str):
+        name = name or system
+        system = build_retriever(system)
+    name = name or getattr(system, "spec", None) or type(system).__name__
+    info = dataset_info(dataset.name)
+    started = time.perf_counter()
+    system.index(dataset.corpus)
+    indexed = time.perf_counter()
+    # One extra hit per query so that dropping the query itself still leaves k.
+    results = system.search(dataset.queries, k + 1 if info.ignore_identical_ids else k)
+    searched = time.perf_counter()
+    result = evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level)
+    return RetrieverEvaluation(dataset.name, dataset.split, name, result, indexed - started, searched - indexed, results)
 
 
 def evaluate_retriever(
@@ -46,17 +63,8 @@ def evaluate_retriever(
     precision: str = "auto",
     backend: str = "auto",
 ) -> RetrieverEvaluation:
-    info = dataset_info(dataset.name)
-    ignore_identical = info.ignore_identical_ids
     retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, precision=precision, backend=backend)
-    started = time.perf_counter()
-    retriever.index(dataset.corpus)
-    indexed = time.perf_counter()
-    # One extra hit per query so that dropping the query itself still leaves k.
-    results = retriever.search(dataset.queries, k + 1 if ignore_identical else k)
-    searched = time.perf_counter()
-    result = evaluate_run(dataset.qrels, results, ignore_identical, info.relevance_level)
-    return RetrieverEvaluation(dataset.name, dataset.split, spec, result, indexed - started, searched - indexed, results)
+    return evaluate(dataset, retriever, k, spec)
 
 
 def rerank(

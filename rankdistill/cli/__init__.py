@@ -10,6 +10,7 @@ from pathlib import Path
 from rankdistill import __version__
 from rankdistill.errors import UserError
 from rankdistill.hardware import PRECISIONS, add_precision_argument, configure_threads
+from rankdistill.teachers.base import Ensemble
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -31,7 +32,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         backend=args.backend,
     ) if args.retriever else []
     if args.index:
-        from rankdistill.indexes.evaluate import evaluate_indexes
+        from rankdistill.evaluation.indexes import evaluate_indexes
 
         evaluations += evaluate_indexes(
             args.dataset, args.index, args.split, Path(args.output) if args.output else None, args.k,
@@ -50,7 +51,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     outcomes = run_pipeline(config, args.config, force=set(args.rerun or []), precision=args.precision)
     run_dir = config.run_dir()
     print((run_dir / "stages" / "evaluate" / "results.md").read_text(encoding="utf-8").rstrip())
-    print("\n" + ", ".join(f"{o.name} {'cached' if o.cached else f'{o.seconds:.0f} s'}" for o in outcomes))
+    print("\n" + ", ".join(f"{o.name} {'cached' if o.cached else f'{o.seconds:.0f} s'}" for o in outcomes)
+          + (f"; peak memory {max(o.peak_rss_mb for o in outcomes) / 1024:.2f} GB" if any(o.peak_rss_mb for o in outcomes) else ""))
     print(f"report: {run_dir / 'report.md'}")
 
 
@@ -78,7 +80,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
 
 def _cmd_mine(args: argparse.Namespace) -> None:
-    from rankdistill.evaluation import open_dataset
+    from rankdistill.data import open_dataset
     from rankdistill.mining import build_training_set, meta_path, write_training_set
     from rankdistill.teachers import build_teacher
 
@@ -115,7 +117,7 @@ def _cmd_mine(args: argparse.Namespace) -> None:
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
-    from rankdistill.evaluation import open_dataset
+    from rankdistill.data import open_dataset
     from rankdistill.metrics import read_trec_run
     from rankdistill.scoring import Shard, candidate_pairs, score_candidates, score_report
     from rankdistill.teachers import build_teacher
@@ -141,7 +143,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
         for spec in args.teacher
     }
     for spec, teacher in list(teachers.items()):  # an ensemble's members get rows of their own
-        for member in getattr(teacher, "members", []):
+        for member in teacher.members if isinstance(teacher, Ensemble) else []:
             teachers.setdefault(f"{member.name or member.teacher.fingerprint[:12]} (member)", member.teacher)
     shard = Shard.from_env()
     scores = score_candidates(dataset, query_ids, doc_ids, teachers, args.store, args.batch_size, shard, progress=True)
@@ -166,8 +168,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_teacher_train(args: argparse.Namespace) -> None:
-    from rankdistill.evaluation import open_dataset
-    from rankdistill.teachers.train import TeacherTrainingConfig, train_cross_encoder
+    from rankdistill.data import open_dataset
+    from rankdistill.training.teacher import TeacherTrainingConfig, train_cross_encoder
 
     config = TeacherTrainingConfig(
         base_model=args.base,
@@ -321,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-root", default=None)
     train.set_defaults(handler=_cmd_teacher_train)
 
-    from rankdistill.indexes.cli import add_index_commands
+    from rankdistill.cli.index import add_index_commands
 
     add_index_commands(commands)
 
