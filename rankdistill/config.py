@@ -17,6 +17,7 @@ import yaml
 
 from rankdistill.errors import InputError, UserError
 from rankdistill.hardware import PRECISIONS
+from rankdistill.textfile import read_text
 
 T = TypeVar("T")
 
@@ -112,7 +113,7 @@ def compose_yaml(path: str | Path) -> yaml.Node:
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
+        node = yaml.compose(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
@@ -130,8 +131,8 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
 def field_line(path: str | Path, dotted: str) -> int | None:
     """The line of a dotted field (`members[0].teacher`) in a YAML file, for error messages."""
     try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        node = yaml.compose(read_text(path))
+    except (UserError, yaml.YAMLError):
         return None
     for part in dotted.replace("]", "").replace("[", ".").split("."):
         if isinstance(node, yaml.MappingNode):
