@@ -157,23 +157,23 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     if teacher is not None and teacher.train is not None:
         teacher_train_settings = without_later_defaults(dataclasses.asdict(teacher.train), {"retrieved_positives": False})
         stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
-                                              "train": teacher_train_settings}, _stage_teacher_train(config)))
+                                              "train": teacher_train_settings}, _stage_teacher_train(config), outputs=["model"]))
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
         mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest"})
         stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                     "mine": mine_settings}, _stage_mine(config), trained_inputs))
+                                     "mine": mine_settings}, _stage_mine(config), trained_inputs, ["train.jsonl"]))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
         without_later_defaults(train_settings["data"], {"positives": None})
-        stages.append(Stage("train", train_settings, _stage_train(config), ["mine"]))
+        stages.append(Stage("train", train_settings, _stage_train(config), ["mine"], ["student"]))
         if len(config.evaluate.datasets) != 1:
             raise ValueError("a run that trains a student evaluates it on exactly one dataset")
         stages.append(Stage("index", {**base, "dataset": config.evaluate.datasets[0], "index": dataclasses.asdict(config.index)},
-                            _stage_index(config, config.evaluate.datasets[0]), ["train"]))
+                            _stage_index(config, config.evaluate.datasets[0]), ["train"], ["index"]))
     evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}
     stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))
