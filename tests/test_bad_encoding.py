@@ -100,3 +100,17 @@ def test_literal_non_ascii_text_still_loads(tmp_path: Path) -> None:
     path = tmp_path / "corpus.jsonl"
     path.write_text(json.dumps({"_id": "a", "text": "naïve café, 東京, rÃ©my"}, ensure_ascii=False) + "\n", encoding="utf-8")
     assert load_corpus(path)["a"]["text"] == "naïve café, 東京, rÃ©my"
+
+
+def test_a_lone_surrogate_escape_is_located_in_corpus_and_training_set(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"_id": "a", "text": "ok"}\n{"_id": "b", "text": "broken \\ud800 escape"}\n')
+    with pytest.raises(InputError, match="lone surrogate") as error:
+        load_corpus(corpus)
+    assert (error.value.line, error.value.field) == (2, "text")
+
+    training = tmp_path / "train.jsonl"
+    training.write_text('{"query_id": "q1", "query": "x\\udfff", "positives": [], "negatives": [], "teacher": "t"}\n')
+    with pytest.raises(InputError, match="lone surrogate") as error:
+        read_training_set(training)
+    assert (error.value.line, error.value.field) == (1, "query")

@@ -72,7 +72,16 @@ def _string_field(path: Path, line_no: int, record: dict, name: str, required: b
         value = str(value)
     if not isinstance(value, str):
         raise InputError(path, f"expected a string, got {type(value).__name__}", line_no, name)
+    check_encodable(path, line_no, name, value)
     return value
+
+
+def check_encodable(path: Path, line_no: int, name: str, value: str) -> None:
+    """JSON's \\ud800-style escapes can spell a lone surrogate, which no model or hash can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(path, f"lone surrogate {value[exc.start]!r} at character {exc.start + 1} (a broken \\u escape)", line_no, name) from None
 
 
 def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, int]) -> str:
