@@ -12,10 +12,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json
+from rankdistill.atomic import atomic_write_json, check_writable
 from rankdistill.config import config_dict
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
+from rankdistill.runlock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +191,16 @@ def run_pipeline(
     from rankdistill.pipeline.report import write_report
     from rankdistill.provenance import provenance
 
-    hardware = {**hardware_record(), "precision": resolve_precisions(config, precision)}
     run_dir = config.run_dir()
-    atomic_write_json(
-        run_dir / "config.json",
-        {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
-    )
-    outcomes = run_stages(pipeline_stages(config), run_dir, force)
-    write_report(config, run_dir, outcomes, source, hardware)
+    check_writable(run_dir, "run folder")
+    if config.teacher is not None:
+        check_writable(store_root(config), "teacher score store")
+    with run_lock(run_dir):
+        hardware = {**hardware_record(), "precision": resolve_precisions(config, precision)}
+        atomic_write_json(
+            run_dir / "config.json",
+            {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
+        )
+        outcomes = run_stages(pipeline_stages(config), run_dir, force)
+        write_report(config, run_dir, outcomes, source, hardware)
     return outcomes

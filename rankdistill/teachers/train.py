@@ -28,6 +28,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rankdistill.atomic import storage_errors
 from rankdistill.config import check_fields, checked
 from rankdistill.data.beir import BeirDataset
 from rankdistill.hardware import PRECISIONS
@@ -138,7 +139,8 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
         loss=ListNetLoss(model),
     )
     resume = checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    with storage_errors(checkpoints):
+        trainer.train(resume_from_checkpoint=True if resume else None)
 
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
