@@ -215,3 +215,16 @@ def test_lock_is_released_on_error(tmp_path: Path) -> None:
     with run_lock(tmp_path):
         pass
     assert time.monotonic() - started < 1
+
+
+def test_index_chunks_are_cut_by_time_as_well_as_by_count(tmp_path: Path) -> None:
+    from rankdistill.indexes.encode import encode_chunks
+
+    class Slow(FakeEncoder):
+        batch_size = 2
+
+    texts = [f"doc {i}" for i in range(20)]
+    chunks = encode_chunks(Slow(), texts, tmp_path, 1000, {"corpus_sha256": "x"}, progress=False, chunk_seconds=0.0)
+    names = sorted(p.name for p in tmp_path.glob("*.npy"))
+    assert names[:2] == ["000000000-000000008.npy", "000000008-000000016.npy"] and len(names) == 3  # one per 4 batches
+    assert chunks.count() == 20
