@@ -2,13 +2,22 @@
 
 Every mistake is reported with the file, the line and the dotted field name, e.g.
 `configs/x.yaml:7: field 'evaluate.retreivers': unknown key (known: datasets, split, ...)`.
+
+A field's type is its annotation; what it accepts beyond that (a range, a set of names, a
+non-empty list) is declared beside it with `checked(default, ge=1)` and checked by the one YAML
+loader, `build_dataclass`, at the value's line. Command-line flags that set the same thing take
+their argparse type from the same declaration (`flag_type`), so a range is written once.
+Rules across fields (e.g. `max_steps` or `epochs`) stay with the config that has them.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import math
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,30 +26,124 @@ import yaml
 
 from rankdistill.errors import InputError, UserError
 from rankdistill.hardware import PRECISIONS
+from rankdistill.textfile import read_text
 
 T = TypeVar("T")
 
 PRECISION_ALIAS = "bf16"
 
 
+@dataclass(frozen=True)
+class Check:
+    """What a field accepts beyond its type: bounds (for a list, on each item), names, non-empty.
+    None (an optional field left unset) always passes."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple[str, ...] | None = None
+    nonempty: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is refused, or None."""
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)):
+            if self.nonempty and not value:
+                return "needs at least one item"
+            for i, item in enumerate(value):
+                if (why := self.problem(item)) is not None:
+                    return f"item {i}: {why}"
+            return None
+        if self.nonempty and isinstance(value, str) and not value.strip():
+            return "must not be empty"
+        if self.choices is not None and value not in self.choices:
+            return f"expected one of {', '.join(self.choices)}, got {value!r}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if self.ge is not None and not value >= self.ge:
+                return f"must be >= {self.ge:g}, got {value!r}"
+            if self.gt is not None and not value > self.gt:
+                return f"must be > {self.gt:g}, got {value!r}"
+            if self.le is not None and not value <= self.le:
+                return f"must be <= {self.le:g}, got {value!r}"
+            if self.lt is not None and not value < self.lt:
+                return f"must be < {self.lt:g}, got {value!r}"
+        return None
+
+    def argparse_type(self, kind: type) -> Callable[[str], Any]:
+        """An argparse `type=` that parses `kind` (int, float, str) and applies this check: a
+        bad flag ends in argparse's usage error (exit 2) naming the flag."""
+
+        def parse(text: str) -> Any:
+            try:
+                value = kind(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected {'an' if kind is int else 'a'} {kind.__name__}, got {text!r}") from None
+            if isinstance(value, float) and not math.isfinite(value):
+                raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+            if (why := self.problem(value)) is not None:
+                raise argparse.ArgumentTypeError(why)
+            return value
+
+        parse.__name__ = kind.__name__  # argparse names the type in some messages
+        return parse
+
+
+def checked(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, **rules: Any) -> Any:
+    """A dataclass field with a `Check` (see its arguments) that the YAML loader applies."""
+    if "choices" in rules:
+        rules["choices"] = tuple(rules["choices"])
+    return field(default=default, default_factory=default_factory, metadata={"check": Check(**rules)})
+
+
+def field_check(cls: type, name: str) -> Check:
+    """The check declared on field `name` of dataclass `cls` (an empty one if none)."""
+    found = next((f for f in dataclasses.fields(cls) if f.name == name), None)
+    if found is None:
+        raise AttributeError(f"{cls.__name__} has no field {name!r}")
+    return found.metadata.get("check", Check())
+
+
+def flag_type(cls: type, name: str) -> Callable[[str], Any]:
+    """The argparse `type=` of a flag that sets field `name` of `cls`: its type and its check."""
+    hint = typing.get_type_hints(cls)[name]
+    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    return field_check(cls, name).argparse_type(options[0])
+
+
+def check_fields(config: Any, where: str = "") -> None:
+    """Apply every declared check to a config built in code (not read from YAML): UserError
+    naming the dotted field."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        dotted = f"{where}.{f.name}" if where else f.name
+        if (why := f.metadata.get("check", Check()).problem(value)) is not None:
+            raise UserError(f"{dotted}: {why}")
+        items = [(f"{dotted}[{i}]", item) for i, item in enumerate(value)] if isinstance(value, list) else [(dotted, value)]
+        for name, item in items:
+            if dataclasses.is_dataclass(item) and not isinstance(item, type):
+                check_fields(item, name)
+
+
 @dataclass
 class EvaluateConfig:
     """Which retrievers to evaluate on which datasets."""
 
-    datasets: list[str] = field(default_factory=lambda: ["scifact"])
+    datasets: list[str] = checked(default_factory=lambda: ["scifact"], nonempty=True)
     split: str | None = None  # None: each dataset's default split (test for BEIR)
-    retrievers: list[str] = field(default_factory=lambda: ["bm25", "dense:all-MiniLM-L6-v2"])
-    k: int = 100
-    batch_size: int = 32
-    max_length: int | None = None
-    precision: str = "auto"  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    retrievers: list[str] = checked(default_factory=lambda: ["bm25", "dense:all-MiniLM-L6-v2"], nonempty=True)
+    k: int = checked(100, ge=1)
+    batch_size: int = checked(32, ge=1)
+    max_length: int | None = checked(None, ge=1)
+    precision: str = checked("auto", choices=PRECISIONS)  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     backend: str = "auto"  # dense retrievers: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
 class RunConfig:
-    name: str = "default"
-    seed: int = 13
+    name: str = checked("default", nonempty=True)
+    seed: int = checked(13, ge=0)
     data_root: str | None = None  # folder of BEIR datasets; $RANKDISTILL_DATA if unset
     output_dir: str = "runs"
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
@@ -75,6 +178,8 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
     value = yaml.safe_load(yaml.serialize(node))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise InputError(path, f"expected a finite number, got {value!r}", node_line(node), where)
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
@@ -86,7 +191,8 @@ def build_dataclass(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
     if not isinstance(node, yaml.MappingNode):
         raise InputError(path, "expected a mapping", node_line(node), where or None)
     hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    known = list(fields)
     values: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key = key_node.value
@@ -101,9 +207,20 @@ def build_dataclass(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
         if key in values:
             raise InputError(path, "given twice" + (" (bf16 is an alias of precision)" if key == "precision" else ""), node_line(key_node), dotted)
         values[key] = _convert(hints[key], value_node, dotted, path)
-        if key == "precision" and values[key] not in PRECISIONS:
-            raise InputError(path, f"expected one of {', '.join(PRECISIONS)}, got {values[key]!r}", node_line(value_node), dotted)
+        _apply_check(fields[key], values[key], value_node, dotted, path)
     return cls(**values)
+
+
+def _apply_check(f: dataclasses.Field, value: Any, node: yaml.Node, where: str, path: Path) -> None:
+    check: Check | None = f.metadata.get("check")
+    if check is None:
+        return
+    if isinstance(value, (list, tuple)) and isinstance(node, yaml.SequenceNode):  # point at the bad item
+        for i, (item, child) in enumerate(zip(value, node.value)):
+            if (why := check.problem(item)) is not None:
+                raise InputError(path, why, node_line(child), f"{where}[{i}]")
+    if (why := check.problem(value)) is not None:
+        raise InputError(path, why, node_line(node), where)
 
 
 def compose_yaml(path: str | Path) -> yaml.Node:
@@ -112,7 +229,7 @@ def compose_yaml(path: str | Path) -> yaml.Node:
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"))
+        node = yaml.compose(read_text(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
@@ -130,8 +247,8 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
 def field_line(path: str | Path, dotted: str) -> int | None:
     """The line of a dotted field (`members[0].teacher`) in a YAML file, for error messages."""
     try:
-        node = yaml.compose(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        node = yaml.compose(read_text(path))
+    except (UserError, yaml.YAMLError):
         return None
     for part in dotted.replace("]", "").replace("[", ".").split("."):
         if isinstance(node, yaml.MappingNode):
@@ -146,19 +263,7 @@ def field_line(path: str | Path, dotted: str) -> int | None:
 
 
 def load_config(path: str | Path) -> RunConfig:
-    config = load_yaml(RunConfig, path)
-    check_run_config(config, Path(path))
-    return config
-
-
-def check_run_config(config: RunConfig, path: Path) -> None:
-    if not config.evaluate.datasets:
-        raise InputError(path, "needs at least one dataset", field="evaluate.datasets")
-    if not config.evaluate.retrievers:
-        raise InputError(path, "needs at least one retriever", field="evaluate.retrievers")
-    for name in ("k", "batch_size"):
-        if getattr(config.evaluate, name) < 1:
-            raise InputError(path, "must be >= 1", field=f"evaluate.{name}")
+    return load_yaml(RunConfig, path)
 
 
 def resolve_precisions(config: Any, override: str | None = None, device: str | None = "auto") -> dict[str, str]:

@@ -44,8 +44,8 @@ def test_defaults_fill_missing_keys(tmp_path: Path) -> None:
         ("evaluate:\n  k: [1]\n", 2, "evaluate.k", "expected a int"),
         ("evaluate:\n  datasets: scifact\n", 2, "evaluate.datasets", "expected a list"),
         ("name: x\nname: y\n", 2, "name", "given twice"),
-        ("evaluate:\n  datasets: []\n", None, "evaluate.datasets", "at least one dataset"),
-        ("evaluate:\n  k: 0\n", None, "evaluate.k", "must be >= 1"),
+        ("evaluate:\n  datasets: []\n", 2, "evaluate.datasets", "at least one item"),
+        ("evaluate:\n  k: 0\n", 2, "evaluate.k", "must be >= 1"),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, line: int | None, field: str, message: str) -> None:

@@ -47,7 +47,6 @@ def test_malformed_json_line_names_file_and_line(tmp_path: Path) -> None:
         ({"_id": "a"}, "text", "missing"),
         ({"_id": "a", "text": 7}, "text", "expected a string"),
         ({"_id": "", "text": "x"}, "_id", "empty id"),
-        ({"_id": "a", "title": "", "text": "  "}, "text", "empty document"),
     ],
 )
 def test_corpus_field_errors(tmp_path: Path, record: dict, field: str, message: str) -> None:

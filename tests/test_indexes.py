@@ -335,8 +335,9 @@ def test_unfinished_encoding_with_other_settings_is_refused(tiny_dense_model: st
     encoder = load_encoder(tiny_dense_model, sparse=False)
     texts = [f"text number {i}" for i in range(7)]
     encode_chunks(encoder, texts, tmp_path, 3, {"corpus_sha256": "a"}, progress=False)
-    with pytest.raises(UserError, match="other settings .*chunk_size"):
-        encode_chunks(encoder, texts, tmp_path, 4, {"corpus_sha256": "a"}, progress=False)
+    with pytest.raises(UserError, match="other settings .*corpus_sha256"):
+        encode_chunks(encoder, texts, tmp_path, 3, {"corpus_sha256": "b"}, progress=False)
+    assert len(encode_chunks(encoder, texts, tmp_path, 4, {"corpus_sha256": "a"}, progress=False)) == 3  # chunk size is free
 
 
 # --- bench ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ LAYER_OF = {
     "__init__": "api",  # the lazy public API names everything and imports nothing at import time
     "errors": "core", "atomic": "core", "paths": "core", "provenance": "core", "fingerprints": "core", "config": "core",
     "hardware": "core",  # machine facts: device, CPU capability, threads, the precision they allow
-    "distributed": "core",
+    "distributed": "core", "textfile": "core", "runlock": "core",
     "data": "data",
     "models": "encoders", "encoders": "encoders",
     "retrieval": "retrieval",

@@ -95,7 +95,7 @@ def test_sparse_student_goes_through_an_inverted_index(beir: Path, tmp_path: Pat
     [
         (("  members:\n    - teacher: bm25\n", "  members:\n    - teacher: oracle\n"), "field 'teacher.members[0].teacher': unknown teacher 'oracle'"),
         (("  loss: listwise_kl", "  loss: telepathy"), "tiny.yaml:15: field 'loss': unknown loss 'telepathy'"),
-        (("  student: {kind: dense", "  student: {kind: quantum"), "tiny.yaml:14: field 'student.kind'"),
+        (("  student: {kind: dense", "  student: {kind: quantum"), "tiny.yaml:14: field 'train.student.kind': expected one of dense, sparse"),
         (("    - teacher: bm25\n", "    - teacher: cross-encoder:trained\n"), "needs a teacher.train section"),
         (("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: median}\ntrain"), "tiny.yaml:11: field 'mine.fn_reference': expected one of lowest, highest"),
     ],

@@ -57,7 +57,7 @@ def test_positives_per_list_are_capped_highest_grade_first(tmp_path: Path, tiny_
     assert all(row["labels"].count(1.0) == 1 and row["labels"].count(0.0) == 2 for row in capped.values())
     again = {row["query"]: row for row in training_lists(dataset, TeacherTrainingConfig(**base, positives=1))}
     assert again == capped  # seeded
-    with pytest.raises(UserError, match="positives per list"):
+    with pytest.raises(UserError, match="positives: must be >= 1, got 0"):
         training_lists(dataset, TeacherTrainingConfig(**base, positives=0))
 
 

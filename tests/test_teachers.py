@@ -210,12 +210,12 @@ def test_ensemble_from_yaml(tiny_cross_encoder: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("members: []\n", "at least one member"),
+        ("members: []\n", "ensemble.yaml:1: field 'members': needs at least one item"),
         ("members:\n  - teacher: rocket:x\n", "ensemble.yaml:2: field 'members[0].teacher': unknown teacher 'rocket:x'"),
-        ("members:\n  - teacher: bm25\n    calibration: softmax\n", "field 'members[0].calibration': unknown calibration"),
+        ("members:\n  - teacher: bm25\n    calibration: softmax\n", "ensemble.yaml:3: field 'members[0].calibration': expected one of zscore"),
         ("members:\n  - teacher: bm25\n    wieght: 2\n", "ensemble.yaml:3: field 'members[0].wieght': unknown key"),
         ("members:\n  - teacher: bm25\n    backend: onnx\n", "ensemble.yaml:3: field 'members[0].backend': backend 'onnx' is for cross"),
-        ("members:\n  - teacher: cross-encoder:x\n    backend: tpu\n", "field 'members[0].backend': unknown backend 'tpu'"),
+        ("members:\n  - teacher: cross-encoder:x\n    backend: tpu\n", "ensemble.yaml:3: field 'members[0].backend': expected one of auto, torch"),
     ],
 )
 def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: str) -> None:

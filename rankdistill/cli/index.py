@@ -50,8 +50,6 @@ def _cmd_search(args: argparse.Namespace) -> None:
     from rankdistill.metrics import write_trec_run
     from rankdistill.provenance import provenance
 
-    if args.k < 1:
-        raise UserError(f"--k must be >= 1, got {args.k}")
     index = open_index(args.index, model=args.model, params=args.params, device=args.device, batch_size=args.batch_size)
     queries = load_queries(args.queries)
     started = time.perf_counter()
@@ -111,6 +109,10 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 def add_index_commands(commands: argparse._SubParsersAction) -> None:
     """Register `rankdistill index build|search|bench` on the top-level subparsers."""
+    from rankdistill.config import Check, EvaluateConfig, flag_type
+    from rankdistill.indexes.build import BuildSettings
+
+    POSITIVE_INT = Check(ge=1).argparse_type(int)
     index = commands.add_parser("index", help="build, search and benchmark indexes").add_subparsers(dest="index_command", required=True)
 
     build = index.add_parser("build", help="encode a corpus (resumable chunks) and build an index with a manifest")
@@ -118,11 +120,11 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--dataset", required=True, help="name or BEIR folder (its corpus is indexed)")
     build.add_argument("--spec", required=True, help=SPEC_HELP)
     build.add_argument("--output", required=True, help="index folder")
-    build.add_argument("--chunk-size", type=int, default=4096, help="documents per encoded chunk, the unit of resume (default 4096)")
-    build.add_argument("--train-size", type=int, default=100_000, help="vectors sampled to train IVF/PQ/SQ (default 100000)")
-    build.add_argument("--seed", type=int, default=13, help="seed of the training sample")
-    build.add_argument("--batch-size", type=int, default=32)
-    build.add_argument("--max-length", type=int, default=None, help="override the model's max sequence length")
+    build.add_argument("--chunk-size", type=flag_type(BuildSettings, "chunk_size"), default=4096, help="documents per encoded chunk, the unit of resume (default 4096)")
+    build.add_argument("--train-size", type=flag_type(BuildSettings, "train_size"), default=100_000, help="vectors sampled to train IVF/PQ/SQ (default 100000)")
+    build.add_argument("--seed", type=flag_type(BuildSettings, "seed"), default=13, help="seed of the training sample")
+    build.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
+    build.add_argument("--max-length", type=flag_type(BuildSettings, "max_length"), default=None, help="override the model's max sequence length")
     add_precision_argument(build, "the corpus encoding (recorded; queries use it too)")
     build.add_argument("--backend", default="auto", choices=BACKENDS, help="dense encoders: auto (torch, the fastest in evaluation/bench_dense_encode.md), torch, onnx, onnx-int8, openvino (recorded)")
     build.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
@@ -135,10 +137,10 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--index", required=True, help="index folder")
     search.add_argument("--queries", required=True, help="queries.jsonl (BEIR: {\"_id\", \"text\"} per line)")
     search.add_argument("--output", required=True, help="TREC run file to write (and RUN.meta.json beside it)")
-    search.add_argument("--k", type=int, default=100, help="hits per query (default 100)")
+    search.add_argument("--k", type=flag_type(EvaluateConfig, "k"), default=100, help="hits per query (default 100)")
     search.add_argument("--params", default=None, help="override search settings, e.g. nprobe=64 or efSearch=128 or rescore=4")
     search.add_argument("--model", default=None, help="check that this is the model the index was built with")
-    search.add_argument("--batch-size", type=int, default=32)
+    search.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
     search.add_argument("--device", default=None)
     search.set_defaults(handler=_cmd_search)
 
@@ -148,19 +150,19 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--model", default=None, help="model encoding --dataset")
     bench.add_argument("--dataset", default=None, help="name or BEIR folder: its corpus and its split's queries (nDCG@10 too)")
     bench.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
-    bench.add_argument("--synthetic", type=int, default=None, help="N clustered synthetic vectors instead of a dataset")
-    bench.add_argument("--dim", type=int, default=384, help="dimension of synthetic vectors (default 384)")
-    bench.add_argument("--queries", type=int, default=1000, help="synthetic queries (default 1000)")
-    bench.add_argument("--k", type=int, default=10, help="recall@k against exact search (default 10)")
-    bench.add_argument("--rounds", type=int, default=3, help="batch searches timed per setting; the median counts (default 3)")
-    bench.add_argument("--single", type=int, default=200, help="queries timed one per call (default 200)")
-    bench.add_argument("--threads", type=int, default=None, help="search threads for faiss and Seismic (default: all cores)")
-    bench.add_argument("--train-size", type=int, default=100_000)
-    bench.add_argument("--seed", type=int, default=13)
+    bench.add_argument("--synthetic", type=POSITIVE_INT, default=None, help="N clustered synthetic vectors instead of a dataset")
+    bench.add_argument("--dim", type=POSITIVE_INT, default=384, help="dimension of synthetic vectors (default 384)")
+    bench.add_argument("--queries", type=POSITIVE_INT, default=1000, help="synthetic queries (default 1000)")
+    bench.add_argument("--k", type=flag_type(EvaluateConfig, "k"), default=10, help="recall@k against exact search (default 10)")
+    bench.add_argument("--rounds", type=POSITIVE_INT, default=3, help="batch searches timed per setting; the median counts (default 3)")
+    bench.add_argument("--single", type=POSITIVE_INT, default=200, help="queries timed one per call (default 200)")
+    bench.add_argument("--threads", type=POSITIVE_INT, default=None, help="search threads for faiss and Seismic (default: all cores)")
+    bench.add_argument("--train-size", type=flag_type(BuildSettings, "train_size"), default=100_000)
+    bench.add_argument("--seed", type=flag_type(BuildSettings, "seed"), default=13)
     bench.add_argument("--work", default="runs/index-bench", help="cache of encoded corpora, reused by reruns (default runs/index-bench)")
-    bench.add_argument("--chunk-size", type=int, default=4096)
-    bench.add_argument("--batch-size", type=int, default=32)
-    bench.add_argument("--max-length", type=int, default=None)
+    bench.add_argument("--chunk-size", type=flag_type(BuildSettings, "chunk_size"), default=4096)
+    bench.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
+    bench.add_argument("--max-length", type=flag_type(BuildSettings, "max_length"), default=None)
     bench.add_argument("--device", default=None)
     bench.add_argument("--data-root", default=None)
     bench.set_defaults(handler=_cmd_bench)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from rankdistill.errors import InputError, UserError
+from rankdistill.textfile import text_lines
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +48,18 @@ def join_title_text(doc: dict[str, str]) -> str:
 
 def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line; InputError on bad JSON or a non-object."""
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line_no) from None
-            if not isinstance(record, dict):
-                raise InputError(path, f"expected a JSON object, got {type(record).__name__}", line_no)
-            yield line_no, record
+    for line_no, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line_no) from None
+        except RecursionError:
+            raise InputError(path, "invalid JSON (nested too deeply)", line_no) from None
+        if not isinstance(record, dict):
+            raise InputError(path, f"expected a JSON object, got {type(record).__name__}", line_no)
+        yield line_no, record
 
 
 def _string_field(path: Path, line_no: int, record: dict, name: str, required: bool) -> str:
@@ -72,7 +72,16 @@ def _string_field(path: Path, line_no: int, record: dict, name: str, required: b
         value = str(value)
     if not isinstance(value, str):
         raise InputError(path, f"expected a string, got {type(value).__name__}", line_no, name)
+    check_encodable(path, line_no, name, value)
     return value
+
+
+def check_encodable(path: Path, line_no: int, name: str, value: str) -> None:
+    """JSON's \\ud800-style escapes can spell a lone surrogate, which no model or hash can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(path, f"lone surrogate {value[exc.start]!r} at character {exc.start + 1} (a broken \\u escape)", line_no, name) from None
 
 
 def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, int]) -> str:
@@ -85,21 +94,39 @@ def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, in
     return doc_id
 
 
-def load_corpus(path: str | Path) -> dict[str, dict[str, str]]:
-    """corpus.jsonl -> {doc_id: {"title": ..., "text": ...}}."""
+def load_corpus(path: str | Path, warnings: list[str] | None = None, empty: set[str] | None = None) -> dict[str, dict[str, str]]:
+    """corpus.jsonl -> {doc_id: {"title": ..., "text": ...}}.
+
+    A document with neither title nor text is left out (nothing could ever retrieve it) and
+    counted in one warning; its id goes into `empty`, so judgements on it can be told apart
+    from judgements on documents that do not exist.
+    """
     path = Path(path)
     corpus: dict[str, dict[str, str]] = {}
     first_seen: dict[str, int] = {}
+    skipped: list[tuple[int, str]] = []
     for line_no, record in jsonl_records(path):
         doc_id = _checked_id(path, line_no, record, first_seen)
         text = _string_field(path, line_no, record, "text", required=True)
         title = _string_field(path, line_no, record, "title", required=False)
         if not text.strip() and not title.strip():
-            raise InputError(path, "empty document (no title and no text)", line_no, "text")
+            skipped.append((line_no, doc_id))
+            continue
         corpus[doc_id] = {"title": title, "text": text}
     if not corpus:
-        raise InputError(path, "no documents")
+        raise InputError(path, "no documents" + (f" ({len(skipped)} empty ones, without title and text)" if skipped else ""))
+    if skipped:
+        first_line, first_id = skipped[0]
+        _warn(warnings, f"{path}: skipped {len(skipped)} empty document(s) without title and text (first: line {first_line}, {first_id!r})")
+        if empty is not None:
+            empty.update(doc_id for _, doc_id in skipped)
     return corpus
+
+
+def _warn(warnings: list[str] | None, message: str) -> None:
+    log.warning(message)
+    if warnings is not None:
+        warnings.append(message)
 
 
 def load_queries(path: str | Path) -> dict[str, str]:
@@ -124,46 +151,48 @@ def load_qrels(
     corpus: dict[str, dict[str, str]] | None = None,
     unknown_docs: UnknownPolicy = "error",
     warnings: list[str] | None = None,
+    empty_docs: set[str] = frozenset(),
 ) -> dict[str, dict[str, int]]:
     """qrels/SPLIT.tsv -> {query_id: {doc_id: grade}}.
 
     A row naming a query missing from `queries` is an error. A row naming a document missing from
     `corpus` is an error, or with ``unknown_docs="warn"`` is kept and counted in one warning
     (official data has such rows: 5 in ArguAna, most of the MS MARCO TREC-DL slice by design).
+    A row naming one of `empty_docs` (left out of the corpus by `load_corpus`) is kept and counted.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
     qrels: dict[str, dict[str, int]] = {}
     unknown: list[tuple[int, str]] = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            columns = line.rstrip("\n").rstrip("\r").split("\t")
-            if line_no == 1 and columns[:2] == ["query-id", "corpus-id"]:
-                continue
-            if len(columns) != 3:
-                raise InputError(path, f"expected 3 tab-separated columns, got {len(columns)}", line_no)
-            query_id, doc_id, score = (column.strip() for column in columns)
-            try:
-                grade = int(score)
-            except ValueError:
-                raise InputError(path, f"not an integer: {score!r}", line_no, "score") from None
-            if not query_id:
-                raise InputError(path, "empty", line_no, "query-id")
-            if not doc_id:
-                raise InputError(path, "empty", line_no, "corpus-id")
-            if queries is not None and query_id not in queries:
-                raise InputError(path, f"unknown query id {query_id!r}", line_no, "query-id")
-            if corpus is not None and doc_id not in corpus:
-                if unknown_docs == "error":
-                    raise InputError(path, f"unknown document id {doc_id!r}", line_no, "corpus-id")
-                unknown.append((line_no, doc_id))
-            judged = qrels.setdefault(query_id, {})
-            if doc_id in judged and judged[doc_id] != grade:
-                raise InputError(path, f"conflicting grades for ({query_id}, {doc_id})", line_no, "score")
-            judged[doc_id] = grade
+    on_empty: list[tuple[int, str]] = []
+    for line_no, line in text_lines(path):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if line_no == 1 and columns[:2] == ["query-id", "corpus-id"]:
+            continue
+        if len(columns) != 3:
+            raise InputError(path, f"expected 3 tab-separated columns, got {len(columns)}", line_no)
+        query_id, doc_id, score = (column.strip() for column in columns)
+        try:
+            grade = int(score)
+        except ValueError:
+            raise InputError(path, f"not an integer: {score!r}", line_no, "score") from None
+        if not query_id:
+            raise InputError(path, "empty", line_no, "query-id")
+        if not doc_id:
+            raise InputError(path, "empty", line_no, "corpus-id")
+        if queries is not None and query_id not in queries:
+            raise InputError(path, f"unknown query id {query_id!r}", line_no, "query-id")
+        if doc_id in empty_docs:
+            on_empty.append((line_no, doc_id))
+        elif corpus is not None and doc_id not in corpus:
+            if unknown_docs == "error":
+                raise InputError(path, f"unknown document id {doc_id!r}", line_no, "corpus-id")
+            unknown.append((line_no, doc_id))
+        judged = qrels.setdefault(query_id, {})
+        if doc_id in judged and judged[doc_id] != grade:
+            raise InputError(path, f"conflicting grades for ({query_id}, {doc_id})", line_no, "score")
+        judged[doc_id] = grade
     if not qrels:
         raise InputError(path, "no judgements")
     if unknown:
@@ -172,9 +201,11 @@ def load_qrels(
             f"{path}: {len(unknown)} judgement(s) name documents not in the corpus "
             f"(first: line {first_line}, {first_id!r}); kept for evaluation"
         )
-        log.warning(message)
-        if warnings is not None:
-            warnings.append(message)
+        _warn(warnings, message)
+    if on_empty:
+        first_line, first_id = on_empty[0]
+        _warn(warnings, f"{path}: {len(on_empty)} judgement(s) name empty documents left out of the corpus "
+                        f"(first: line {first_line}, {first_id!r}); kept for evaluation, never retrieved")
     return qrels
 
 
@@ -193,9 +224,10 @@ def load_dataset(
     if not qrels_path.is_file():
         splits = available_splits(path)
         raise UserError(f"{qrels_path}: no such split {split!r}; available: {', '.join(splits) or 'none'}")
-    corpus = load_corpus(path / "corpus.jsonl")
-    all_queries = load_queries(path / "queries.jsonl")
     warnings: list[str] = []
-    qrels = load_qrels(qrels_path, all_queries, corpus, unknown_docs=unknown_docs, warnings=warnings)
+    empty: set[str] = set()
+    corpus = load_corpus(path / "corpus.jsonl", warnings, empty)
+    all_queries = load_queries(path / "queries.jsonl")
+    qrels = load_qrels(qrels_path, all_queries, corpus, unknown_docs=unknown_docs, warnings=warnings, empty_docs=empty)
     queries = {query_id: all_queries[query_id] for query_id in qrels}
     return BeirDataset(name or path.name, path, split, corpus, queries, qrels, warnings)

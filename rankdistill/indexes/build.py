@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rankdistill.config import check_fields, checked
 from rankdistill.data.beir import join_title_text, load_corpus
 from rankdistill.data.resolve import resolve_dataset
 from rankdistill.errors import UserError
@@ -35,11 +36,11 @@ CHUNKS = "chunks"
 
 @dataclass
 class BuildSettings:
-    chunk_size: int = 4096
-    batch_size: int = 32
-    max_length: int | None = None
-    train_size: int = 100_000
-    seed: int = 13
+    chunk_size: int = checked(4096, ge=1)
+    batch_size: int = checked(32, ge=1)
+    max_length: int | None = checked(None, ge=1)
+    train_size: int = checked(100_000, ge=1)
+    seed: int = checked(13, ge=0)
     device: str | None = None
     keep_chunks: bool = False
     precision: str = "auto"  # auto | float32 | bf16 | fp16; the resolved one is recorded and used again for queries
@@ -78,6 +79,7 @@ def build_index(
     """Build the index `spec_text` names over `dataset`'s corpus encoded by `model` into
     `output`; a rerun after a kill resumes from the finished chunks. Returns the manifest."""
     settings = settings or BuildSettings()
+    check_fields(settings)
     spec = parse_spec(spec_text)
     output = Path(output)
     if (output / MANIFEST).is_file():

@@ -1,10 +1,11 @@
 """The model behind an index, and chunked, resumable corpus encoding.
 
-Documents are encoded `chunk_size` at a time; each finished chunk is saved atomically under
-`<folder>/` (`000000.npy` dense, `000000.npz` sparse CSR), so a killed build loses at most the
-chunk in progress and a rerun skips every finished chunk. `<folder>/state.json` records what the
-chunks were made from (model fingerprint, corpus hash, chunk size); a rerun with other settings
-is refused rather than mixing vectors of two models.
+Documents are encoded a few batches at a time; a chunk is saved atomically under `<folder>/`
+(`START-END.npy` dense, `START-END.npz` sparse CSR, rows START..END-1) every `chunk_seconds`
+(30 s) or `chunk_size` documents, whichever comes first, so a killed build loses at most about
+30 s of encoding on any machine, and a rerun continues after the last finished chunk.
+`<folder>/state.json` records what the chunks were made from (model fingerprint, corpus hash,
+document count); a rerun with other settings is refused rather than mixing vectors of two models.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 
 Vectors = np.ndarray | sp.csr_matrix
 STATE = "state.json"
+CHUNK_SECONDS = 30.0  # a kill loses at most about this much encoding
+CHUNK_NAME = re.compile(r"(\d{9})-(\d{9})")
 
 
 @dataclass
@@ -221,44 +226,72 @@ def encode_chunks(
     chunk_size: int,
     source: dict[str, Any],
     progress: bool = True,
+    chunk_seconds: float = CHUNK_SECONDS,
 ) -> Chunks:
-    """Encode `texts` into `folder` chunk by chunk, skipping chunks already finished by an
-    earlier (possibly killed) run with the same model, corpus and chunk size."""
+    """Encode `texts` into `folder` chunk by chunk, continuing after the chunks an earlier
+    (possibly killed) run with the same model and corpus finished."""
     if chunk_size < 1:
         raise UserError(f"chunk size must be >= 1, got {chunk_size}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {"model": encoder.fingerprint, "chunk_size": chunk_size, "count": len(texts), **source}
+    state = {"model": encoder.fingerprint, "count": len(texts), **source}
     state_path = folder / STATE
-    if state_path.is_file():
-        previous = json.loads(state_path.read_text(encoding="utf-8"))
-        if previous != state:
-            changed = sorted(key for key in set(state) | set(previous) if state.get(key) != previous.get(key))
-            raise UserError(
-                f"{folder}: holds vectors of an unfinished encoding with other settings ({', '.join(changed)} differ); "
-                "use another output folder or delete this one"
-            )
-    else:
+    previous = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else None
+    if previous is not None and "chunk_size" in previous:  # made before chunks were timed: numbered, not ranged
+        log.info("%s: encoding from before chunks were timed; starting it again", folder)
+        for old in [*folder.glob("[0-9]*.np[yz]"), state_path]:
+            old.unlink()
+        previous = None
+    if previous is not None and previous != state:
+        changed = sorted(key for key in set(state) | set(previous) if state.get(key) != previous.get(key))
+        raise UserError(
+            f"{folder}: holds vectors of an unfinished encoding with other settings ({', '.join(changed)} differ); "
+            "use another output folder or delete this one"
+        )
+    if previous is None:
         atomic_write_json(state_path, state)
     for stale in folder.glob(".*.tmp"):  # a chunk whose writer was killed mid-write
         stale.unlink(missing_ok=True)
 
     suffix = ".npz" if encoder.sparse else ".npy"
-    starts = range(0, len(texts), chunk_size)
-    paths = [folder / f"{number:06d}{suffix}" for number in range(len(starts))]
-    finished = sum(path.is_file() for path in paths)
+    finished = _finished_chunks(folder, suffix, len(texts))
     if finished:
-        log.info("%s: reusing %d of %d finished chunks", folder, finished, len(paths))
-    bar = tqdm(total=len(texts), desc="encoding", unit="doc", disable=not progress)
-    for start, path in zip(starts, paths):
-        rows = min(chunk_size, len(texts) - start)
-        if path.is_file():
-            bar.update(rows)
-        else:  # the bar moves every batch, not once per chunk
-            _save_chunk(path, encoder.encode_documents(texts[start : start + rows], on_batch=bar.update))
+        log.info("%s: reusing %d finished chunks (%d documents)", folder, len(finished), finished[-1][1])
+    position = finished[-1][1] if finished else 0
+    bar = tqdm(total=len(texts), initial=position, desc="encoding", unit="doc", disable=not progress)
+    piece = max(1, getattr(encoder, "batch_size", 32)) * 4  # how often the clock is looked at
+    ranges = [(start, end) for start, end, _ in finished]
+    pending: list[Vectors] = []
+    chunk_start, started = position, time.monotonic()
+    while position < len(texts):
+        take = min(piece, chunk_size - (position - chunk_start), len(texts) - position)
+        pending.append(encoder.encode_documents(texts[position : position + take], on_batch=bar.update))
+        position += take
+        if position - chunk_start >= chunk_size or position == len(texts) or time.monotonic() - started >= chunk_seconds:
+            vectors = sp.vstack(pending, format="csr") if encoder.sparse else np.concatenate(pending)
+            _save_chunk(folder / f"{chunk_start:09d}-{position:09d}{suffix}", vectors)
+            ranges.append((chunk_start, position))
+            pending, chunk_start, started = [], position, time.monotonic()
     bar.close()
-    chunks = Chunks(list(paths), encoder.sparse, reused=finished)
-    for path, block, start in zip(paths, chunks, starts):
-        if block.shape[0] != min(chunk_size, len(texts) - start):
-            raise UserError(f"{path}: holds {block.shape[0]} vectors, expected {min(chunk_size, len(texts) - start)}; delete it and rerun")
+    paths = [folder / f"{start:09d}-{end:09d}{suffix}" for start, end in ranges]
+    chunks = Chunks(paths, encoder.sparse, reused=len(finished))
+    for path, block, (start, end) in zip(paths, chunks, ranges):
+        if block.shape[0] != end - start:
+            raise UserError(f"{path}: holds {block.shape[0]} vectors, expected {end - start}; delete it and rerun")
     return chunks
+
+
+def _finished_chunks(folder: Path, suffix: str, count: int) -> list[tuple[int, int, Path]]:
+    """The saved chunks that cover rows 0.. without a gap; any other chunk file is removed."""
+    found = {}
+    for path in folder.glob(f"*{suffix}"):
+        match = CHUNK_NAME.fullmatch(path.stem)
+        if match:
+            found[int(match[1])] = (int(match[1]), int(match[2]), path)
+    chain, position = [], 0
+    while position in found and position < found[position][1] <= count:
+        chain.append(found.pop(position))
+        position = chain[-1][1]
+    for _, _, path in found.values():
+        path.unlink()
+    return chain

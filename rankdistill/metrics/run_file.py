@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rankdistill.atomic import atomic_write
-from rankdistill.errors import InputError, UserError
+from rankdistill.errors import InputError
+from rankdistill.textfile import text_lines
 from rankdistill.retrieval.base import Results
 
 
@@ -23,19 +25,19 @@ def write_trec_run(results: Results, path: str | Path, tag: str = "rankdistill")
 
 def read_trec_run(path: str | Path) -> Results:
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
     results: Results = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            columns = line.split()
-            if len(columns) != 6:
-                raise InputError(path, f"expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}", line_no)
-            query_id, _, doc_id, _, score, _ = columns
-            try:
-                results.setdefault(query_id, {})[doc_id] = float(score)
-            except ValueError:
-                raise InputError(path, f"not a number: {score!r}", line_no, "score") from None
+    for line_no, line in text_lines(path):
+        if not line.strip():
+            continue
+        columns = line.split()
+        if len(columns) != 6:
+            raise InputError(path, f"expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}", line_no)
+        query_id, _, doc_id, _, score, _ = columns
+        try:
+            value = float(score)
+        except ValueError:
+            raise InputError(path, f"not a number: {score!r}", line_no, "score") from None
+        if not math.isfinite(value):
+            raise InputError(path, f"not finite: {score!r}", line_no, "score")
+        results.setdefault(query_id, {})[doc_id] = value
     return results

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from rankdistill.atomic import atomic_write, atomic_write_json
-from rankdistill.data.beir import jsonl_records
+from rankdistill.data.beir import check_encodable, jsonl_records
 from rankdistill.errors import InputError, UserError
 from rankdistill.provenance import provenance
 
@@ -123,8 +123,10 @@ class _Line:
 
     def text(self, obj: dict, key: str, where: str = "") -> str:
         value = self.get(obj, key, where, str, "a string")
+        name = f"{where}.{key}" if where else key
         if not value.strip():
-            self.fail(f"{where}.{key}" if where else key, "empty")
+            self.fail(name, "empty")
+        check_encodable(self.path, self.line_no, name, value)
         return value
 
     def number(self, obj: dict, key: str, where: str) -> float:

@@ -23,18 +23,20 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import RunConfig, build_dataclass, check_run_config, node_line, compose_yaml, field_line
+from rankdistill.config import RunConfig, build_dataclass, checked, compose_yaml, field_line, node_line
 from rankdistill.errors import InputError
+from rankdistill.hardware import PRECISIONS
 from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
 from rankdistill.training.teacher import TeacherTrainingConfig
+from rankdistill.retrieval.exported import BACKENDS
 
 TRAINED = "trained"  # `cross-encoder:trained` names the teacher the run trains
 
 
 @dataclass
 class TeacherSection:
-    members: list[MemberConfig] = field(default_factory=list)
+    members: list[MemberConfig] = checked(default_factory=list, nonempty=True)
     train: TeacherTrainingConfig | None = None
     store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
 
@@ -42,37 +44,37 @@ class TeacherSection:
 @dataclass
 class MineSection:
     split: str = "train"
-    retrievers: list[str] = field(default_factory=lambda: ["bm25"])
-    n_top: int = 8
-    n_random: int = 8
-    skip_top: int = 0
-    depth: int = 100
-    top_depth: int | None = None
+    retrievers: list[str] = checked(default_factory=lambda: ["bm25"], nonempty=True)
+    n_top: int = checked(8, ge=0)
+    n_random: int = checked(8, ge=0)
+    skip_top: int = checked(0, ge=0)
+    depth: int = checked(100, ge=1)
+    top_depth: int | None = checked(None, ge=1)
     fn_margin: float | None = None
-    fn_fraction: float | None = None
-    fn_action: str = "drop"
-    fn_reference: str = "lowest"
-    batch_size: int = 32
-    max_length: int | None = None
+    fn_fraction: float | None = checked(None, gt=0)
+    fn_action: str = checked("drop", choices=ACTIONS)
+    fn_reference: str = checked("lowest", choices=REFERENCES)
+    batch_size: int = checked(32, ge=1)
+    max_length: int | None = checked(None, ge=1)
 
 
 @dataclass
 class IndexSection:
-    spec: str = "Flat"
-    batch_size: int = 32
-    max_length: int | None = None
-    precision: str = "auto"  # the corpus (and queries at search): auto | float32 | bf16 | fp16 (`bf16` alias)
-    backend: str = "auto"  # dense students: auto | torch | onnx | onnx-int8 | openvino
+    spec: str = checked("Flat", nonempty=True)
+    batch_size: int = checked(32, ge=1)
+    max_length: int | None = checked(None, ge=1)
+    precision: str = checked("auto", choices=PRECISIONS)  # the corpus (and queries at search): auto | float32 | bf16 | fp16 (`bf16` alias)
+    backend: str = checked("auto", choices=BACKENDS)  # dense students: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
 class PipelineConfig(RunConfig):
-    dataset: str = "scifact"
+    dataset: str = checked("scifact", nonempty=True)
     teacher: TeacherSection | None = None
     mine: MineSection = field(default_factory=MineSection)
     train: Any = None  # a rankdistill.training.TrainConfig (its `data` is filled by the run)
     index: IndexSection = field(default_factory=IndexSection)
-    rerank_depth: int = 100  # the teacher-as-reranker baseline reranks BM25's top this many
+    rerank_depth: int = checked(100, ge=1)  # the teacher-as-reranker baseline reranks BM25's top this many
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
@@ -86,14 +88,9 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     # `expected` and `tolerance` belong to regression configs (rankdistill/pipeline/regression.py)
     root.value = [(k, v) for k, v in root.value if k.value not in ("train", "expected", "tolerance")]
     config = build_dataclass(PipelineConfig, root, "", path)
-    check_run_config(config, path)
-    for name, allowed in (("fn_action", ACTIONS), ("fn_reference", REFERENCES)):
-        value = getattr(config.mine, name)
-        if value not in allowed:
-            raise InputError(path, f"expected one of {', '.join(allowed)}, got {value!r}", field_line(path, f"mine.{name}"), f"mine.{name}")
     if config.teacher is not None:
-        if not config.teacher.members:
-            raise InputError(path, "name at least one teacher", field_line(path, "teacher.members"), "teacher.members")
+        if not config.teacher.members:  # the section given without a members key
+            raise InputError(path, "name at least one teacher", field_line(path, "teacher"), "teacher.members")
         check_members(config.teacher.members, path, "teacher.members", allow_trained=config.teacher.train is not None)
     if train_nodes:
         key, node = train_nodes[-1]

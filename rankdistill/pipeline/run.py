@@ -12,10 +12,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json
+from rankdistill.atomic import atomic_write_json, check_writable
 from rankdistill.config import config_dict
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
+from rankdistill.runlock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -157,23 +158,23 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     if teacher is not None and teacher.train is not None:
         teacher_train_settings = without_later_defaults(dataclasses.asdict(teacher.train), {"retrieved_positives": False})
         stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
-                                              "train": teacher_train_settings}, _stage_teacher_train(config)))
+                                              "train": teacher_train_settings}, _stage_teacher_train(config), outputs=["model"]))
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
         mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest"})
         stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                     "mine": mine_settings}, _stage_mine(config), trained_inputs))
+                                     "mine": mine_settings}, _stage_mine(config), trained_inputs, ["train.jsonl"]))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
         without_later_defaults(train_settings["data"], {"positives": None})
-        stages.append(Stage("train", train_settings, _stage_train(config), ["mine"]))
+        stages.append(Stage("train", train_settings, _stage_train(config), ["mine"], ["student"]))
         if len(config.evaluate.datasets) != 1:
             raise ValueError("a run that trains a student evaluates it on exactly one dataset")
         stages.append(Stage("index", {**base, "dataset": config.evaluate.datasets[0], "index": dataclasses.asdict(config.index)},
-                            _stage_index(config, config.evaluate.datasets[0]), ["train"]))
+                            _stage_index(config, config.evaluate.datasets[0]), ["train"], ["index"]))
     evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}
     stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))
@@ -190,12 +191,16 @@ def run_pipeline(
     from rankdistill.pipeline.report import write_report
     from rankdistill.provenance import provenance
 
-    hardware = {**hardware_record(), "precision": resolve_precisions(config, precision)}
     run_dir = config.run_dir()
-    atomic_write_json(
-        run_dir / "config.json",
-        {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
-    )
-    outcomes = run_stages(pipeline_stages(config), run_dir, force)
-    write_report(config, run_dir, outcomes, source, hardware)
+    check_writable(run_dir, "run folder")
+    if config.teacher is not None:
+        check_writable(store_root(config), "teacher score store")
+    with run_lock(run_dir):
+        hardware = {**hardware_record(), "precision": resolve_precisions(config, precision)}
+        atomic_write_json(
+            run_dir / "config.json",
+            {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
+        )
+        outcomes = run_stages(pipeline_stages(config), run_dir, force)
+        write_report(config, run_dir, outcomes, source, hardware)
     return outcomes

@@ -3,12 +3,17 @@ config that made them.
 
     key(stage) = sha256(stage settings, keys of the stages it reads from)
 
-A finished stage writes `done.json` (key, settings, summary, seconds, provenance) last. On a
-rerun a stage whose `done.json` holds the same key is skipped; a changed setting changes the key
-of that stage and of every stage downstream, so exactly those rerun. A stage killed half way has
-no `done.json`: it runs again in the same folder, where its own resumable state (score store
-shards, training checkpoints, index chunks) lets it continue. A folder holding state for another
-key is cleared first, so stale partial work is never mixed in.
+A finished stage writes `done.json` (key, settings, summary, seconds, a digest of its outputs,
+the digests of the outputs it read, provenance) last. On a rerun a stage whose `done.json` holds
+the same key, and whose inputs still have the digests it read, is skipped; a changed setting
+changes the key of that stage and of every stage downstream, so exactly those rerun. A stage
+killed half way has no `done.json`: it runs again in the same folder, where its own resumable
+state (score store shards, training checkpoints, index chunks) lets it continue. A folder holding
+state for another key is cleared first, so stale partial work is never mixed in.
+
+A forced stage (`--rerun NAME`) starts from an empty folder: the old one is renamed aside in one
+step (so a kill leaves either the finished stage or no stage, never a mix) and then deleted. The
+stages after it rerun if what it made differs from what they read (its output digest changed).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -30,6 +36,7 @@ log = logging.getLogger(__name__)
 
 KEY_FILE = "key"
 DONE_FILE = "done.json"
+TRASH_PREFIX = ".removing-"
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Stage:
     settings: dict[str, Any]
     run: Callable[[Path, dict[str, Path]], dict[str, Any]]
     inputs: list[str] = field(default_factory=list)
+    outputs: list[str] | None = None  # paths in the folder later stages read (digested); None: the whole folder
 
 
 @dataclass
@@ -61,10 +69,13 @@ def stage_key(settings: dict[str, Any], upstream_keys: list[str]) -> str:
 
 def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = frozenset()) -> list[StageOutcome]:
     """Run `stages` in order (each may read the folders of earlier ones), skipping finished
-    stages whose key is unchanged (unless named in `force`)."""
+    stages whose key and inputs are unchanged (unless named in `force`)."""
     root = Path(run_dir) / "stages"
+    _remove_trash(root)
     keys: dict[str, str] = {}
+    digests: dict[str, str | None] = {}
     folders: dict[str, Path] = {}
+    ran: set[str] = set()
     outcomes = []
     for stage in stages:
         missing = [name for name in stage.inputs if name not in keys]
@@ -73,11 +84,15 @@ def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = froze
         key = stage_key(stage.settings, [keys[name] for name in stage.inputs])
         folder = root / stage.name
         keys[stage.name], folders[stage.name] = key, folder
+        read = {name: digests[name] for name in stage.inputs}
         done = _read_done(folder)
-        if done is not None and done.get("key") == key and stage.name not in force:
+        if done is not None and done.get("key") == key and stage.name not in force and _same_inputs(done, read, ran):
             log.info("stage %s: cached (%s)", stage.name, key)
+            digests[stage.name] = done.get("outputs_sha256")
             outcomes.append(StageOutcome(stage.name, key, folder, True, float(done.get("seconds", 0.0)), done.get("summary", {})))
             continue
+        if stage.name in force:
+            _move_aside(folder)
         _prepare(folder, key)
         log.info("stage %s: running (%s)", stage.name, key)
         start = time.perf_counter()
@@ -85,9 +100,12 @@ def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = froze
         seconds = time.perf_counter() - start
         release_memory()
         peak = peak_rss_mb()
+        digests[stage.name] = outputs_digest(folder, stage.outputs)
+        ran.add(stage.name)
         atomic_write_json(
             folder / DONE_FILE,
             {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
+             "inputs_sha256": read, "outputs_sha256": digests[stage.name],
              "summary": summary, "seconds": round(seconds, 3), "peak_rss_mb": peak, "provenance": provenance()},
         )
         outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary, peak))
@@ -114,6 +132,49 @@ def release_memory() -> None:
         pass
 
 
+def _same_inputs(done: dict[str, Any], read: dict[str, str | None], ran: set[str]) -> bool:
+    """Whether a finished stage read the outputs its inputs hold now. A `done.json` from before
+    digests were recorded counts as current unless an input was remade in this run."""
+    recorded = done.get("inputs_sha256")
+    if recorded is None:
+        return not ran.intersection(read)
+    return all(recorded.get(name) == digest for name, digest in read.items())
+
+
+def outputs_digest(folder: Path, outputs: list[str] | None = None) -> str:
+    """sha256 over the relative paths and bytes of a stage's outputs (files under `outputs`, or
+    the whole folder but its bookkeeping), in path order."""
+    roots = [folder / name for name in outputs] if outputs is not None else [folder]
+    files = sorted(
+        path for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
+        if path.is_file() and path.name not in (DONE_FILE, KEY_FILE)
+    )
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _move_aside(folder: Path) -> None:
+    """Take a finished stage out of the way in one rename, then delete it."""
+    if not folder.exists():
+        return
+    trash = folder.with_name(f"{TRASH_PREFIX}{folder.name}.{os.getpid()}.{time.time_ns()}")
+    folder.rename(trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _remove_trash(root: Path) -> None:
+    """Folders a killed `_move_aside` renamed but had not deleted yet."""
+    if root.is_dir():
+        for trash in root.glob(f"{TRASH_PREFIX}*"):
+            shutil.rmtree(trash, ignore_errors=True)
+
+
 def _read_done(folder: Path) -> dict[str, Any] | None:
     try:
         return json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
@@ -125,7 +186,7 @@ def _prepare(folder: Path, key: str) -> None:
     """Keep a folder's partial state only if it was made for this key."""
     recorded = (folder / KEY_FILE).read_text(encoding="utf-8").strip() if (folder / KEY_FILE).is_file() else None
     if folder.exists() and recorded != key:
-        shutil.rmtree(folder)
+        _move_aside(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / DONE_FILE).unlink(missing_ok=True)
     if recorded != key:

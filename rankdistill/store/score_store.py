@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from rankdistill.atomic import atomic_write, atomic_write_json
+from rankdistill.atomic import atomic_write, atomic_write_json, check_writable
 from rankdistill.errors import InputError, UserError
 from rankdistill.provenance import provenance
 from rankdistill.store.keys import KEY_BYTES, pair_digests, rank_of
@@ -40,6 +40,7 @@ CHECKSUM_BYTES = 32
 SHARD_GLOB = "shard-*.bin"
 # atomic_write's temp files are named ".<name>.<random>.tmp"; one this old belongs to a killed writer.
 STALE_TEMP_SECONDS = 3600
+FLUSH_SECONDS = 30.0  # a kill loses at most this much scoring (plus the batch in progress)
 FINGERPRINT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
@@ -59,7 +60,7 @@ class ScoreStore:
             )
         self.fingerprint = fingerprint
         self.folder = Path(root) / fingerprint
-        self.folder.mkdir(parents=True, exist_ok=True)
+        check_writable(self.folder, "teacher score store")
         self._scores: dict[bytes, float] = {}
         self._loaded: set[str] = set()
         self._records = 0
@@ -114,13 +115,14 @@ class ScoreStore:
         progress: bool = True,
         rank: int = 0,
         world_size: int = 1,
+        flush_seconds: float = FLUSH_SECONDS,
     ) -> np.ndarray:
         """Scores of all pairs zip(queries, docs), in input order, asking the teacher only for
         distinct pairs not stored yet.
 
         Batches are sorted by text length, longest first (less padding, and an out-of-memory
-        error shows at once). A new shard is flushed every `flush_every` scored pairs, so a kill
-        loses at most that many. With `world_size` > 1, this process scores only the missing
+        error shows at once). A new shard is flushed every `flush_every` scored pairs or every
+        `flush_seconds`, whichever comes first, so a kill loses at most that much work. With `world_size` > 1, this process scores only the missing
         pairs it owns (`rank_of`); the result holds nan for pairs other ranks have not stored
         yet, so after all ranks finish, call `refresh()` and `get_many`.
         """
@@ -139,7 +141,7 @@ class ScoreStore:
         todo = [i for i in self._missing(keys) if world_size == 1 or rank_of(keys[i], world_size) == rank]
         todo.sort(key=lambda i: len(queries[i]) + len(docs[i]), reverse=True)
         if todo:
-            self._score(teacher, queries, docs, keys, todo, batch_size, flush_every, progress)
+            self._score(teacher, queries, docs, keys, todo, batch_size, flush_every, progress, flush_seconds)
         if world_size > 1:
             self.refresh()
         return self._lookup(keys)[0]
@@ -154,6 +156,7 @@ class ScoreStore:
         batch_size: int,
         flush_every: int,
         progress: bool,
+        flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         pending_keys: list[bytes] = []
         pending_scores: list[np.ndarray] = []
@@ -161,15 +164,17 @@ class ScoreStore:
         # Teachers that gain from seeing many pairs at once (a bi-encoder encodes each distinct
         # text once per call) say so with `pairs_per_call`.
         step = max(batch_size, min(getattr(teacher, "pairs_per_call", batch_size), flush_every))
+        flushed = time.monotonic()
         try:
             for start in range(0, len(todo), step):
                 batch = todo[start : start + step]
                 raw = teacher.score([queries[i] for i in batch], [docs[i] for i in batch])
                 pending_scores.append(_as_scores(raw, len(batch), f"teacher {self.fingerprint!r}"))
                 pending_keys.extend(keys[i] for i in batch)
-                if len(pending_keys) >= flush_every:
+                if len(pending_keys) >= flush_every or time.monotonic() - flushed >= flush_seconds:
                     self._put(pending_keys, np.concatenate(pending_scores))
                     pending_keys, pending_scores = [], []
+                    flushed = time.monotonic()
                 bar.update(len(batch))
         finally:
             # Also on an error or Ctrl-C: what was scored is kept.

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from rankdistill.config import checked
 from rankdistill.errors import InputError
+from rankdistill.hardware import PRECISIONS
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
 from rankdistill.retrieval.exported import BACKENDS
@@ -24,18 +26,18 @@ from rankdistill.retrieval.exported import BACKENDS
 
 @dataclass
 class MemberConfig:
-    teacher: str = ""
+    teacher: str = checked("", nonempty=True)
     weight: float = 1.0
-    calibration: str = "zscore"
-    temperature: float = 1.0
-    max_length: int | None = None
-    precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
-    backend: str = "auto"  # cross- and bi-encoders: auto | torch | onnx | onnx-int8 | openvino
+    calibration: str = checked("zscore", choices=METHODS)
+    temperature: float = checked(1.0, gt=0)
+    max_length: int | None = checked(None, ge=1)
+    precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    backend: str = checked("auto", choices=BACKENDS)  # cross- and bi-encoders: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
 class EnsembleConfig:
-    members: list[MemberConfig] = field(default_factory=list)
+    members: list[MemberConfig] = checked(default_factory=list, nonempty=True)
 
 
 def load_ensemble_config(path: str | Path) -> EnsembleConfig:
@@ -62,12 +64,6 @@ def check_members(members: list[MemberConfig], path: str | Path, where: str, all
             fail(f"unknown teacher {member.teacher!r}: expected one of {', '.join(kinds)}", f"{where}[{i}].teacher")
         if member.teacher == "cross-encoder:trained" and not allow_trained:
             fail("'cross-encoder:trained' needs a teacher.train section", f"{where}[{i}].teacher")
-        if member.calibration not in METHODS:
-            fail(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}", f"{where}[{i}].calibration")
-        if member.temperature <= 0:
-            fail("must be > 0", f"{where}[{i}].temperature")
-        if member.backend not in BACKENDS:
-            fail(f"unknown backend {member.backend!r}: expected one of {', '.join(BACKENDS)}", f"{where}[{i}].backend")
         if member.backend not in ("torch", "auto") and not member.teacher.startswith(("cross-encoder:", "bi-encoder:")):
             fail(f"backend {member.backend!r} is for cross- and bi-encoder teachers only", f"{where}[{i}].backend")
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import build_dataclass, compose_yaml, node_line
+from rankdistill.config import build_dataclass, checked, compose_yaml, node_line
+from rankdistill.hardware import PRECISIONS
 from rankdistill.errors import InputError, UserError
 
 KINDS = ("dense", "sparse")
@@ -34,51 +35,51 @@ class DataConfig:
     dataset: str = ""  # name or BEIR folder the training set was mined from (doc texts, dev qrels)
     split: str = "train"  # the qrels split the training set was mined from
     training_set: str = ""  # `rankdistill mine` output (JSONL)
-    negatives: int = 8  # negatives per row; records with fewer are skipped and counted
-    positives: int | None = None  # rows per query: its top-scored positives, at most this many (None: all)
+    negatives: int = checked(8, ge=1)  # negatives per row; records with fewer are skipped and counted
+    positives: int | None = checked(None, ge=1)  # rows per query: its top-scored positives, at most this many (None: all)
 
 
 @dataclass
 class StudentConfig:
-    kind: str = "dense"
-    model: str = "all-MiniLM-L6-v2"  # dense: any SentenceTransformer; sparse: SPLADE or MLM checkpoint
-    max_length: int | None = None
-    matryoshka_dims: list[int] = field(default_factory=list)  # dense only; include the full dimension
-    query_regularizer_weight: float = 5e-5  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
-    document_regularizer_weight: float = 3e-5
-    regularizer_warmup_ratio: float = 1 / 3
+    kind: str = checked("dense", choices=KINDS)
+    model: str = checked("all-MiniLM-L6-v2", nonempty=True)  # dense: any SentenceTransformer; sparse: SPLADE or MLM checkpoint
+    max_length: int | None = checked(None, ge=1)
+    matryoshka_dims: list[int] = checked(default_factory=list, ge=1)  # dense only; include the full dimension
+    query_regularizer_weight: float = checked(5e-5, ge=0)  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
+    document_regularizer_weight: float = checked(3e-5, ge=0)
+    regularizer_warmup_ratio: float = checked(1 / 3, gt=0, le=1)
 
 
 @dataclass
 class TrainerConfig:
-    epochs: float = 1.0
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 16  # rows per device and step
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
-    save_steps: int = 100
-    save_total_limit: int = 2
-    logging_steps: int = 10
+    epochs: float = checked(1.0, ge=0)  # > 0 unless max_steps is set
+    max_steps: int = checked(-1, ge=-1)  # > 0 overrides epochs
+    batch_size: int = checked(16, ge=1)  # rows per device and step
+    learning_rate: float = checked(2e-5, gt=0)
+    warmup_ratio: float = checked(0.1, ge=0, lt=1)
+    weight_decay: float = checked(0.01, ge=0)
+    precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    save_steps: int = checked(100, ge=1)
+    save_total_limit: int = checked(2, ge=1)
+    logging_steps: int = checked(10, ge=1)
     device: str | None = None  # cpu, cuda, ... (default: best available)
     ddp_backend: str | None = None  # default: nccl on GPU, gloo on CPU
 
 
 @dataclass
 class DevConfig:
-    queries: int = 50  # 0 turns dev evaluation off
+    queries: int = checked(50, ge=0)  # 0 turns dev evaluation off
     split: str | None = None  # a qrels split to evaluate on; None: carve `queries` from the training set
-    corpus: str = "candidates"  # candidates: judged + mined docs of the dev queries (+ distractors); full
-    distractors: int = 0  # random extra corpus documents for the candidates corpus
-    eval_steps: int | None = None  # default: trainer.save_steps
-    batch_size: int = 32
+    corpus: str = checked("candidates", choices=DEV_CORPORA)  # candidates: judged + mined docs of the dev queries (+ distractors); full
+    distractors: int = checked(0, ge=0)  # random extra corpus documents for the candidates corpus
+    eval_steps: int | None = checked(None, ge=1)  # default: trainer.save_steps
+    batch_size: int = checked(32, ge=1)
 
 
 @dataclass
 class TrainConfig:
-    name: str = "train"
-    seed: int = 13
+    name: str = checked("train", nonempty=True)
+    seed: int = checked(13, ge=0)
     data_root: str | None = None
     output_dir: str = "runs"
     data: DataConfig = field(default_factory=DataConfig)
@@ -153,36 +154,12 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
     for key in ("dataset", "training_set"):
         if not getattr(config.data, key).strip():
             fail(f"data.{key}", "missing")
-    if config.data.negatives < 1:
-        fail("data.negatives", "must be >= 1")
-    if config.data.positives is not None and config.data.positives < 1:
-        fail("data.positives", "must be >= 1 (or null: every positive)")
-    if config.student.kind not in KINDS:
-        fail("student.kind", f"expected one of {', '.join(KINDS)}, got {config.student.kind!r}")
     if config.student.matryoshka_dims and config.student.kind != "dense":
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
-    if any(d < 1 for d in config.student.matryoshka_dims):
-        fail("student.matryoshka_dims", "dimensions must be >= 1")
-    if not 0 < config.student.regularizer_warmup_ratio <= 1:
-        fail("student.regularizer_warmup_ratio", "must be in (0, 1]")
-    for key in ("query_regularizer_weight", "document_regularizer_weight"):
-        if getattr(config.student, key) < 0:
-            fail(f"student.{key}", "must be >= 0")
-    for key in ("batch_size", "save_steps", "logging_steps", "save_total_limit"):
-        if getattr(config.trainer, key) < 1:
-            fail(f"trainer.{key}", "must be >= 1")
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:
         fail("trainer.epochs", "must be > 0 (or set trainer.max_steps)")
-    if not 0 <= config.trainer.warmup_ratio < 1:
-        fail("trainer.warmup_ratio", "must be in [0, 1)")
-    if config.dev.queries < 0:
-        fail("dev.queries", "must be >= 0 (0: no dev evaluation)")
     if config.dev.split == "test":
         fail("dev.split", "the test split is never used during training (no tuning on test)")
-    if config.dev.corpus not in DEV_CORPORA:
-        fail("dev.corpus", f"expected one of {', '.join(DEV_CORPORA)}, got {config.dev.corpus!r}")
-    if config.dev.eval_steps is not None and config.dev.eval_steps < 1:
-        fail("dev.eval_steps", "must be >= 1")
 
 
 def config_dict(config: TrainConfig) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.data.beir import BeirDataset
-from rankdistill.errors import UserError
+from rankdistill.errors import InputError, UserError
+from rankdistill.textfile import read_text
 from rankdistill.mining.records import TrainingRecord, meta_path, read_training_set
 
 DEV_SALT = "rankdistill-dev:"
@@ -70,7 +71,11 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
         raise UserError(f"{path}: the training set has no records")
     meta = meta_path(path)
     if meta.is_file():
-        made_from = json.loads(meta.read_text(encoding="utf-8")).get("config", {}).get("dataset")
+        try:
+            sidecar = json.loads(read_text(meta))
+        except json.JSONDecodeError as exc:
+            raise InputError(meta, f"invalid JSON ({exc.msg})", exc.lineno) from None
+        made_from = sidecar.get("config", {}).get("dataset") if isinstance(sidecar, dict) and isinstance(sidecar.get("config", {}), dict) else None
         if made_from and made_from != dataset.name:
             raise UserError(f"{path}: mined from dataset {made_from!r}, but the config trains on {dataset.name!r} (data.dataset)")
     for record in records:

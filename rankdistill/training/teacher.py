@@ -28,7 +28,10 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rankdistill.atomic import storage_errors
+from rankdistill.config import check_fields, checked
 from rankdistill.data.beir import BeirDataset
+from rankdistill.hardware import PRECISIONS
 from rankdistill.errors import UserError
 from rankdistill.models import resolve_model
 from rankdistill.provenance import provenance
@@ -36,22 +39,22 @@ from rankdistill.provenance import provenance
 
 @dataclass
 class TeacherTrainingConfig:
-    base_model: str = "all-MiniLM-L6-v2"
-    retrievers: tuple[str, ...] = ("bm25",)
-    negatives: int = 7
-    positives: int | None = None  # at most this many positives a list (None: all judged)
+    base_model: str = checked("all-MiniLM-L6-v2", nonempty=True)
+    retrievers: tuple[str, ...] = checked(("bm25",), nonempty=True)
+    negatives: int = checked(7, ge=1)
+    positives: int | None = checked(None, ge=1)  # at most this many positives a list (None: all judged)
     retrieved_positives: bool = False  # positives only among judged docs the retrievers return
-    skip_top: int = 2
-    depth: int = 100
-    epochs: float = 2.0
-    max_steps: int = -1
-    learning_rate: float = 1e-4
-    warmup_ratio: float = 0.1
-    lists_per_batch: int = 2
-    max_length: int = 128
-    precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
-    seed: int = 13
-    save_steps: int = 100
+    skip_top: int = checked(2, ge=0)
+    depth: int = checked(100, ge=1)
+    epochs: float = checked(2.0, gt=0)
+    max_steps: int = checked(-1, ge=-1)  # > 0 overrides epochs
+    learning_rate: float = checked(1e-4, gt=0)
+    warmup_ratio: float = checked(0.1, ge=0, lt=1)
+    lists_per_batch: int = checked(2, ge=1)
+    max_length: int = checked(128, ge=1)
+    precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    seed: int = checked(13, ge=0)
+    save_steps: int = checked(100, ge=1)
 
 
 def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[dict]:
@@ -59,8 +62,7 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
     from rankdistill.mining import mine_candidates, positive_ids, sample_negatives
     from rankdistill.mining.sampling import query_rng
 
-    if config.positives is not None and config.positives < 1:
-        raise UserError(f"positives per list must be >= 1, got {config.positives}")
+    check_fields(config)
     candidates = mine_candidates(dataset, list(config.retrievers), config.depth, keep_positives=config.retrieved_positives)
     rows = []
     for query_id in dataset.queries:
@@ -104,6 +106,7 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import ListNetLoss
 
+    check_fields(config)
     output = Path(output)
     if (output / "config.json").is_file():
         raise UserError(f"{output}: a trained model is already there; choose another --output or delete it")
@@ -136,7 +139,8 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
         loss=ListNetLoss(model),
     )
     resume = checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    with storage_errors(checkpoints):
+        trainer.train(resume_from_checkpoint=True if resume else None)
 
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

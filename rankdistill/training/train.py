@@ -29,6 +29,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from rankdistill.atomic import storage_errors
 from rankdistill.errors import UserError
 from rankdistill.data import open_dataset
 from rankdistill.provenance import provenance
@@ -148,7 +149,8 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
     resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     if resume is not None:
         print(f"resuming from {resume}")
-    outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    with storage_errors(checkpoints):  # a checkpoint cut short by a full disk has no trainer_state.json: resume skips it
+        outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
 
     record = {
         "config": config_dict(config),
@@ -176,7 +178,8 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
         documents = list(dev.corpus.values())[:100] if dev else list(dict.fromkeys(r["positive"] for r in rows))[:100]
         record["average_nonzeros"] = average_nonzeros(model, queries, documents, config.dev.batch_size)
     record["provenance"] = provenance()
-    save_student(model, output, record)
+    with storage_errors(output):
+        save_student(model, output, record)
     shutil.rmtree(checkpoints, ignore_errors=True)
     return TrainResult(output, record)
 
