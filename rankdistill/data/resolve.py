@@ -7,6 +7,7 @@ URL (only works online). Failure names every place that was tried.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import tempfile
@@ -55,7 +56,17 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 def dataset_info(name_or_path: str) -> DatasetInfo:
-    """The registry entry for a name, or defaults for a user's own folder."""
+    """The registry entry for a name, or defaults for a user's own folder. An ir_datasets id
+    takes the conventions of the data it holds: `irds:beir/arguana` those of `arguana`, the TREC
+    DL passage sets grade >= 2 as relevant."""
+    if name_or_path.startswith("irds:"):
+        dataset_id = name_or_path[len("irds:") :]
+        parts = dataset_id.split("/")
+        if parts[0] == "beir" and len(parts) > 1 and parts[1] in DATASETS:
+            split = parts[-1] if len(parts) > 2 else DATASETS[parts[1]].default_split
+            return dataclasses.replace(DATASETS[parts[1]], folder=dataset_id, default_split=split)
+        trec_dl = parts[0].startswith("msmarco-passage") and len(parts) > 1 and parts[1].startswith("trec-dl")
+        return DatasetInfo(dataset_id, parts[-1], relevance_level=2 if trec_dl else 1)
     return DATASETS.get(name_or_path, DatasetInfo(Path(name_or_path).name, "test"))
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from rankdistill.data.resolve import dataset_info
-from rankdistill.evaluation import open_dataset, safe_name
+from rankdistill.data import open_dataset
+from rankdistill.evaluation import safe_name
 from rankdistill.indexes.bench import Judge
 from rankdistill.indexes.encode import Chunks, Vectors, corpus_hash, encode_chunks, load_encoder
 from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries

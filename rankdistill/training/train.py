@@ -30,7 +30,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from rankdistill.errors import UserError
-from rankdistill.evaluation import open_dataset
+from rankdistill.data import open_dataset
 from rankdistill.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records
