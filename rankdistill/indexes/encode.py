@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from rankdistill.atomic import atomic_write, atomic_write_json
+from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
 from rankdistill.models import resolve_model
 from rankdistill.retrieval.base import OnBatch
@@ -221,9 +222,12 @@ def encode_chunks(
     chunk_size: int,
     source: dict[str, Any],
     progress: bool = True,
+    shard: Shard | None = None,
 ) -> Chunks:
     """Encode `texts` into `folder` chunk by chunk, skipping chunks already finished by an
-    earlier (possibly killed) run with the same model, corpus and chunk size."""
+    earlier (possibly killed) run with the same model, corpus and chunk size. With a `shard` of
+    several ranks each encodes its block of the chunks; all return once every chunk exists."""
+    shard = shard or Shard()
     if chunk_size < 1:
         raise UserError(f"chunk size must be >= 1, got {chunk_size}")
     folder = Path(folder)
@@ -238,25 +242,28 @@ def encode_chunks(
                 f"{folder}: holds vectors of an unfinished encoding with other settings ({', '.join(changed)} differ); "
                 "use another output folder or delete this one"
             )
-    else:
+    elif shard.is_main:
         atomic_write_json(state_path, state)
-    for stale in folder.glob(".*.tmp"):  # a chunk whose writer was killed mid-write
-        stale.unlink(missing_ok=True)
+    if shard.is_main:
+        for stale in folder.glob(".*.tmp"):  # a chunk whose writer was killed mid-write
+            stale.unlink(missing_ok=True)
 
     suffix = ".npz" if encoder.sparse else ".npy"
     starts = range(0, len(texts), chunk_size)
     paths = [folder / f"{number:06d}{suffix}" for number in range(len(starts))]
-    finished = sum(path.is_file() for path in paths)
+    missing = [(start, path) for start, path in zip(starts, paths) if not path.is_file()]
+    finished = len(paths) - len(missing)
     if finished:
         log.info("%s: reusing %d of %d finished chunks", folder, finished, len(paths))
-    bar = tqdm(total=len(texts), desc="encoding", unit="doc", disable=not progress)
-    for start, path in zip(starts, paths):
-        rows = min(chunk_size, len(texts) - start)
-        if path.is_file():
-            bar.update(rows)
-        else:  # the bar moves every batch, not once per chunk
-            _save_chunk(path, encoder.encode_documents(texts[start : start + rows], on_batch=bar.update))
+    # Every rank has listed the missing chunks (and rank 0 removed stale temp files) before any
+    # writes one, so all agree on the list they split.
+    shard.barrier()
+    mine = shard.part(missing)
+    bar = tqdm(total=sum(min(chunk_size, len(texts) - start) for start, _ in mine), desc="encoding", unit="doc", disable=not progress)
+    for start, path in mine:  # the bar moves every batch, not once per chunk
+        _save_chunk(path, encoder.encode_documents(texts[start : start + chunk_size], on_batch=bar.update))
     bar.close()
+    shard.barrier()
     chunks = Chunks(list(paths), encoder.sparse, reused=finished)
     for path, block, start in zip(paths, chunks, starts):
         if block.shape[0] != min(chunk_size, len(texts) - start):

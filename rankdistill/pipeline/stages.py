@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.atomic import atomic_write_json, atomic_write_text
+from rankdistill.distributed import Shard
 from rankdistill.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,14 @@ def stage_key(settings: dict[str, Any], upstream_keys: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = frozenset()) -> list[StageOutcome]:
+def run_stages(
+    stages: list[Stage], run_dir: str | Path, force: set[str] = frozenset(), shard: Shard | None = None
+) -> list[StageOutcome]:
     """Run `stages` in order (each may read the folders of earlier ones), skipping finished
-    stages whose key is unchanged (unless named in `force`)."""
+    stages whose key is unchanged (unless named in `force`). With a `shard` of several ranks
+    every rank runs each stage (which splits its work by rank) and rank 0 alone prepares the
+    stage folder and writes `done.json`; the ranks wait for each other between stages."""
+    shard = shard or Shard()
     root = Path(run_dir) / "stages"
     keys: dict[str, str] = {}
     folders: dict[str, Path] = {}
@@ -77,16 +83,20 @@ def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = froze
             log.info("stage %s: cached (%s)", stage.name, key)
             outcomes.append(StageOutcome(stage.name, key, folder, True, float(done.get("seconds", 0.0)), done.get("summary", {})))
             continue
-        _prepare(folder, key)
+        if shard.is_main:
+            _prepare(folder, key)
+        shard.barrier()
         log.info("stage %s: running (%s)", stage.name, key)
         start = time.perf_counter()
         summary = stage.run(folder, {name: folders[name] for name in stage.inputs})
         seconds = time.perf_counter() - start
-        atomic_write_json(
-            folder / DONE_FILE,
-            {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
-             "summary": summary, "seconds": round(seconds, 3), "provenance": provenance()},
-        )
+        if shard.is_main:
+            atomic_write_json(
+                folder / DONE_FILE,
+                {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
+                 "summary": summary, "seconds": round(seconds, 3), "provenance": provenance()},
+            )
+        shard.barrier()
         outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary))
     return outcomes
 
