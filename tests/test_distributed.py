@@ -120,3 +120,31 @@ def test_two_ranks_mine_the_same_training_set(tiny: Path) -> None:
     assert meta[0]["counts"] == meta[1]["counts"]
     (store,) = list((tiny.parent / "store-two").iterdir())
     assert len({shard.name.split("-")[2] for shard in store.glob("shard-*.bin")}) == 2  # both ranks scored
+
+
+def test_two_ranks_run_the_whole_loop(tmp_path: Path, tiny_dense_model: str) -> None:
+    """`torchrun ... rankdistill run`: every stage under 2 ranks (mining split, DDP training, the
+    index's chunks split, evaluation split). The training set and every metric that does not
+    depend on the student's weights (DDP averages 2 ranks' batches) equal one process's."""
+    from tests.test_pipeline import pipeline_config
+
+    beir = write_beir(write_beir(tmp_path / "tiny", split="train"), split="test")
+    summaries = {}
+    for ranks in (1, 2):
+        folder = tmp_path / f"ranks{ranks}"
+        folder.mkdir()
+        config = pipeline_config(folder, beir, tiny_dense_model)
+        out = rankdistill(["run", str(config)], folder, ranks=ranks)
+        assert out.count("report: ") == 1
+        run = folder / "runs" / "tiny"
+        assert (run / "report.md").is_file()
+        trained = json.loads((run / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+        assert trained["world_size"] == ranks
+        summaries[ranks] = json.loads((run / "stages" / "evaluate" / "done.json").read_text())["summary"]["datasets"]["tiny"]
+        summaries[ranks]["train.jsonl"] = (run / "stages" / "mine" / "train.jsonl").read_text()
+    one, two = summaries[1], summaries[2]
+    assert one["train.jsonl"] == two["train.jsonl"]
+    for system in ("bm25", "bm25 + teacher rerank@5"):
+        assert one["systems"][system]["metrics"] == two["systems"][system]["metrics"]
+        assert one["systems"][system]["per_query"] == two["systems"][system]["per_query"]
+    assert any(name.startswith("student") for name in two["systems"])
