@@ -1,5 +1,6 @@
 """Our metrics against beir's EvaluateRetrieval on BM25 runs, per dataset; where MRR@10 differs,
-count the queries whose first relevant hit ties on score with a document ranked above or below it.
+count the queries whose first relevant hit ties on score with another top-10 hit, and give beir's
+MRR@10 on the same top 10 in trec_eval's order (score, then doc id descending), which ours uses.
 
     RANKDISTILL_DATA=../shared/data python evaluation/beir_crosscheck.py scifact arguana
 """
@@ -12,7 +13,7 @@ from beir.retrieval.evaluation import EvaluateRetrieval
 
 from rankdistill.data import dataset_info, open_dataset
 from rankdistill.evaluation import evaluate_retriever
-from rankdistill.metrics.trec_eval import drop_identical_ids
+from rankdistill.metrics.trec_eval import drop_identical_ids, truncate
 
 
 def main(names: list[str]) -> None:
@@ -37,6 +38,9 @@ def main(names: list[str]) -> None:
             if first is not None and sum(score == ranked[first][1] for _, score in ranked) > 1:
                 tied += 1
         print(f"| {name} | queries whose first relevant top-10 hit shares its score | {tied} | |")
+        trec_order = {q: dict(sorted(sorted(h.items(), reverse=True), key=lambda item: -item[1])) for q, h in truncate(results, 10).items()}
+        reordered = EvaluateRetrieval.evaluate_custom(dataset.qrels, trec_order, [10], metric="mrr")["MRR@10"]
+        print(f"| {name} | MRR@10, beir on trec_eval's tie order | | {reordered:.4f} |")
 
 
 if __name__ == "__main__":
