@@ -157,3 +157,16 @@ def test_docpairs_serve_as_mining_candidates(tmp_path: Path, monkeypatch: pytest
     assert candidates["q4"] == []
     with pytest.raises(UserError, match="has no scoreddocs"):
         mine_candidates(dataset, ["scoreddocs:irds:rankdistill-test/pairs"])
+
+
+def test_a_run_config_evaluates_an_irds_dataset(irds_home: Path, tmp_path: Path) -> None:
+    """`evaluate: {datasets: [irds:...]}` in a run config: the evaluate stage reads it like a folder."""
+    from rankdistill.pipeline.config import load_pipeline_config
+    from rankdistill.pipeline.run import run_pipeline
+
+    config = tmp_path / "irds.yaml"
+    config.write_text(f"name: irds\noutput_dir: {tmp_path / 'runs'}\n"
+                      "evaluate: {datasets: [irds:beir/nfcorpus/test], retrievers: [bm25], k: 100}\n")
+    (outcome,) = run_pipeline(load_pipeline_config(config), config)
+    metrics = outcome.summary["datasets"]["irds:beir/nfcorpus/test"]["systems"]["bm25"]["metrics"]
+    assert round(metrics["nDCG@10"], 4) == 0.3210
