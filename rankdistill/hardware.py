@@ -175,9 +175,10 @@ def hardware_record() -> dict[str, object]:
 
 @functools.cache
 def configure_threads() -> int:
-    """Size torch's and faiss's thread pools to `available_cpus()` (once per process); the
-    exported runtimes (ONNX Runtime, OpenVINO) take the same number when they start."""
-    threads = available_cpus()
+    """Size torch's and faiss's thread pools to `available_cpus()` (once per process), shared
+    among the processes torchrun starts on this node (LOCAL_WORLD_SIZE), so ranks do not
+    oversubscribe the cores; the exported runtimes (ONNX Runtime, OpenVINO) take the same number."""
+    threads = max(1, available_cpus() // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", 1))))
     import torch
 
     torch.set_num_threads(threads)

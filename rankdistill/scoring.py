@@ -9,38 +9,16 @@ after a barrier, rank 0 reads every score back and writes the report.
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from rankdistill.data.beir import BeirDataset
+from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
 from rankdistill.retrieval.base import Results
-from rankdistill.teachers.base import Ensemble
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Shard:
-    rank: int = 0
-    world_size: int = 1
-
-    @classmethod
-    def from_env(cls) -> Shard:
-        """The torchrun / accelerate convention: RANK and WORLD_SIZE in the environment."""
-        return cls(int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
-
-    def barrier(self) -> None:
-        if self.world_size == 1:
-            return
-        import torch.distributed as dist
-
-        if not dist.is_initialized():
-            dist.init_process_group("gloo")
-        dist.barrier()
 
 
 def candidate_pairs(dataset: BeirDataset, candidates: Results, depth: int) -> tuple[list[str], list[str]]:
@@ -78,20 +56,17 @@ def score_candidates(
 
     Stored teachers (an ensemble's members) are scored shard by shard; after the barrier rank 0
     computes every teacher's scores from the store (an ensemble calibrates per query then)."""
-    from rankdistill.store import ScoreStore, score_with_store
+    from rankdistill.store import score_with_store
+    from rankdistill.store.scoring import score_shard
 
     shard = shard or Shard()
     queries = [dataset.queries[q] for q in query_ids]
     docs = [dataset.doc_text(d) for d in doc_ids]
-    if shard.world_size > 1:
-        for teacher in teachers.values():
-            for stored in [m.teacher for m in teacher.members] if isinstance(teacher, Ensemble) else [teacher]:
-                ScoreStore(store_root, stored.fingerprint).score_pairs(
-                    stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size
-                )
-        shard.barrier()
-        if shard.rank != 0:
-            return None
+    for teacher in teachers.values():
+        score_shard(teacher, queries, docs, store_root, batch_size, progress, shard)
+    shard.barrier()
+    if not shard.is_main:
+        return None
     return {name: score_with_store(t, queries, docs, store_root, batch_size, progress) for name, t in teachers.items()}
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("RANKDISTILL_DATA") or REPO.parent / "shared" / "data")
+
+# ir_datasets fixes its data folder when it is imported, so the tests' own one is set before any
+# test can import it: tests never read or write the user's ~/.ir_datasets.
+IRDS_HOME = Path(tempfile.mkdtemp(prefix="rankdistill-irds-"))
+os.environ["IR_DATASETS_HOME"] = str(IRDS_HOME)
+atexit.register(shutil.rmtree, IRDS_HOME, ignore_errors=True)
 
 TINY_CORPUS = {
     "d1": ("Photosynthesis", "Plants convert sunlight, water and carbon dioxide into glucose and oxygen."),
@@ -90,6 +99,27 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "scifact" / "corpus.jsonl").is_file():
         pytest.skip(f"real BEIR data not found at {SHARED_DATA} (set RANKDISTILL_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def irds_home(shared_data: Path) -> Path:
+    """$IR_DATASETS_HOME seeded with the official BEIR zips of NFCorpus and ArguAna where
+    ir_datasets would download them (`beir/<name>/source.zip`), checked against its md5s."""
+    import hashlib
+
+    for name, md5 in IRDS_ZIPS.items():
+        archive = shared_data / "_archives" / f"{name}.zip"
+        if not archive.is_file():
+            pytest.skip(f"{archive} not found")
+        target = IRDS_HOME / "beir" / name / "source.zip"
+        if not target.exists():
+            assert hashlib.md5(archive.read_bytes()).hexdigest() == md5, f"{archive}: not the official BEIR zip"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(archive)
+    return IRDS_HOME
+
+
+IRDS_ZIPS = {"nfcorpus": "a89dba18a62ef92f7d323ec890a0d38d", "arguana": "8ad3e3c2a5867cdced806d6503f29b99"}
 
 
 @pytest.fixture(autouse=True)

@@ -14,10 +14,12 @@ from rankdistill.teachers.base import Ensemble
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from rankdistill.distributed import Shard
     from rankdistill.evaluation import evaluate_many, format_table
 
     if not args.retriever and not args.index:
         raise UserError("evaluate: give at least one --retriever or --index")
+    shard = Shard.from_env()  # under torchrun the ranks split the queries; rank 0 writes
     evaluations = evaluate_many(
         datasets=args.dataset,
         retrievers=args.retriever,
@@ -30,14 +32,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         data_root=args.data_root,
         precision=args.precision,
         backend=args.backend,
+        shard=shard,
     ) if args.retriever else []
     if args.index:
         from rankdistill.evaluation.indexes import evaluate_indexes
 
         evaluations += evaluate_indexes(
             args.dataset, args.index, args.split, Path(args.output) if args.output else None, args.k,
-            args.batch_size, args.device, args.data_root, args.params, earlier=evaluations,
+            args.batch_size, args.device, args.data_root, args.params, earlier=evaluations, shard=shard,
         )
+    if not shard.is_main:
+        return
     print(format_table(evaluations))
     if args.output:
         print(f"\nwrote {args.output}/results.md, metrics.json and run.trec per retriever")
@@ -49,6 +54,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
     config = load_pipeline_config(args.config)
     outcomes = run_pipeline(config, args.config, force=set(args.rerun or []), precision=args.precision)
+    from rankdistill.distributed import Shard
+
+    if not Shard.from_env().is_main:
+        return  # rank 0 prints the table
     run_dir = config.run_dir()
     print((run_dir / "stages" / "evaluate" / "results.md").read_text(encoding="utf-8").rstrip())
     print("\n" + ", ".join(f"{o.name} {'cached' if o.cached else f'{o.seconds:.0f} s'}" for o in outcomes)
@@ -81,6 +90,7 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
 def _cmd_mine(args: argparse.Namespace) -> None:
     from rankdistill.data import open_dataset
+    from rankdistill.distributed import Shard
     from rankdistill.mining import build_training_set, meta_path, write_training_set
     from rankdistill.teachers import build_teacher
 
@@ -99,6 +109,7 @@ def _cmd_mine(args: argparse.Namespace) -> None:
         "teacher_fingerprint": teacher.fingerprint,
         **options,
     }
+    shard = Shard.from_env()  # under torchrun the ranks split candidate retrieval and teacher scoring
     records, counts = build_training_set(
         dataset,
         args.retriever,
@@ -110,7 +121,10 @@ def _cmd_mine(args: argparse.Namespace) -> None:
         max_length=args.max_length,
         progress=args.verbose,
         teacher_info={"spec": args.teacher},
+        shard=shard,
     )
+    if not shard.is_main:
+        return  # every rank has the same records; rank 0 writes them
     write_training_set(args.output, records, {"config": settings, "counts": counts})
     print(", ".join(f"{key} {value}" for key, value in counts.items()))
     print(f"wrote {args.output} and {meta_path(args.output)}")
@@ -119,7 +133,8 @@ def _cmd_mine(args: argparse.Namespace) -> None:
 def _cmd_score(args: argparse.Namespace) -> None:
     from rankdistill.data import open_dataset
     from rankdistill.metrics import read_trec_run
-    from rankdistill.scoring import Shard, candidate_pairs, score_candidates, score_report
+    from rankdistill.distributed import Shard
+    from rankdistill.scoring import candidate_pairs, score_candidates, score_report
     from rankdistill.teachers import build_teacher
 
     if bool(args.run) == bool(args.retriever):

@@ -15,6 +15,7 @@ SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string 
 
 
 def _cmd_build(args: argparse.Namespace) -> None:
+    from rankdistill.distributed import Shard
     from rankdistill.indexes.build import BuildSettings, build_index
 
     settings = BuildSettings(
@@ -28,7 +29,10 @@ def _cmd_build(args: argparse.Namespace) -> None:
         precision=args.precision,
         backend=args.backend,
     )
-    manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite)
+    shard = Shard.from_env()  # under torchrun the ranks split the chunks; rank 0 builds the structure
+    manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite, shard=shard)
+    if not shard.is_main:
+        return
     seconds = manifest["build_seconds"]
     size = sum(f["bytes"] for f in manifest["files"].values())
     if seconds["reused_chunks"]:

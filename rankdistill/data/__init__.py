@@ -1,16 +1,19 @@
-"""BEIR data: loading with validation, and dataset name resolution."""
+"""Datasets in: BEIR folders and ir_datasets ids, loaded with validation; name resolution."""
 
 from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset, load_qrels, load_queries
-from rankdistill.data.resolve import DATASETS, DatasetInfo, open_dataset, resolve_dataset
+from rankdistill.data.open import open_corpus, open_dataset
+from rankdistill.data.resolve import DATASETS, DatasetInfo, dataset_info, resolve_dataset
 
 __all__ = [
     "BeirDataset",
     "DATASETS",
     "DatasetInfo",
+    "dataset_info",
     "load_corpus",
     "load_dataset",
     "load_qrels",
     "load_queries",
+    "open_corpus",
     "open_dataset",
     "resolve_dataset",
 ]

@@ -7,6 +7,7 @@ URL (only works online). Failure names every place that was tried.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rankdistill.data.beir import BeirDataset, UnknownPolicy, load_dataset
+from rankdistill.data.beir import UnknownPolicy
 from rankdistill.errors import UserError
 from rankdistill.paths import DATA_ENV, cache_dir, env_data_root
 
@@ -55,7 +56,17 @@ DATASETS: dict[str, DatasetInfo] = {
 
 
 def dataset_info(name_or_path: str) -> DatasetInfo:
-    """The registry entry for a name, or defaults for a user's own folder."""
+    """The registry entry for a name, or defaults for a user's own folder. An ir_datasets id
+    takes the conventions of the data it holds: `irds:beir/arguana` those of `arguana`, the TREC
+    DL passage sets grade >= 2 as relevant."""
+    if name_or_path.startswith("irds:"):
+        dataset_id = name_or_path[len("irds:") :]
+        parts = dataset_id.split("/")
+        if parts[0] == "beir" and len(parts) > 1 and parts[1] in DATASETS:
+            split = parts[-1] if len(parts) > 2 else DATASETS[parts[1]].default_split
+            return dataclasses.replace(DATASETS[parts[1]], folder=dataset_id, default_split=split)
+        trec_dl = parts[0].startswith("msmarco-passage") and len(parts) > 1 and parts[1].startswith("trec-dl")
+        return DatasetInfo(dataset_id, parts[-1], relevance_level=2 if trec_dl else 1)
     return DATASETS.get(name_or_path, DatasetInfo(Path(name_or_path).name, "test"))
 
 
@@ -123,11 +134,3 @@ def _download_beir_zip(info: DatasetInfo, target: Path) -> Path:
         extracted = next(p.parent for p in (Path(tmp) / "unzipped").rglob("corpus.jsonl"))
         extracted.rename(target)
     return target
-
-
-def open_dataset(name_or_path: str, split: str | None = None, data_root: str | Path | None = None) -> BeirDataset:
-    """Resolve a dataset name or path and load one split (the dataset's default split if None): how
-    every stage opens a dataset."""
-    info = dataset_info(name_or_path)
-    path = resolve_dataset(name_or_path, data_root)
-    return load_dataset(path, split or info.default_split, name=Path(name_or_path).name, unknown_docs=info.unknown_qrels_docs)

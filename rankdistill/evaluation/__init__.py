@@ -10,10 +10,13 @@ from typing import Any
 
 from rankdistill.atomic import atomic_write_json, atomic_write_text
 from rankdistill.data.beir import BeirDataset
-from rankdistill.data.resolve import dataset_info, open_dataset
+from rankdistill.data.open import open_dataset
+from rankdistill.data.resolve import dataset_info
 from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
 from rankdistill.provenance import provenance
+from rankdistill.distributed import Shard
 from rankdistill.retrieval import Results, build_retriever
+from rankdistill.retrieval.base import search_by_rank
 from rankdistill.teachers.base import Teacher
 
 log = logging.getLogger(__name__)
@@ -30,10 +33,11 @@ class RetrieverEvaluation:
     results: Results
 
 
-def evaluate(dataset: BeirDataset, system: Any, k: int = 100, name: str | None = None) -> RetrieverEvaluation:
+def evaluate(dataset: BeirDataset, system: Any, k: int = 100, name: str | None = None, shard: Shard | None = None) -> RetrieverEvaluation:
     """BEIR evaluation of any retriever on `dataset`: one path for everything that has
     `index(corpus)` and `search(queries, k)` (a retriever, an index from `load_index`), or a
-    retriever spec (`bm25`, `dense:MODEL`, `sparse:MODEL`).
+    retriever spec (`bm25`, `dense:MODEL`, `sparse:MODEL`). Queries are searched split across the
+    ranks of `shard` (every rank gets all results).
 
         rd.evaluate(rd.load_dataset("scifact"), "bm25").result.aggregate["nDCG@10"]
         rd.evaluate(rd.load_dataset("scifact"), rd.load_index("indexes/minilm-flat", model="all-MiniLM-L6-v2"))
@@ -47,7 +51,7 @@ def evaluate(dataset: BeirDataset, system: Any, k: int = 100, name: str | None =
     system.index(dataset.corpus)
     indexed = time.perf_counter()
     # One extra hit per query so that dropping the query itself still leaves k.
-    results = system.search(dataset.queries, k + 1 if info.ignore_identical_ids else k)
+    results = search_by_rank(system, dataset.queries, k + 1 if info.ignore_identical_ids else k, shard)
     searched = time.perf_counter()
     result = evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level)
     return RetrieverEvaluation(dataset.name, dataset.split, name, result, indexed - started, searched - indexed, results)
@@ -62,9 +66,11 @@ def evaluate_retriever(
     max_length: int | None = None,
     precision: str = "auto",
     backend: str = "auto",
+    shard: Shard | None = None,
 ) -> RetrieverEvaluation:
+    """Build the retriever `spec` names and `evaluate` it."""
     retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, precision=precision, backend=backend)
-    return evaluate(dataset, retriever, k, spec)
+    return evaluate(dataset, retriever, k, spec, shard)
 
 
 def rerank(
@@ -74,10 +80,13 @@ def rerank(
     depth: int = 100,
     store_root: str | Path | None = None,
     batch_size: int = 32,
+    shard: Shard | None = None,
 ) -> Results:
     """Rescore each query's top-`depth` hits with `teacher` (through a ScoreStore when
-    `store_root` is given, so a rerun scores nothing) and return them in the teacher's order."""
+    `store_root` is given, so a rerun scores nothing; with a `shard` of several ranks each
+    first stores the pairs it owns) and return them in the teacher's order."""
     from rankdistill.store import score_with_store
+    from rankdistill.store.scoring import score_shard
 
     query_ids, doc_ids = [], []
     for query_id, hits in results.items():
@@ -89,6 +98,8 @@ def rerank(
     if store_root is None:
         scores = teacher.score(queries, docs)
     else:
+        score_shard(teacher, queries, docs, store_root, batch_size, shard=shard)
+        (shard or Shard()).barrier()
         scores = score_with_store(teacher, queries, docs, store_root, batch_size=batch_size)
     reranked: Results = {query_id: {} for query_id in results}
     for query_id, doc_id, score in zip(query_ids, doc_ids, scores.tolist()):
@@ -145,18 +156,22 @@ def evaluate_many(
     data_root: str | Path | None = None,
     precision: str = "auto",
     backend: str = "auto",
+    shard: Shard | None = None,
 ) -> list[RetrieverEvaluation]:
-    """Every retriever on every dataset; writes per-run files and `results.md` under `output`."""
+    """Every retriever on every dataset; writes per-run files and `results.md` under `output`.
+    With a `shard` of several ranks each searches a block of the queries; rank 0 writes."""
+    shard = shard or Shard()
+    write = output is not None and shard.is_main
     settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length, "precision": precision, "backend": backend}
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
         for spec in retrievers:
             log.info("evaluating %s on %s/%s", spec, dataset.name, dataset.split)
-            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, precision, backend)
+            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, precision, backend, shard)
             evaluations.append(evaluation)
-            if output is not None:
+            if write:
                 save_evaluation(evaluation, output, settings)
-    if output is not None:
+    if write:
         atomic_write_text(output / "results.md", format_table(evaluations) + "\n")
     return evaluations

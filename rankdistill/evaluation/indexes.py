@@ -9,15 +9,17 @@ from pathlib import Path
 from rankdistill.atomic import atomic_write_text
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data import open_dataset
+from rankdistill.distributed import Shard
 from rankdistill.evaluation import RetrieverEvaluation, evaluate, format_table, save_evaluation
 from rankdistill.indexes.load import SearchIndex, open_index
 
 log = logging.getLogger(__name__)
 
 
-def evaluate_index(dataset: BeirDataset, index: SearchIndex, k: int = 100) -> RetrieverEvaluation:
-    """Check the index covers `dataset`'s corpus, search its queries, score with its qrels."""
-    return evaluate(dataset, index, k, index.spec)
+def evaluate_index(dataset: BeirDataset, index: SearchIndex, k: int = 100, shard: Shard | None = None) -> RetrieverEvaluation:
+    """Check the index covers `dataset`'s corpus, search its queries (split across the ranks of
+    `shard`: query encoding and search), score with its qrels."""
+    return evaluate(dataset, index, k, index.spec, shard)
 
 
 def evaluate_indexes(
@@ -31,20 +33,23 @@ def evaluate_indexes(
     data_root: str | Path | None = None,
     params: str | None = None,
     earlier: list[RetrieverEvaluation] | None = None,
+    shard: Shard | None = None,
 ) -> list[RetrieverEvaluation]:
     """Every index on every dataset; with `output`, per-index metrics.json and run.trec, and a
     `results.md` that also lists `earlier` evaluations (retrievers evaluated in the same call)."""
+    shard = shard or Shard()
+    write = output is not None and shard.is_main
     indexes = [open_index(folder, params=params, device=device, batch_size=batch_size) for folder in folders]
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
         for index in indexes:
             log.info("evaluating %s on %s/%s", index.folder, dataset.name, dataset.split)
-            evaluation = evaluate_index(dataset, index, k)
+            evaluation = evaluate_index(dataset, index, k, shard)
             evaluations.append(evaluation)
-            if output is not None:
+            if write:
                 settings = {"split": split, "k": k, "batch_size": batch_size, "index": str(index.folder), "search_params": index.search_params(), "index_spec": index.manifest["spec"]}
                 save_evaluation(evaluation, output, settings)
-    if output is not None:
+    if write:
         atomic_write_text(output / "results.md", format_table([*(earlier or []), *evaluations]) + "\n")
     return evaluations

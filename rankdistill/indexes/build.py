@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.config import check_fields, checked
-from rankdistill.data.beir import join_title_text, load_corpus
-from rankdistill.data.resolve import resolve_dataset
+from rankdistill.data.beir import join_title_text
+from rankdistill.data.open import open_corpus
+from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
 from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder
-from rankdistill.indexes.manifest import MANIFEST, describe_files, write_manifest
+from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
 from rankdistill.provenance import provenance
@@ -75,23 +76,28 @@ def build_index(
     data_root: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     """Build the index `spec_text` names over `dataset`'s corpus encoded by `model` into
-    `output`; a rerun after a kill resumes from the finished chunks. Returns the manifest."""
+    `output`; a rerun after a kill resumes from the finished chunks. Returns the manifest.
+    With a `shard` of several ranks (torchrun) the ranks encode blocks of the chunks; rank 0
+    then trains and fills the structure and writes the manifest, and every rank returns it."""
     settings = settings or BuildSettings()
     check_fields(settings)
+    shard = shard or Shard()
     spec = parse_spec(spec_text)
     output = Path(output)
     if (output / MANIFEST).is_file():
         if not overwrite:
             raise UserError(f"{output}: already holds a complete index; pass --overwrite to rebuild it")
-        _clear(output)
+        if shard.is_main:
+            _clear(output)
+    shard.barrier()
     if settings.train_size < 1:
         raise UserError(f"train size must be >= 1, got {settings.train_size}")
     started = time.perf_counter()
 
-    dataset_path = resolve_dataset(dataset, data_root)
-    corpus = load_corpus(dataset_path / "corpus.jsonl")
+    corpus, dataset_path = open_corpus(dataset, data_root)
     doc_ids = list(corpus)
     texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
     del corpus
@@ -101,7 +107,10 @@ def build_index(
     digest = corpus_hash(doc_ids, texts)
 
     encode_started = time.perf_counter()
-    chunks = encode_chunks(encoder, texts, output / CHUNKS, settings.chunk_size, {"corpus_sha256": digest}, progress)
+    chunks = encode_chunks(encoder, texts, output / CHUNKS, settings.chunk_size, {"corpus_sha256": digest}, progress, shard)
+    if not shard.is_main:
+        shard.barrier()  # rank 0 builds the structure and writes the manifest
+        return read_manifest(output)
     if chunks.reused:
         log.info("%s: resumed, %d of %d chunks were already encoded", output, chunks.reused, len(chunks))
     encode_s = time.perf_counter() - encode_started
@@ -134,4 +143,5 @@ def build_index(
     write_manifest(output, manifest)
     if not settings.keep_chunks:
         shutil.rmtree(output / CHUNKS, ignore_errors=True)
+    shard.barrier()
     return manifest

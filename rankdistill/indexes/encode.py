@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from rankdistill.atomic import atomic_write, atomic_write_json
+from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
 from rankdistill.models import resolve_model
 from rankdistill.retrieval.base import OnBatch
@@ -227,14 +228,70 @@ def encode_chunks(
     source: dict[str, Any],
     progress: bool = True,
     chunk_seconds: float = CHUNK_SECONDS,
+    shard: Shard | None = None,
 ) -> Chunks:
-    """Encode `texts` into `folder` chunk by chunk, continuing after the chunks an earlier
-    (possibly killed) run with the same model and corpus finished."""
+    """Encode `texts` into `folder` in chunks named by their row range, each saved once it holds
+    `chunk_size` rows or `chunk_seconds` of work, so a kill loses at most that. A rerun with the
+    same model and corpus encodes only the rows no saved chunk covers. With a `shard` of several
+    ranks each encodes the gaps in its block of rows; all return once the chunks cover every row."""
+    shard = shard or Shard()
     if chunk_size < 1:
         raise UserError(f"chunk size must be >= 1, got {chunk_size}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = {"model": encoder.fingerprint, "count": len(texts), **source}
+    suffix = ".npz" if encoder.sparse else ".npy"
+    if shard.is_main:
+        _prepare_folder(folder, {"model": encoder.fingerprint, "count": len(texts), **source}, suffix, len(texts))
+    shard.barrier()  # every rank sees the same saved chunks before any writes one
+
+    saved = _saved_chunks(folder, suffix)
+    reused = len(saved)
+    if reused:
+        log.info("%s: reusing %d finished chunks (%d documents)", folder, reused, sum(end - start for start, end, _ in saved))
+    lo, hi = shard.bounds(len(texts))
+    gaps, position = [], lo
+    for start, end, _ in saved:
+        if end <= lo or start >= hi:
+            continue
+        if start > position:
+            gaps.append((position, start))
+        position = max(position, end)
+    if position < hi:
+        gaps.append((position, hi))
+    bar = tqdm(total=sum(end - start for start, end in gaps), desc="encoding", unit="doc", disable=not progress)
+    piece = max(1, getattr(encoder, "batch_size", 32)) * 4  # how often the clock is looked at
+    for gap_start, gap_end in gaps:
+        position, pending = gap_start, []
+        chunk_start, started = position, time.monotonic()
+        while position < gap_end:
+            take = min(piece, chunk_size - (position - chunk_start), gap_end - position)
+            pending.append(encoder.encode_documents(texts[position : position + take], on_batch=bar.update))
+            position += take
+            if position - chunk_start >= chunk_size or position == gap_end or time.monotonic() - started >= chunk_seconds:
+                vectors = sp.vstack(pending, format="csr") if encoder.sparse else np.concatenate(pending)
+                _save_chunk(folder / f"{chunk_start:09d}-{position:09d}{suffix}", vectors)
+                pending, chunk_start, started = [], position, time.monotonic()
+    bar.close()
+    shard.barrier()
+
+    saved = _saved_chunks(folder, suffix)
+    covered = 0
+    for start, end, path in saved:
+        if start != covered:
+            raise UserError(f"{folder}: rows {covered}..{start} have no saved chunk; rerun to encode them")
+        covered = end
+    if covered != len(texts):
+        raise UserError(f"{folder}: rows {covered}..{len(texts)} have no saved chunk; rerun to encode them")
+    chunks = Chunks([path for _, _, path in saved], encoder.sparse, reused=reused)
+    for (start, end, path), block in zip(saved, chunks):
+        if block.shape[0] != end - start:
+            raise UserError(f"{path}: holds {block.shape[0]} vectors, expected {end - start}; delete it and rerun")
+    return chunks
+
+
+def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int) -> None:
+    """Check or write the encoding's state; drop what cannot be reused (files of an encoding from
+    before chunks were timed, temp files of a killed writer, chunks that overlap an earlier one)."""
     state_path = folder / STATE
     previous = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else None
     if previous is not None and "chunk_size" in previous:  # made before chunks were timed: numbered, not ranged
@@ -252,46 +309,19 @@ def encode_chunks(
         atomic_write_json(state_path, state)
     for stale in folder.glob(".*.tmp"):  # a chunk whose writer was killed mid-write
         stale.unlink(missing_ok=True)
-
-    suffix = ".npz" if encoder.sparse else ".npy"
-    finished = _finished_chunks(folder, suffix, len(texts))
-    if finished:
-        log.info("%s: reusing %d finished chunks (%d documents)", folder, len(finished), finished[-1][1])
-    position = finished[-1][1] if finished else 0
-    bar = tqdm(total=len(texts), initial=position, desc="encoding", unit="doc", disable=not progress)
-    piece = max(1, getattr(encoder, "batch_size", 32)) * 4  # how often the clock is looked at
-    ranges = [(start, end) for start, end, _ in finished]
-    pending: list[Vectors] = []
-    chunk_start, started = position, time.monotonic()
-    while position < len(texts):
-        take = min(piece, chunk_size - (position - chunk_start), len(texts) - position)
-        pending.append(encoder.encode_documents(texts[position : position + take], on_batch=bar.update))
-        position += take
-        if position - chunk_start >= chunk_size or position == len(texts) or time.monotonic() - started >= chunk_seconds:
-            vectors = sp.vstack(pending, format="csr") if encoder.sparse else np.concatenate(pending)
-            _save_chunk(folder / f"{chunk_start:09d}-{position:09d}{suffix}", vectors)
-            ranges.append((chunk_start, position))
-            pending, chunk_start, started = [], position, time.monotonic()
-    bar.close()
-    paths = [folder / f"{start:09d}-{end:09d}{suffix}" for start, end in ranges]
-    chunks = Chunks(paths, encoder.sparse, reused=len(finished))
-    for path, block, (start, end) in zip(paths, chunks, ranges):
-        if block.shape[0] != end - start:
-            raise UserError(f"{path}: holds {block.shape[0]} vectors, expected {end - start}; delete it and rerun")
-    return chunks
+    position = 0
+    for start, end, path in _saved_chunks(folder, suffix):
+        if start < position or end > count:
+            path.unlink()
+        else:
+            position = end
 
 
-def _finished_chunks(folder: Path, suffix: str, count: int) -> list[tuple[int, int, Path]]:
-    """The saved chunks that cover rows 0.. without a gap; any other chunk file is removed."""
-    found = {}
+def _saved_chunks(folder: Path, suffix: str) -> list[tuple[int, int, Path]]:
+    """(start, end, path) of every saved chunk, by start row."""
+    found = []
     for path in folder.glob(f"*{suffix}"):
         match = CHUNK_NAME.fullmatch(path.stem)
-        if match:
-            found[int(match[1])] = (int(match[1]), int(match[2]), path)
-    chain, position = [], 0
-    while position in found and position < found[position][1] <= count:
-        chain.append(found.pop(position))
-        position = chain[-1][1]
-    for _, _, path in found.values():
-        path.unlink()
-    return chain
+        if match and int(match[1]) < int(match[2]):
+            found.append((int(match[1]), int(match[2]), path))
+    return sorted(found)

@@ -7,11 +7,13 @@ import logging
 from pathlib import Path
 
 from rankdistill.data.beir import BeirDataset
+from rankdistill.distributed import Shard
 from rankdistill.mining.candidates import mine_candidates, positive_ids
 from rankdistill.mining.false_negatives import Action, Reference, check_rules, control_false_negatives
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
 from rankdistill.store import score_with_store
+from rankdistill.store.scoring import score_shard
 from rankdistill.teachers.base import Teacher
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ def build_training_set(
     max_length: int | None = None,
     progress: bool = False,
     teacher_info: dict | None = None,
+    shard: Shard | None = None,
 ) -> tuple[list[TrainingRecord], dict[str, int]]:
     """One record per query that has a positive in the corpus and a negative left after
     false-negative control; `counts` says how many of each thing were kept or left out.
@@ -60,12 +63,15 @@ def build_training_set(
     `fn_reference` says which positive score the false-negative rules compare with (see
     `control_false_negatives`); `top_depth` (default `depth`) bounds the ranks top picks come from; `batch_size`, `device`
     and `max_length` go to the retrievers and `batch_size` also to the teacher; `teacher_info`
-    describes the teacher in a new score-store folder.
+    describes the teacher in a new score-store folder. With a `shard` of several ranks, each
+    retrieves candidates for its block of queries and scores its share of the pairs into the
+    store; every rank then returns the same records (rank 0 is the one to write them).
     """
     check_rules(fn_fraction, fn_action, fn_reference)
     counts = dict.fromkeys(COUNTS, 0)
     counts["queries"] = len(dataset.queries)
-    candidates = mine_candidates(dataset, retrievers, depth, batch_size, device, max_length)
+    shard = shard or Shard()
+    candidates = mine_candidates(dataset, retrievers, depth, batch_size, device, max_length, shard=shard)
     plan: list[tuple[str, list[str], list[SampledNegative]]] = []
     for query_id in dataset.queries:
         judged = positive_ids(dataset.qrels.get(query_id, {}))
@@ -89,12 +95,15 @@ def build_training_set(
             continue
         plan.append((query_id, positives, sampled))
 
-    # One store call for all pairs: the store asks the teacher only for pairs it lacks.
+    # One store call for all pairs: the store asks the teacher only for pairs it lacks (with
+    # several ranks, each first stores the missing pairs it owns, so the last call reads them).
     queries, docs = [], []
     for query_id, positives, sampled in plan:
         for doc_id in [*positives, *(s.doc_id for s in sampled)]:
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(doc_id))
+    score_shard(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info)
+    shard.barrier()
     scores = score_with_store(teacher, queries, docs, store_root, batch_size, progress, teacher_info).tolist()
 
     records: list[TrainingRecord] = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.resolve import dataset_info
+from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
 from rankdistill.retrieval import build_retriever
 
@@ -57,23 +58,30 @@ def mine_candidates(
     device: str | None = None,
     max_length: int | None = None,
     keep_positives: bool = False,
+    shard: Shard | None = None,
 ) -> dict[str, list[Candidate]]:
     """{query_id: candidates} for every query of `dataset` (load the training split for
     training data): the top `depth` hits of each retriever, merged, positives removed unless
-    `keep_positives` (candidates to rerank rather than negatives)."""
+    `keep_positives` (candidates to rerank rather than negatives). With a `shard` of several
+    ranks each searches its block of the queries and every rank gets all the candidates."""
     if not retrievers:
         raise UserError("candidate mining needs at least one retriever (e.g. bm25)")
     if len(set(retrievers)) != len(retrievers):
         raise UserError(f"a retriever is listed twice in {retrievers}")
     if depth < 1:
         raise UserError(f"mining depth must be >= 1, got {depth}")
-    rankings: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in dataset.queries}
+    shard = shard or Shard()
+    mine = {query_id: dataset.queries[query_id] for query_id in shard.part(list(dataset.queries))}
+    mined: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in mine}
     for spec in retrievers:
-        log.info("mining candidates with %s on %s/%s", spec, dataset.name, dataset.split)
+        log.info("mining candidates with %s on %s/%s (%d queries)", spec, dataset.name, dataset.split, len(mine))
         retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length)
         retriever.index(dataset.corpus)
-        for query_id, hits in retriever.search(dataset.queries, depth).items():
-            rankings[query_id][spec] = list(hits)
+        for query_id, hits in retriever.search(mine, depth).items():
+            mined[query_id][spec] = list(hits)
+    rankings: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in dataset.queries}
+    for part in shard.gather(mined):
+        rankings.update(part)
     # BEIR convention (ArguAna): a query is itself a corpus document, which is no negative.
     ignore_identical = dataset_info(dataset.name).ignore_identical_ids
     candidates: dict[str, list[Candidate]] = {}

@@ -12,6 +12,7 @@ import numpy as np
 
 from rankdistill.atomic import atomic_write_text
 from rankdistill.data import open_dataset
+from rankdistill.distributed import Shard
 from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, rerank, save_evaluation
 from rankdistill.metrics import evaluate_run
 
@@ -28,6 +29,7 @@ def evaluate_systems(
 ) -> dict[str, Any]:
     from rankdistill.data.resolve import dataset_info
 
+    shard = Shard.from_env()  # under torchrun: searches and teacher scoring split by rank; rank 0 writes
     ev = config.evaluate
     settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "precision": ev.precision, "backend": ev.backend}
     summary: dict[str, Any] = {"datasets": {}}
@@ -37,36 +39,39 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend)
+            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend, shard)
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
         if teacher_factory is not None:
-            first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k)
+            first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
             teacher = teacher_factory([dataset.doc_text(d) for d in dataset.corpus])
             started = time.perf_counter()
-            reranked = rerank(dataset, first.results, teacher, config.rerank_depth, store_root, ev.batch_size)
+            reranked = rerank(dataset, first.results, teacher, config.rerank_depth, store_root, ev.batch_size, shard)
             result = evaluate_run(dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level)
             name_rr = f"bm25 + teacher rerank@{config.rerank_depth}"
             systems[name_rr] = RetrieverEvaluation(dataset.name, dataset.split, name_rr, result, 0.0, time.perf_counter() - started, reranked)
             teacher_scores = reranked
-            latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
+            if shard.is_main:
+                latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
         if index is not None and student is not None:
             from rankdistill.evaluation.indexes import evaluate_index
             from rankdistill.indexes.load import open_index
 
             search_index = open_index(index, model=str(student), batch_size=ev.batch_size)
-            evaluation = evaluate_index(dataset, search_index, ev.k)
+            evaluation = evaluate_index(dataset, search_index, ev.k, shard)
             evaluation.retriever = f"student ({config.index.spec})"
             systems[evaluation.retriever] = evaluation
-            latency["student + index (ms/query)"] = student_latency(dataset, search_index)
-            if teacher_scores is not None:
-                agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
-            dims = config.train.student.matryoshka_dims if config.train is not None else []
-            if dims:
-                systems.update(matryoshka_systems(dataset, config, str(student), dims))
-        for evaluation in systems.values():
-            save_evaluation(evaluation, folder, settings)
+            if shard.is_main:  # timings and agreement: one process, as a user's query would run
+                latency["student + index (ms/query)"] = student_latency(dataset, search_index)
+                if teacher_scores is not None:
+                    agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
+                dims = config.train.student.matryoshka_dims if config.train is not None else []
+                if dims:
+                    systems.update(matryoshka_systems(dataset, config, str(student), dims))
+        if shard.is_main:
+            for evaluation in systems.values():
+                save_evaluation(evaluation, folder, settings)
         evaluations += systems.values()
         summary["datasets"][dataset.name] = {
             "split": dataset.split,
@@ -77,7 +82,8 @@ def evaluate_systems(
             "latency": latency,
             "teacher_student_kendall_tau": agreement,
         }
-    atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
+    if shard.is_main:
+        atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
     return summary
 
 

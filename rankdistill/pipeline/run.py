@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -14,6 +15,7 @@ from typing import Any
 
 from rankdistill.atomic import atomic_write_json, check_writable
 from rankdistill.config import config_dict
+from rankdistill.distributed import Shard
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
 from rankdistill.runlock import run_lock
@@ -50,6 +52,7 @@ def _stage_teacher_train(config: PipelineConfig):
         if not (model / "config.json").is_file():  # else: trained before a kill hit done.json
             dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
             train_cross_encoder(dataset, model, config.teacher.train)
+        Shard.from_env().barrier()  # rank 0 saves the model
         return {"model": str(model)}
 
     return run
@@ -69,12 +72,15 @@ def _stage_mine(config: PipelineConfig):
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
         teacher = build_run_teacher(config, corpus_texts, _trained(upstream))
         options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
+        shard = Shard.from_env()
         records, counts = build_training_set(
             dataset, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
-            batch_size=mine.batch_size, max_length=mine.max_length, progress=True,
+            batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard,
         )
         settings = {"dataset": dataset.name, "split": dataset.split, "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, **options}
-        write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
+        if shard.is_main:
+            write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
+        shard.barrier()
         return {"training_set": str(folder / "train.jsonl"), "counts": counts}
 
     return run
@@ -93,6 +99,7 @@ def _stage_train(config: PipelineConfig):
                 data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl")),
             )
             train(train_config)
+        Shard.from_env().barrier()  # rank 0 writes the student
         record = json.loads((student / RECORD).read_text(encoding="utf-8"))
         return {"student": str(student), "dev": record.get("dev", {}).get("metrics"), "global_step": record.get("global_step")}
 
@@ -107,7 +114,8 @@ def _stage_index(config: PipelineConfig, dataset_name: str):
         if not (output / "manifest.json").is_file():
             index = config.index
             settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision, backend=index.backend)
-            build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root)
+            build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root,
+                        shard=Shard.from_env())
         return {"index": str(output), "spec": config.index.spec}
 
     return run
@@ -191,16 +199,20 @@ def run_pipeline(
     from rankdistill.pipeline.report import write_report
     from rankdistill.provenance import provenance
 
+    shard = Shard.from_env()  # under torchrun every stage splits its work across the ranks
     run_dir = config.run_dir()
     check_writable(run_dir, "run folder")
     if config.teacher is not None:
         check_writable(store_root(config), "teacher score store")
-    with run_lock(run_dir):
-        hardware = {**hardware_record(), "precision": resolve_precisions(config, precision)}
-        atomic_write_json(
-            run_dir / "config.json",
-            {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
-        )
-        outcomes = run_stages(pipeline_stages(config), run_dir, force)
-        write_report(config, run_dir, outcomes, source, hardware)
+    # rank 0 holds the run's lock for all ranks: a second `rankdistill run` is refused
+    with run_lock(run_dir) if shard.is_main else contextlib.nullcontext():
+        hardware = {**hardware_record(), "precision": resolve_precisions(config, precision), "world_size": shard.world_size}
+        if shard.is_main:
+            atomic_write_json(
+                run_dir / "config.json",
+                {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
+            )
+        outcomes = run_stages(pipeline_stages(config), run_dir, force, shard)
+        if shard.is_main:
+            write_report(config, run_dir, outcomes, source, hardware)
     return outcomes

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.atomic import atomic_write_json, atomic_write_text
+from rankdistill.distributed import Shard
 from rankdistill.provenance import provenance
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,14 @@ def stage_key(settings: dict[str, Any], upstream_keys: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = frozenset()) -> list[StageOutcome]:
+def run_stages(
+    stages: list[Stage], run_dir: str | Path, force: set[str] = frozenset(), shard: Shard | None = None
+) -> list[StageOutcome]:
     """Run `stages` in order (each may read the folders of earlier ones), skipping finished
-    stages whose key and inputs are unchanged (unless named in `force`)."""
+    stages whose key and inputs are unchanged (unless named in `force`). With a `shard` of several
+    ranks every rank runs each stage (which splits its work by rank) and rank 0 alone prepares the
+    stage folder and writes `done.json`; the ranks wait for each other between stages."""
+    shard = shard or Shard()
     root = Path(run_dir) / "stages"
     _remove_trash(root)
     keys: dict[str, str] = {}
@@ -91,9 +97,11 @@ def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = froze
             digests[stage.name] = done.get("outputs_sha256")
             outcomes.append(StageOutcome(stage.name, key, folder, True, float(done.get("seconds", 0.0)), done.get("summary", {})))
             continue
-        if stage.name in force:
-            _move_aside(folder)
-        _prepare(folder, key)
+        if shard.is_main:
+            if stage.name in force:
+                _move_aside(folder)
+            _prepare(folder, key)
+        shard.barrier()
         log.info("stage %s: running (%s)", stage.name, key)
         start = time.perf_counter()
         summary = stage.run(folder, {name: folders[name] for name in stage.inputs})
@@ -102,12 +110,14 @@ def run_stages(stages: list[Stage], run_dir: str | Path, force: set[str] = froze
         peak = peak_rss_mb()
         digests[stage.name] = outputs_digest(folder, stage.outputs)
         ran.add(stage.name)
-        atomic_write_json(
-            folder / DONE_FILE,
-            {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
-             "inputs_sha256": read, "outputs_sha256": digests[stage.name],
-             "summary": summary, "seconds": round(seconds, 3), "peak_rss_mb": peak, "provenance": provenance()},
-        )
+        if shard.is_main:
+            atomic_write_json(
+                folder / DONE_FILE,
+                {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
+                 "inputs_sha256": read, "outputs_sha256": digests[stage.name],
+                 "summary": summary, "seconds": round(seconds, 3), "peak_rss_mb": peak, "provenance": provenance()},
+            )
+        shard.barrier()
         outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary, peak))
     return outcomes
 

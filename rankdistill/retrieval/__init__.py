@@ -3,6 +3,8 @@
     bm25                   bm25s, English stemming (options: bm25:k1=0.9,b=0.4)
     dense:MODEL            SentenceTransformer + exact FAISS inner product (cosine if the model is)
     sparse:MODEL           SPLADE SparseEncoder + exact sparse dot product
+    scoreddocs:irds:ID     the scored documents an ir_datasets dataset ships (candidates for mining)
+    docpairs:irds:ID       the documents of its training pairs (MS MARCO's triples)
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from rankdistill.errors import UserError
 from rankdistill.retrieval.base import Corpus, Results, Retriever, top_k
 
-KINDS = ("bm25", "dense", "sparse")
+KINDS = ("bm25", "dense", "sparse", "scoreddocs", "docpairs")
 
 
 def _bm25_options(text: str, spec: str) -> dict[str, float]:
@@ -49,6 +51,10 @@ def build_retriever(
         from rankdistill.retrieval.sparse import SparseRetriever
 
         return SparseRetriever(argument, batch_size, device, max_length, precision)
+    if kind in ("scoreddocs", "docpairs"):
+        from rankdistill.retrieval.irds import IrdsCandidates
+
+        return IrdsCandidates(kind, argument)
     raise UserError(f"unknown retriever {spec!r}: expected one of {', '.join(KINDS)} (e.g. dense:all-MiniLM-L6-v2)")
 
 

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rankdistill.distributed import Shard
+
 Corpus = dict[str, dict[str, str]]
 Results = dict[str, dict[str, float]]  # BEIR's shape: {query_id: {doc_id: score}}
 
@@ -19,6 +21,17 @@ class Retriever(Protocol):
 
     def search(self, queries: dict[str, str], k: int) -> Results:
         """The top-`k` documents per query, best first."""
+
+
+def search_by_rank(retriever: Retriever, queries: dict[str, str], k: int, shard: Shard | None = None) -> Results:
+    """`retriever.search(queries, k)` with the queries split across the ranks of `shard`: each
+    searches its block, and every rank gets all the results, in the order of `queries`."""
+    shard = shard or Shard()
+    mine = {query_id: queries[query_id] for query_id in shard.part(list(queries))}
+    found: Results = {}
+    for part in shard.gather(retriever.search(mine, k) if mine else {}):
+        found.update(part)
+    return {query_id: found[query_id] for query_id in queries if query_id in found}
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

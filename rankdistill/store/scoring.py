@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from rankdistill.distributed import Shard
 from rankdistill.store.score_store import ScoreStore
 from rankdistill.teachers.base import Ensemble, Teacher
 
@@ -38,3 +39,25 @@ def score_with_store(
         return teacher.combine(queries, raw)
     store = ScoreStore(store_root, teacher.fingerprint, info)
     return store.score_pairs(teacher, queries, docs, batch_size=batch_size, progress=progress, rank=rank, world_size=world_size)
+
+
+def score_shard(
+    teacher: Teacher,
+    queries: list[str],
+    docs: list[str],
+    store_root: str | Path,
+    batch_size: int = 32,
+    progress: bool = True,
+    shard: Shard | None = None,
+    info: dict[str, Any] | None = None,
+) -> None:
+    """Store this rank's share of the pairs' missing scores: the pairs it owns by key hash, for
+    the teacher or, for an ensemble, each member (a listwise ensemble is never stored itself).
+    After every rank has run it (a barrier), `score_with_store` reads all the scores back."""
+    shard = shard or Shard()
+    if shard.world_size == 1:
+        return
+    for stored in [m.teacher for m in teacher.members] if isinstance(teacher, Ensemble) else [teacher]:
+        ScoreStore(store_root, stored.fingerprint, info).score_pairs(
+            stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size
+        )

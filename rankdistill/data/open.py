@@ -1,0 +1,36 @@
+"""Open a dataset by name, path or ir_datasets id: the one place every stage gets its data from.
+
+    scifact | nfcorpus | arguana | msmarco-trec-dl   a known name, looked up by resolve_dataset
+    PATH                                             a BEIR folder of your own
+    irds:<id>                                        an ir_datasets dataset (rankdistill.data.irds)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset
+from rankdistill.data.irds import PREFIX, irds_corpus, is_irds, load_irds_dataset, split_id
+from rankdistill.data.resolve import dataset_info, resolve_dataset
+
+
+def open_dataset(name_or_path: str, split: str | None = None, data_root: str | Path | None = None) -> BeirDataset:
+    """Resolve a dataset and load one split (the dataset's default split if None). For
+    `irds:<id>` the split picks the subset: `irds:beir/nfcorpus` + "train" is beir/nfcorpus/train."""
+    if is_irds(name_or_path):
+        dataset_id = split_id(name_or_path, split)
+        info = dataset_info(PREFIX + dataset_id)
+        return load_irds_dataset(dataset_id, info.default_split, info.unknown_qrels_docs)
+    info = dataset_info(name_or_path)
+    path = resolve_dataset(name_or_path, data_root)
+    return load_dataset(path, split or info.default_split, name=Path(name_or_path).name, unknown_docs=info.unknown_qrels_docs)
+
+
+def open_corpus(name_or_path: str, data_root: str | Path | None = None) -> tuple[dict[str, dict[str, str]], str]:
+    """A dataset's corpus alone (no queries or judgements) and where it came from: a folder's
+    path, or the `irds:<id>` it was read from."""
+    if is_irds(name_or_path):
+        dataset_id = split_id(name_or_path, None)
+        return irds_corpus(dataset_id), PREFIX + dataset_id
+    path = resolve_dataset(name_or_path, data_root)
+    return load_corpus(path / "corpus.jsonl"), str(path)
