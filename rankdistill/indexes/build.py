@@ -44,6 +44,9 @@ class BuildSettings:
     keep_chunks: bool = False
     precision: str = "auto"  # auto | float32 | bf16 | fp16; the resolved one is recorded and used again for queries
     backend: str = "auto"  # dense encoders: auto | torch | onnx | onnx-int8 | openvino; recorded likewise
+    # A folder shared by builds (e.g. by runs): chunks go to <chunks_dir>/<encoder>-<corpus>-<chunk
+    # size>/ and are kept, so another build of the same corpus by the same encoder encodes nothing.
+    chunks_dir: str | None = None
 
 
 def _clear(output: Path) -> None:
@@ -99,7 +102,10 @@ def build_index(
     digest = corpus_hash(doc_ids, texts)
 
     encode_started = time.perf_counter()
-    chunks = encode_chunks(encoder, texts, output / CHUNKS, settings.chunk_size, {"corpus_sha256": digest}, progress)
+    chunks_folder = output / CHUNKS
+    if settings.chunks_dir:
+        chunks_folder = Path(settings.chunks_dir) / f"{encoder.fingerprint[:16]}-{digest[:16]}-{settings.chunk_size}"
+    chunks = encode_chunks(encoder, texts, chunks_folder, settings.chunk_size, {"corpus_sha256": digest}, progress)
     if chunks.reused:
         log.info("%s: resumed, %d of %d chunks were already encoded", output, chunks.reused, len(chunks))
     encode_s = time.perf_counter() - encode_started

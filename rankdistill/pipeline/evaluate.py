@@ -1,5 +1,11 @@
-"""The evaluate stage: every system of the run on the test split, with what the report needs:
-aggregate and per-query metrics, query latency, and teacher-student agreement."""
+"""The evaluate stage: every system of the run on the test split of every dataset in
+`evaluate.datasets`, with what the report needs: aggregate and per-query metrics, query latency,
+and teacher-student agreement.
+
+A trained student is evaluated on each dataset through that dataset's index (the training
+dataset in domain, the others out of domain), beside the same baselines. The teacher reranks
+BM25 only on the training dataset when the run trains a student (elsewhere it is not the
+question and costs most of the stage); an evaluation-only run reranks every dataset."""
 
 from __future__ import annotations
 
@@ -22,9 +28,10 @@ def evaluate_systems(
     folder: Path,
     teacher_factory: Callable[[list[str]], Any] | None,
     store_root: Path,
-    index: Path | None,
+    indexes: dict[str, Path],
     student: Path | None,
 ) -> dict[str, Any]:
+    """`indexes`: dataset name (as in `evaluate.datasets`) -> the student's index over it."""
     from rankdistill.data.resolve import dataset_info
 
     ev = config.evaluate
@@ -40,7 +47,7 @@ def evaluate_systems(
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
-        if teacher_factory is not None:
+        if teacher_factory is not None and (config.train is None or name == config.dataset):
             first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k)
             teacher = teacher_factory([dataset.doc_text(d) for d in dataset.corpus])
             started = time.perf_counter()
@@ -50,6 +57,7 @@ def evaluate_systems(
             systems[name_rr] = RetrieverEvaluation(dataset.name, dataset.split, name_rr, result, 0.0, time.perf_counter() - started, reranked)
             teacher_scores = reranked
             latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
+        index = indexes.get(name)
         if index is not None and student is not None:
             from rankdistill.indexes.evaluate import evaluate_index
             from rankdistill.indexes.load import open_index
@@ -58,7 +66,8 @@ def evaluate_systems(
             evaluation = evaluate_index(dataset, search_index, ev.k)
             evaluation.retriever = f"student ({config.index.spec})"
             systems[evaluation.retriever] = evaluation
-            latency["student + index (ms/query)"] = student_latency(dataset, search_index)
+            if name == config.dataset:
+                latency["student + index (ms/query)"] = student_latency(dataset, search_index)
             if teacher_scores is not None:
                 agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
             dims = config.train.student.matryoshka_dims if config.train is not None else []

@@ -5,7 +5,7 @@ and field (the loader of `rankdistill/config.py`; the `loss:` mapping is checked
     name: scifact-minilm-kl        # the run folder: <output_dir>/<name>/{student, checkpoints}
     seed: 13
     data:     {dataset: scifact, split: train, training_set: FILE.jsonl, negatives: 8}
-    student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...],
+    student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...], frozen_documents: false,
                query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33}
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}
     trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, precision: auto,
@@ -47,6 +47,10 @@ class StudentConfig:
     query_regularizer_weight: float = 5e-5  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
     document_regularizer_weight: float = 3e-5
     regularizer_warmup_ratio: float = 1 / 3
+    # dense only: query-side distillation (rankdistill/training/query_side.py). The corpus is
+    # encoded once by `model` (the run's index stage) and only a query encoder trains, at
+    # `max_length` (queries); the student is a query/document Router folder.
+    frozen_documents: bool = False
 
 
 @dataclass
@@ -163,6 +167,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
     if any(d < 1 for d in config.student.matryoshka_dims):
         fail("student.matryoshka_dims", "dimensions must be >= 1")
+    if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):
+        fail("student.frozen_documents", "query-side training is for dense students without Matryoshka dimensions")
     if not 0 < config.student.regularizer_warmup_ratio <= 1:
         fail("student.regularizer_warmup_ratio", "must be in (0, 1]")
     for key in ("query_regularizer_weight", "document_regularizer_weight"):

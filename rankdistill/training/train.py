@@ -63,8 +63,9 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
-def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
-    """Training rows, their counts, and the dev set (None when `dev.queries` is 0)."""
+def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
+    """Training rows, their counts, and the dev set (None when `dev.queries` is 0); `with_ids`:
+    rows also carry query and document ids (`build_rows`)."""
     dataset = open_dataset(config.data.dataset, config.data.split, config.data_root)
     records = load_records(config.data.training_set, dataset)
     dev, held_out = None, set()
@@ -76,7 +77,7 @@ def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, i
             dev_ids = carve_dev_ids([r.query_id for r in records], config.dev.queries)
             held_out = set(dev_ids)
             dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
-    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives)
+    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids)
     return rows.rows, rows.counts, dev
 
 
@@ -124,6 +125,9 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
     from datasets import Dataset
     from transformers import set_seed
 
+    if config.student.frozen_documents:
+        raise UserError("student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
+                        "`rankdistill run` (its index stage encodes the corpus once), or call training.query_side.train_query_side")
     run_dir = config.run_dir()
     output, checkpoints = run_dir / "student", run_dir / "checkpoints"
     if (output / RECORD).is_file():
