@@ -45,7 +45,7 @@ train:
   dev: {{split: dev, queries: 2}}
 index: {{spec: Flat, batch_size: 8, max_length: 48}}
 rerank_depth: 5
-evaluate: {{datasets: ["{beir}", "{other}"], split: test, retrievers: [bm25, "dense:{model}"], k: 10, batch_size: 8}}
+evaluate: {{datasets: ["{beir}", "{other}"], split: test, retrievers: [bm25, "dense:{model}"], k: 10, batch_size: 8, max_length: 48}}
 """
     path = folder / f"{name}.yaml"
     path.write_text(text)
@@ -96,6 +96,11 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
     assert "student (Flat)" in evaluate["tiny"]["systems"] and "student (Flat)" in evaluate["other"]["systems"]
     assert "bm25 + teacher rerank@5" in evaluate["tiny"]["systems"]
     assert "bm25 + teacher rerank@5" not in evaluate["other"]["systems"]  # the teacher is for the training domain
+    from rankdistill.evaluation import evaluate_retriever, open_dataset
+
+    # The zero-shot baseline went through the starting model's index: the same figures as encoding again.
+    direct = evaluate_retriever(open_dataset(str(other), "test"), f"dense:{tiny_dense_model}", 10, 8, None, 48)
+    assert evaluate["other"]["systems"][f"dense:{tiny_dense_model}"]["metrics"] == pytest.approx(direct.result.aggregate)
     report = (run_dir / "report.md").read_text()
     assert "## tiny / test" in report and "## other / test" in report
 

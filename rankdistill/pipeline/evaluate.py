@@ -43,7 +43,9 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend)
+            systems[spec] = baseline_through_index(dataset, spec, indexes.get(name), ev) or evaluate_retriever(
+                dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend
+            )
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
@@ -87,6 +89,29 @@ def evaluate_systems(
         }
     atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
     return summary
+
+
+def baseline_through_index(dataset: Any, spec: str, index: Path | None, ev: Any) -> RetrieverEvaluation | None:
+    """A `dense:MODEL` baseline searched through the run's exact index when MODEL built it with the
+    baseline's own settings (equal encoder fingerprints: the very vectors the baseline would
+    encode), as query-side runs have it; None otherwise. Saves a second encoding of the corpus."""
+    if index is None or not spec.startswith("dense:"):
+        return None
+    from rankdistill.indexes.encode import load_encoder
+    from rankdistill.indexes.evaluate import evaluate_index
+    from rankdistill.indexes.load import open_index
+    from rankdistill.indexes.manifest import read_manifest
+
+    manifest = read_manifest(index)
+    model = spec.partition(":")[2]
+    if manifest["spec"] != "Flat" or manifest["model"]["type"] != "dense" or manifest["model"]["name"] != model:
+        return None
+    encoder = load_encoder(model, False, None, ev.max_length, ev.batch_size, ev.precision, ev.backend)
+    if encoder.fingerprint != manifest["model"]["fingerprint"]:
+        return None
+    evaluation = evaluate_index(dataset, open_index(index, model=model, batch_size=ev.batch_size), ev.k)
+    evaluation.retriever = spec
+    return evaluation
 
 
 def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int]) -> dict[str, RetrieverEvaluation]:

@@ -218,6 +218,7 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         train_settings["data"].pop("training_set", None)
         without_later_defaults(train_settings["data"], {"positives": None})
         without_later_defaults(train_settings["student"], {"frozen_documents": False})
+        without_later_defaults(train_settings["trainer"], {"scheduler": "linear"})
         datasets = index_datasets(config)
         index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
         if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key

@@ -8,7 +8,7 @@ and field (the loader of `rankdistill/config.py`; the `loss:` mapping is checked
     student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...], frozen_documents: false,
                query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33}
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}
-    trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, precision: auto,
+    trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, scheduler: linear, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
     dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null}
 """
@@ -27,6 +27,7 @@ from rankdistill.errors import InputError, UserError
 
 KINDS = ("dense", "sparse")
 DEV_CORPORA = ("candidates", "full")
+SCHEDULERS = ("linear", "constant")
 
 
 @dataclass
@@ -60,6 +61,8 @@ class TrainerConfig:
     batch_size: int = 16  # rows per device and step
     learning_rate: float = 2e-5
     warmup_ratio: float = 0.1
+    scheduler: str = "linear"  # linear: warm-up then decay to 0; constant: warm-up then flat (a dev curve
+    # from one long run then reads as the result of stopping at each epoch)
     weight_decay: float = 0.01
     precision: str = "auto"  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     save_steps: int = 100
@@ -179,6 +182,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
             fail(f"trainer.{key}", "must be >= 1")
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:
         fail("trainer.epochs", "must be > 0 (or set trainer.max_steps)")
+    if config.trainer.scheduler not in SCHEDULERS:
+        fail("trainer.scheduler", f"expected one of {', '.join(SCHEDULERS)}, got {config.trainer.scheduler!r}")
     if not 0 <= config.trainer.warmup_ratio < 1:
         fail("trainer.warmup_ratio", "must be in [0, 1)")
     if config.dev.queries < 0:

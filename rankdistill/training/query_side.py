@@ -12,7 +12,7 @@ query-encoder forward and backward, and every corpus document is a free negative
         infonce:        -log softmax over the WHOLE corpus at d+ (scale * s(q, every v_d)); the
                         other positives of the same query (rows sharing it) are masked
 
-Training: AdamW, linear warm-up then linear decay, fixed batch order per (seed, epoch). After
+Training: AdamW, linear warm-up then linear decay (or flat: `trainer.scheduler: constant`), fixed batch order per (seed, epoch). After
 every epoch the dev queries (carved from the training queries, or `dev.split`) are searched over
 the whole frozen corpus and nDCG@10 is recorded (`dev_curve`); then a checkpoint (query weights,
 optimizer, scheduler, RNG states) is written atomically, so a killed run resumes at the last
@@ -138,7 +138,7 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: str | None = None) -> Any:
     """Train the query encoder `config` describes against `documents`; resume from the
     checkpoint if one is there. Returns a TrainResult with the saved student folder."""
-    from transformers import get_linear_schedule_with_warmup, set_seed
+    from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup, set_seed
 
     from rankdistill.asymmetric import save_asymmetric
     from rankdistill.atomic import atomic_write_json
@@ -180,7 +180,11 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     epochs = int(np.ceil(t.epochs)) if t.max_steps <= 0 else -(-t.max_steps // steps_per_epoch)
     total_steps = t.max_steps if t.max_steps > 0 else int(round(t.epochs * steps_per_epoch))
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(t.warmup_ratio * total_steps), total_steps)
+    warmup = int(t.warmup_ratio * total_steps)
+    if t.scheduler == "constant":
+        scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
+    else:
+        scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
     precision = resolve_precision(t.precision, device)
 
     state = {"epoch": 0, "step": 0, "dev_curve": [], "log": [], "seconds": 0.0}

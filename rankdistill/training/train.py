@@ -103,6 +103,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
         per_device_eval_batch_size=config.dev.batch_size,
         learning_rate=t.learning_rate,
         warmup_steps=t.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
+        lr_scheduler_type="constant_with_warmup" if t.scheduler == "constant" else "linear",
         weight_decay=t.weight_decay,
         **trainer_precision(resolve_precision(t.precision, "cpu" if use_cpu else t.device)),
         seed=config.seed,
