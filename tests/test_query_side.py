@@ -82,7 +82,7 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
     student_path = run_dir / "stages" / "train" / "student"
     record = json.loads((student_path / "rankdistill_train.json").read_text())
     assert record["mode"].startswith("query-side") and record["global_step"] > 0
-    assert [p["epoch"] for p in record["dev"]["curve"]] == [1, 2]
+    assert [p["epoch"] for p in record["dev"]["curve"]] == [0, 1, 2]
     assert json.loads((student_path / ASYMMETRIC_FILE).read_text())["document_model"] == tiny_dense_model
 
     student, starting = SentenceTransformer(str(student_path), device="cpu"), SentenceTransformer(tiny_dense_model, device="cpu")
@@ -197,3 +197,35 @@ def test_query_side_resumes_after_a_kill_with_the_same_weights(
     left = load_file(str(straight.student / query_dir / "model.safetensors"))
     right = load_file(str(resumed.student / query_dir / "model.safetensors"))
     assert all(np.allclose(left[k], right[k], atol=1e-6) for k in left)
+
+
+def test_full_finetuning_run_indexes_every_evaluated_dataset_after_training(datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str) -> None:
+    from tests.test_pipeline import pipeline_config
+
+    beir, other = datasets
+    path = pipeline_config(tmp_path, beir, tiny_dense_model)
+    single = {s.name: s for s in pipeline_stages(load_pipeline_config(path))}
+    assert "datasets" not in single["index"].settings  # runs made with one dataset keep their key
+    path.write_text(path.read_text().replace(f'datasets: ["{beir}"]', f'datasets: ["{beir}", "{other}"]'))
+    stages = {s.name: s for s in pipeline_stages(load_pipeline_config(path))}
+    assert stages["index"].inputs == ["train"] and stages["index"].settings["datasets"] == [str(beir), str(other)]
+
+
+def test_asymmetric_student_keeps_the_starting_identity_and_notices_a_changed_document_route(tmp_path: Path, tiny_dense_model: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.asymmetric import document_max_length, document_weights, save_asymmetric, set_max_length
+    from rankdistill.errors import UserError
+    from rankdistill.fingerprints import weights_hash
+
+    query, document = SentenceTransformer(tiny_dense_model, device="cpu"), SentenceTransformer(tiny_dense_model, device="cpu")
+    query.max_seq_length = 16
+    folder = save_asymmetric(query, document, tmp_path / "student", {"document_model": "tiny", "document_weights_sha256": weights_hash(tiny_dense_model)})
+    assert document_weights(folder) == weights_hash(tiny_dense_model) == document_weights(tiny_dense_model)
+    student = SentenceTransformer(str(folder), device="cpu")
+    set_max_length(student, 40)  # an index's max length: the document route's only
+    assert document_max_length(student) == 40 and student[0].sub_modules["query"][0].max_seq_length == 16
+    weights = next((folder / json.loads((folder / "rankdistill_asymmetric.json").read_text())["document_route"]).glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(UserError, match="document route"):
+        document_weights(folder)

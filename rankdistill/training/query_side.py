@@ -197,6 +197,10 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         torch.set_rng_state(saved["rng"])
         state = saved["state"]
         print(f"resuming query-side training after epoch {state['epoch']}")
+    if dev is not None and not state["dev_curve"]:  # the starting point: epoch 0 is the zero-shot model
+        with inference_autocast(torch.device(device).type, precision):
+            state["dev_curve"].append({"epoch": 0, "step": 0, "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4)})
+        print(f"epoch 0/{epochs}: dev nDCG@10 {state['dev_curve'][0]['ndcg@10']:.4f}")
     model.train()
     for epoch in range(state["epoch"], epochs):
         started = time.perf_counter()
