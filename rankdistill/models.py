@@ -117,7 +117,9 @@ def models_dir() -> Path:
 
 
 def _is_model_folder(path: Path) -> bool:
-    return path.is_dir() and (path / "config.json").is_file()
+    """A transformers folder (config.json) or a sentence-transformers one (modules.json: a Router
+    student keeps its routes' configs in subfolders)."""
+    return path.is_dir() and ((path / "config.json").is_file() or (path / "modules.json").is_file())
 
 
 def resolve_model(name: str, fetch: bool = True) -> str:
@@ -130,7 +132,7 @@ def resolve_model(name: str, fetch: bool = True) -> str:
     if path.exists():
         if _is_model_folder(path):
             return str(path)
-        raise UserError(f"{path}: not a model folder (no config.json)")
+        raise UserError(f"{path}: not a model folder (no config.json or modules.json)")
     tried.append(f"local folder {path} (does not exist)")
 
     entry = catalogue_entry(name)

@@ -15,7 +15,7 @@ LAYER_OF = {
     "hardware": "core",  # machine facts: device, CPU capability, threads, the precision they allow
     "distributed": "core", "textfile": "core", "runlock": "core",
     "data": "data",
-    "models": "encoders", "encoders": "encoders",
+    "models": "encoders", "asymmetric": "encoders", "encoders": "encoders",
     "retrieval": "retrieval",
     "teachers": "teachers",
     "store": "store",
@@ -23,7 +23,8 @@ LAYER_OF = {
     "losses": "losses",
     "training": "training",
     "indexes": "indexes",
-    "metrics": "evaluation", "evaluation": "evaluation", "scoring": "evaluation",
+    "metrics": "retrieval",  # scoring a run against qrels: evaluation, and training's dev curves, use it
+    "evaluation": "evaluation", "scoring": "evaluation",
     "pipeline": "pipeline",
     "cli": "cli",
 }

@@ -46,6 +46,9 @@ class BuildSettings:
     keep_chunks: bool = False
     precision: str = "auto"  # auto | float32 | bf16 | fp16; the resolved one is recorded and used again for queries
     backend: str = "auto"  # dense encoders: auto | torch | onnx | onnx-int8 | openvino; recorded likewise
+    # A folder shared by builds (e.g. by runs): chunks go to <chunks_dir>/<encoder>-<corpus>/ and
+    # are kept, so another build of the same corpus by the same encoder encodes nothing.
+    chunks_dir: str | None = None
 
 
 def _clear(output: Path) -> None:
@@ -107,7 +110,10 @@ def build_index(
     digest = corpus_hash(doc_ids, texts)
 
     encode_started = time.perf_counter()
-    chunks = encode_chunks(encoder, texts, output / CHUNKS, settings.chunk_size, {"corpus_sha256": digest}, progress, shard)
+    chunks_folder = output / CHUNKS
+    if settings.chunks_dir:
+        chunks_folder = Path(settings.chunks_dir) / f"{encoder.fingerprint[:16]}-{digest[:16]}"
+    chunks = encode_chunks(encoder, texts, chunks_folder, settings.chunk_size, {"corpus_sha256": digest}, progress, shard)
     if not shard.is_main:
         shard.barrier()  # rank 0 builds the structure and writes the manifest
         return read_manifest(output)

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from rankdistill.asymmetric import document_weights
 from rankdistill.atomic import atomic_write, atomic_write_json
 from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
@@ -53,7 +54,10 @@ class Encoder:
 
     @property
     def max_length(self) -> int | None:
-        return self.model.max_seq_length
+        """The documents' max length (an asymmetric student's query route has its own)."""
+        from rankdistill.asymmetric import document_max_length
+
+        return document_max_length(self.model)
 
     @property
     def normalized(self) -> bool:
@@ -124,7 +128,8 @@ def load_encoder(
 
         model = load_dense_model(path, device, max_length, precision, backend)
         backend = model.rankdistill_backend
-    return Encoder(name, sparse, model, batch_size, weights_hash(path), model.rankdistill_precision, backend)
+    weights = weights_hash(path) if sparse else document_weights(path)  # an asymmetric student: its documents' model
+    return Encoder(name, sparse, model, batch_size, weights, model.rankdistill_precision, backend)
 
 
 def built_precision(built_with: dict[str, Any]) -> str:

@@ -121,3 +121,15 @@ def open_index(
         overrides = parse_params(params) if isinstance(params, str) else params
         structure.set_params(spec.with_params(overrides).params)
     return SearchIndex(folder, manifest, structure, encoder, device, batch_size)
+
+
+def index_vectors(folder: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """Every document vector a complete dense index stores exactly, in its document order, with
+    its manifest: what query-side training reads instead of encoding the corpus again."""
+    index = open_index(folder)
+    if index.manifest["model"]["type"] != "dense":
+        raise UserError(f"{folder}: holds sparse vectors; query-side training needs a dense index")
+    vectors = index.structure.stored_vectors(np.arange(index.structure.count, dtype=np.int64))
+    if vectors is None:
+        raise UserError(f"{folder}: a {index.manifest['spec']} index keeps only lossy codes; query-side training needs exact vectors (e.g. Flat)")
+    return index.doc_ids, np.ascontiguousarray(vectors, dtype=np.float32), index.manifest

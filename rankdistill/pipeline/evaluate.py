@@ -1,5 +1,11 @@
-"""The evaluate stage: every system of the run on the test split, with what the report needs:
-aggregate and per-query metrics, query latency, and teacher-student agreement."""
+"""The evaluate stage: every system of the run on the test split of every dataset in
+`evaluate.datasets`, with what the report needs: aggregate and per-query metrics, query latency,
+and teacher-student agreement.
+
+A trained student is evaluated on each dataset through that dataset's index (the training
+dataset in domain, the others out of domain), beside the same baselines. The teacher reranks
+BM25 only on the training dataset when the run trains a student (elsewhere it is not the
+question and costs most of the stage); an evaluation-only run reranks every dataset."""
 
 from __future__ import annotations
 
@@ -24,9 +30,10 @@ def evaluate_systems(
     folder: Path,
     teacher_factory: Callable[[list[str]], Any] | None,
     store_root: Path,
-    index: Path | None,
+    indexes: dict[str, Path],
     student: Path | None,
 ) -> dict[str, Any]:
+    """`indexes`: dataset name (as in `evaluate.datasets`) -> the student's index over it."""
     from rankdistill.data.resolve import dataset_info
 
     shard = Shard.from_env()  # under torchrun: searches and teacher scoring split by rank; rank 0 writes
@@ -39,11 +46,13 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = evaluate_retriever(dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend, shard)
+            systems[spec] = baseline_through_index(dataset, spec, indexes.get(name), ev) or evaluate_retriever(
+                dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend, shard
+            )
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
-        if teacher_factory is not None:
+        if teacher_factory is not None and (config.train is None or name == config.dataset):
             first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
             teacher = teacher_factory([dataset.doc_text(d) for d in dataset.corpus])
             started = time.perf_counter()
@@ -54,6 +63,7 @@ def evaluate_systems(
             teacher_scores = reranked
             if shard.is_main:
                 latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
+        index = indexes.get(name)
         if index is not None and student is not None:
             from rankdistill.evaluation.indexes import evaluate_index
             from rankdistill.indexes.load import open_index
@@ -63,7 +73,8 @@ def evaluate_systems(
             evaluation.retriever = f"student ({config.index.spec})"
             systems[evaluation.retriever] = evaluation
             if shard.is_main:  # timings and agreement: one process, as a user's query would run
-                latency["student + index (ms/query)"] = student_latency(dataset, search_index)
+                if name == config.dataset:
+                    latency["student + index (ms/query)"] = student_latency(dataset, search_index)
                 if teacher_scores is not None:
                     agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
                 dims = config.train.student.matryoshka_dims if config.train is not None else []
@@ -85,6 +96,29 @@ def evaluate_systems(
     if shard.is_main:
         atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
     return summary
+
+
+def baseline_through_index(dataset: Any, spec: str, index: Path | None, ev: Any) -> RetrieverEvaluation | None:
+    """A `dense:MODEL` baseline searched through the run's exact index when MODEL built it with the
+    baseline's own settings (equal encoder fingerprints: the very vectors the baseline would
+    encode), as query-side runs have it; None otherwise. Saves a second encoding of the corpus."""
+    if index is None or not spec.startswith("dense:"):
+        return None
+    from rankdistill.indexes.encode import load_encoder
+    from rankdistill.evaluation.indexes import evaluate_index
+    from rankdistill.indexes.load import open_index
+    from rankdistill.indexes.manifest import read_manifest
+
+    manifest = read_manifest(index)
+    model = spec.partition(":")[2]
+    if manifest["spec"] != "Flat" or manifest["model"]["type"] != "dense" or manifest["model"]["name"] != model:
+        return None
+    encoder = load_encoder(model, False, None, ev.max_length, ev.batch_size, ev.precision, ev.backend)
+    if encoder.fingerprint != manifest["model"]["fingerprint"]:
+        return None
+    evaluation = evaluate_index(dataset, open_index(index, model=model, batch_size=ev.batch_size), ev.k)
+    evaluation.retriever = spec
+    return evaluation
 
 
 def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int]) -> dict[str, RetrieverEvaluation]:

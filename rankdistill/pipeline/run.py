@@ -86,6 +86,27 @@ def _stage_mine(config: PipelineConfig):
     return run
 
 
+def query_side(config: PipelineConfig) -> bool:
+    """Whether the run trains only a query encoder over the starting model's frozen index."""
+    return config.train is not None and config.train.student.frozen_documents
+
+
+def index_datasets(config: PipelineConfig) -> list[str]:
+    """The datasets the index stage builds an index over: every evaluated one, and for
+    query-side training first the training dataset (its vectors are what training reads)."""
+    datasets = list(config.evaluate.datasets)
+    if query_side(config) and config.dataset not in datasets:
+        datasets.insert(0, config.dataset)
+    return datasets
+
+
+def index_folder(stage_folder: Path, config: PipelineConfig, dataset: str) -> Path:
+    """`index/` for the first dataset (the folder runs made before several datasets used),
+    `index-<dataset>/` for the others."""
+    first = index_datasets(config)[0]
+    return stage_folder / ("index" if dataset == first else f"index-{Path(dataset).name}")
+
+
 def _stage_train(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
         from rankdistill.training.train import RECORD, train
@@ -98,7 +119,12 @@ def _stage_train(config: PipelineConfig):
                 output_dir=str(folder.parent),
                 data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl")),
             )
-            train(train_config)
+            if query_side(config):
+                from rankdistill.training.query_side import train_query_side
+
+                train_query_side(train_config, frozen_documents(index_folder(upstream["index"], config, config.dataset)))
+            else:
+                train(train_config)
         Shard.from_env().barrier()  # rank 0 writes the student
         record = json.loads((student / RECORD).read_text(encoding="utf-8"))
         return {"student": str(student), "dev": record.get("dev", {}).get("metrics"), "global_step": record.get("global_step")}
@@ -106,17 +132,38 @@ def _stage_train(config: PipelineConfig):
     return run
 
 
-def _stage_index(config: PipelineConfig, dataset_name: str):
+def frozen_documents(folder: Path):
+    """The vectors of the starting model's index in `folder`, as query-side training reads them."""
+    from rankdistill.indexes.load import index_vectors
+    from rankdistill.training.query_side import FrozenDocuments
+
+    doc_ids, vectors, manifest = index_vectors(folder)
+    model = manifest["model"]
+    return FrozenDocuments(doc_ids, vectors, model["weights_sha256"], model.get("max_length"), str(folder))
+
+
+def _stage_index(config: PipelineConfig):
+    """One index per dataset of `index_datasets`: built by the student, or for query-side
+    training by the starting model before training (the student searches it as it is: its
+    document route is that model). Starting-model encodings are shared by runs under
+    <output_dir>/encodings, so seeds and reruns encode each corpus once."""
+
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
         from rankdistill.indexes.build import BuildSettings, build_index
 
-        output = folder / "index"
-        if not (output / "manifest.json").is_file():
-            index = config.index
-            settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision, backend=index.backend)
-            build_index(str(upstream["train"] / "student"), dataset_name, config.index.spec, output, settings, config.data_root,
-                        shard=Shard.from_env())
-        return {"index": str(output), "spec": config.index.spec}
+        index = config.index
+        frozen = query_side(config)
+        settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision,
+                                 backend=index.backend, chunks_dir=str(Path(config.output_dir) / "encodings") if frozen else None)
+        model = config.train.student.model if frozen else str(upstream["train"] / "student")
+        built = {}
+        for dataset in index_datasets(config):
+            output = index_folder(folder, config, dataset)
+            if not (output / "manifest.json").is_file():
+                build_index(model, dataset, index.spec, output, settings, config.data_root, shard=Shard.from_env())
+            built[dataset] = str(output)
+        first = next(iter(built.values()))
+        return {"index": first, "spec": index.spec, **({"indexes": built} if len(built) > 1 else {})}
 
     return run
 
@@ -129,9 +176,9 @@ def _stage_evaluate(config: PipelineConfig):
         if config.teacher is not None:
             trained = _trained(upstream)
             teacher_factory = lambda texts: build_run_teacher(config, texts, trained)  # noqa: E731
-        index = upstream["index"] / "index" if "index" in upstream else None
+        indexes = {d: index_folder(upstream["index"], config, d) for d in config.evaluate.datasets} if "index" in upstream else {}
         student = upstream["train"] / "student" if "train" in upstream else None
-        return evaluate_systems(config, folder, teacher_factory, store_root(config), index, student)
+        return evaluate_systems(config, folder, teacher_factory, store_root(config), indexes, student)
 
     return run
 
@@ -178,11 +225,19 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
         without_later_defaults(train_settings["data"], {"positives": None})
-        stages.append(Stage("train", train_settings, _stage_train(config), ["mine"], ["student"]))
-        if len(config.evaluate.datasets) != 1:
-            raise ValueError("a run that trains a student evaluates it on exactly one dataset")
-        stages.append(Stage("index", {**base, "dataset": config.evaluate.datasets[0], "index": dataclasses.asdict(config.index)},
-                            _stage_index(config, config.evaluate.datasets[0]), ["train"], ["index"]))
+        without_later_defaults(train_settings["student"], {"frozen_documents": False})
+        without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False})
+        datasets = index_datasets(config)
+        index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
+        if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key
+            index_settings["datasets"] = datasets
+        if query_side(config):  # the starting model indexes the corpora before training
+            index_settings["starting_model"] = config.train.student.model
+            stages.append(Stage("index", index_settings, _stage_index(config), [], None))
+            stages.append(Stage("train", train_settings, _stage_train(config), ["mine", "index"], ["student"]))
+        else:
+            stages.append(Stage("train", train_settings, _stage_train(config), ["mine"], ["student"]))
+            stages.append(Stage("index", index_settings, _stage_index(config), ["train"], None))
     evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}
     stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))

@@ -8,6 +8,7 @@ import faiss
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
+from rankdistill.asymmetric import document_max_length, is_asymmetric, set_max_length
 from rankdistill.data.beir import join_title_text
 from rankdistill.errors import UserError
 from rankdistill.hardware import inference_autocast
@@ -33,8 +34,9 @@ def load_dense_model(
     key = (path, device, max_length, precision, backend)
     if key not in _models:
         model = SentenceTransformer(path, device=device)
-        if max_length:
-            model.max_seq_length = max_length
+        set_max_length(model, max_length)  # an asymmetric student: its document route only
+        if backend != "torch" and is_asymmetric(model):
+            raise UserError(f"{name}: an asymmetric (query/document) student runs with backend torch, not {backend}")
         if backend != "torch":
             from rankdistill.retrieval.dense_exported import ExportedDenseModel
             from rankdistill.fingerprints import weights_hash
@@ -42,7 +44,7 @@ def load_dense_model(
             model = ExportedDenseModel(model, weights_hash(path), backend, precision)
         model.rankdistill_precision = precision
         model.rankdistill_backend = backend
-        model.rankdistill_memo_key = f"{path}|{device}|{model.max_seq_length}|{precision}|{backend}"
+        model.rankdistill_memo_key = f"{path}|{device}|{document_max_length(model)}|{precision}|{backend}"
         _models[key] = model
     return _models[key]
 

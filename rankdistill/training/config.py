@@ -5,10 +5,10 @@ and field (the loader of `rankdistill/config.py`; the `loss:` mapping is checked
     name: scifact-minilm-kl        # the run folder: <output_dir>/<name>/{student, checkpoints}
     seed: 13
     data:     {dataset: scifact, split: train, training_set: FILE.jsonl, negatives: 8}
-    student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...],
+    student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...], frozen_documents: false,
                query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33}
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}
-    trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, precision: auto,
+    trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, scheduler: linear, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
     dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null}
 """
@@ -28,6 +28,7 @@ from rankdistill.errors import InputError, UserError
 
 KINDS = ("dense", "sparse")
 DEV_CORPORA = ("candidates", "full")
+SCHEDULERS = ("linear", "constant")
 
 
 @dataclass
@@ -48,6 +49,10 @@ class StudentConfig:
     query_regularizer_weight: float = checked(5e-5, ge=0)  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
     document_regularizer_weight: float = checked(3e-5, ge=0)
     regularizer_warmup_ratio: float = checked(1 / 3, gt=0, le=1)
+    # dense only: query-side distillation (rankdistill/training/query_side.py). The corpus is
+    # encoded once by `model` (the run's index stage) and only a query encoder trains, at
+    # `max_length` (queries); the student is a query/document Router folder.
+    frozen_documents: bool = False
 
 
 @dataclass
@@ -57,8 +62,11 @@ class TrainerConfig:
     batch_size: int = checked(16, ge=1)  # rows per device and step
     learning_rate: float = checked(2e-5, gt=0)
     warmup_ratio: float = checked(0.1, ge=0, lt=1)
+    scheduler: str = checked("linear", choices=SCHEDULERS)  # linear: warm-up then decay to 0; constant: warm-up
+    # then flat (a dev curve from one long run then reads as the result of stopping at each epoch)
     weight_decay: float = checked(0.01, ge=0)
     precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    gradient_checkpointing: bool = False  # recompute activations in the backward pass: less memory, slower steps
     save_steps: int = checked(100, ge=1)
     save_total_limit: int = checked(2, ge=1)
     logging_steps: int = checked(10, ge=1)
@@ -156,6 +164,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
             fail(f"data.{key}", "missing")
     if config.student.matryoshka_dims and config.student.kind != "dense":
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
+    if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):
+        fail("student.frozen_documents", "query-side training is for dense students without Matryoshka dimensions")
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:
         fail("trainer.epochs", "must be > 0 (or set trainer.max_steps)")
     if config.dev.split == "test":

@@ -86,8 +86,11 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
 
 
 def build_rows(
-    records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset(), positives: int | None = None
+    records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset(), positives: int | None = None,
+    with_ids: bool = False,
 ) -> TrainingRows:
+    """The rows described above; `with_ids` adds `query_id` and `doc_ids` (positive first, the
+    label's order) for trainers that look documents up by id (query-side training)."""
     counts = {"records": len(records), "held_out_for_dev": 0, "skipped_few_negatives": 0, "skipped_no_positive": 0, "rows": 0}
     rows = []
     for record in records:
@@ -111,6 +114,7 @@ def build_rows(
                     "positive": dataset.doc_text(positive.doc_id),
                     **negative_texts,
                     "label": [positive.score, *(n.score for n in chosen)],
+                    **({"query_id": record.query_id, "doc_ids": [positive.doc_id, *(n.doc_id for n in chosen)]} if with_ids else {}),
                 }
             )
     counts["rows"] = len(rows)

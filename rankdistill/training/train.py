@@ -64,8 +64,9 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
-def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
-    """Training rows, their counts, and the dev set (None when `dev.queries` is 0)."""
+def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
+    """Training rows, their counts, and the dev set (None when `dev.queries` is 0); `with_ids`:
+    rows also carry query and document ids (`build_rows`)."""
     dataset = open_dataset(config.data.dataset, config.data.split, config.data_root)
     records = load_records(config.data.training_set, dataset)
     dev, held_out = None, set()
@@ -77,7 +78,7 @@ def prepare_data(config: TrainConfig) -> tuple[list[dict[str, Any]], dict[str, i
             dev_ids = carve_dev_ids([r.query_id for r in records], config.dev.queries)
             held_out = set(dev_ids)
             dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
-    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives)
+    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids)
     return rows.rows, rows.counts, dev
 
 
@@ -103,6 +104,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
         per_device_eval_batch_size=config.dev.batch_size,
         learning_rate=t.learning_rate,
         warmup_steps=t.warmup_ratio,  # transformers 5: a float below 1 is a fraction of the steps
+        lr_scheduler_type="constant_with_warmup" if t.scheduler == "constant" else "linear",
         weight_decay=t.weight_decay,
         **trainer_precision(resolve_precision(t.precision, "cpu" if use_cpu else t.device)),
         seed=config.seed,
@@ -114,6 +116,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
         eval_strategy="steps" if evaluate else "no",
         eval_steps=eval_steps if evaluate else None,
         report_to="none",
+        gradient_checkpointing=t.gradient_checkpointing,
         use_cpu=use_cpu,
         ddp_backend=backend if distributed else None,
         dataloader_drop_last=False,
@@ -125,6 +128,9 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
     from datasets import Dataset
     from transformers import set_seed
 
+    if config.student.frozen_documents:
+        raise UserError("student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
+                        "`rankdistill run` (its index stage encodes the corpus once), or call training.query_side.train_query_side")
     run_dir = config.run_dir()
     output, checkpoints = run_dir / "student", run_dir / "checkpoints"
     if (output / RECORD).is_file():

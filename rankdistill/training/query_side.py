@@ -1,0 +1,270 @@
+"""Query-side distillation over a frozen document index (`train.student.frozen_documents: true`).
+
+The corpus is encoded once by the starting model (the caller hands the vectors over: in
+`rankdistill run` they are the index stage's, built before training). Only a copy of the model
+that encodes queries trains; documents never pass through a model here, so a step costs one
+query-encoder forward and backward, and every corpus document is a free negative:
+
+    s(q, d) = cos(E_q(q), v_d)          v_d frozen, E_q trained (query max length `student.max_length`)
+    L = sum_parts w * part              parts from the `loss:` spec, with
+        listwise parts (listwise_kl, margin_mse, ...): their score_loss over each row's list, on
+                        scale * s(q, [d+, d_1..d_n]) against the teacher's scores
+        infonce:        -log softmax over the WHOLE corpus at d+ (scale * s(q, every v_d)); the
+                        other positives of the same query (rows sharing it) are masked
+
+Training: AdamW, linear warm-up then linear decay (or flat: `trainer.scheduler: constant`), fixed batch order per (seed, epoch). After
+every epoch the dev queries (carved from the training queries, or `dev.split`) are searched over
+the whole frozen corpus and nDCG@10 is recorded (`dev_curve`); then a checkpoint (query weights,
+optimizer, scheduler, RNG states) is written atomically, so a killed run resumes at the last
+finished epoch with the same result.
+
+The student is saved by `rankdistill.asymmetric.save_asymmetric`: a Router folder whose query
+route is the trained encoder (saved with the starting model's max length: training truncation is
+a speed setting) and whose document route is the starting model, freshly loaded, untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rankdistill.errors import UserError
+from rankdistill.training.config import TrainConfig, config_dict
+from rankdistill.training.data import DevSet
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "query-side.pt"
+
+
+@dataclass
+class FrozenDocuments:
+    """A corpus encoded once: `vectors[i]` is document `doc_ids[i]`, as the index stores it."""
+
+    doc_ids: list[str]
+    vectors: np.ndarray  # (N, d) float32; normalised when the model's similarity is cosine
+    weights_sha256: str  # of the model that encoded them (must be the starting model)
+    max_length: int | None  # the documents' max length when they were encoded
+    source: str  # where they were read from, for the record
+
+
+def row_positions(rows: list[dict[str, Any]], documents: FrozenDocuments) -> torch.Tensor:
+    """(rows, 1 + n) corpus row of each row's documents, positive first."""
+    position = {doc_id: i for i, doc_id in enumerate(documents.doc_ids)}
+    missing = sorted({d for row in rows for d in row["doc_ids"] if d not in position})
+    if missing:
+        raise UserError(f"{documents.source}: {len(missing)} training documents are not among the frozen vectors (e.g. {missing[0]!r}): another corpus?")
+    return torch.tensor([[position[d] for d in row["doc_ids"]] for row in rows], dtype=torch.long)
+
+
+def known_positives(rows: list[dict[str, Any]], positions: torch.Tensor, corpus_size: int) -> torch.Tensor:
+    """(rows, N) bool: corpus documents that are the positive of another row with the same query
+    (masked out of that row's InfoNCE denominator; the row's own positive never is)."""
+    by_query: dict[str, set[int]] = {}
+    for row, pos in zip(rows, positions[:, 0].tolist()):
+        by_query.setdefault(row["query_id"], set()).add(pos)
+    mask = torch.zeros(len(rows), corpus_size, dtype=torch.bool)
+    for i, row in enumerate(rows):
+        others = by_query[row["query_id"]] - {int(positions[i, 0])}
+        if others:
+            mask[i, list(others)] = True
+    return mask
+
+
+class QuerySideLoss:
+    """The loss above, from a `loss:` spec; `__call__(query_vectors, rows)` -> (total, parts)."""
+
+    def __init__(self, spec: Any, model: Any):
+        from rankdistill.losses import LOSSES, parse_loss_spec
+
+        self.parts = {name: (weight, LOSSES[name](model, **params)) for name, (weight, params) in parse_loss_spec(spec).items()}
+        for name, (_, part) in self.parts.items():
+            if part.similarity != "cosine":
+                raise UserError(f"loss {name!r}: query-side training scores with the frozen vectors' cosine, not {part.similarity!r}")
+
+    def __call__(
+        self, queries: torch.Tensor, corpus: torch.Tensor, positions: torch.Tensor, teacher: torch.Tensor, masked: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        from rankdistill.losses import info_nce
+
+        similarity = queries.float() @ corpus.T  # (B, N): both sides normalised
+        listed = similarity.gather(1, positions)  # (B, 1 + n), positive first
+        total, logged = torch.zeros((), dtype=torch.float32), {}
+        for name, (weight, part) in self.parts.items():
+            if name == "infonce":
+                value = info_nce(part.scale * similarity, positions[:, 0], masked)
+            else:
+                value = part.score_loss(part.scale * listed, teacher)
+            total = total + weight * value
+            logged[name] = float(value.detach())
+        return total, logged
+
+
+def _encode_queries(model: Any, texts: list[str]) -> torch.Tensor:
+    features = model.preprocess(texts)
+    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+    return model(features)["sentence_embedding"]
+
+
+def dev_ndcg(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int = 64) -> float:
+    """nDCG@10 of the dev queries searched over the whole frozen corpus (binary judgements)."""
+    from rankdistill.metrics import evaluate_run
+
+    ids = list(dev.queries)
+    model.eval()
+    with torch.no_grad():
+        vectors = torch.cat([_encode_queries(model, [dev.queries[q] for q in ids[i : i + batch_size]]).float() for i in range(0, len(ids), batch_size)])
+    model.train()
+    scores, rows = (vectors @ corpus.T).topk(min(100, corpus.shape[0]), dim=1)
+    run = {q: {documents.doc_ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist())} for i, q in enumerate(ids)}
+    qrels = {q: {d: 1 for d in dev.relevant[q]} for q in ids}
+    return float(evaluate_run(qrels, run).aggregate["nDCG@10"])
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    partial = path.with_name(f".{path.name}.tmp")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: str | None = None) -> Any:
+    """Train the query encoder `config` describes against `documents`; resume from the
+    checkpoint if one is there. Returns a TrainResult with the saved student folder."""
+    from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup, set_seed
+
+    from rankdistill.asymmetric import save_asymmetric
+    from rankdistill.atomic import atomic_write_json
+    from rankdistill.fingerprints import weights_hash
+    from rankdistill.hardware import inference_autocast, resolve_precision
+    from rankdistill.models import resolve_model
+    from rankdistill.provenance import provenance
+    from rankdistill.retrieval.dense import normalizes
+    from rankdistill.training.students import load_student
+    from rankdistill.training.train import RECORD, TrainResult, prepare_data
+
+    run_dir = config.run_dir()
+    output, checkpoints = run_dir / "student", run_dir / "checkpoints"
+    if (output / RECORD).is_file():
+        raise UserError(f"{output}: a trained student is already there; change 'name' or delete the folder")
+    starting = resolve_model(config.student.model)
+    if documents.weights_sha256 != weights_hash(starting):
+        raise UserError(f"{documents.source}: the frozen vectors were not made by the starting model {config.student.model!r}")
+    rows, counts, dev = prepare_data(config, with_ids=True)
+    set_seed(config.seed)
+    t = config.trainer
+    device = t.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = load_student(config.student, device)  # max_length: the training queries' truncation
+    if not normalizes(model):
+        raise UserError(f"{config.student.model}: query-side training needs a cosine-similarity model (normalised vectors)")
+    from sentence_transformers import SentenceTransformer
+
+    document_model = SentenceTransformer(starting, device=device)  # the starting model, untouched: the document route
+    inference_length = document_model.max_seq_length  # queries at inference: the starting model's max length
+    if documents.max_length:
+        document_model.max_seq_length = documents.max_length
+    corpus = torch.from_numpy(np.ascontiguousarray(documents.vectors, dtype=np.float32)).to(device)
+    positions = row_positions(rows, documents).to(device)
+    teacher = torch.tensor([row["label"] for row in rows], dtype=torch.float32, device=device)
+    masked = known_positives(rows, positions.cpu(), corpus.shape[0]).to(device)
+    queries = [row["query"] for row in rows]
+    loss = QuerySideLoss(config.loss, model)
+    steps_per_epoch = -(-len(rows) // t.batch_size)
+    epochs = int(np.ceil(t.epochs)) if t.max_steps <= 0 else -(-t.max_steps // steps_per_epoch)
+    total_steps = t.max_steps if t.max_steps > 0 else int(round(t.epochs * steps_per_epoch))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay)
+    warmup = int(t.warmup_ratio * total_steps)
+    if t.scheduler == "constant":
+        scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
+    else:
+        scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
+    precision = resolve_precision(t.precision, device)
+
+    state = {"epoch": 0, "step": 0, "dev_curve": [], "log": [], "seconds": 0.0}
+    resume = checkpoints / CHECKPOINT
+    if resume.is_file():
+        saved = torch.load(resume, map_location=device, weights_only=False)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["rng"])
+        state = saved["state"]
+        print(f"resuming query-side training after epoch {state['epoch']}")
+    if dev is not None and not state["dev_curve"]:  # the starting point: epoch 0 is the zero-shot model
+        with inference_autocast(torch.device(device).type, precision):
+            state["dev_curve"].append({"epoch": 0, "step": 0, "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4)})
+        print(f"epoch 0/{epochs}: dev nDCG@10 {state['dev_curve'][0]['ndcg@10']:.4f}")
+    model.train()
+    for epoch in range(state["epoch"], epochs):
+        started = time.perf_counter()
+        order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch)).tolist()
+        for first in range(0, len(order), t.batch_size):
+            if state["step"] >= total_steps:
+                break
+            batch = order[first : first + t.batch_size]
+            with inference_autocast(torch.device(device).type, precision):
+                vectors = _encode_queries(model, [queries[i] for i in batch])
+            value, parts = loss(vectors, corpus, positions[batch], teacher[batch], masked[batch])
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            optimizer.step()
+            scheduler.step()
+            state["step"] += 1
+            if state["step"] % t.logging_steps == 0:
+                state["log"].append({"step": state["step"], "loss": float(value.detach()), **parts, "learning_rate": scheduler.get_last_lr()[0]})
+                log.info("query-side step %d: %s", state["step"], state["log"][-1])
+        state["epoch"] = epoch + 1
+        state["seconds"] += time.perf_counter() - started
+        if dev is not None:
+            with inference_autocast(torch.device(device).type, precision):
+                score = dev_ndcg(model, dev, documents, corpus)
+            state["dev_curve"].append({"epoch": epoch + 1, "step": state["step"], "ndcg@10": round(score, 4)})
+            print(f"epoch {epoch + 1}/{epochs}: step {state['step']}, dev nDCG@10 {score:.4f}")
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        _save_checkpoint(resume, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                  "rng": torch.get_rng_state(), "state": state})
+
+    record = {
+        "config": config_dict(config),
+        "config_file": source,
+        "seed": config.seed,
+        "training_set": str(config.data.training_set),
+        "data": counts,
+        "mode": "query-side (frozen documents)",
+        "frozen_documents": {"source": documents.source, "count": len(documents.doc_ids), "weights_sha256": documents.weights_sha256},
+        "global_step": state["step"],
+        "epochs": state["epoch"],
+        "train_seconds": round(state["seconds"], 1),
+        "log": state["log"],
+        "precision": precision,
+    }
+    if dev is not None:
+        record["dev"] = {"source": dev.source, "query_ids": list(dev.queries), "corpus_size": len(documents.doc_ids),
+                         "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
+    record["provenance"] = provenance()
+    model.eval()
+    model.max_seq_length = inference_length
+    staging = output.with_name(f".{output.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_asymmetric(model, document_model, staging, {"document_model": config.student.model, "document_weights_sha256": documents.weights_sha256})
+    atomic_write_json(staging / RECORD, record)
+    if output.exists():
+        shutil.rmtree(output)
+    os.replace(staging, output)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return TrainResult(output, record)
+
+
+def read_dev_curve(student: str | Path) -> list[dict[str, Any]]:
+    """The per-epoch dev curve a query-side student recorded (empty without dev queries)."""
+    from rankdistill.training.train import RECORD
+
+    record = json.loads((Path(student) / RECORD).read_text(encoding="utf-8"))
+    return record.get("dev", {}).get("curve", [])
