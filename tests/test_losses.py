@@ -293,3 +293,22 @@ def test_weighted_sum_adds_weighted_parts() -> None:
     assert parts["ranknet"].item() == pytest.approx(0.5 * ranknet(scores, teacher).item(), rel=1e-5)
     loss.return_components = False
     assert loss.compute_loss_from_embeddings(embeddings, teacher).item() == pytest.approx(sum(p.item() for p in parts.values()), rel=1e-6)
+
+
+def test_every_loss_documents_args_and_an_example_that_builds(tiny_dense_model: str) -> None:
+    import ast as python_ast
+    import re
+
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.losses import LOSSES, build_loss
+
+    model = SentenceTransformer(tiny_dense_model, device="cpu")
+    for name, cls in LOSSES.items():
+        module_doc = __import__(cls.__module__, fromlist=["_"]).__doc__ or ""
+        assert "arXiv" in module_doc or "ICML" in module_doc or "CVPR" in module_doc, f"{name}: cite the paper"
+        doc = cls.__doc__ or ""
+        assert "Args:" in doc and "Example::" in doc, name
+        spec = python_ast.literal_eval(re.search(r"build_loss\((\{.*\}), SentenceTransformer", doc)[1])
+        assert name in spec
+        assert build_loss(spec, model) is not None

@@ -113,7 +113,7 @@ def build_index(
     chunks_folder = output / CHUNKS
     if settings.chunks_dir:
         chunks_folder = Path(settings.chunks_dir) / f"{encoder.fingerprint[:16]}-{digest[:16]}"
-    chunks = encode_chunks(encoder, texts, chunks_folder, settings.chunk_size, {"corpus_sha256": digest}, progress, shard)
+    chunks = encode_chunks(encoder, texts, chunks_folder, settings.chunk_size, {"corpus_sha256": digest}, progress, shard=shard)
     if not shard.is_main:
         shard.barrier()  # rank 0 builds the structure and writes the manifest
         return read_manifest(output)

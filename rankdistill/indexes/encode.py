@@ -232,6 +232,7 @@ def encode_chunks(
     chunk_size: int,
     source: dict[str, Any],
     progress: bool = True,
+    *,
     chunk_seconds: float = CHUNK_SECONDS,
     shard: Shard | None = None,
 ) -> Chunks:
@@ -253,7 +254,10 @@ def encode_chunks(
     reused = len(saved)
     if reused:
         log.info("%s: reusing %d finished chunks (%d documents)", folder, reused, sum(end - start for start, end, _ in saved))
-    lo, hi = shard.bounds(len(texts))
+    # ranks take contiguous blocks of whole chunks, so their chunks (and batches) are the ones a
+    # single process would make
+    first_chunk, end_chunk = shard.bounds(-(-len(texts) // chunk_size))
+    lo, hi = first_chunk * chunk_size, min(end_chunk * chunk_size, len(texts))
     gaps, position = [], lo
     for start, end, _ in saved:
         if end <= lo or start >= hi:

@@ -46,6 +46,25 @@ def cprd(student_scores: Tensor, teacher_scores: Tensor, k: int = 8, base_weight
 
 
 class CPRD(ListLoss):
+    """The loss above as a sentence-transformers loss module: rows (query, positive,
+    negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
+
+    Args:
+        model: the student (a SentenceTransformer or SparseEncoder) whose scores are trained.
+        k: how many of the teacher's top negatives have their order distilled (>= 2).
+        base_weight, rank_weight: weights of the base (InfoNCE over the list) and rank terms.
+        similarity: "model" (the student's own similarity, what retrieval uses), "cosine" or "dot".
+        scale: multiplies the student's scores before the loss (cosine students: about 20).
+
+    Example::
+
+        from sentence_transformers import SentenceTransformer
+        from rankdistill.losses import build_loss
+
+        loss = build_loss({"cprd": {"k": 8, "scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
+        # the same in a run or train config:  loss: {cprd: {k: 8, scale: 20}}
+    """
+
     name = "cprd"
 
     def __init__(

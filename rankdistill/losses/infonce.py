@@ -1,6 +1,7 @@
 """InfoNCE with in-batch and hard negatives, masking what is known not to be a negative
-(van den Oord et al., "Representation Learning with Contrastive Predictive Coding"; Karpukhin et
-al., DPR).
+("Representation Learning with Contrastive Predictive Coding"; Aaron van den Oord, Yazhe Li, Oriol
+Vinyals; arXiv:1807.03748. In-batch negatives as in "Dense Passage Retrieval for Open-Domain
+Question Answering"; Karpukhin et al., EMNLP 2020, arXiv:2004.04906).
 
     L = mean_b  -log( exp(s(q_b, d+_b)) / sum_{d in C_b} exp(s(q_b, d)) )
 
@@ -65,6 +66,25 @@ def known_positive_mask(query_keys: Tensor, doc_keys: Tensor) -> Tensor:
 
 
 class InfoNCE(ListLoss):
+    """The loss above as a sentence-transformers loss module: rows (query, positive,
+    negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
+
+    Args:
+        model: the student (a SentenceTransformer or SparseEncoder) whose scores are trained.
+        scale: the inverse temperature of the softmax over candidates (default 20).
+        in_batch: also use the other rows' positives and negatives as negatives.
+        mask_known_positives: leave a query's other judged positives out of its negatives.
+        similarity: "model" (the student's own similarity), "cosine" or "dot".
+
+    Example::
+
+        from sentence_transformers import SentenceTransformer
+        from rankdistill.losses import build_loss
+
+        loss = build_loss({"infonce": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
+        # the same in a run or train config:  loss: {infonce: {scale: 20}}
+    """
+
     name = "infonce"
 
     def __init__(self, model: nn.Module, scale: float = 20.0, in_batch: bool = True, mask_known_positives: bool = True, similarity: str = "model"):

@@ -46,6 +46,26 @@ def listwise_kl(
 
 
 class ListwiseKL(ListLoss):
+    """The loss above as a sentence-transformers loss module: rows (query, positive,
+    negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
+
+    Args:
+        model: the student (a SentenceTransformer or SparseEncoder) whose scores are trained.
+        direction: "forward" (KL(teacher || student), mass-covering) or "reverse" (mode-seeking).
+        temperature: tau for both sides, unless one of the two below is given.
+        student_temperature, teacher_temperature: tau_S and tau_T separately.
+        similarity: "model" (the student's own similarity, what retrieval uses), "cosine" or "dot".
+        scale: multiplies the student's scores before the loss (cosine students: about 20).
+
+    Example::
+
+        from sentence_transformers import SentenceTransformer
+        from rankdistill.losses import build_loss
+
+        loss = build_loss({"listwise_kl": {"temperature": 1.0, "scale": 20}, "infonce": {"weight": 0.1}}, SentenceTransformer("all-MiniLM-L6-v2"))
+        # the same in a run or train config:  loss: {listwise_kl: {temperature: 1.0, scale: 20}}
+    """
+
     name = "listwise_kl"
 
     def __init__(

@@ -31,6 +31,23 @@ def margin_mse(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
 
 
 class MarginMSE(ListLoss):
+    """The loss above as a sentence-transformers loss module: rows (query, positive,
+    negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
+
+    Args:
+        model: the student (a SentenceTransformer or SparseEncoder) whose scores are trained.
+        similarity: "model" (the student's own similarity, what retrieval uses), "cosine" or "dot".
+        scale: multiplies the student's scores before the loss (cosine students: about 20).
+
+    Example::
+
+        from sentence_transformers import SentenceTransformer
+        from rankdistill.losses import build_loss
+
+        loss = build_loss({"margin_mse": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
+        # the same in a run or train config:  loss: {margin_mse: {scale: 20}}
+    """
+
     name = "margin_mse"
 
     def __init__(self, model: nn.Module, similarity: str = "model", scale: float = 1.0):

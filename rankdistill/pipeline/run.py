@@ -193,13 +193,26 @@ def without_later_defaults(settings: dict[str, Any], defaults: dict[str, Any]) -
 
 
 def legacy_precision_keys(settings: Any) -> Any:
-    """Stage settings with each float32 / bf16 `precision` written as the `bf16: false|true` it
-    replaced, so runs made before `precision` existed keep their stage keys (fp16 is new)."""
+    """Stage settings in the form runs made before `precision` and `backend: auto` existed wrote
+    them, so those runs keep their stage keys: each float32 / bf16 `precision` as the
+    `bf16: false|true` it replaced (fp16 is new), a teacher member's `backend` as the one that
+    runs (torch unless it is a cross-encoder's OpenVINO), and an index's or evaluation's torch
+    backend (what `auto` is for dense encoders) left out."""
     if isinstance(settings, list):
         return [legacy_precision_keys(item) for item in settings]
     if not isinstance(settings, dict):
         return settings
     converted = {key: legacy_precision_keys(value) for key, value in settings.items()}
+    if "backend" in converted:
+        if "teacher" in converted:  # a teacher member
+            if converted["backend"] == "auto":
+                from rankdistill.retrieval.exported import resolve_backend
+
+                cross = str(converted["teacher"]).startswith("cross-encoder:")
+                precision = converted.get("precision", "float32")
+                converted["backend"] = resolve_backend("auto", precision)[0] if cross else "torch"
+        elif converted["backend"] in ("auto", "torch"):
+            del converted["backend"]
     if converted.get("precision") in ("float32", "bf16"):
         converted["bf16"] = converted.pop("precision") == "bf16"
     return converted
