@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("RANKDISTILL_DATA") or REPO.parent / "shared" / "data")
+SHARED_DATA = Path(os.environ.get("RANKDISTILL_DATA") or REPO.parent / "shared" / "data").resolve()  # tests change folders
 
 # ir_datasets fixes its data folder when it is imported, so the tests' own one is set before any
 # test can import it: tests never read or write the user's ~/.ir_datasets.
