@@ -161,9 +161,7 @@ def load_qrels(
     A row naming one of `empty_docs` (left out of the corpus by `load_corpus`) is kept and counted.
     """
     path = Path(path)
-    qrels: dict[str, dict[str, int]] = {}
-    unknown: list[tuple[int, str]] = []
-    on_empty: list[tuple[int, str]] = []
+    judgements = Judgements(path, queries, corpus, unknown_docs, empty_docs)
     for line_no, line in text_lines(path):
         if not line.strip():
             continue
@@ -181,32 +179,59 @@ def load_qrels(
             raise InputError(path, "empty", line_no, "query-id")
         if not doc_id:
             raise InputError(path, "empty", line_no, "corpus-id")
-        if queries is not None and query_id not in queries:
-            raise InputError(path, f"unknown query id {query_id!r}", line_no, "query-id")
-        if doc_id in empty_docs:
-            on_empty.append((line_no, doc_id))
-        elif corpus is not None and doc_id not in corpus:
-            if unknown_docs == "error":
-                raise InputError(path, f"unknown document id {doc_id!r}", line_no, "corpus-id")
-            unknown.append((line_no, doc_id))
-        judged = qrels.setdefault(query_id, {})
+        judgements.add(line_no, query_id, doc_id, grade)
+    return judgements.finish(warnings)
+
+
+class Judgements:
+    """Judgements collected under the rules of `load_qrels`, from a qrels file or any other source
+    of (query, document, grade) records (`irds:` ids): `where` names the source in errors,
+    `unit` and `fields` how a record and its fields are called there."""
+
+    def __init__(
+        self,
+        where: str | Path,
+        queries: dict[str, str] | None,
+        corpus: dict[str, dict[str, str]] | None,
+        unknown_docs: UnknownPolicy,
+        empty_docs: set[str] = frozenset(),
+        unit: str = "line",
+        fields: tuple[str, str, str] = ("query-id", "corpus-id", "score"),
+    ):
+        self.where, self.queries, self.corpus, self.unknown_docs, self.empty_docs = where, queries, corpus, unknown_docs, empty_docs
+        self.unit, self.fields = unit, fields
+        self.qrels: dict[str, dict[str, int]] = {}
+        self.unknown: list[tuple[int, str]] = []
+        self.on_empty: list[tuple[int, str]] = []
+
+    def add(self, number: int, query_id: str, doc_id: str, grade: int) -> None:
+        query_field, doc_field, grade_field = self.fields
+        if self.queries is not None and query_id not in self.queries:
+            raise InputError(self.where, f"unknown query id {query_id!r}", number, query_field)
+        if doc_id in self.empty_docs:
+            self.on_empty.append((number, doc_id))
+        elif self.corpus is not None and doc_id not in self.corpus:
+            if self.unknown_docs == "error":
+                raise InputError(self.where, f"unknown document id {doc_id!r}", number, doc_field)
+            self.unknown.append((number, doc_id))
+        judged = self.qrels.setdefault(query_id, {})
         if doc_id in judged and judged[doc_id] != grade:
-            raise InputError(path, f"conflicting grades for ({query_id}, {doc_id})", line_no, "score")
+            raise InputError(self.where, f"conflicting grades for ({query_id}, {doc_id})", number, grade_field)
         judged[doc_id] = grade
-    if not qrels:
-        raise InputError(path, "no judgements")
-    if unknown:
-        first_line, first_id = unknown[0]
-        message = (
-            f"{path}: {len(unknown)} judgement(s) name documents not in the corpus "
-            f"(first: line {first_line}, {first_id!r}); kept for evaluation"
-        )
-        _warn(warnings, message)
-    if on_empty:
-        first_line, first_id = on_empty[0]
-        _warn(warnings, f"{path}: {len(on_empty)} judgement(s) name empty documents left out of the corpus "
-                        f"(first: line {first_line}, {first_id!r}); kept for evaluation, never retrieved")
-    return qrels
+
+    def finish(self, warnings: list[str] | None = None) -> dict[str, dict[str, int]]:
+        """{query_id: {doc_id: grade}}; one counted warning for judgements on unknown or empty documents."""
+        if not self.qrels:
+            raise InputError(self.where, "no judgements")
+        if self.unknown:
+            first, first_id = self.unknown[0]
+            _warn(warnings, f"{self.where}: {len(self.unknown)} judgement(s) name documents not in the corpus "
+                            f"(first: {self.unit} {first}, {first_id!r}); kept for evaluation")
+        if self.on_empty:
+            first, first_id = self.on_empty[0]
+            _warn(warnings, f"{self.where}: {len(self.on_empty)} judgement(s) name empty documents left out of the corpus "
+                            f"(first: {self.unit} {first}, {first_id!r}); kept for evaluation, never retrieved")
+        return self.qrels
 
 
 def available_splits(path: str | Path) -> list[str]:

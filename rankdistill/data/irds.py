@@ -15,16 +15,14 @@ official BEIR zip) and nothing is fetched.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rankdistill.data.beir import BeirDataset, UnknownPolicy
+from rankdistill.data.beir import BeirDataset, Judgements, UnknownPolicy
 from rankdistill.errors import InputError, UserError
 
-log = logging.getLogger(__name__)
 
 PREFIX = "irds:"
 # Document fields tried, in order, for the text a model sees (the title is kept apart).
@@ -157,33 +155,12 @@ def irds_qrels(
     if not dataset.has_qrels():
         raise UserError(f"irds:{dataset_id}: has no qrels (relevance judgements); evaluation and mining need them")
     where = f"irds:{dataset_id} qrels"
-    qrels: dict[str, dict[str, int]] = {}
-    unknown: list[tuple[int, str]] = []
+    judgements = Judgements(where, queries, corpus, unknown_docs, unit="record", fields=("query_id", "doc_id", "relevance"))
     for number, qrel in _records(dataset, dataset_id, "qrels"):
-        query_id, doc_id, grade = qrel.query_id, qrel.doc_id, qrel.relevance
-        if not isinstance(grade, int):
-            raise InputError(where, f"not an integer: {grade!r}", number, "relevance")
-        if query_id not in queries:
-            raise InputError(where, f"unknown query id {query_id!r}", number, "query_id")
-        if doc_id not in corpus:
-            if unknown_docs == "error":
-                raise InputError(where, f"unknown document id {doc_id!r}", number, "doc_id")
-            unknown.append((number, doc_id))
-        judged = qrels.setdefault(query_id, {})
-        if doc_id in judged and judged[doc_id] != grade:
-            raise InputError(where, f"conflicting grades for ({query_id}, {doc_id})", number, "relevance")
-        judged[doc_id] = grade
-    if not qrels:
-        raise InputError(where, "no judgements")
-    if unknown:
-        first_number, first_id = unknown[0]
-        message = (
-            f"{where}: {len(unknown)} judgement(s) name documents not in the corpus "
-            f"(first: record {first_number}, {first_id!r}); kept for evaluation"
-        )
-        log.warning(message)
-        warnings.append(message)
-    return qrels
+        if not isinstance(qrel.relevance, int):
+            raise InputError(where, f"not an integer: {qrel.relevance!r}", number, "relevance")
+        judgements.add(number, qrel.query_id, qrel.doc_id, qrel.relevance)
+    return judgements.finish(warnings)
 
 
 def load_irds_dataset(dataset_id: str, split: str, unknown_docs: UnknownPolicy = "error") -> BeirDataset:

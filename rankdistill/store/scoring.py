@@ -29,16 +29,19 @@ def score_with_store(
     A listwise teacher (an ensemble: its scores are calibrated per query over the candidate list
     of the call) is never stored as such; its members are, so call it with whole lists.
     """
+    if isinstance(teacher, Ensemble):  # members are scored as they are; the ensemble combines
+        return teacher.combine(queries, [store.score_pairs(t, queries, docs, batch_size=batch_size, progress=progress)
+                                         for t, store in _stored(teacher, store_root, info)])
+    ((stored, store),) = _stored(teacher, store_root, info)
+    return store.score_pairs(stored, queries, docs, batch_size=batch_size, progress=progress, rank=rank, world_size=world_size)
+
+
+def _stored(teacher: Teacher, store_root: str | Path, info: dict[str, Any] | None) -> list[tuple[Teacher, ScoreStore]]:
+    """What goes into the store for `teacher`, each with its store: the teacher itself, or for an
+    ensemble (listwise: never stored as such) each member under its own fingerprint."""
     if isinstance(teacher, Ensemble):
-        raw = [
-            ScoreStore(store_root, m.teacher.fingerprint, {"ensemble_member": True}).score_pairs(
-                m.teacher, queries, docs, batch_size=batch_size, progress=progress
-            )
-            for m in teacher.members
-        ]
-        return teacher.combine(queries, raw)
-    store = ScoreStore(store_root, teacher.fingerprint, info)
-    return store.score_pairs(teacher, queries, docs, batch_size=batch_size, progress=progress, rank=rank, world_size=world_size)
+        return [(m.teacher, ScoreStore(store_root, m.teacher.fingerprint, {"ensemble_member": True})) for m in teacher.members]
+    return [(teacher, ScoreStore(store_root, teacher.fingerprint, info))]
 
 
 def score_shard(
@@ -57,7 +60,5 @@ def score_shard(
     shard = shard or Shard()
     if shard.world_size == 1:
         return
-    for stored in [m.teacher for m in teacher.members] if isinstance(teacher, Ensemble) else [teacher]:
-        ScoreStore(store_root, stored.fingerprint, info).score_pairs(
-            stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size
-        )
+    for stored, store in _stored(teacher, store_root, info):
+        store.score_pairs(stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size)

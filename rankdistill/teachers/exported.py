@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.retrieval.exported import BACKENDS, Runtime, auto_backend, export_onnx, exported_file, import_onnxruntime, int64_feeds
+from rankdistill.retrieval.exported import Runtime, export_onnx, exported_file, import_onnxruntime, int64_feeds
 
-__all__ = ["BACKENDS", "ExportedCrossEncoder", "auto_backend", "exported_model"]
+__all__ = ["ExportedCrossEncoder", "exported_model"]
 
 
 def _export(model: Any, input_names: list[str], path: Path) -> None:
