@@ -10,7 +10,7 @@ NAME=$(sed -n 's/^name: *//p' "$CONFIG")
 RUNS=("runs/$NAME")
 for seed in "$@"; do
   seeded=$(mktemp --suffix=.yaml)
-  sed -e "s/^name: .*/name: $NAME-seed$seed/" -e "s/^seed: .*/seed: $seed/" "$CONFIG" > "$seeded"
+  printf 'extends: %s\nname: %s\nseed: %s\n' "$(realpath "$CONFIG")" "$NAME-seed$seed" "$seed" > "$seeded"
   /usr/bin/time -f "$NAME seed $seed: %e s wall, %M kB peak" $RD run "$seeded" | tail -2
   RUNS+=("runs/$NAME-seed$seed")
 done

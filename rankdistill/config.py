@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import math
 import types
 import typing
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from rankdistill.errors import InputError, UserError
+from rankdistill.errors import InputError, Line, UserError
 from rankdistill.hardware import PRECISIONS
 from rankdistill.textfile import read_text
 
@@ -152,8 +153,10 @@ class RunConfig:
         return Path(self.output_dir) / self.name
 
 
-def node_line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
+def node_line(node: yaml.Node) -> Line:
+    """The node's line, and the file it was read from (see `compose_yaml`)."""
+    name = node.start_mark.name
+    return Line(node.start_mark.line + 1, name if not name.startswith("<") else None)
 
 
 def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
@@ -223,19 +226,51 @@ def _apply_check(f: dataclasses.Field, value: Any, node: yaml.Node, where: str, 
         raise InputError(path, why, node_line(node), where)
 
 
-def compose_yaml(path: str | Path) -> yaml.Node:
-    """The YAML node tree of a config file (line numbers kept), or a located error."""
+def compose_yaml(path: str | Path, _extended: tuple[Path, ...] = ()) -> yaml.Node:
+    """The YAML node tree of a config file (line numbers and file kept in each node), or a
+    located error. `extends: BASE.yaml` (a path relative to the file) starts from that config:
+    mappings merge key by key, and anything else the file gives (a list, a value, a loss spec)
+    replaces the base's. Errors then point into whichever file a value came from."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
+    stream = io.StringIO(read_text(path))
+    stream.name = str(path)  # PyYAML names every mark after its stream
     try:
-        node = yaml.compose(read_text(path))
+        node = yaml.compose(stream)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
     if node is None:
         raise InputError(path, "empty config")
-    return node
+    extends = [(k, v) for k, v in node.value if k.value == "extends"] if isinstance(node, yaml.MappingNode) else []
+    if not extends:
+        return node
+    key, value = extends[-1]
+    if len(extends) > 1 or not isinstance(value, yaml.ScalarNode) or not value.value:
+        raise InputError(path, "expected one path to a base config", node_line(key), "extends")
+    base_path = path.parent / value.value
+    if not base_path.is_file():
+        raise InputError(path, f"base config not found: {base_path}", node_line(value), "extends")
+    chain = (*_extended, path.resolve())
+    if base_path.resolve() in chain:
+        raise InputError(path, f"extends itself ({' -> '.join(p.name for p in (*chain, base_path))})", node_line(value), "extends")
+    node.value = [(k, v) for k, v in node.value if k.value != "extends"]
+    return _merged(compose_yaml(base_path, chain), node)
+
+
+REPLACED = {"loss"}  # a loss spec is one value (its keys are loss names, not fields): given, it replaces
+
+
+def _merged(base: yaml.Node, override: yaml.Node) -> yaml.Node:
+    if not (isinstance(base, yaml.MappingNode) and isinstance(override, yaml.MappingNode)):
+        return override
+    in_base = {k.value: v for k, v in base.value}
+    overridden = {k.value for k, _ in override.value}
+    kept = [(k, v) for k, v in base.value if k.value not in overridden]
+    # the override's own entries stay as written (a key given twice there is still reported)
+    entries = [(k, _merged(in_base[k.value], v) if k.value in in_base and k.value not in REPLACED else v) for k, v in override.value]
+    return yaml.MappingNode(override.tag, kept + entries, override.start_mark, override.end_mark)
 
 
 def load_yaml(cls: type[T], path: str | Path) -> T:
@@ -247,8 +282,8 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
 def field_line(path: str | Path, dotted: str) -> int | None:
     """The line of a dotted field (`members[0].teacher`) in a YAML file, for error messages."""
     try:
-        node = yaml.compose(read_text(path))
-    except (UserError, yaml.YAMLError):
+        node = compose_yaml(path)
+    except UserError:
         return None
     for part in dotted.replace("]", "").replace("[", ".").split("."):
         if isinstance(node, yaml.MappingNode):

@@ -63,3 +63,55 @@ def test_invalid_yaml_has_a_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="invalid YAML") as error:
         load_config(path)
     assert error.value.line is not None
+
+
+def test_extends_merges_mappings_and_replaces_the_rest(tmp_path: Path) -> None:
+    """A config that `extends` a base states only its difference: nested mappings merge key by
+    key, lists and values replace, and the base file is left as it was."""
+    from rankdistill.pipeline.config import load_pipeline_config
+
+    base = REPO / "configs" / "default.yaml"
+    child = tmp_path / "child.yaml"
+    child.write_text(
+        f"extends: {base}\nname: child\ntrain:\n  trainer: {{epochs: 3}}\nevaluate:\n  datasets: [scifact, nfcorpus]\n"
+    )
+    parent, config = load_pipeline_config(base), load_pipeline_config(child)
+    assert config.name == "child" and config.train.trainer.epochs == 3
+    assert config.evaluate.datasets == ["scifact", "nfcorpus"]
+    # everything the child does not name comes from the base, nested fields included
+    assert config.train.trainer.learning_rate == parent.train.trainer.learning_rate
+    assert config.train.trainer.gradient_checkpointing == parent.train.trainer.gradient_checkpointing
+    assert config.train.loss == parent.train.loss and config.mine == parent.mine
+    assert config.evaluate.retrievers == parent.evaluate.retrievers
+
+
+def test_extends_errors_point_into_the_file_that_holds_the_value(tmp_path: Path) -> None:
+    from rankdistill.pipeline.config import load_pipeline_config
+
+    (tmp_path / "base.yaml").write_text("name: base\nevaluate:\n  k: 0\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\n")
+    with pytest.raises(InputError) as error:
+        load_pipeline_config(tmp_path / "child.yaml")
+    assert error.value.path == str(tmp_path / "base.yaml") and error.value.line == 3 and error.value.field == "evaluate.k"
+
+    (tmp_path / "base.yaml").write_text("name: base\nevaluate:\n  k: 10\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\nevaluate:\n  retreivers: [bm25]\n")
+    with pytest.raises(InputError) as error:
+        load_pipeline_config(tmp_path / "child.yaml")
+    assert error.value.path == str(tmp_path / "child.yaml") and error.value.line == 4 and "unknown key" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"child.yaml": "extends: missing.yaml\n"}, "base config not found"),
+        ({"child.yaml": "extends: [a.yaml]\n"}, "expected one path"),
+        ({"child.yaml": "extends: loop.yaml\n", "loop.yaml": "extends: child.yaml\n"}, "extends itself"),
+    ],
+)
+def test_bad_extends(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=message) as error:
+        load_config(tmp_path / "child.yaml")
+    assert error.value.line == 1 and error.value.field == "extends"
