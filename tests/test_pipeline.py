@@ -125,3 +125,42 @@ def test_new_options_enter_stage_keys_only_when_not_the_default(beir: Path, tmp_
     path.write_text(path.read_text().replace("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"))
     highest = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
     assert highest.settings["mine"]["fn_reference"] == "highest"
+
+
+def test_cross_fitted_teacher_labels_each_fold_with_a_model_that_never_saw_it(
+    beir: Path, tmp_path: Path, tiny_dense_model: str, splade_tiny: str
+) -> None:
+    from rankdistill.mining import meta_path, read_training_set
+
+    text = pipeline_config(tmp_path, beir, tiny_dense_model).read_text()
+    text = text.replace(
+        f'    - teacher: "bi-encoder:{tiny_dense_model}"\n      weight: 0.5\n',
+        "    - teacher: cross-encoder:trained\n      max_length: 32\n"
+        f'  train: {{base_model: "{splade_tiny}", retrievers: ["dense:{tiny_dense_model}"], negatives: 2, skip_top: 0, depth: 8, max_steps: 2,'
+        " max_length: 32, precision: float32, save_steps: 1, folds: 2}\n",
+    )
+    path = tmp_path / "folds.yaml"
+    path.write_text(text)
+    config = load_pipeline_config(path)
+    assert config.teacher.train.folds == 2
+    outcomes = run_pipeline(config, path)
+    assert [o.name for o in outcomes] == ["teacher_train", "mine", "train", "index", "evaluate"]
+
+    models = tmp_path / "runs" / "tiny" / "stages" / "teacher_train" / "model"
+    assignment = json.loads((models / "folds.json").read_text())["assignment"]
+    assert sorted(assignment) == ["q1", "q2", "q3", "q4"] and sorted(assignment.values()) == [0, 0, 1, 1]
+    trained_on = [set(json.loads((models / f"fold-{i}" / "rankdistill-teacher.json").read_text())["query_ids"]) for i in (0, 1)]
+    for fold, queries in enumerate(trained_on):  # each model trained on exactly the other fold
+        assert queries == {q for q, f in assignment.items() if f != fold}
+
+    training_set = tmp_path / "runs" / "tiny" / "stages" / "mine" / "train.jsonl"
+    fingerprints = json.loads(meta_path(training_set).read_text())["config"]["teacher_fingerprint"]
+    assert len(fingerprints) == 2 and fingerprints[0] != fingerprints[1]
+    records = read_training_set(training_set)
+    assert records
+    for record in records:  # labelled by its own fold's model, which never trained on it
+        fold = fingerprints.index(record.teacher)
+        assert assignment[record.query_id] == fold and record.query_id not in trained_on[fold]
+
+    again = run_pipeline(load_pipeline_config(path), path)
+    assert all(o.cached for o in again)

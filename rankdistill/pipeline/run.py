@@ -43,41 +43,67 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
     return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
 
 
+def cross_fitted(config: PipelineConfig) -> bool:
+    return config.teacher is not None and config.teacher.train is not None and config.teacher.train.folds > 1
+
+
 def _stage_teacher_train(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
         from rankdistill.data import open_dataset
-        from rankdistill.training.teacher import train_cross_encoder
+        from rankdistill.training.teacher import train_cross_encoder, train_fold_teachers
 
         model = folder / "model"
-        if not (model / "config.json").is_file():  # else: trained before a kill hit done.json
+        dataset = None
+        if cross_fitted(config):
+            if not (model / "folds.json").is_file():
+                dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
+                train_fold_teachers(dataset, model, config.teacher.train)
+        elif not (model / "config.json").is_file():  # else: trained before a kill hit done.json
             dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
             train_cross_encoder(dataset, model, config.teacher.train)
         Shard.from_env().barrier()  # rank 0 saves the model
-        return {"model": str(model)}
+        return {"model": str(model), **({"folds": config.teacher.train.folds} if cross_fitted(config) else {})}
 
     return run
 
 
-def _trained(upstream: dict[str, Path]) -> Path | None:
-    return upstream["teacher_train"] / "model" if "teacher_train" in upstream else None
+def _trained(upstream: dict[str, Path], fold: int | None = None) -> Path | None:
+    """The trained teacher's folder; with cross-fitting, fold `fold`'s (fold 0's when None: the
+    one the evaluation's teacher-as-reranker row uses)."""
+    if "teacher_train" not in upstream:
+        return None
+    model = upstream["teacher_train"] / "model"
+    return model / f"fold-{fold or 0}" if (model / "folds.json").is_file() else model
 
 
 def _stage_mine(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
         from rankdistill.data import open_dataset
         from rankdistill.mining import build_training_set, write_training_set
+        from rankdistill.training.teacher import read_folds, restricted
 
         mine = config.mine
         dataset = open_dataset(config.dataset, mine.split, config.data_root)
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
-        teacher = build_run_teacher(config, corpus_texts, _trained(upstream))
         options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
         shard = Shard.from_env()
-        records, counts = build_training_set(
-            dataset, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
-            batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard,
-        )
-        settings = {"dataset": dataset.name, "split": dataset.split, "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, **options}
+        # cross-fitted: each fold's queries are labelled by the teacher that did not train on them
+        parts = [(dataset, None)]
+        if cross_fitted(config):
+            assignment = read_folds(upstream["teacher_train"] / "model")
+            parts = [(restricted(dataset, {q for q, f in assignment.items() if f == fold}), fold) for fold in range(config.teacher.train.folds)]
+        records, counts, fingerprints = [], {}, []
+        for part, fold in parts:
+            teacher = build_run_teacher(config, corpus_texts, _trained(upstream, fold))
+            found, found_counts = build_training_set(
+                part, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
+                batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard,
+            )
+            records += found
+            counts = {k: counts.get(k, 0) + v for k, v in found_counts.items()}
+            fingerprints.append(teacher.fingerprint)
+        fingerprint = fingerprints[0] if len(fingerprints) == 1 else fingerprints
+        settings = {"dataset": dataset.name, "split": dataset.split, "retrievers": mine.retrievers, "teacher_fingerprint": fingerprint, **options}
         if shard.is_main:
             write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
         shard.barrier()
@@ -224,7 +250,7 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
     teacher = config.teacher
     trained_inputs: list[str] = []
     if teacher is not None and teacher.train is not None:
-        teacher_train_settings = without_later_defaults(dataclasses.asdict(teacher.train), {"retrieved_positives": False})
+        teacher_train_settings = without_later_defaults(dataclasses.asdict(teacher.train), {"retrieved_positives": False, "folds": 1})
         stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
                                               "train": teacher_train_settings}, _stage_teacher_train(config), outputs=["model"]))
         trained_inputs = ["teacher_train"]

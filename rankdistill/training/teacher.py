@@ -18,6 +18,12 @@ from all of them shares few words with its query while every negative shares man
 
 Checkpoints go to `<output>.checkpoints/`; a killed run resumes from the last one. The finished
 model is a plain CrossEncoder folder, moved into place only when complete.
+
+Cross-fitting (`folds: k`, in a run config's `teacher.train`): a teacher trained on a query
+scores that query's documents almost as its labels, so its lists teach a student little beyond
+the judgements. `train_fold_teachers` splits the training queries into k folds (a fixed hash
+order, independent of the seed) and trains k models, `fold-i` on every fold but i; the run's
+mine stage then labels each fold's queries with the one model that never saw them.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class TeacherTrainingConfig:
     precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     seed: int = checked(13, ge=0)
     save_steps: int = checked(100, ge=1)
+    folds: int = checked(1, ge=1)  # > 1: cross-fitted teachers (train_fold_teachers); runs only
 
 
 def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[dict]:
@@ -145,7 +152,8 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
-    record = {"config": asdict(config), "dataset": dataset.name, "split": dataset.split, "lists": len(rows), "provenance": provenance()}
+    record = {"config": asdict(config), "dataset": dataset.name, "split": dataset.split, "lists": len(rows),
+              "query_ids": sorted(dataset.queries), "provenance": provenance()}
     (staging / "rankdistill-teacher.json").write_text(json.dumps(record, indent=2))
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.exists():
@@ -153,3 +161,45 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
     os.replace(staging, output)
     shutil.rmtree(checkpoints, ignore_errors=True)
     return output
+
+
+FOLDS = "folds.json"
+
+
+def fold_assignment(query_ids: list[str], folds: int) -> dict[str, int]:
+    """Query id -> fold: round robin over the fixed hash order of the ids (the dev split's)."""
+    from rankdistill.training.data import dev_order
+
+    return {query_id: i % folds for i, query_id in enumerate(sorted(query_ids, key=dev_order))}
+
+
+def restricted(dataset: BeirDataset, query_ids: set[str]) -> BeirDataset:
+    """`dataset` with only `query_ids` among its queries and judgements (the corpus is shared)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        dataset, queries={q: t for q, t in dataset.queries.items() if q in query_ids}, qrels={q: j for q, j in dataset.qrels.items() if q in query_ids}
+    )
+
+
+def train_fold_teachers(dataset: BeirDataset, output: str | Path, config: TeacherTrainingConfig, device: str | None = None) -> list[Path]:
+    """Train `config.folds` cross-encoders into `output/fold-i` (each on the other folds' queries)
+    and write `output/folds.json` (query id -> fold). Finished folds are kept on a rerun."""
+    from rankdistill.atomic import atomic_write_json
+
+    output = Path(output)
+    assignment = fold_assignment(list(dataset.queries), config.folds)
+    if len(set(assignment.values())) < config.folds:
+        raise UserError(f"{dataset.name}/{dataset.split}: {len(assignment)} queries cannot fill folds: {config.folds}")
+    models = []
+    for fold in range(config.folds):
+        model = output / f"fold-{fold}"
+        if not (model / "config.json").is_file():
+            train_cross_encoder(restricted(dataset, {q for q, f in assignment.items() if f != fold}), model, config, device)
+        models.append(model)
+    atomic_write_json(output / FOLDS, {"folds": config.folds, "assignment": assignment})
+    return models
+
+
+def read_folds(output: str | Path) -> dict[str, int]:
+    return json.loads((Path(output) / FOLDS).read_text(encoding="utf-8"))["assignment"]
