@@ -104,7 +104,7 @@ class PipelineConfig(RunConfig):
     generate: GenerateSection | None = None
     train: Any = None  # a rankdistill.training.TrainConfig (its `data` is filled by the run)
     index: IndexSection = field(default_factory=IndexSection)
-    rerank_depth: int = checked(100, ge=1)  # the teacher-as-reranker baseline reranks BM25's top this many
+    rerank_depth: int = checked(100, ge=0)  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
