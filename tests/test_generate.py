@@ -207,7 +207,9 @@ evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25], k: 10, batch_
 
 def test_run_distils_from_generated_queries_without_a_training_split(tmp_path: Path, tiny_dense_model: str) -> None:
     beir = write_beir(tmp_path / "tiny", split="test")  # test judgements only: nothing to train on
-    config = load_pipeline_config(generated_config(tmp_path, beir, tiny_dense_model))
+    path = generated_config(tmp_path, beir, tiny_dense_model)
+    path.write_text(path.read_text().replace("rerank_depth: 5", "rerank_depth: 0"))  # 0: no teacher-as-reranker baseline
+    config = load_pipeline_config(path)
     stages = {s.name: s for s in pipeline_stages(config)}
     assert list(stages) == ["generate", "mine", "index", "train", "evaluate"]
     assert stages["mine"].inputs == ["generate"] and stages["train"].inputs == ["mine", "index", "generate"]
@@ -220,7 +222,9 @@ def test_run_distils_from_generated_queries_without_a_training_split(tmp_path: P
     assert record["dev"]["source"] == "carved from generated" and len(record["dev"]["query_ids"]) == 2
     assert all("#q" in q for q in record["dev"]["query_ids"])
     assert (tmp_path / "runs" / "gen" / "report.md").is_file()
-    rerun = run_pipeline(load_pipeline_config(generated_config(tmp_path, beir, tiny_dense_model)), "gen.yaml")
+    results = (outcomes["evaluate"].folder / "results.md").read_text()
+    assert "student (Flat)" in results and "teacher rerank" not in results
+    rerun = run_pipeline(load_pipeline_config(path), "gen.yaml")
     assert all(o.cached for o in rerun)
 
 
@@ -265,3 +269,26 @@ def test_bad_generate_config_is_located(tmp_path: Path, tiny_dense_model: str, e
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_cli_generates_then_mines_the_generated_queries(tmp_path: Path, capsys) -> None:
+    from rankdistill.cli import main
+
+    beir = write_beir(tmp_path / "tiny", split="test")
+    assert main(["generate", "--dataset", str(beir), "--generator", "span?max_words=6", "--output", str(tmp_path / "gen"), "--seed", "4"]) == 0
+    assert "queries 10" in capsys.readouterr().out
+    assert main(["mine", "--dataset", str(beir), "--queries", str(tmp_path / "gen"), "--accept-rank", "1", "--retriever", "bm25",
+                 "--teacher", "bm25", "--store", str(tmp_path / "store"), "--n-top", "2", "--n-random", "2", "--depth", "10",
+                 "--output", str(tmp_path / "train.jsonl")]) == 0
+    meta = json.loads((tmp_path / "train.jsonl.meta.json").read_text())
+    assert meta["config"]["split"] == "generated" and meta["config"]["accept_rank"] == 1
+    counts = meta["counts"]
+    assert counts["queries"] == 10 and counts["positives_rejected"] == counts["queries_rejected"]  # one source document each
+    for line in (tmp_path / "train.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        (positive,) = record["positives"]
+        assert positive["doc_id"] == record["query_id"].split("#")[0]
+        assert all(n["score"] <= positive["score"] for n in record["negatives"])  # accept rank 1: the teacher put it first
+    assert main(["generate", "--dataset", str(beir), "--generator", "span?max_words=x", "--output", str(tmp_path / "bad")]) == 2
+    assert "setting 'max_words': expected an int, got 'x'" in capsys.readouterr().err
+
