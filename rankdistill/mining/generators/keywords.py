@@ -2,7 +2,8 @@
 
 A term's weight in a document is the BM25 score a one-term query would get there (idf times
 saturated term frequency, `retrieval.bm25.BM25Retriever` over the whole corpus: Snowball stems,
-English stopwords, k1=1.5, b=0.75), so rare terms the document repeats come first. Each stem is
+English stopwords, k1=1.5, b=0.75), so rare terms the document repeats come first; numbers are
+left out (a count like "236" is rare, so heavy, and no one searches for it). Each stem is
 written as the first word of the document it comes from, in order of weight. With `n` > 1,
 query 1 is the top `k`; each further one is `k` terms drawn from the top `2k` by the document's
 random stream, kept in order of weight. A document with no indexable term gives no query.
@@ -36,7 +37,7 @@ class KeywordsGenerator:
         # by weight, ties by term: the same order on every machine
         ranked = sorted(zip(weights.data.tolist(), weights.indices.tolist()), key=lambda wt: (-wt[0], self.terms[wt[1]]))
         forms = self.bm25.surface_forms(join_title_text(doc))
-        words = [forms.get(self.terms[t], self.terms[t]) for w, t in ranked if w > 0 and self.terms[t]]
+        words = [forms.get(self.terms[t], self.terms[t]) for w, t in ranked if w > 0 and self.terms[t] and not self.terms[t].isdigit()]
         if not words:
             return []
         queries = [" ".join(words[: self.k])]
