@@ -94,7 +94,13 @@ def _cmd_mine(args: argparse.Namespace) -> None:
     from rankdistill.mining import build_training_set, meta_path, write_training_set
     from rankdistill.teachers import build_teacher
 
-    dataset = open_dataset(args.dataset, args.split, args.data_root)
+    if args.queries:  # generated queries (`rankdistill generate`) over the dataset's corpus
+        from rankdistill.data import open_with_queries
+        from rankdistill.mining.generate import SPLIT
+
+        dataset = open_with_queries(args.dataset, args.queries, SPLIT, args.data_root)
+    else:
+        dataset = open_dataset(args.dataset, args.split, args.data_root)
     corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
     teacher = build_teacher(args.teacher, corpus_texts=corpus_texts, batch_size=args.batch_size, max_length=args.max_length, device=args.device)
     options = {
@@ -122,12 +128,28 @@ def _cmd_mine(args: argparse.Namespace) -> None:
         progress=args.verbose,
         teacher_info={"spec": args.teacher},
         shard=shard,
+        accept_rank=args.accept_rank,
     )
+    if args.queries:
+        settings.update(queries=args.queries, accept_rank=args.accept_rank)
     if not shard.is_main:
         return  # every rank has the same records; rank 0 writes them
     write_training_set(args.output, records, {"config": settings, "counts": counts})
     print(", ".join(f"{key} {value}" for key, value in counts.items()))
     print(f"wrote {args.output} and {meta_path(args.output)}")
+
+
+def _cmd_generate(args: argparse.Namespace) -> None:
+    from rankdistill.data import open_corpus
+    from rankdistill.distributed import Shard
+    from rankdistill.mining import generate_queries
+
+    corpus, source = open_corpus(args.dataset, args.data_root)
+    made = generate_queries(corpus, source, args.generator, args.output, documents=args.documents, seed=args.seed,
+                            chunk_size=args.chunk_size, shard=Shard.from_env())
+    if Shard.from_env().is_main:
+        print(", ".join(f"{key} {value}" for key, value in made.counts.items()))
+        print(f"wrote {made.folder}/queries.jsonl and qrels/generated.tsv (rankdistill mine --dataset {args.dataset} --queries {made.folder} ...)")
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -250,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(handler=_cmd_compare)
 
     from rankdistill.config import EvaluateConfig, RunConfig, flag_type
-    from rankdistill.pipeline.config import MineSection
+    from rankdistill.pipeline.config import GenerateSection, MineSection
     from rankdistill.retrieval.exported import BACKENDS  # light: the runtimes load on use
     from rankdistill.training.teacher import TeacherTrainingConfig
 
@@ -296,7 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--max-length", type=flag_type(MineSection, "max_length"), default=None, help="override the models' max sequence length")
     mine.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     mine.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
+    mine.add_argument("--queries", default=None, help="a folder of generated queries (rankdistill generate) instead of a qrels split")
+    mine.add_argument("--accept-rank", type=flag_type(MineSection, "accept_rank"), default=None,
+                      help="keep a positive only if fewer than this many sampled negatives outscore it with the teacher (default: all; 3 suits --queries)")
     mine.set_defaults(handler=_cmd_mine)
+
+    generate = commands.add_parser("generate", help="pseudo-queries for a corpus without training queries (GPL-style)")
+    generate.add_argument("--dataset", required=True, help="name, BEIR folder or irds: id whose corpus to generate for")
+    generate.add_argument("--generator", required=True, help="title | span | keywords | doc2query:MODEL, with ?key=value settings (e.g. span?max_words=12&n=2)")
+    generate.add_argument("--output", required=True, help="folder: queries.jsonl, qrels/generated.tsv, generated.json (a rerun finishes a killed one)")
+    generate.add_argument("--documents", type=flag_type(GenerateSection, "documents"), default=None, help="documents drawn from the corpus with the seed (default: all)")
+    generate.add_argument("--chunk-size", type=flag_type(GenerateSection, "chunk_size"), default=256, help="documents per resumable chunk (default 256)")
+    generate.add_argument("--seed", type=flag_type(RunConfig, "seed"), default=13)
+    generate.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
+    generate.set_defaults(handler=_cmd_generate)
 
     score = commands.add_parser("score", help="score candidate lists with teachers into the score store; rerank table and diagnostics")
     score.add_argument("--dataset", required=True, help="name or BEIR folder")

@@ -3,13 +3,16 @@
     scifact | nfcorpus | arguana | msmarco-trec-dl   a known name, looked up by resolve_dataset
     PATH                                             a BEIR folder of your own
     irds:<id>                                        an ir_datasets dataset (rankdistill.data.irds)
+
+`open_with_queries` pairs a dataset's corpus with queries and judgements from a folder of their
+own (generated pseudo-queries: rankdistill.mining.generate), in the BEIR format.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset
+from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset, load_qrels, load_queries
 from rankdistill.data.irds import PREFIX, irds_corpus, is_irds, load_irds_dataset, split_id
 from rankdistill.data.resolve import dataset_info, resolve_dataset
 
@@ -34,3 +37,17 @@ def open_corpus(name_or_path: str, data_root: str | Path | None = None) -> tuple
         return irds_corpus(dataset_id), PREFIX + dataset_id
     path = resolve_dataset(name_or_path, data_root)
     return load_corpus(path / "corpus.jsonl"), str(path)
+
+
+def open_with_queries(
+    name_or_path: str, queries: str | Path, split: str, data_root: str | Path | None = None
+) -> BeirDataset:
+    """The corpus of `name_or_path` with the queries of `queries/queries.jsonl` and the judgements
+    of `queries/qrels/<split>.tsv` (every judged document must be in the corpus), validated as a
+    BEIR folder is. The dataset keeps the corpus's name, so its conventions still apply."""
+    folder = Path(queries)
+    corpus, _ = open_corpus(name_or_path, data_root)
+    all_queries = load_queries(folder / "queries.jsonl")
+    qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, corpus)
+    name = Path(name_or_path).name if not is_irds(name_or_path) else name_or_path
+    return BeirDataset(name, folder, split, corpus, {q: all_queries[q] for q in qrels}, qrels)

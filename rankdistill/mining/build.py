@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rankdistill.data.beir import BeirDataset
 from rankdistill.distributed import Shard
+from rankdistill.errors import UserError
 from rankdistill.mining.candidates import mine_candidates, positive_ids
 from rankdistill.mining.false_negatives import Action, Reference, check_rules, control_false_negatives
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
@@ -32,6 +33,9 @@ COUNTS = (
     "dropped",
     "relabelled",
 )
+# with `accept_rank` set (generated queries): positives the teacher did not rank high enough, and
+# queries left without a positive because of it
+ACCEPT_COUNTS = ("positives_rejected", "queries_rejected")
 
 
 def build_training_set(
@@ -56,6 +60,7 @@ def build_training_set(
     progress: bool = False,
     teacher_info: dict | None = None,
     shard: Shard | None = None,
+    accept_rank: int | None = None,
 ) -> tuple[list[TrainingRecord], dict[str, int]]:
     """One record per query that has a positive in the corpus and a negative left after
     false-negative control; `counts` says how many of each thing were kept or left out.
@@ -66,9 +71,19 @@ def build_training_set(
     describes the teacher in a new score-store folder. With a `shard` of several ranks, each
     retrieves candidates for its block of queries and scores its share of the pairs into the
     store; every rank then returns the same records (rank 0 is the one to write them).
+
+    `accept_rank` makes a judged positive a claim the teacher must confirm (generated queries,
+    whose "positive" is only the document the query was made from): a positive is kept only if
+    fewer than `accept_rank` of the query's sampled negatives score above it (1: the teacher puts
+    it first among them). A rank, not a score threshold, so it means the same for any teacher
+    and calibration. A query left without a positive is dropped; both are counted
+    (`positives_rejected`, `queries_rejected`). False-negative control then runs against the
+    positives kept, as for judged ones.
     """
     check_rules(fn_fraction, fn_action, fn_reference)
-    counts = dict.fromkeys(COUNTS, 0)
+    if accept_rank is not None and accept_rank < 1:
+        raise UserError(f"accept rank must be >= 1, got {accept_rank}")
+    counts = dict.fromkeys(COUNTS + (ACCEPT_COUNTS if accept_rank is not None else ()), 0)
     counts["queries"] = len(dataset.queries)
     shard = shard or Shard()
     candidates = mine_candidates(dataset, retrievers, depth, batch_size, device, max_length, shard=shard)
@@ -111,6 +126,13 @@ def build_training_set(
     for query_id, positives, sampled in plan:
         pos_scores, at = scores[at : at + len(positives)], at + len(positives)
         neg_scores, at = scores[at : at + len(sampled)], at + len(sampled)
+        if accept_rank is not None:
+            agreed = [i for i, score in enumerate(pos_scores) if sum(n > score for n in neg_scores) < accept_rank]
+            counts["positives_rejected"] += len(positives) - len(agreed)
+            if not agreed:
+                counts["queries_rejected"] += 1
+                continue
+            positives, pos_scores = [positives[i] for i in agreed], [pos_scores[i] for i in agreed]
         control = control_false_negatives(pos_scores, neg_scores, fn_margin, fn_fraction, fn_action, fn_reference)
         for key in ("suspected", "dropped", "relabelled"):
             counts[key] += control.counts[key]

@@ -10,6 +10,9 @@ distillation loop. Without `teacher` and `train` a run only evaluates.
                                     # name `cross-encoder:trained`
     mine: {split: train, retrievers: [bm25], n_top: 8, n_random: 8, depth: 100, fn_margin: null,
            fn_reference: lowest}    # highest: for queries with many graded positives
+    # or, for a corpus without training queries: pseudo-queries (rankdistill/mining/generate.py)
+    # mine: {queries: generated, accept_rank: 3, ...}
+    # generate: {generator: "keywords?k=6", documents: 2000, seed: null, chunk_size: 256}
     train: {student: {...}, loss: listwise_kl, trainer: {...}, dev: {...}, data: {negatives: 8}}
     index: {spec: Flat}
     evaluate: {datasets: [scifact], split: test, retrievers: [bm25, "dense:all-MiniLM-L6-v2"]}
@@ -24,7 +27,7 @@ from typing import Any
 import yaml
 
 from rankdistill.config import RunConfig, build_dataclass, checked, compose_yaml, field_line, node_line
-from rankdistill.errors import InputError
+from rankdistill.errors import InputError, UserError
 from rankdistill.hardware import PRECISIONS
 from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
@@ -41,8 +44,26 @@ class TeacherSection:
     store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
 
 
+QUERIES = ("split", "generated")
+GENERATED_ACCEPT_RANK = 3
+
+
+@dataclass
+class GenerateSection:
+    """Pseudo-queries for `mine.queries: generated`: the run's generate stage, before mine."""
+
+    generator: str = checked("", nonempty=True)  # a spec: title | span | keywords | doc2query:MODEL, with ?key=value settings
+    documents: int | None = checked(None, ge=1)  # documents drawn from the corpus (seeded); None: all of them
+    seed: int | None = checked(None, ge=0)  # None: the run's seed
+    chunk_size: int = checked(256, ge=1)  # documents per resumable chunk (and per rank's share)
+
+
 @dataclass
 class MineSection:
+    # split: the judged queries of `split`; generated: the generate stage's pseudo-queries over the
+    # corpus (no training split used), each source document kept as positive only where the
+    # teacher agrees (`accept_rank`)
+    queries: str = checked("split", choices=QUERIES)
     split: str = "train"
     retrievers: list[str] = checked(default_factory=lambda: ["bm25"], nonempty=True)
     n_top: int = checked(8, ge=0)
@@ -56,6 +77,14 @@ class MineSection:
     fn_reference: str = checked("lowest", choices=REFERENCES)
     batch_size: int = checked(32, ge=1)
     max_length: int | None = checked(None, ge=1)
+    # a positive counts only if fewer than this many sampled negatives outscore it with the
+    # teacher (rankdistill.mining.build_training_set); None: judged positives as they are, and
+    # GENERATED_ACCEPT_RANK for generated queries
+    accept_rank: int | None = checked(None, ge=1)
+
+    def accept(self) -> int | None:
+        """The accept rank in force."""
+        return GENERATED_ACCEPT_RANK if self.accept_rank is None and self.queries == "generated" else self.accept_rank
 
 
 @dataclass
@@ -72,9 +101,10 @@ class PipelineConfig(RunConfig):
     dataset: str = checked("scifact", nonempty=True)
     teacher: TeacherSection | None = None
     mine: MineSection = field(default_factory=MineSection)
+    generate: GenerateSection | None = None
     train: Any = None  # a rankdistill.training.TrainConfig (its `data` is filled by the run)
     index: IndexSection = field(default_factory=IndexSection)
-    rerank_depth: int = checked(100, ge=1)  # the teacher-as-reranker baseline reranks BM25's top this many
+    rerank_depth: int = checked(100, ge=0)  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
@@ -92,6 +122,7 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         if not config.teacher.members:  # the section given without a members key
             raise InputError(path, "name at least one teacher", field_line(path, "teacher"), "teacher.members")
         check_members(config.teacher.members, path, "teacher.members", allow_trained=config.teacher.train is not None)
+    check_generate(config, path)
     if train_nodes:
         key, node = train_nodes[-1]
         if config.teacher is None:
@@ -99,8 +130,31 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         if not isinstance(node, yaml.MappingNode):
             raise InputError(path, "expected a mapping", node_line(node), "train")
         train: TrainConfig = train_config_from_node(node, path, "train")
-        train.data.dataset, train.data.split, train.data.training_set = config.dataset, config.mine.split, "(mine stage)"
+        train.data.dataset, train.data.split, train.data.training_set = config.dataset, training_split(config), "(mine stage)"
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node)
         config.train = train
     return config
+
+
+def training_split(config: PipelineConfig) -> str:
+    """The qrels split the mine stage reads: `mine.split`, or the generated queries' source map."""
+    from rankdistill.mining.generate import SPLIT
+
+    return SPLIT if config.mine.queries == "generated" else config.mine.split
+
+
+def check_generate(config: PipelineConfig, path: Path) -> None:
+    """`mine.queries: generated` and a `generate` section go together; the generator spec parses."""
+    from rankdistill.mining.generators import parse_generator_spec
+
+    if config.mine.queries == "generated" and config.generate is None:
+        raise InputError(path, "generated queries need a 'generate' section (generator, documents, seed)",
+                         field_line(path, "mine.queries"), "mine.queries")
+    if config.generate is not None:
+        if config.mine.queries != "generated":
+            raise InputError(path, "a 'generate' section is used only with 'mine.queries: generated'", field_line(path, "generate"), "generate")
+        try:
+            parse_generator_spec(config.generate.generator)
+        except UserError as exc:
+            raise InputError(path, str(exc), field_line(path, "generate.generator"), "generate.generator") from None

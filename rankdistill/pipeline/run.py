@@ -1,7 +1,10 @@
 """The stages of `rankdistill run` and how each reads the one before it.
 
-    teacher_train (optional) -> mine (candidates + teacher scores + training set) -> train ->
-    index -> evaluate (baselines, teacher as reranker, student through its index) -> report
+    teacher_train (optional) -> [generate] -> mine (candidates + teacher scores + training set)
+    -> train -> index -> evaluate (baselines, teacher as reranker, student through its index) -> report
+
+`generate` runs for `mine.queries: generated`: pseudo-queries over the corpus, which mine then
+reads instead of a training split (rankdistill/mining/generate.py).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from rankdistill.atomic import atomic_write_json, check_writable
 from rankdistill.config import config_dict
 from rankdistill.distributed import Shard
-from rankdistill.pipeline.config import TRAINED, PipelineConfig
+from rankdistill.pipeline.config import TRAINED, PipelineConfig, training_split
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
 from rankdistill.runlock import run_lock
 
@@ -76,14 +79,42 @@ def _trained(upstream: dict[str, Path], fold: int | None = None) -> Path | None:
     return model / f"fold-{fold or 0}" if (model / "folds.json").is_file() else model
 
 
+def generation_seed(config: PipelineConfig) -> int:
+    return config.seed if config.generate is None or config.generate.seed is None else config.generate.seed
+
+
+def _stage_generate(config: PipelineConfig):
+    """Pseudo-queries for the corpus, in chunks that a killed run does not redo, split by rank."""
+
+    def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.data import open_corpus
+        from rankdistill.mining import generate_queries
+
+        section = config.generate
+        corpus, source = open_corpus(config.dataset, config.data_root)
+        made = generate_queries(corpus, source, section.generator, folder, documents=section.documents, seed=generation_seed(config),
+                                chunk_size=section.chunk_size, shard=Shard.from_env())
+        return {"queries": made.queries, "counts": made.counts}
+
+    return run
+
+
+def mining_dataset(config: PipelineConfig, upstream: dict[str, Path]):
+    """The queries mine reads: the training split, or the generate stage's queries over the corpus."""
+    from rankdistill.data import open_dataset, open_with_queries
+
+    if config.mine.queries == "generated":
+        return open_with_queries(config.dataset, upstream["generate"], training_split(config), config.data_root)
+    return open_dataset(config.dataset, config.mine.split, config.data_root)
+
+
 def _stage_mine(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.data import open_dataset
         from rankdistill.mining import build_training_set, write_training_set
         from rankdistill.training.teacher import read_folds, restricted
 
         mine = config.mine
-        dataset = open_dataset(config.dataset, mine.split, config.data_root)
+        dataset = mining_dataset(config, upstream)
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
         options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
         shard = Shard.from_env()
@@ -97,13 +128,15 @@ def _stage_mine(config: PipelineConfig):
             teacher = build_run_teacher(config, corpus_texts, _trained(upstream, fold))
             found, found_counts = build_training_set(
                 part, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
-                batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard,
+                batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard, accept_rank=mine.accept(),
             )
             records += found
             counts = {k: counts.get(k, 0) + v for k, v in found_counts.items()}
             fingerprints.append(teacher.fingerprint)
         fingerprint = fingerprints[0] if len(fingerprints) == 1 else fingerprints
         settings = {"dataset": dataset.name, "split": dataset.split, "retrievers": mine.retrievers, "teacher_fingerprint": fingerprint, **options}
+        if mine.queries == "generated":
+            settings.update(queries=str(upstream["generate"]), accept_rank=mine.accept())
         if shard.is_main:
             write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
         shard.barrier()
@@ -143,7 +176,8 @@ def _stage_train(config: PipelineConfig):
                 config.train,
                 name=folder.name,
                 output_dir=str(folder.parent),
-                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl")),
+                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl"),
+                                         queries=str(upstream["generate"]) if "generate" in upstream else None),
             )
             if query_side(config):
                 from rankdistill.training.query_side import train_query_side
@@ -256,14 +290,19 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
-        mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest"})
+        generated = config.mine.queries == "generated"
+        if generated:  # pseudo-queries over the corpus, for mine to read instead of a training split
+            generate_settings = {**dataclasses.asdict(config.generate), "seed": generation_seed(config)}
+            stages.append(Stage("generate", {**base, "dataset": config.dataset, "generate": generate_settings},
+                                _stage_generate(config), [], ["queries.jsonl", "qrels"]))
+        mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None})
         stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                     "mine": mine_settings}, _stage_mine(config), trained_inputs, ["train.jsonl"]))
+                                     "mine": mine_settings}, _stage_mine(config), trained_inputs + (["generate"] if generated else []), ["train.jsonl"]))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        without_later_defaults(train_settings["data"], {"positives": None})
+        without_later_defaults(train_settings["data"], {"positives": None, "queries": None})
         without_later_defaults(train_settings["student"], {"frozen_documents": False})
         without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False})
         datasets = index_datasets(config)
@@ -273,9 +312,9 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         if query_side(config):  # the starting model indexes the corpora before training
             index_settings["starting_model"] = config.train.student.model
             stages.append(Stage("index", index_settings, _stage_index(config), [], None))
-            stages.append(Stage("train", train_settings, _stage_train(config), ["mine", "index"], ["student"]))
+            stages.append(Stage("train", train_settings, _stage_train(config), ["mine", "index"] + (["generate"] if generated else []), ["student"]))
         else:
-            stages.append(Stage("train", train_settings, _stage_train(config), ["mine"], ["student"]))
+            stages.append(Stage("train", train_settings, _stage_train(config), ["mine"] + (["generate"] if generated else []), ["student"]))
             stages.append(Stage("index", index_settings, _stage_index(config), ["train"], None))
     evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}

@@ -7,6 +7,7 @@ import logging
 import bm25s
 import numpy as np
 import Stemmer
+from scipy import sparse
 
 from rankdistill.data.beir import join_title_text
 from rankdistill.retrieval.base import Corpus, Results, to_results
@@ -35,6 +36,28 @@ class BM25Retriever:
         if self.model is None:
             raise RuntimeError("BM25Retriever.scores_for called before index()")
         return self.model.get_scores(self.query_terms(query))
+
+    def term_weights(self) -> tuple[sparse.csr_matrix, list[str]]:
+        """(documents x terms) BM25 weight of each stemmed term in each indexed document (the
+        score a one-term query gets there: idf * saturated tf), in index order, and the terms."""
+        if self.model is None:
+            raise RuntimeError("BM25Retriever.term_weights called before index()")
+        stored = self.model.scores
+        n_terms = len(stored["indptr"]) - 1
+        matrix = sparse.csc_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=(stored["num_docs"], n_terms))
+        terms = [""] * n_terms
+        for term, column in self.model.vocab_dict.items():
+            if column < n_terms:
+                terms[column] = term
+        return matrix.tocsr(), terms
+
+    def surface_forms(self, text: str) -> dict[str, str]:
+        """{stemmed term: the first word of `text` it comes from} (words lowercased, as indexed)."""
+        words = bm25s.tokenize([text], stopwords=self.stopwords, stemmer=None, return_ids=False, show_progress=False)[0]
+        forms: dict[str, str] = {}
+        for word in words:
+            forms.setdefault(self.stemmer.stemWord(word), word)
+        return forms
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)

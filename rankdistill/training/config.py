@@ -38,6 +38,9 @@ class DataConfig:
     training_set: str = ""  # `rankdistill mine` output (JSONL)
     negatives: int = checked(8, ge=1)  # negatives per row; records with fewer are skipped and counted
     positives: int | None = checked(None, ge=1)  # rows per query: its top-scored positives, at most this many (None: all)
+    # a folder of generated queries (rankdistill.mining.generate): its queries.jsonl and
+    # qrels/<split>.tsv replace the dataset's own; None: the dataset's queries of `split`
+    queries: str | None = None
 
 
 @dataclass

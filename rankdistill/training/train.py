@@ -31,7 +31,7 @@ from transformers import TrainerCallback
 
 from rankdistill.atomic import storage_errors
 from rankdistill.errors import UserError
-from rankdistill.data import open_dataset
+from rankdistill.data import BeirDataset, open_dataset, open_with_queries
 from rankdistill.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records
@@ -64,10 +64,18 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
+def training_dataset(config: TrainConfig) -> BeirDataset:
+    """The split the training set was mined from: the dataset's own queries, or generated ones
+    (`data.queries`) over its corpus."""
+    if config.data.queries:
+        return open_with_queries(config.data.dataset, config.data.queries, config.data.split, config.data_root)
+    return open_dataset(config.data.dataset, config.data.split, config.data_root)
+
+
 def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
     """Training rows, their counts, and the dev set (None when `dev.queries` is 0); `with_ids`:
     rows also carry query and document ids (`build_rows`)."""
-    dataset = open_dataset(config.data.dataset, config.data.split, config.data_root)
+    dataset = training_dataset(config)
     records = load_records(config.data.training_set, dataset)
     dev, held_out = None, set()
     if config.dev.queries > 0:
