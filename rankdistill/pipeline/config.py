@@ -11,6 +11,10 @@ distillation loop. Without `teacher` and `train` a run only evaluates.
     mine: {split: train, retrievers: [bm25], n_top: 8, n_random: 8, depth: 100, fn_margin: null,
            fn_reference: lowest}    # highest: for queries with many graded positives
     train: {student: {...}, loss: listwise_kl, trainer: {...}, dev: {...}, data: {negatives: 8}}
+                                    # student kind cross-encoder: no index stage; evaluated as a
+                                    # reranker of BM25's top `rerank_depth` beside the teacher.
+                                    # distill: embeddings: no teacher section, no mine stage
+                                    # (configs/experiments/*-embed-*.yaml)
     index: {spec: Flat}
     evaluate: {datasets: [scifact], split: test, retrievers: [bm25, "dense:all-MiniLM-L6-v2"]}
 """
@@ -94,11 +98,15 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         check_members(config.teacher.members, path, "teacher.members", allow_trained=config.teacher.train is not None)
     if train_nodes:
         key, node = train_nodes[-1]
-        if config.teacher is None:
-            raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         if not isinstance(node, yaml.MappingNode):
             raise InputError(path, "expected a mapping", node_line(node), "train")
         train: TrainConfig = train_config_from_node(node, path, "train")
+        if train.student.distill == "embeddings":  # the teacher is train.student.teacher: no scores, no mining
+            if config.teacher is not None:
+                raise InputError(path, "an embedding-distillation run has no score teacher: its teacher is train.student.teacher",
+                                 field_line(path, "teacher"), "teacher")
+        elif config.teacher is None:
+            raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         train.data.dataset, train.data.split, train.data.training_set = config.dataset, config.mine.split, "(mine stage)"
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node)
