@@ -47,15 +47,15 @@ def beir(tmp_path: Path) -> Path:
     return write_beir(write_beir(tmp_path / "tiny", split="train"), split="test")
 
 
-def cross_encoder_run(folder: Path, beir: Path, body: str, loss: str = "listwise_kl") -> Path:
+def cross_encoder_run(folder: Path, beir: Path, body: str, teacher: str, loss: str = "listwise_kl") -> Path:
     path = folder / "ce.yaml"
     path.write_text(f"""
 name: ce
 output_dir: {folder / 'runs'}
 dataset: {beir}
 teacher:
-  members: [{{teacher: bm25}}]
-mine: {{split: train, retrievers: [bm25], n_top: 4, n_random: 0, depth: 10, batch_size: 8}}
+  members: [{{teacher: "bi-encoder:{teacher}"}}]
+mine: {{split: train, retrievers: ["dense:{teacher}"], n_top: 4, n_random: 0, depth: 10, batch_size: 8}}
 train:
   data: {{negatives: 3}}
   student: {{kind: cross-encoder, model: "{body}", layers: 1, max_length: 48}}
@@ -68,13 +68,13 @@ evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25], k: 10, batch_
     return path
 
 
-def test_cross_encoder_student_learns_its_teachers_order(beir: Path, tmp_path: Path, splade_tiny: str) -> None:
+def test_cross_encoder_student_learns_its_teachers_order(beir: Path, tmp_path: Path, splade_tiny: str, tiny_dense_model: str) -> None:
     from sentence_transformers.cross_encoder import CrossEncoder
 
     from rankdistill.mining.records import read_training_set
     from rankdistill.teachers.diagnostics import mean_kendall_tau
 
-    config = load_pipeline_config(cross_encoder_run(tmp_path, beir, splade_tiny))
+    config = load_pipeline_config(cross_encoder_run(tmp_path, beir, splade_tiny, tiny_dense_model))
     assert [s.name for s in pipeline_stages(config)] == ["mine", "train", "evaluate"]  # no index for a reranker
     outcomes = run_pipeline(config, "ce.yaml")
     run_dir = tmp_path / "runs" / "ce"
@@ -98,7 +98,7 @@ def test_cross_encoder_student_learns_its_teachers_order(beir: Path, tmp_path: P
         return mean_kendall_tau(teacher, scored)
 
     after, before = tau(student), tau(untrained)
-    assert after > 0.8 and after > before + 0.2, (before, after)
+    assert after >= 0.7 and after > before + 0.3, (before, after)
 
     datasets = outcomes[-1].summary["datasets"]
     systems = datasets["tiny"]["systems"]
@@ -157,7 +157,7 @@ def test_asymmetric_student_searches_its_teachers_index(beir: Path, tmp_path: Pa
     from sentence_transformers import SentenceTransformer
 
     from rankdistill.asymmetric import ASYMMETRIC_FILE, is_asymmetric
-    from rankdistill.indexes.load import load_index
+    from rankdistill.indexes.load import open_index
 
     path = tmp_path / "asym.yaml"
     path.write_text(f"""
@@ -186,7 +186,7 @@ evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25, "dense:{tiny_t
     texts = ["why does coffee reduce tiredness", "Caffeine blocks adenosine receptors."]
     assert np.allclose(student.encode_document(texts), teacher.encode_document(texts), atol=1e-5)
 
-    index = load_index(run_dir / "stages" / "index" / "index", model=str(student_path))
+    index = open_index(run_dir / "stages" / "index" / "index", model=str(student_path))
     hits = index.search({"q4": "why does coffee reduce tiredness"}, 3)["q4"]
     assert len(hits) == 3
     systems = outcomes[-1].summary["datasets"]["tiny"]["systems"]

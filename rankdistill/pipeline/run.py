@@ -136,7 +136,7 @@ def _stage_train(config: PipelineConfig):
                 config.train,
                 name=folder.name,
                 output_dir=str(folder.parent),
-                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl")),
+                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl") if "mine" in upstream else ""),
             )
             if embedding_distillation(config):
                 from rankdistill.pipeline.embeddings import train_embedding_student
