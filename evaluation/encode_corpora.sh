@@ -6,7 +6,7 @@
 set -euo pipefail
 model=$1; max_length=$2; shift 2
 for dataset in "$@"; do
-  python - "$model" "$max_length" "$dataset" <<'PY'
+  "${PYTHON:-.venv/bin/python}" - "$model" "$max_length" "$dataset" <<'PY'
 import sys, time
 from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus

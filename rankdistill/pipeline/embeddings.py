@@ -17,36 +17,43 @@ import numpy as np
 
 from rankdistill.training.config import TrainConfig
 
+SAMPLE_SEED = 0  # the alignment texts' sample: the same for every seed of a config
+
 
 def teacher_targets(config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32) -> tuple[list[str], np.ndarray, dict[str, Any], dict[str, int]]:
-    """(texts, teacher vectors row for row, the teacher encoder's record, texts per kind), after
-    `student.max_texts` sampling."""
+    """(texts, teacher vectors row for row, the teacher encoder's record, texts per kind).
+
+    `student.max_texts` keeps a sample of all the texts drawn with a fixed seed (SAMPLE_SEED, not
+    the run's), so every seed aligns on the same texts and reads the same cached encodings. The
+    corpus is encoded whole (the encoding an index of it shares); other kinds only as sampled."""
     from rankdistill.indexes.encode import encode_cached
     from rankdistill.training.embeddings import alignment_texts, sample_rows
 
     student = config.student
+    found = {kind: pair for kind, pair in alignment_texts(config).items() if pair[1]}
+    total = sum(len(texts) for _, texts in found.values())
+    kept = set(sample_rows(total, student.max_texts, SAMPLE_SEED))
     texts: list[str] = []
     blocks: list[np.ndarray] = []
     kinds: dict[str, int] = {}
     record: dict[str, Any] = {}
-    for kind, (ids, kind_texts) in alignment_texts(config).items():
-        if not kind_texts:
+    position = 0
+    for kind, (ids, kind_texts) in found.items():
+        rows = [i for i in range(len(kind_texts)) if position + i in kept]
+        position += len(kind_texts)
+        if not rows:
             continue
-        vectors, record = encode_cached(student.teacher, ids, kind_texts, cache_root, student.teacher_max_length, batch_size, precision)
-        texts += kind_texts
+        if kind == "documents":
+            vectors, record = encode_cached(student.teacher, ids, kind_texts, cache_root, student.teacher_max_length, batch_size, precision)
+            vectors = vectors[rows]
+        else:
+            vectors, record = encode_cached(student.teacher, [ids[i] for i in rows], [kind_texts[i] for i in rows], cache_root,
+                                            student.teacher_max_length, batch_size, precision)
+        texts += [kind_texts[i] for i in rows]
         blocks.append(vectors)
-        kinds[kind] = len(kind_texts)
-    targets = np.concatenate(blocks)
-    kept = sample_rows(len(texts), student.max_texts, config.seed)
-    if len(kept) < len(texts):
-        position = 0
-        sampled = set(kept)
-        for kind, count in kinds.items():
-            kinds[kind] = sum(1 for i in range(position, position + count) if i in sampled)
-            position += count
-        texts, targets = [texts[i] for i in kept], targets[kept]
+        kinds[kind] = len(rows)
     teacher = {key: record[key] for key in ("name", "weights_sha256", "max_length", "normalized", "precision", "backend", "dimension")}
-    return texts, targets, teacher, kinds
+    return texts, np.concatenate(blocks), teacher, kinds
 
 
 def train_embedding_student(config: TrainConfig, cache_root: str | Path, precision: str = "auto", source: str | None = None) -> Any:
