@@ -248,3 +248,18 @@ def test_cross_encoder_losses_reuse_the_list_formulas(splade_tiny: str) -> None:
         loss(inputs, torch.zeros(2, 3))
     with pytest.raises(UserError, match="no similarity"):
         build_cross_encoder_loss({"listnet": {"similarity": "cosine"}}, model)
+
+
+def test_rankdistill_train_runs_embedding_distillation(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.cli import main
+
+    path = embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64, serve="teacher-documents")
+    path.write_text(path.read_text().replace("epochs: 30", "epochs: 2"))
+    assert main(["train", "--config", str(path)]) == 0
+    assert "trained student:" in capsys.readouterr().out
+    student = SentenceTransformer(str(tmp_path / "runs" / "embed" / "student"), device="cpu")
+    assert student.encode_query(["what causes tides"]).shape == (1, 64)
+    assert (tmp_path / "runs" / "encodings").is_dir()  # the teacher's targets, under output_dir

@@ -85,8 +85,9 @@ def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str
 
 def _latency_of(role: str, latency: dict[str, float]) -> str:
     """The measured ms/query that belongs to a model of the cost table ("" when none was)."""
-    if role.startswith("teacher"):
-        keys = [k for k in latency if k.startswith("bm25 + teacher rerank")]
+    if role.startswith("teacher"):  # a reranking teacher, or an embedding teacher timed as a dense baseline
+        model = role.partition(" ")[2]
+        keys = [k for k in latency if k.startswith("bm25 + teacher rerank") or k.startswith(f"dense:{model} query encoding")]
     elif role == "student":
         keys = [k for k in latency if k.startswith("bm25 + student rerank") or k.startswith("student query encoding")]
     else:
