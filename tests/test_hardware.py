@@ -153,3 +153,18 @@ def test_auto_backend_is_openvino_only_for_bf16_on_a_cpu(monkeypatch):
     assert resolve_backend("auto", "float32", "cpu") == ("torch", "float32")
     with pytest.raises(UserError, match="runs float32"):
         resolve_backend("onnx-int8", "bf16", "cpu")
+
+
+def test_rankdistill_threads_overrides_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from rankdistill.hardware import available_cpus, configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("RANKDISTILL_THREADS", "1")
+        assert configure_threads.__wrapped__() == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("RANKDISTILL_THREADS", "none")  # not a positive number: the CPUs this process may use
+        assert configure_threads.__wrapped__() == available_cpus()
+    finally:
+        torch.set_num_threads(before)

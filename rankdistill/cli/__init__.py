@@ -196,7 +196,15 @@ def _cmd_score(args: argparse.Namespace) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     from rankdistill.training import load_train_config, train
 
-    result = train(load_train_config(args.config), source=str(args.config))
+    config = load_train_config(args.config)
+    if config.student.distill == "embeddings":  # the teacher's targets are encoded under <output_dir>/encodings
+        from pathlib import Path
+
+        from rankdistill.pipeline.embeddings import train_embedding_student
+
+        result = train_embedding_student(config, Path(config.output_dir) / "encodings", source=str(args.config))
+    else:
+        result = train(config, source=str(args.config))
     if result.student is None:
         return  # not rank 0 of a distributed run
     metrics = result.record.get("dev", {}).get("metrics", {})

@@ -24,7 +24,7 @@ from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus
 from rankdistill.distributed import Shard
 from rankdistill.errors import UserError
-from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder
+from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
@@ -112,7 +112,7 @@ def build_index(
     encode_started = time.perf_counter()
     chunks_folder = output / CHUNKS
     if settings.chunks_dir:
-        chunks_folder = Path(settings.chunks_dir) / f"{encoder.fingerprint[:16]}-{digest[:16]}"
+        chunks_folder = shared_folder(settings.chunks_dir, encoder, digest)
     chunks = encode_chunks(encoder, texts, chunks_folder, settings.chunk_size, {"corpus_sha256": digest}, progress, shard=shard)
     if not shard.is_main:
         shard.barrier()  # rank 0 builds the structure and writes the manifest

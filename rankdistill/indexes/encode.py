@@ -298,6 +298,28 @@ def encode_chunks(
     return chunks
 
 
+def shared_folder(root: str | Path, encoder: Encoder, digest: str) -> Path:
+    """Where builds and distillation share one encoding of the same texts by the same encoder
+    (model weights, max length, normalisation, precision, backend; `digest` = `corpus_hash` of
+    ids and texts): `<root>/<encoder fingerprint>-<texts hash>`, 16 hex digits each."""
+    return Path(root) / f"{encoder.fingerprint[:16]}-{digest[:16]}"
+
+
+def encode_cached(
+    model: str, ids: list[str], texts: list[str], root: str | Path, max_length: int | None = None, batch_size: int = 32,
+    precision: str = "auto", backend: str = "auto", progress: bool = True,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Dense vectors of `texts` by `model`, encoded once into `shared_folder(root, ...)` in atomic,
+    resumable chunks (`encode_chunks`), so a rerun, another seed or an index build of the same
+    corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing. Returns the
+    (len(texts), d) float32 vectors and the encoder's record (`Encoder.record`) plus the folder."""
+    encoder = load_encoder(model, False, None, max_length, batch_size, precision, backend)
+    digest = corpus_hash(ids, texts)
+    folder = shared_folder(root, encoder, digest)
+    chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)
+    return chunks.stack(), {**encoder.record(), "dimension": encoder.dimension, "encodings": str(folder), "texts_sha256": digest}
+
+
 def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int) -> None:
     """Check or write the encoding's state; drop what cannot be reused (files of an encoding from
     before chunks were timed, temp files of a killed writer, chunks that overlap an earlier one)."""

@@ -14,6 +14,10 @@ distillation loop. Without `teacher` and `train` a run only evaluates.
     # mine: {queries: generated, accept_rank: 3, ...}
     # generate: {generator: "keywords?k=6", documents: 2000, seed: null, chunk_size: 256}
     train: {student: {...}, loss: listwise_kl, trainer: {...}, dev: {...}, data: {negatives: 8}}
+                                    # student kind cross-encoder: no index stage; evaluated as a
+                                    # reranker of BM25's top `rerank_depth` beside the teacher.
+                                    # distill: embeddings: no teacher section, no mine stage
+                                    # (configs/experiments/*-embed-*.yaml)
     index: {spec: Flat}
     evaluate: {datasets: [scifact], split: test, retrievers: [bm25, "dense:all-MiniLM-L6-v2"]}
 """
@@ -125,11 +129,15 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
     check_generate(config, path)
     if train_nodes:
         key, node = train_nodes[-1]
-        if config.teacher is None:
-            raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         if not isinstance(node, yaml.MappingNode):
             raise InputError(path, "expected a mapping", node_line(node), "train")
         train: TrainConfig = train_config_from_node(node, path, "train")
+        if train.student.distill == "embeddings":  # the teacher is train.student.teacher: no scores, no mining
+            if config.teacher is not None:
+                raise InputError(path, "an embedding-distillation run has no score teacher: its teacher is train.student.teacher",
+                                 field_line(path, "teacher"), "teacher")
+        elif config.teacher is None:
+            raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         train.data.dataset, train.data.split, train.data.training_set = config.dataset, training_split(config), "(mine stage)"
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node)

@@ -10,6 +10,7 @@ question and costs most of the stage); an evaluation-only run reranks every data
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, form
 from rankdistill.metrics import evaluate_run
 
 LATENCY_QUERIES = {"student": 100, "rerank": 10}
+log = logging.getLogger(__name__)
 
 
 def evaluate_systems(
@@ -40,7 +42,8 @@ def evaluate_systems(
     shard = Shard.from_env()  # under torchrun: searches and teacher scoring split by rank; rank 0 writes
     ev = config.evaluate
     settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "precision": ev.precision, "backend": ev.backend}
-    summary: dict[str, Any] = {"datasets": {}}
+    summary: dict[str, Any] = {"datasets": {}, "cost": model_costs(config, student) if shard.is_main else {}}
+    embedding_student = config.train is not None and config.train.student.distill == "embeddings"
     evaluations: list[RetrieverEvaluation] = []
     for name in ev.datasets:
         dataset = open_dataset(name, ev.split, config.data_root)
@@ -64,6 +67,21 @@ def evaluate_systems(
             teacher_scores = reranked
             if shard.is_main:
                 latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
+        if student is not None and config.train is not None and config.train.student.kind == "cross-encoder":
+            first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
+            reranker = student_reranker(config, student, ev.batch_size)
+            started = time.perf_counter()
+            reranked = rerank(dataset, first.results, reranker, config.rerank_depth, store_root, ev.batch_size, shard)
+            result = evaluate_run(dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level)
+            name_rr = f"student rerank of bm25@{config.rerank_depth}"
+            systems[name_rr] = RetrieverEvaluation(dataset.name, dataset.split, name_rr, result, 0.0, time.perf_counter() - started, reranked)
+            if shard.is_main:
+                latency["bm25 + student rerank (ms/query, cold)"] = rerank_latency(dataset, reranker, config.rerank_depth)
+                if teacher_scores is not None:
+                    agreement = reranked_agreement(teacher_scores, reranked)
+        for spec in ev.retrievers:
+            if spec.startswith("dense:") and shard.is_main and (config.train is None or name == config.dataset or embedding_student):
+                latency[f"{spec} query encoding (ms/query)"] = query_encoding_latency(spec.partition(":")[2], dataset, ev)
         index = indexes.get(name)
         if index is not None and student is not None:
             from rankdistill.evaluation.indexes import evaluate_index
@@ -74,8 +92,9 @@ def evaluate_systems(
             evaluation.retriever = f"student ({config.index.spec})"
             systems[evaluation.retriever] = evaluation
             if shard.is_main:  # timings and agreement: one process, as a user's query would run
-                if name == config.dataset:
+                if name == config.dataset or embedding_student:
                     latency["student + index (ms/query)"] = student_latency(dataset, search_index)
+                    latency["student query encoding (ms/query)"] = query_encoding_latency(str(student), dataset, ev)
                 if teacher_scores is not None:
                     agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
                 dims = config.train.student.matryoshka_dims if config.train is not None else []
@@ -133,6 +152,65 @@ def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int])
         if spec.startswith("dense:"):
             evaluations += evaluate_dims(dataset, spec.partition(":")[2], spec, dims, ev.k, ev.batch_size, ev.max_length, ev.precision)
     return {e.retriever: e for e in evaluations}
+
+
+def student_reranker(config: Any, student: Path, batch_size: int) -> Any:
+    """A cross-encoder student as the teachers' scoring interface (raw logits, torch backend), at
+    the max length and precision it was trained with."""
+    from rankdistill.teachers import build_teacher
+
+    train = config.train
+    return build_teacher(f"cross-encoder:{student}", None, batch_size, train.student.max_length, None, train.trainer.precision, "torch")
+
+
+def reranked_agreement(teacher_results: dict[str, dict[str, float]], student_results: dict[str, dict[str, float]]) -> float:
+    """Mean per-query Kendall tau between the teacher's and the student's scores of the same candidates."""
+    from rankdistill.teachers.diagnostics import mean_kendall_tau
+
+    teacher_lists = {q: np.array([hits[d] for d in hits]) for q, hits in teacher_results.items()}
+    student_lists = {q: np.array([student_results[q][d] for d in hits]) for q, hits in teacher_results.items()}
+    return mean_kendall_tau(teacher_lists, student_lists)
+
+
+def query_encoding_latency(model: str, dataset: Any, ev: Any) -> float:
+    """Encoding one query at a time (a dense model, or an asymmetric student's query route), ms."""
+    from rankdistill.indexes.encode import load_encoder
+    from rankdistill.retrieval.base import clear_memo
+
+    encoder = load_encoder(model, False, None, ev.max_length, 1, ev.precision, ev.backend)
+    texts = [dataset.queries[q] for q in list(dataset.queries)[: LATENCY_QUERIES["student"]]]
+    encoder.encode_queries(["warm-up query"])
+    clear_memo()
+    started = time.perf_counter()
+    for text in texts:
+        encoder.encode_queries([text])
+    return 1000 * (time.perf_counter() - started) / len(texts)
+
+
+def model_costs(config: Any, student: Path | None) -> dict[str, dict[str, Any]]:
+    """Parameters and MB on disk of the run's model teachers, its student and its dense baselines."""
+    from rankdistill.evaluation.cost import model_size
+
+    models: dict[str, str] = {}
+    if config.teacher is not None:
+        for member in config.teacher.members:
+            kind, _, model = member.teacher.partition(":")
+            if kind in ("cross-encoder", "bi-encoder", "sparse") and model != "trained":
+                models[f"teacher {member.teacher}"] = model
+    if config.train is not None and config.train.student.distill == "embeddings":
+        models[f"teacher {config.train.student.teacher}"] = config.train.student.teacher
+    if student is not None and (student / "rankdistill_train.json").is_file():
+        models["student"] = str(student)
+    for spec in config.evaluate.retrievers:
+        if spec.startswith("dense:"):
+            models[spec] = spec.partition(":")[2]
+    costs = {}
+    for role, model in models.items():
+        try:
+            costs[role] = model_size(model)
+        except Exception as exc:  # a size is a report detail: never fail a run over it
+            log.warning("no size for %s: %s", model, exc)
+    return costs
 
 
 def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:

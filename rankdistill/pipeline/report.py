@@ -83,6 +83,29 @@ def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str
     plt.close(figure)
 
 
+def _latency_of(role: str, latency: dict[str, float]) -> str:
+    """The measured ms/query that belongs to a model of the cost table ("" when none was)."""
+    if role.startswith("teacher"):  # a reranking teacher, or an embedding teacher timed as a dense baseline
+        model = role.partition(" ")[2]
+        keys = [k for k in latency if k.startswith("bm25 + teacher rerank") or k.startswith(f"dense:{model} query encoding")]
+    elif role == "student":
+        keys = [k for k in latency if k.startswith("bm25 + student rerank") or k.startswith("student query encoding")]
+    else:
+        keys = [k for k in latency if k.startswith(f"{role} query encoding")]
+    return "; ".join(f"{latency[k]:.1f} ({k})" for k in keys)
+
+
+def _cost_lines(cost: dict[str, dict[str, Any]], latency: dict[str, float]) -> list[str]:
+    """Teacher, student and dense baselines side by side: per-query latency and model size."""
+    if not cost:
+        return []
+    lines = ["| model | ms/query (what was timed) | parameters | MB on disk |", "|---|---|---|---|"]
+    for role, size in cost.items():
+        note = f" (query route; documents: {size['document_route']})" if size.get("document_route") else ""
+        lines.append(f"| {role}{note} | {_latency_of(role, latency) or '-'} | {size['parameters'] / 1e6:.1f} M | {size['megabytes']:.1f} |")
+    return lines + [""]
+
+
 def _hardware_lines(hardware: dict[str, Any]) -> list[str]:
     lines = ["## Hardware and precision", "",
              f"Device {hardware['device']}, CPU capability {hardware['cpu_capability']}, {hardware['threads']} threads.", "",
@@ -108,6 +131,7 @@ def write_report(
         if data.get("latency"):
             lines += ["| query latency, 2-core CPU, one query at a time | ms |", "|---|---|"]
             lines += [f"| {k} | {v:.1f} |" for k, v in data["latency"].items()] + [""]
+        lines += _cost_lines(evaluate.get("cost") or {}, data.get("latency") or {})
         if data.get("teacher_student_kendall_tau") is not None:
             lines += [f"Teacher-student agreement: mean per-query Kendall tau {data['teacher_student_kendall_tau']:.3f} "
                       f"over the teacher-reranked candidates.", ""]

@@ -5,6 +5,12 @@
 
 `generate` runs for `mine.queries: generated`: pseudo-queries over the corpus, which mine then
 reads instead of a training split (rankdistill/mining/generate.py).
+
+A cross-encoder student has no index: evaluate reranks BM25's top `rerank_depth` with it beside
+the teacher. Embedding distillation (`distill: embeddings`) has no teacher section and no mine
+stage: train encodes the teacher's targets (shared under <output_dir>/encodings) and aligns the
+student; with `serve: teacher-documents` the index is built by the teacher (the student's document
+route), from those same shared encodings.
 """
 
 from __future__ import annotations
@@ -145,6 +151,19 @@ def _stage_mine(config: PipelineConfig):
     return run
 
 
+def student_kind(config: PipelineConfig) -> str | None:
+    return config.train.student.kind if config.train is not None else None
+
+
+def embedding_distillation(config: PipelineConfig) -> bool:
+    return config.train is not None and config.train.student.distill == "embeddings"
+
+
+def teacher_documents(config: PipelineConfig) -> bool:
+    """Whether the student searches an index its embedding teacher built (asymmetric serving)."""
+    return embedding_distillation(config) and config.train.student.serve == "teacher-documents"
+
+
 def query_side(config: PipelineConfig) -> bool:
     """Whether the run trains only a query encoder over the starting model's frozen index."""
     return config.train is not None and config.train.student.frozen_documents
@@ -176,10 +195,14 @@ def _stage_train(config: PipelineConfig):
                 config.train,
                 name=folder.name,
                 output_dir=str(folder.parent),
-                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl"),
+                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl") if "mine" in upstream else "",
                                          queries=str(upstream["generate"]) if "generate" in upstream else None),
             )
-            if query_side(config):
+            if embedding_distillation(config):
+                from rankdistill.pipeline.embeddings import train_embedding_student
+
+                train_embedding_student(train_config, Path(config.output_dir) / "encodings", config.index.precision)
+            elif query_side(config):
                 from rankdistill.training.query_side import train_query_side
 
                 train_query_side(train_config, frozen_documents(index_folder(upstream["index"], config, config.dataset)))
@@ -213,9 +236,15 @@ def _stage_index(config: PipelineConfig):
 
         index = config.index
         frozen = query_side(config)
+        shared = frozen or teacher_documents(config)  # a model's own encodings, reused by every run that indexes with it
         settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision,
-                                 backend=index.backend, chunks_dir=str(Path(config.output_dir) / "encodings") if frozen else None)
-        model = config.train.student.model if frozen else str(upstream["train"] / "student")
+                                 backend=index.backend, chunks_dir=str(Path(config.output_dir) / "encodings") if shared else None)
+        if frozen:
+            model = config.train.student.model
+        elif teacher_documents(config):
+            model = config.train.student.teacher
+        else:
+            model = str(upstream["train"] / "student")
         built = {}
         for dataset in index_datasets(config):
             output = index_folder(folder, config, dataset)
@@ -295,26 +324,36 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
             generate_settings = {**dataclasses.asdict(config.generate), "seed": generation_seed(config)}
             stages.append(Stage("generate", {**base, "dataset": config.dataset, "generate": generate_settings},
                                 _stage_generate(config), [], ["queries.jsonl", "qrels"]))
-        mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None})
-        stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                     "mine": mine_settings}, _stage_mine(config), trained_inputs + (["generate"] if generated else []), ["train.jsonl"]))
+        if not embedding_distillation(config):
+            mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None})
+            stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
+                                         "mine": mine_settings}, _stage_mine(config), trained_inputs + (["generate"] if generated else []), ["train.jsonl"]))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
         without_later_defaults(train_settings["data"], {"positives": None, "queries": None})
-        without_later_defaults(train_settings["student"], {"frozen_documents": False})
+        without_later_defaults(train_settings["student"], {"frozen_documents": False, "layers": None, "distill": "scores", "teacher": None,
+                                                           "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
+                                                           "max_texts": None, "teacher_max_length": None})
         without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False})
         datasets = index_datasets(config)
         index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
         if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key
             index_settings["datasets"] = datasets
+        mined = ([] if embedding_distillation(config) else ["mine"]) + (["generate"] if generated else [])
         if query_side(config):  # the starting model indexes the corpora before training
             index_settings["starting_model"] = config.train.student.model
             stages.append(Stage("index", index_settings, _stage_index(config), [], None))
             stages.append(Stage("train", train_settings, _stage_train(config), ["mine", "index"] + (["generate"] if generated else []), ["student"]))
+        elif student_kind(config) == "cross-encoder":  # a reranker: nothing to index
+            stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
+        elif teacher_documents(config):  # the teacher indexes the corpora; the student only encodes queries
+            index_settings["teacher_model"] = config.train.student.teacher
+            stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
+            stages.append(Stage("index", index_settings, _stage_index(config), [], None))
         else:
-            stages.append(Stage("train", train_settings, _stage_train(config), ["mine"] + (["generate"] if generated else []), ["student"]))
+            stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
             stages.append(Stage("index", index_settings, _stage_index(config), ["train"], None))
     evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}

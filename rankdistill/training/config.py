@@ -5,9 +5,13 @@ and field (the loader of `rankdistill/config.py`; the `loss:` mapping is checked
     name: scifact-minilm-kl        # the run folder: <output_dir>/<name>/{student, checkpoints}
     seed: 13
     data:     {dataset: scifact, split: train, training_set: FILE.jsonl, negatives: 8}
-    student:  {kind: dense | sparse, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...], frozen_documents: false,
-               query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33}
-    loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}
+    student:  {kind: dense | sparse | cross-encoder, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...], frozen_documents: false,
+               query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33,
+               layers: 3,                                   # keep the model's first 3 transformer layers (cross-encoder students)
+               distill: scores | embeddings, teacher: all-mpnet-base-v2, projection: auto | linear | none,
+               serve: student | teacher-documents, texts: [documents, queries, sentences, titles], max_texts: 20000,
+               teacher_max_length: 256}                     # distill: embeddings (training/embeddings.py)
+    loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}  |  mse | cosine (distill: embeddings)
     trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, scheduler: linear, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
     dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null}
@@ -26,7 +30,12 @@ from rankdistill.config import build_dataclass, checked, compose_yaml, node_line
 from rankdistill.hardware import PRECISIONS
 from rankdistill.errors import InputError, UserError
 
-KINDS = ("dense", "sparse")
+KINDS = ("dense", "sparse", "cross-encoder")
+DISTILL = ("scores", "embeddings")  # what the student learns from: the teacher's scores of mined lists, or its embeddings
+PROJECTIONS = ("auto", "linear", "none")  # auto: a Dense layer onto the teacher's dimension only when the two differ
+SERVE = ("student", "teacher-documents")  # teacher-documents: the student encodes queries, the teacher's index holds the documents
+ALIGNMENT_TEXTS = ("documents", "queries", "sentences", "titles")
+ALIGNMENT_LOSSES = ("mse", "cosine")
 DEV_CORPORA = ("candidates", "full")
 SCHEDULERS = ("linear", "constant")
 
@@ -56,6 +65,18 @@ class StudentConfig:
     # encoded once by `model` (the run's index stage) and only a query encoder trains, at
     # `max_length` (queries); the student is a query/document Router folder.
     frozen_documents: bool = False
+    # cross-encoder: a one-logit CrossEncoder from any CrossEncoder folder or BERT-style body;
+    # `layers` keeps the body's first N transformer layers (e.g. 3 of MiniLM-L6)
+    layers: int | None = checked(None, ge=1)
+    # dense, `distill: embeddings` (rankdistill/training/embeddings.py): align the student's
+    # embeddings to `teacher`'s on corpus texts, no labels; see ALIGNMENT_* above
+    distill: str = checked("scores", choices=DISTILL)
+    teacher: str | None = None
+    projection: str = checked("auto", choices=PROJECTIONS)
+    serve: str = checked("student", choices=SERVE)
+    texts: list[str] = checked(default_factory=lambda: ["documents", "queries"], choices=ALIGNMENT_TEXTS, nonempty=True)
+    max_texts: int | None = checked(None, ge=1)  # at most this many alignment texts (a seeded sample)
+    teacher_max_length: int | None = checked(None, ge=1)  # the teacher's max length for its targets (None: its own)
 
 
 @dataclass
@@ -121,11 +142,30 @@ def train_config_from_node(node: yaml.MappingNode, path: Path, where: str = "") 
     node.value = [(k, v) for k, v in node.value if k.value != "loss"]
     config = build_dataclass(TrainConfig, node, where, path)
     loss_field = f"{where}.loss" if where else "loss"
+    if config.student.distill == "embeddings":  # an alignment loss, not a list loss
+        if len(loss_nodes) > 1:
+            raise InputError(path, "given twice", node_line(loss_nodes[1][0]), loss_field)
+        config.loss = "mse"
+        if loss_nodes:
+            value = loss_nodes[0][1]
+            config.loss = yaml.safe_load(yaml.serialize(value))
+            if config.loss not in ALIGNMENT_LOSSES:
+                raise InputError(path, f"embedding distillation aligns with {' or '.join(ALIGNMENT_LOSSES)}, got {config.loss!r}",
+                                 node_line(value), loss_field)
+        return config
     if not loss_nodes:
         raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl' (see rankdistill/losses)", node_line(node), loss_field)
     if len(loss_nodes) > 1:
         raise InputError(path, "given twice", node_line(loss_nodes[1][0]), loss_field)
     config.loss = loss_spec_from_node(loss_nodes[0][1], path)
+    if config.student.kind == "cross-encoder":
+        from rankdistill.losses import parse_loss_spec
+        from rankdistill.losses.cross_encoder import NOT_FOR_CROSS_ENCODERS
+
+        for name in parse_loss_spec(config.loss):
+            if name in NOT_FOR_CROSS_ENCODERS:
+                raise InputError(path, f"{name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}",
+                                 node_line(loss_nodes[0][1]), loss_field)
     return config
 
 
@@ -160,11 +200,31 @@ def loss_spec_from_node(node: yaml.Node, path: Path) -> Any:
 
 def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None:
     def fail(where: str, message: str) -> None:
-        raise InputError(path, message, _value_line(root, where), where)
+        parts = where.split(".")  # a missing field: the line of the nearest part that is written
+        line = next((found for n in range(len(parts), 0, -1) if (found := _value_line(root, ".".join(parts[:n]))) is not None), node_line(root))
+        raise InputError(path, message, line, where)
 
-    for key in ("dataset", "training_set"):
+    student = config.student
+    embeddings = student.distill == "embeddings"
+    for key in ("dataset",) if embeddings else ("dataset", "training_set"):
         if not getattr(config.data, key).strip():
             fail(f"data.{key}", "missing")
+    if student.layers is not None and student.kind != "cross-encoder":
+        fail("student.layers", "truncating the body is for cross-encoder students (kind: cross-encoder)")
+    if embeddings:
+        if student.kind != "dense":
+            fail("student.distill", "embedding distillation is for dense students (kind: dense)")
+        if not (student.teacher or "").strip():
+            fail("student.teacher", "missing: name the embedding model to align to, e.g. all-mpnet-base-v2")
+        if student.matryoshka_dims or student.frozen_documents:
+            fail("student.distill", "embedding distillation does not combine with matryoshka_dims or frozen_documents")
+    else:
+        for key, default in (("teacher", None), ("serve", "student"), ("projection", "auto"), ("max_texts", None), ("teacher_max_length", None)):
+            if getattr(student, key) != default:
+                fail(f"student.{key}", "is for embedding distillation (student.distill: embeddings)")
+    if student.kind == "cross-encoder" and (student.matryoshka_dims or student.frozen_documents):
+        fail("student.kind", "a cross-encoder student has no embeddings: drop matryoshka_dims / frozen_documents")
+
     if config.student.matryoshka_dims and config.student.kind != "dense":
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
     if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):

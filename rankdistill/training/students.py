@@ -3,6 +3,11 @@
 - dense: a SentenceTransformer from any folder, catalogue alias or hub id (default
   all-MiniLM-L6-v2); with `matryoshka_dims`, ST's MatryoshkaLoss sums the loss over those
   nested prefixes (Kusupati et al.), and the dev evaluation reports every dimension.
+- cross-encoder: a one-logit sentence-transformers CrossEncoder from any CrossEncoder folder or
+  BERT-style body (a SentenceTransformer or SPLADE folder: the transformer is kept, a fresh
+  classification head added); `layers: N` keeps the body's first N transformer layers (the
+  config's `num_hidden_layers`, so the later layers' weights are never loaded). Its loss is
+  `rankdistill.losses.cross_encoder`: the list losses on the pair logits.
 - sparse: a SPLADE SparseEncoder (SPLADE-tiny, or any ForMaskedLM checkpoint, which ST turns into
   MLM head + SPLADE max pooling); ST's SpladeLoss adds FLOPS regularisation on query and document
   weights, warmed up from 0 by ST's SpladeRegularizerWeightSchedulerCallback.
@@ -39,7 +44,32 @@ def load_student(config: StudentConfig, device: str | None = None) -> nn.Module:
     return model
 
 
+def load_cross_encoder(config: StudentConfig, device: str | None = None) -> nn.Module:
+    """The cross-encoder student `config` describes, before training."""
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    path = resolve_model(config.model)
+    config_kwargs = {"num_hidden_layers": config.layers} if config.layers else None
+    if config.layers:
+        import json
+        from pathlib import Path
+
+        file = Path(path) / "config.json"
+        available = json.loads(file.read_text(encoding="utf-8")).get("num_hidden_layers") if file.is_file() else None
+        if available is not None and config.layers > available:
+            raise UserError(f"student.layers: {config.layers} exceeds the {available} layers of {config.model}")
+    model = CrossEncoder(path, num_labels=1, max_length=config.max_length, device=device, config_kwargs=config_kwargs)
+    if model.num_labels != 1:
+        raise UserError(f"{config.model}: a cross-encoder student needs one output label, this one has {model.num_labels}")
+    return model
+
+
 def build_student(config: StudentConfig, loss_spec, device: str | None = None) -> Student:
+    if config.kind == "cross-encoder":
+        from rankdistill.losses.cross_encoder import build_cross_encoder_loss
+
+        model = load_cross_encoder(config, device)
+        return Student(model, build_cross_encoder_loss(loss_spec, model), [])
     model = load_student(config, device)
     if config.kind == "dense":
         if not config.matryoshka_dims:

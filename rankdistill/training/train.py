@@ -1,5 +1,6 @@
-"""`rankdistill train`: distil a training set into a dense or sparse student on
-sentence-transformers' trainer.
+"""`rankdistill train`: distil a training set into a dense, sparse or cross-encoder student on
+sentence-transformers' trainers (a cross-encoder student trains without a dev evaluation; the
+run's evaluate stage measures it as a reranker).
 
 Layout under `<output_dir>/<name>/`:
 
@@ -19,6 +20,7 @@ accelerate) trains with DDP unchanged; on CPU the backend is gloo. Every rank bu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -97,6 +99,8 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
 
     if kind == "sparse":
         from sentence_transformers.sparse_encoder import SparseEncoderTrainingArguments as Arguments
+    elif kind == "cross-encoder":
+        from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments as Arguments
     else:
         from sentence_transformers import SentenceTransformerTrainingArguments as Arguments
     t = config.trainer
@@ -136,6 +140,11 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
     from datasets import Dataset
     from transformers import set_seed
 
+    if config.student.distill == "embeddings":
+        raise UserError("student.distill: embeddings trains on teacher embeddings, not a training set: run it with `rankdistill run` "
+                        "or `rankdistill train` (both encode the teacher's targets), or call pipeline.embeddings.train_embedding_student")
+    if config.student.kind == "cross-encoder":  # no dev evaluation: a reranker's dev set would need each query's candidates
+        config = dataclasses.replace(config, dev=dataclasses.replace(config.dev, queries=0))
     if config.student.frozen_documents:
         raise UserError("student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
                         "`rankdistill run` (its index stage encodes the corpus once), or call training.query_side.train_query_side")
@@ -150,6 +159,8 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
     arguments = training_arguments(config, checkpoints, config.student.kind, evaluator is not None)
     if config.student.kind == "sparse":
         from sentence_transformers.sparse_encoder import SparseEncoderTrainer as Trainer
+    elif config.student.kind == "cross-encoder":
+        from sentence_transformers.cross_encoder import CrossEncoderTrainer as Trainer
     else:
         from sentence_transformers import SentenceTransformerTrainer as Trainer
     trainer = Trainer(

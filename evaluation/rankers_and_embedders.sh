@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every run behind evaluation/rankers_and_embedders.md, one after another (2 shared CPU cores:
+# one heavy job at a time, one torch thread each: RANKDISTILL_THREADS=1), in the order the
+# write-up needs them. Each step's wall time and peak memory go to runs/logs/rankers_and_embedders.log.
+#   RANKDISTILL_DATA=../shared/data evaluation/rankers_and_embedders.sh [STEP ...]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export RANKDISTILL_THREADS=${RANKDISTILL_THREADS:-1}
+RD=".venv/bin/python -m rankdistill.cli"
+LOG=runs/logs/rankers_and_embedders.log
+mkdir -p runs/logs
+step() { echo "== $(date -u +%H:%M:%S) $*" >> "$LOG"; /usr/bin/time -f "   %e s wall, %M kB peak" -a -o "$LOG" "$@" >> "runs/logs/$(echo "$*" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-80).log" 2>&1; echo "   exit $?" >> "$LOG"; }
+seeded() {  # a copy of config $1 under seed $2 (run folder NAME-seedN)
+  local name; name=$(sed -n 's/^name: *//p' "$1"); mkdir -p runs/configs
+  sed -e "s/^name: .*/name: $name-seed$2/" -e "s/^seed: .*/seed: $2/" "$1" > "runs/configs/$name-seed$2.yaml"; echo "runs/configs/$name-seed$2.yaml"
+}
+teacher()  { [ -f runs/teachers/scifact-listnet-d100-e2/config.json ] || step $RD teacher train --dataset scifact --output runs/teachers/scifact-listnet-d100-e2 --depth 100 --epochs 2; }
+encode()   { step evaluation/encode_corpora.sh all-mpnet-base-v2 256 "$1"; }
+run()      { step $RD run "configs/experiments/$1.yaml"; }
+seeds()    { for s in 14 15; do step $RD run "$(seeded "configs/experiments/$1.yaml" $s)"; done; }
+for what in "${@:-teacher encode:scifact run:scifact-ce-student run:scifact-embed-asym encode:nfcorpus run:nfcorpus-embed-asym run:scifact-embed-sym run:nfcorpus-embed-sym seeds:scifact-ce-student encode:arguana run:arguana-embed-asym run:arguana-embed-sym seeds:scifact-embed-asym}"; do
+  for item in $what; do
+    case $item in
+      teacher) teacher ;;
+      encode:*) encode "${item#encode:}" ;;
+      run:*) run "${item#run:}" ;;
+      seeds:*) seeds "${item#seeds:}" ;;
+    esac
+  done
+done

@@ -1,0 +1,64 @@
+"""Embedding distillation's teacher targets and training, for `rankdistill run` and `rankdistill train`.
+
+The teacher's vectors of the alignment texts (rankdistill/training/embeddings.py) are encoded by
+`rankdistill.indexes.encode.encode_cached`: chunked, each chunk written atomically, a rerun
+resumes after the last finished one, and the folder is keyed by the teacher's weights, max
+length, normalisation, precision and backend plus a hash of the texts, so another seed, another
+run or an index build of the same corpus with the same teacher settings (`<output_dir>/encodings`,
+what runs pass as `BuildSettings.chunks_dir`) encodes nothing again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rankdistill.training.config import TrainConfig
+
+SAMPLE_SEED = 0  # the alignment texts' sample: the same for every seed of a config
+
+
+def teacher_targets(config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32) -> tuple[list[str], np.ndarray, dict[str, Any], dict[str, int]]:
+    """(texts, teacher vectors row for row, the teacher encoder's record, texts per kind).
+
+    `student.max_texts` keeps a sample of all the texts drawn with a fixed seed (SAMPLE_SEED, not
+    the run's), so every seed aligns on the same texts and reads the same cached encodings. The
+    corpus is encoded whole (the encoding an index of it shares); other kinds only as sampled."""
+    from rankdistill.indexes.encode import encode_cached
+    from rankdistill.training.embeddings import alignment_texts, sample_rows
+
+    student = config.student
+    found = {kind: pair for kind, pair in alignment_texts(config).items() if pair[1]}
+    total = sum(len(texts) for _, texts in found.values())
+    kept = set(sample_rows(total, student.max_texts, SAMPLE_SEED))
+    texts: list[str] = []
+    blocks: list[np.ndarray] = []
+    kinds: dict[str, int] = {}
+    record: dict[str, Any] = {}
+    position = 0
+    for kind, (ids, kind_texts) in found.items():
+        rows = [i for i in range(len(kind_texts)) if position + i in kept]
+        position += len(kind_texts)
+        if not rows:
+            continue
+        if kind == "documents":
+            vectors, record = encode_cached(student.teacher, ids, kind_texts, cache_root, student.teacher_max_length, batch_size, precision)
+            vectors = vectors[rows]
+        else:
+            vectors, record = encode_cached(student.teacher, [ids[i] for i in rows], [kind_texts[i] for i in rows], cache_root,
+                                            student.teacher_max_length, batch_size, precision)
+        texts += [kind_texts[i] for i in rows]
+        blocks.append(vectors)
+        kinds[kind] = len(rows)
+    teacher = {key: record[key] for key in ("name", "weights_sha256", "max_length", "normalized", "precision", "backend", "dimension")}
+    return texts, np.concatenate(blocks), teacher, kinds
+
+
+def train_embedding_student(config: TrainConfig, cache_root: str | Path, precision: str = "auto", source: str | None = None) -> Any:
+    """Encode (or reuse) the teacher's targets, then train and save the student."""
+    from rankdistill.training.embeddings import distill_embeddings
+
+    texts, targets, teacher, kinds = teacher_targets(config, cache_root, precision)
+    return distill_embeddings(config, texts, targets, teacher, kinds, source)

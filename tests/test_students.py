@@ -1,0 +1,265 @@
+"""Students for rankers and embedders (issue 17), on tiny real models:
+
+- a cross-encoder student (SPLADE-tiny's body cut to 1 layer) learns to order its teacher's lists
+  the way the teacher does, is evaluated as a reranker beside it, and its run has no index stage;
+- embedding alignment lowers the student-teacher MSE, through a learned projection when the
+  dimensions differ, with the teacher's vectors cached on disk;
+- the asymmetric student (serve: teacher-documents) saves, loads and searches an index its teacher
+  built;
+- mismatched dimensions without a projection, and bad configs, are clear located errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rankdistill.errors import InputError, UserError
+from rankdistill.pipeline.config import load_pipeline_config
+from rankdistill.pipeline.run import pipeline_stages, run_pipeline
+from rankdistill.training import load_train_config
+from tests.conftest import write_beir
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_64(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 64-dimensional 'teacher' embedder: SPLADE-tiny's body, mean pooling, a fixed Dense layer
+    128 -> 64 and normalisation (its space differs from the 128-d tiny student's)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Dense
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    torch.manual_seed(0)
+    body = Transformer(splade_tiny, max_seq_length=64)
+    pooling = Pooling(body.get_embedding_dimension(), pooling_mode="cls")
+    model = SentenceTransformer(modules=[body, pooling, Dense(128, 64), Normalize()], device="cpu")
+    folder = tmp_path_factory.mktemp("tiny-teacher") / "model"
+    model.save(str(folder))
+    return str(folder)
+
+
+@pytest.fixture
+def beir(tmp_path: Path) -> Path:
+    return write_beir(write_beir(tmp_path / "tiny", split="train"), split="test")
+
+
+def cross_encoder_run(folder: Path, beir: Path, body: str, teacher: str, loss: str = "listwise_kl") -> Path:
+    path = folder / "ce.yaml"
+    path.write_text(f"""
+name: ce
+output_dir: {folder / 'runs'}
+dataset: {beir}
+teacher:
+  members: [{{teacher: "bi-encoder:{teacher}"}}]
+mine: {{split: train, retrievers: ["dense:{teacher}"], n_top: 4, n_random: 0, depth: 10, batch_size: 8}}
+train:
+  data: {{negatives: 3}}
+  student: {{kind: cross-encoder, model: "{body}", layers: 1, max_length: 48}}
+  loss: {loss}
+  trainer: {{epochs: 40, batch_size: 4, learning_rate: 2.0e-3, warmup_ratio: 0.0, logging_steps: 5, save_steps: 1000, device: cpu}}
+index: {{spec: Flat}}
+rerank_depth: 5
+evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25], k: 10, batch_size: 8}}
+""")
+    return path
+
+
+def test_cross_encoder_student_learns_its_teachers_order(beir: Path, tmp_path: Path, splade_tiny: str, tiny_dense_model: str) -> None:
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from rankdistill.mining.records import read_training_set
+    from rankdistill.teachers.diagnostics import mean_kendall_tau
+
+    config = load_pipeline_config(cross_encoder_run(tmp_path, beir, splade_tiny, tiny_dense_model))
+    assert [s.name for s in pipeline_stages(config)] == ["mine", "train", "evaluate"]  # no index for a reranker
+    outcomes = run_pipeline(config, "ce.yaml")
+    run_dir = tmp_path / "runs" / "ce"
+    student_path = run_dir / "stages" / "train" / "student"
+    student = CrossEncoder(str(student_path), device="cpu")
+    assert student.config.num_hidden_layers == 1 and student.num_labels == 1
+
+    # The teacher's lists: the student now orders them as the teacher does; the untrained body did not.
+    records = read_training_set(run_dir / "stages" / "mine" / "train.jsonl")
+    from rankdistill.data import open_dataset
+
+    dataset = open_dataset(str(beir), "train")
+    untrained = CrossEncoder(splade_tiny, num_labels=1, max_length=48, device="cpu", config_kwargs={"num_hidden_layers": 1})
+
+    def tau(model: CrossEncoder) -> float:
+        teacher, scored = {}, {}
+        for r in records:
+            docs = [*r.positives, *r.negatives]
+            teacher[r.query_id] = np.array([d.score for d in docs])
+            scored[r.query_id] = model.predict([(r.query, dataset.doc_text(d.doc_id)) for d in docs], activation_fn=__import__("torch").nn.Identity())
+        return mean_kendall_tau(teacher, scored)
+
+    after, before = tau(student), tau(untrained)
+    assert after >= 0.7 and after > before + 0.3, (before, after)
+
+    datasets = outcomes[-1].summary["datasets"]
+    systems = datasets["tiny"]["systems"]
+    assert {"bm25", "bm25 + teacher rerank@5", "student rerank of bm25@5"} <= set(systems)
+    assert "bm25 + student rerank (ms/query, cold)" in datasets["tiny"]["latency"]
+    assert outcomes[-1].summary["cost"]["student"]["parameters"] > 0
+    report = (run_dir / "report.md").read_text()
+    assert "| model | ms/query (what was timed) | parameters | MB on disk |" in report and "| student |" in report
+
+
+def embedding_train_config(folder: Path, beir: Path, student: str, teacher: str, projection: str = "auto", serve: str = "student") -> Path:
+    path = folder / "embed.yaml"
+    path.write_text(f"""
+name: embed
+output_dir: {folder / 'runs'}
+data: {{dataset: "{beir}", split: train}}
+student: {{kind: dense, model: "{student}", distill: embeddings, teacher: "{teacher}", projection: {projection}, serve: {serve},
+           texts: [documents, sentences, titles, queries], max_length: 32}}
+loss: mse
+trainer: {{epochs: 30, batch_size: 8, learning_rate: 2.0e-3, warmup_ratio: 0.0, logging_steps: 5, save_steps: 1000, device: cpu}}
+""")
+    return path
+
+
+def test_embedding_alignment_lowers_the_student_teacher_mse(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.pipeline.embeddings import teacher_targets, train_embedding_student
+
+    config = load_train_config(embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64))
+    cache = tmp_path / "encodings"
+    texts, targets, teacher, kinds = teacher_targets(config, cache)
+    assert targets.shape == (len(texts), 64) and teacher["weights_sha256"] and set(kinds) == {"documents", "sentences", "titles", "queries"}
+    folders = sorted(p.name for p in cache.iterdir())
+    assert len(folders) == 4 and all((cache / f / "state.json").is_file() for f in folders)  # one cached encoding per kind
+
+    result = train_embedding_student(config, cache)
+    alignment = result.record["alignment"]
+    assert alignment["after"]["mse"] < 0.5 * alignment["before"]["mse"], alignment
+    assert sorted(p.name for p in cache.iterdir()) == folders  # the second pass encoded nothing new
+    student = SentenceTransformer(str(result.student), device="cpu")
+    assert student.get_embedding_dimension() == 64 and result.record["projection"] == {"dense": True, "dimension": 64}
+    reference = SentenceTransformer(tiny_teacher_64, device="cpu").encode(texts[:5])
+    assert np.mean((student.encode(texts[:5]) - reference) ** 2) < alignment["before"]["mse"]
+
+
+def test_mismatched_dimensions_without_a_projection_are_a_clear_error(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
+    from rankdistill.pipeline.embeddings import train_embedding_student
+
+    config = load_train_config(embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64, projection="none"))
+    with pytest.raises(UserError, match=r"student.projection: none, but the student's embeddings have 128 dimensions and the teacher's 64"):
+        train_embedding_student(config, tmp_path / "encodings")
+
+
+def test_asymmetric_student_searches_its_teachers_index(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.asymmetric import ASYMMETRIC_FILE, is_asymmetric
+    from rankdistill.indexes.load import open_index
+
+    path = tmp_path / "asym.yaml"
+    path.write_text(f"""
+name: asym
+output_dir: {tmp_path / 'runs'}
+dataset: {beir}
+train:
+  student: {{kind: dense, model: "{tiny_dense_model}", distill: embeddings, teacher: "{tiny_teacher_64}", serve: teacher-documents,
+             texts: [documents, sentences, queries], max_length: 32, teacher_max_length: 48}}
+  trainer: {{epochs: 10, batch_size: 8, learning_rate: 2.0e-3, logging_steps: 5, device: cpu}}
+index: {{spec: Flat, batch_size: 8, max_length: 48}}
+evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25, "dense:{tiny_teacher_64}"], k: 10, batch_size: 8, max_length: 48}}
+""")
+    config = load_pipeline_config(path)
+    assert [s.name for s in pipeline_stages(config)] == ["train", "index", "evaluate"]  # no mining: no labels
+    outcomes = run_pipeline(config, "asym.yaml")
+    run_dir = tmp_path / "runs" / "asym"
+    manifest = json.loads((run_dir / "stages" / "index" / "index" / "manifest.json").read_text())
+    assert manifest["model"]["name"] == tiny_teacher_64  # the teacher built the index
+    assert manifest["build_seconds"]["reused_chunks"] == 1  # from the documents' targets, encoded once
+
+    student_path = run_dir / "stages" / "train" / "student"
+    assert json.loads((student_path / ASYMMETRIC_FILE).read_text())["document_model"] == tiny_teacher_64
+    student, teacher = SentenceTransformer(str(student_path), device="cpu"), SentenceTransformer(tiny_teacher_64, device="cpu")
+    assert is_asymmetric(student)
+    texts = ["why does coffee reduce tiredness", "Caffeine blocks adenosine receptors."]
+    assert np.allclose(student.encode_document(texts), teacher.encode_document(texts), atol=1e-5)
+
+    index = open_index(run_dir / "stages" / "index" / "index", model=str(student_path))
+    hits = index.search({"q4": "why does coffee reduce tiredness"}, 3)["q4"]
+    assert len(hits) == 3
+    systems = outcomes[-1].summary["datasets"]["tiny"]["systems"]
+    assert "student (Flat)" in systems and f"dense:{tiny_teacher_64}" in systems
+    latency = outcomes[-1].summary["datasets"]["tiny"]["latency"]
+    assert "student query encoding (ms/query)" in latency and f"dense:{tiny_teacher_64} query encoding (ms/query)" in latency
+    cost = outcomes[-1].summary["cost"]
+    assert cost["student"]["document_route"] == tiny_teacher_64 and cost["student"]["measured"] == "query route"
+    assert "(query route; documents:" in (run_dir / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("student", "loss", "field", "message"),
+    [
+        ("{kind: dense, model: m, layers: 3}", "listwise_kl", "train.student.layers", "for cross-encoder students"),
+        ("{kind: cross-encoder, model: m}", "{listwise_kl: 1, infonce: 0.1}", "train.loss", "'infonce' is not for cross-encoder students"),
+        ("{kind: dense, model: m, distill: embeddings}", "mse", "train.student.teacher", "missing: name the embedding model"),
+        ("{kind: sparse, model: m, distill: embeddings, teacher: t}", "mse", "train.student.distill", "for dense students"),
+        ("{kind: dense, model: m, distill: embeddings, teacher: t}", "listwise_kl", "train.loss", "aligns with mse or cosine"),
+        ("{kind: dense, model: m, serve: teacher-documents}", "listwise_kl", "train.student.serve", "is for embedding distillation"),
+        ("{kind: dense, model: m, distill: embeddings, teacher: t, projection: sometimes}", "mse", "train.student.projection", "expected one of"),
+    ],
+)
+def test_bad_student_configs_are_located(tmp_path: Path, student: str, loss: str, field: str, message: str) -> None:
+    teacher = "" if "embeddings" in student else "teacher: {members: [{teacher: bm25}]}\n"
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\ndataset: scifact\n{teacher}train:\n  student: {student}\n  loss: {loss}\n")
+    with pytest.raises(InputError) as error:
+        load_pipeline_config(path)
+    assert error.value.field in (field, field.removeprefix("train.")) and message in str(error.value) and error.value.line is not None, str(error.value)
+
+
+def test_an_embedding_run_has_no_score_teacher(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ndataset: scifact\nteacher: {members: [{teacher: bm25}]}\n"
+                    "train:\n  student: {kind: dense, model: m, distill: embeddings, teacher: t}\n")
+    with pytest.raises(InputError, match="its teacher is train.student.teacher") as error:
+        load_pipeline_config(path)
+    assert error.value.line == 3
+
+
+def test_cross_encoder_losses_reuse_the_list_formulas(splade_tiny: str) -> None:
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from rankdistill.losses import margin_mse
+    from rankdistill.losses.cross_encoder import build_cross_encoder_loss
+
+    model = CrossEncoder(splade_tiny, num_labels=1, max_length=32, device="cpu")
+    loss = build_cross_encoder_loss("margin_mse", model)
+    inputs = [["what causes tides", "coffee and sleep"], ["the moon pulls the oceans", "caffeine blocks adenosine"], ["glaciers carve valleys", "bees make honey"]]
+    labels = torch.tensor([[3.0, -1.0], [2.0, 0.5]])
+    value = loss(inputs, [labels[0], labels[1]])
+    with torch.no_grad():
+        logits = loss.student_scores(inputs)
+    assert logits.shape == (2, 2)
+    assert float(value) == pytest.approx(float(margin_mse(logits, labels)), rel=1e-4)
+    with pytest.raises(UserError, match="teacher scores of shape"):
+        loss(inputs, torch.zeros(2, 3))
+    with pytest.raises(UserError, match="no similarity"):
+        build_cross_encoder_loss({"listnet": {"similarity": "cosine"}}, model)
+
+
+def test_rankdistill_train_runs_embedding_distillation(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.cli import main
+
+    path = embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64, serve="teacher-documents")
+    path.write_text(path.read_text().replace("epochs: 30", "epochs: 2"))
+    assert main(["train", "--config", str(path)]) == 0
+    assert "trained student:" in capsys.readouterr().out
+    student = SentenceTransformer(str(tmp_path / "runs" / "embed" / "student"), device="cpu")
+    assert student.encode_query(["what causes tides"]).shape == (1, 64)
+    assert (tmp_path / "runs" / "encodings").is_dir()  # the teacher's targets, under output_dir
