@@ -229,3 +229,37 @@ def test_asymmetric_student_keeps_the_starting_identity_and_notices_a_changed_do
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(UserError, match="document route"):
         document_weights(folder)
+
+
+def test_interpolated_student_sits_between_the_starting_and_trained_weights(datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str) -> None:
+    """WiSE-FT (`student.interpolate: 0.5`): every query weight is the midpoint of the starting
+    and the trained one, so the saved query route differs from both; the dev set is measured
+    again on the mixed model. Without frozen documents the option is refused."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.errors import InputError
+    from rankdistill.training.query_side import interpolate_weights
+
+    starting = SentenceTransformer(tiny_dense_model, device="cpu")
+    trained = SentenceTransformer(tiny_dense_model, device="cpu")
+    with torch.no_grad():
+        for parameter in trained.parameters():
+            parameter.add_(1.0)
+    before = {k: v.clone() for k, v in trained.state_dict().items()}
+    interpolate_weights(trained, starting, 0.5)
+    for key, value in trained.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (starting.state_dict()[key] + before[key]) / 2)
+
+    beir, other = datasets
+    path = query_side_config(tmp_path, beir, other, tiny_dense_model)
+    path.write_text(path.read_text().replace("frozen_documents: true}", "frozen_documents: true, interpolate: 0.5}"))
+    run_pipeline(load_pipeline_config(path), path)
+    record = json.loads((tmp_path / "runs" / "qs" / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+    assert record["dev"]["interpolated"]["interpolate"] == 0.5
+    assert record["dev"]["metrics"]["dev_cosine_ndcg@10"] == record["dev"]["interpolated"]["ndcg@10"]
+
+    path.write_text(path.read_text().replace("frozen_documents: true, ", ""))
+    with pytest.raises(InputError, match="student.interpolate"):
+        load_pipeline_config(path)

@@ -65,6 +65,10 @@ class StudentConfig:
     # encoded once by `model` (the run's index stage) and only a query encoder trains, at
     # `max_length` (queries); the student is a query/document Router folder.
     frozen_documents: bool = False
+    # query-side: the saved query encoder is (1 - a) * starting + a * trained, weight by weight
+    # (WiSE-FT: Wortsman et al., "Robust fine-tuning of zero-shot models", arXiv:2109.01903):
+    # a < 1 gives back some of the in-domain gain for the starting model's out-of-domain quality
+    interpolate: float = checked(1.0, gt=0, le=1)
     # cross-encoder: a one-logit CrossEncoder from any CrossEncoder folder or BERT-style body;
     # `layers` keeps the body's first N transformer layers (e.g. 3 of MiniLM-L6)
     layers: int | None = checked(None, ge=1)
@@ -227,6 +231,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
 
     if config.student.matryoshka_dims and config.student.kind != "dense":
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
+    if config.student.interpolate != 1.0 and not config.student.frozen_documents:
+        fail("student.interpolate", "weight interpolation is for query-side students (frozen_documents: true)")
     if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):
         fail("student.frozen_documents", "query-side training is for dense students without Matryoshka dimensions")
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:

@@ -18,6 +18,9 @@ the whole frozen corpus and nDCG@10 is recorded (`dev_curve`); then a checkpoint
 optimizer, scheduler, RNG states) is written atomically, so a killed run resumes at the last
 finished epoch with the same result.
 
+With `student.interpolate: a` < 1 the trained query weights are mixed with the starting model's
+before saving (WiSE-FT), and the dev set is measured once more on the mixed model.
+
 The student is saved by `rankdistill.asymmetric.save_asymmetric`: a Router folder whose query
 route is the trained encoder (saved with the starting model's max length: training truncation is
 a speed setting) and whose document route is the starting model, freshly loaded, untouched.
@@ -54,6 +57,13 @@ class FrozenDocuments:
     weights_sha256: str  # of the model that encoded them (must be the starting model)
     max_length: int | None  # the documents' max length when they were encoded
     source: str  # where they were read from, for the record
+
+
+def interpolate_weights(model: torch.nn.Module, starting: torch.nn.Module, a: float) -> None:
+    """`model`'s floating-point weights become (1 - a) * `starting`'s + a * its own (same architecture)."""
+    base = starting.state_dict()
+    mixed = {k: (1 - a) * base[k].to(v.dtype) + a * v if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    model.load_state_dict(mixed)
 
 
 def row_positions(rows: list[dict[str, Any]], documents: FrozenDocuments) -> torch.Tensor:
@@ -250,6 +260,13 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
                          "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
     record["provenance"] = provenance()
     model.eval()
+    if config.student.interpolate != 1.0:
+        interpolate_weights(model, document_model, config.student.interpolate)
+        if dev is not None:
+            with inference_autocast(torch.device(device).type, precision):
+                record["dev"]["interpolated"] = {"interpolate": config.student.interpolate, "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4)}
+            record["dev"]["metrics"]["dev_cosine_ndcg@10"] = record["dev"]["interpolated"]["ndcg@10"]
+            print(f"interpolated {config.student.interpolate}: dev nDCG@10 {record['dev']['interpolated']['ndcg@10']:.4f}")
     model.max_seq_length = inference_length
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
