@@ -1,0 +1,64 @@
+"""Systems over several seeds, side by side: nDCG@10 mean +- sd over the seeds, and a paired
+test of each against a reference on per-query nDCG@10 averaged over its seeds (the table format
+of evaluation/distillation_study.md).
+
+    python evaluation/seed_table.py --dataset scifact --reference zero-shot \\
+        "zero-shot=runs/scifact-query-side:dense:all-MiniLM-L6-v2" \\
+        "query-side=runs/scifact-query-side,runs/scifact-query-side-seed14,runs/scifact-query-side-seed15" \\
+        "full fine-tuning=runs/default,runs/default-seed14,runs/default-seed15"
+
+A group is NAME=RUN[,RUN...][:SYSTEM] (SYSTEM: the runs' student unless named). A second
+--reference adds a second comparison column.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from rankdistill.evaluation.significance import compare, paired_values
+from rankdistill.pipeline.compare import _student, load_run
+from rankdistill.pipeline.report import MAIN_METRIC
+
+
+def group(spec: str, dataset: str) -> tuple[str, list[float], dict[str, dict[str, float]]]:
+    """(name, per-seed means, per-query values averaged over the seeds)."""
+    name, _, rest = spec.partition("=")
+    folders, _, system = rest.partition(":")
+    per_seed, per_query = [], {}
+    for folder in folders.split(","):
+        run = load_run(folder, dataset)
+        values = run.systems[system or _student(run)]["per_query"]
+        per_seed.append(float(np.mean([v[MAIN_METRIC] for v in values.values()])))
+        for query, metrics in values.items():
+            per_query.setdefault(query, []).append(metrics[MAIN_METRIC])
+    return name, per_seed, {q: {MAIN_METRIC: float(np.mean(v))} for q, v in per_query.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--reference", action="append", default=[])
+    parser.add_argument("groups", nargs="+")
+    args = parser.parse_args()
+    rows = [group(spec, args.dataset) for spec in args.groups]
+    by_name = {name: per_query for name, _, per_query in rows}
+    head = ["system", "seeds", f"{MAIN_METRIC} mean +- sd", "per seed"]
+    for reference in args.reference:
+        head += [f"vs {reference} (seed-averaged)", "wins / losses / ties", "randomisation p"]
+    print(f"{args.dataset}\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for name, per_seed, per_query in rows:
+        sd = f"{np.std(per_seed, ddof=1):.4f}" if len(per_seed) > 1 else "-"
+        cells = [name, str(len(per_seed)), f"{np.mean(per_seed):.4f} +- {sd}", " / ".join(f"{v:.4f}" for v in per_seed)]
+        for reference in args.reference:
+            if reference == name:
+                cells += ["(reference)", "", ""]
+                continue
+            c = compare(*paired_values(per_query, by_name[reference], MAIN_METRIC))
+            cells += [f"{c['delta']:+.4f}", f"{c['wins']} / {c['losses']} / {c['ties']}", f"{c['randomisation_p']:.3g}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
