@@ -44,6 +44,9 @@ def main() -> None:
     args = parser.parse_args()
     rows = [group(spec, args.dataset) for spec in args.groups]
     by_name = {name: per_query for name, _, per_query in rows}
+    missing = [r for r in args.reference if r not in by_name]
+    if missing:
+        parser.error(f"--reference {missing[0]!r} names no group (groups: {', '.join(by_name)})")
     head = ["system", "seeds", f"{MAIN_METRIC} mean +- sd", "per seed"]
     for reference in args.reference:
         head += [f"vs {reference} (seed-averaged)", "wins / losses / ties", "randomisation p"]
