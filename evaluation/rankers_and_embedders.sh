@@ -15,10 +15,10 @@ seeded() {  # a copy of config $1 under seed $2 (run folder NAME-seedN)
   sed -e "s/^name: .*/name: $name-seed$2/" -e "s/^seed: .*/seed: $2/" "$1" > "runs/configs/$name-seed$2.yaml"; echo "runs/configs/$name-seed$2.yaml"
 }
 teacher()  { [ -f runs/teachers/scifact-listnet-d100-e2/config.json ] || step $RD teacher train --dataset scifact --output runs/teachers/scifact-listnet-d100-e2 --depth 100 --epochs 2; }
-encode()   { step evaluation/encode_corpora.sh all-mpnet-base-v2 256 "$1"; }
+encode()   { step evaluation/encode_corpora.sh all-mpnet-base-v2 128 "$1"; }
 run()      { step $RD run "configs/experiments/$1.yaml"; }
 seeds()    { for s in 14 15; do step $RD run "$(seeded "configs/experiments/$1.yaml" $s)"; done; }
-for what in "${@:-teacher encode:scifact run:scifact-ce-student run:scifact-embed-asym encode:nfcorpus run:nfcorpus-embed-asym run:scifact-embed-sym run:nfcorpus-embed-sym seeds:scifact-ce-student encode:arguana run:arguana-embed-asym run:arguana-embed-sym seeds:scifact-embed-asym}"; do
+for what in "${@:-teacher run:scifact-ce-student encode:scifact run:scifact-embed-asym encode:nfcorpus run:nfcorpus-embed-asym run:scifact-embed-sym run:nfcorpus-embed-sym seeds:scifact-ce-student encode:arguana run:arguana-embed-asym run:arguana-embed-sym seeds:scifact-embed-asym}"; do
   for item in $what; do
     case $item in
       teacher) teacher ;;

@@ -138,6 +138,7 @@ def test_embedding_alignment_lowers_the_student_teacher_mse(beir: Path, tmp_path
     result = train_embedding_student(config, cache)
     alignment = result.record["alignment"]
     assert alignment["after"]["mse"] < 0.5 * alignment["before"]["mse"], alignment
+    assert alignment["least_squares_projection"]["mse"] < alignment["before"]["mse"]  # the ridge start, before any step
     assert sorted(p.name for p in cache.iterdir()) == folders  # the second pass encoded nothing new
     student = SentenceTransformer(str(result.student), device="cpu")
     assert student.get_embedding_dimension() == 64 and result.record["projection"] == {"dense": True, "dimension": 64}
