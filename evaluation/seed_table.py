@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 
 from rankdistill.evaluation.significance import compare, paired_values
-from rankdistill.pipeline.compare import _student, load_run
+from rankdistill.pipeline.compare import load_run, student_system
 from rankdistill.pipeline.report import MAIN_METRIC
 
 
@@ -29,7 +29,7 @@ def group(spec: str, dataset: str) -> tuple[str, list[float], dict[str, dict[str
     per_seed, per_query = [], {}
     for folder in folders.split(","):
         run = load_run(folder, dataset)
-        values = run.systems[system or _student(run)]["per_query"]
+        values = run.systems[system or student_system(run)]["per_query"]
         per_seed.append(float(np.mean([v[MAIN_METRIC] for v in values.values()])))
         for query, metrics in values.items():
             per_query.setdefault(query, []).append(metrics[MAIN_METRIC])

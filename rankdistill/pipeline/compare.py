@@ -41,7 +41,7 @@ def load_run(folder: str | Path, dataset: str | None = None) -> RunSystems:
     return RunSystems(Path(folder).name, name, datasets[name]["systems"])
 
 
-def _student(run: RunSystems) -> str:
+def student_system(run: RunSystems) -> str:
     for name in run.systems:
         if name.startswith("student (") or name == "student":
             return name
@@ -55,7 +55,7 @@ def compare_runs(
     runs = [load_run(f, dataset) for f in folders]
     ref_folder, _, ref_system = (reference or folders[0]).partition(":")
     ref_run = load_run(ref_folder, dataset or runs[0].dataset)
-    ref_system = ref_system or _student(ref_run)
+    ref_system = ref_system or student_system(ref_run)
     if ref_system not in ref_run.systems:
         raise UserError(f"{ref_folder}: no system {ref_system!r} (has: {', '.join(ref_run.systems)})")
     ref_per_query = ref_run.systems[ref_system]["per_query"]

@@ -59,17 +59,14 @@ def cross_fitted(config: PipelineConfig) -> bool:
 def _stage_teacher_train(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
         from rankdistill.data import open_dataset
-        from rankdistill.training.teacher import train_cross_encoder, train_fold_teachers
+        from rankdistill.training.teacher import FOLDS, train_cross_encoder, train_fold_teachers
 
         model = folder / "model"
-        dataset = None
-        if cross_fitted(config):
-            if not (model / "folds.json").is_file():
-                dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
-                train_fold_teachers(dataset, model, config.teacher.train)
-        elif not (model / "config.json").is_file():  # else: trained before a kill hit done.json
+        # a finished model (or set of fold models) was trained before a kill hit done.json
+        if not (model / (FOLDS if cross_fitted(config) else "config.json")).is_file():
             dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
-            train_cross_encoder(dataset, model, config.teacher.train)
+            trainer = train_fold_teachers if cross_fitted(config) else train_cross_encoder
+            trainer(dataset, model, config.teacher.train)
         Shard.from_env().barrier()  # rank 0 saves the model
         return {"model": str(model), **({"folds": config.teacher.train.folds} if cross_fitted(config) else {})}
 
@@ -81,8 +78,10 @@ def _trained(upstream: dict[str, Path], fold: int | None = None) -> Path | None:
     one the evaluation's teacher-as-reranker row uses)."""
     if "teacher_train" not in upstream:
         return None
+    from rankdistill.training.teacher import FOLDS
+
     model = upstream["teacher_train"] / "model"
-    return model / f"fold-{fold or 0}" if (model / "folds.json").is_file() else model
+    return model / f"fold-{fold or 0}" if (model / FOLDS).is_file() else model
 
 
 def generation_seed(config: PipelineConfig) -> int:
