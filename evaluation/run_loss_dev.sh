@@ -13,6 +13,7 @@ declare -A LOSS=(
   [infonce-only]="{infonce: {scale: 20}}"
   [kl0.3]="{listwise_kl: {weight: 0.3, temperature: 1.0, scale: 20}, infonce: {weight: 1.0}}"
   [kl1]="{listwise_kl: {weight: 1.0, temperature: 1.0, scale: 20}, infonce: {weight: 1.0}}"
+  [kl1-positive-first]="{listwise_kl: {weight: 1.0, temperature: 1.0, scale: 20, positive_margin: 1.0}, infonce: {weight: 1.0}}"
 )
 mkdir -p runs/configs
 for variant in ${VARIANTS:-infonce-only kl0.3 kl1}; do
