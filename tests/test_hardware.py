@@ -93,27 +93,29 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
 
 
 def test_progress_callbacks_fire_per_batch(tiny_dense_model: str) -> None:
+    from rankdistill.models import EncodingSettings
     from rankdistill.retrieval.dense import encode_texts, load_dense_model
     from rankdistill.retrieval.sparse import encode_sparse, load_sparse_model
 
-    model = load_dense_model(tiny_dense_model, precision="float32")
+    model = load_dense_model(tiny_dense_model, EncodingSettings(batch_size=5, precision="float32"))
     texts = [f"progress text number {i} " + "word " * (i % 7) for i in range(23)]
     calls: list[int] = []
-    vectors = encode_texts(model, texts, "document", batch_size=5, on_batch=calls.append)
+    vectors = encode_texts(model, texts, "document", on_batch=calls.append)
     assert calls == [5, 5, 5, 5, 3]
-    reference = model.encode_document(texts, convert_to_numpy=True, normalize_embeddings=True)
+    reference = model.model.encode_document(texts, convert_to_numpy=True, normalize_embeddings=True)
     np.testing.assert_allclose(vectors, reference, atol=1e-5)  # batched by length, put back in order
     calls.clear()
-    encode_texts(model, texts, "document", batch_size=5, on_batch=calls.append)
+    encode_texts(model, texts, "document", on_batch=calls.append)
     assert calls == []  # all memoised: nothing encoded, nothing reported
 
 
 def test_index_encoding_bar_moves_every_batch(tiny_dense_model: str, tmp_path: Path, monkeypatch) -> None:
     from rankdistill.indexes.encode import encode_chunks, load_encoder
+    from rankdistill.models import EncodingSettings
 
     updates: list[int] = []
     monkeypatch.setattr("rankdistill.indexes.encode.tqdm.update", lambda self, n=1: getattr(self, "desc", None) == "encoding" and updates.append(n))
-    encoder = load_encoder(tiny_dense_model, sparse=False, batch_size=4)
+    encoder = load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(batch_size=4))
     texts = [f"a document to index, number {i}" for i in range(10)]
     encode_chunks(encoder, texts, tmp_path / "chunks", chunk_size=10, source={})
     assert updates == [4, 4, 2]  # one chunk of 10, three batches

@@ -25,6 +25,7 @@ from rankdistill.errors import UserError
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
 from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
 from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
+from rankdistill.models import EncodingSettings
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory
 from rankdistill.indexes.structures import build_structure, load_structure
@@ -368,7 +369,7 @@ def test_bf16_index_records_its_precision_and_queries_use_it(tiny_dense_model: s
     assert manifest["model"]["bf16"] is True and manifest["model"]["precision"] == "bf16"
     index = open_index(folder)
     assert index.encoder.precision == "bf16" and index.encoder.fingerprint == manifest["model"]["fingerprint"]
-    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False, precision="float32").fingerprint
+    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(precision="float32")).fingerprint
     queries = load_queries(beir / "queries.jsonl")
     assert all(len(hits) == 3 for hits in index.search(queries, 3).values())
 

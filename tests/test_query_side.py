@@ -97,9 +97,10 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
     assert "bm25 + teacher rerank@5" in evaluate["tiny"]["systems"]
     assert "bm25 + teacher rerank@5" not in evaluate["other"]["systems"]  # the teacher is for the training domain
     from rankdistill.evaluation import evaluate_retriever, open_dataset
+    from rankdistill.models import EncodingSettings
 
     # The zero-shot baseline went through the starting model's index: the same figures as encoding again.
-    direct = evaluate_retriever(open_dataset(str(other), "test"), f"dense:{tiny_dense_model}", 10, 8, None, 48)
+    direct = evaluate_retriever(open_dataset(str(other), "test"), f"dense:{tiny_dense_model}", 10, EncodingSettings(batch_size=8, max_length=48))
     assert evaluate["other"]["systems"][f"dense:{tiny_dense_model}"]["metrics"] == pytest.approx(direct.result.aggregate)
     report = (run_dir / "report.md").read_text()
     assert "## tiny / test" in report and "## other / test" in report

@@ -232,7 +232,7 @@ def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(t
     bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", precision="bf16")
     assert bf16.fingerprint != fp32.fingerprint
     # float32 fingerprints are what they were before bf16 existed: stored scores stay valid
-    old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.model.max_seq_length)
+    old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.encoding.model.max_seq_length)
     assert fp32.fingerprint == old
     np.testing.assert_allclose(bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02)
 

@@ -16,6 +16,7 @@ from rankdistill.teachers.base import Ensemble
 def _cmd_evaluate(args: argparse.Namespace) -> None:
     from rankdistill.distributed import Shard
     from rankdistill.evaluation import evaluate_many, format_table
+    from rankdistill.models import EncodingSettings
 
     if not args.retriever and not args.index:
         raise UserError("evaluate: give at least one --retriever or --index")
@@ -26,12 +27,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         split=args.split,
         output=Path(args.output) if args.output else None,
         k=args.k,
-        batch_size=args.batch_size,
-        device=args.device,
-        max_length=args.max_length,
+        settings=EncodingSettings(args.batch_size, args.max_length, args.device, args.precision, args.backend),
         data_root=args.data_root,
-        precision=args.precision,
-        backend=args.backend,
         shard=shard,
     ) if args.retriever else []
     if args.index:
