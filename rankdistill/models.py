@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rankdistill.config import checked
 from rankdistill.errors import UserError
+from rankdistill.hardware import PRECISIONS
 from rankdistill.paths import cache_dir
 
 MARKER = ".rankdistill-model.json"
@@ -34,10 +36,10 @@ class EncodingSettings:
     `precision` (auto | float32 | bf16 | fp16, rankdistill.hardware) and `backend` (dense models:
     torch | onnx | onnx-int8 | openvino | auto) into the concrete ones an `EncodingModel` holds."""
 
-    batch_size: int = 32
-    max_length: int | None = None
+    batch_size: int = checked(32, ge=1)
+    max_length: int | None = checked(None, ge=1)
     device: str | None = None
-    precision: str = "auto"
+    precision: str = checked("auto", choices=PRECISIONS)
     backend: str = "torch"
 
 
