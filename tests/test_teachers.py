@@ -290,3 +290,16 @@ def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(tiny_cro
     reduced = ov16.score(BACKEND_QUERIES, BACKEND_DOCS)
     assert not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
     assert ov16.fingerprint not in (ov32.fingerprint, torch_fingerprint)
+
+
+def test_kendall_tau_and_spread_by_hand() -> None:
+    from rankdistill.teachers.diagnostics import mean_kendall_tau, spread
+
+    a = {"q1": np.array([3.0, 2.0, 1.0]), "q2": np.array([1.0, 2.0, 3.0, 4.0])}
+    b = {"q1": np.array([1.0, 2.0, 3.0]), "q2": np.array([1.0, 2.0, 4.0, 3.0])}
+    # q1: fully reversed (-1); q2: one discordant pair of six -> (5 - 1) / 6
+    assert mean_kendall_tau(a, b) == pytest.approx((-1 + 4 / 6) / 2)
+    assert mean_kendall_tau(a, a) == pytest.approx(1.0)
+    s = spread(a)
+    assert s["median_range"] == pytest.approx(2.5)  # ranges 2 and 3
+    assert s["median_top_gap"] == pytest.approx(1.0)
