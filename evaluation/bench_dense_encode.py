@@ -30,10 +30,10 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from rankdistill.data import open_dataset
-from rankdistill.hardware import configure_threads, resolve_precision, cpu_capability
+from rankdistill.core.hardware import configure_threads, resolve_precision, cpu_capability
 from rankdistill.metrics.trec_eval import evaluate_run
-from rankdistill.models import resolve_model
-from rankdistill.models import EncodingSettings
+from rankdistill.encoders.models import resolve_model
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model
 
 PATHS = {  # name -> (backend, precision)

@@ -75,7 +75,7 @@ def tiny_beir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def splade_tiny() -> str:
     """SPLADE-tiny (2 layers, 128 hidden, 17 MB) from the offline catalogue."""
-    from rankdistill.models import resolve_model
+    from rankdistill.encoders.models import resolve_model
 
     return resolve_model("splade-tiny")
 

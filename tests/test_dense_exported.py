@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 TEXTS = ["a short text", "a somewhat longer text about proteins folding in cells", "tides and the moon", "coffee"]
 
@@ -19,7 +19,7 @@ def own_cache(tmp_path: Path, monkeypatch) -> None:
 
 @pytest.mark.parametrize("backend", ["onnx", "openvino"])
 def test_float32_backends_encode_like_torch(tiny_dense_model: str, backend: str, tmp_path: Path) -> None:
-    from rankdistill.models import EncodingSettings
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import encode_texts, load_dense_model
 
     torch_model = load_dense_model(tiny_dense_model, EncodingSettings(precision="float32", backend="torch"))
@@ -32,7 +32,7 @@ def test_float32_backends_encode_like_torch(tiny_dense_model: str, backend: str,
 
 def test_int8_is_close_but_not_equal_and_has_its_own_fingerprint(tiny_dense_model: str) -> None:
     from rankdistill.indexes.encode import load_encoder
-    from rankdistill.models import EncodingSettings
+    from rankdistill.encoders.models import EncodingSettings
 
     reference = load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(precision="float32", backend="torch"))
     int8 = load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(backend="onnx-int8"))
@@ -43,7 +43,7 @@ def test_int8_is_close_but_not_equal_and_has_its_own_fingerprint(tiny_dense_mode
 
 
 def test_backend_mistakes_are_clear(tiny_dense_model: str) -> None:
-    from rankdistill.models import EncodingSettings
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import load_dense_model
 
     with pytest.raises(UserError, match="backend 'onnx' runs float32"):
@@ -56,7 +56,7 @@ def test_unsupported_module_stacks_are_refused(splade_tiny: str, tmp_path: Path)
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
 
-    from rankdistill.models import EncodingSettings
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import load_dense_model
 
     body = Transformer(splade_tiny, max_seq_length=32)

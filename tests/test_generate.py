@@ -12,7 +12,7 @@ import pytest
 
 from rankdistill.data import open_with_queries
 from rankdistill.data.beir import load_corpus
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.mining import generate as generate_module
 from rankdistill.mining.generate import generate_queries
 from rankdistill.mining.generators import build_generator, parse_generator_spec
@@ -164,7 +164,7 @@ def test_a_killed_generation_resumes_without_redoing_a_chunk(tmp_path: Path, mon
 
 
 def test_ranks_split_the_chunks_and_make_the_same_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
 
     beir = write_beir(tmp_path / "tiny")
     corpus = load_corpus(beir / "corpus.jsonl")

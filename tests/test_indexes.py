@@ -20,11 +20,11 @@ import pytest
 import scipy.sparse as sp
 
 from rankdistill.data.beir import join_title_text, load_corpus, load_queries
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
 from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
 from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
-from rankdistill.models import EncodingSettings
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory
 from rankdistill.indexes.structures import build_structure, load_structure

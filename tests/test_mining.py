@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rankdistill.data.beir import BeirDataset, load_dataset
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.mining import (
     Candidate,
     build_training_set,

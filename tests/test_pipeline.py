@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.pipeline.run import run_pipeline
 from tests.conftest import write_beir

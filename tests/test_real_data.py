@@ -44,7 +44,7 @@ def test_trec_dl_bm25_run_scores_pyserini_figures(shared_data: Path, year: str, 
 def test_minilm_document_path_equals_plain_sentence_transformers(shared_data: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.models import EncodingSettings, resolve_model
+    from rankdistill.encoders.models import EncodingSettings, resolve_model
     from rankdistill.retrieval.dense import encode_documents, load_dense_model
 
     dataset = open_dataset("scifact", "test", shared_data)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill import models
+from rankdistill.encoders import models
 from rankdistill.data import resolve_dataset
 from rankdistill.data import resolve as resolve_module
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from tests.conftest import write_beir
 
 
@@ -102,7 +102,7 @@ def test_catalogues_are_package_data() -> None:
 
     shipped = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert resolve_module.CATALOGUE.parent == Path(resolve_module.__file__).parent and "catalogue.yaml" in shipped["rankdistill.data"]
-    assert models.CATALOGUE_FILE.parent == Path(models.__file__).parent and "models.yaml" in shipped["rankdistill"]
+    assert models.CATALOGUE_FILE.parent == Path(models.__file__).parent and "models.yaml" in shipped["rankdistill.encoders"]
     assert resolve_module.DATASETS["arguana"].ignore_identical_ids and resolve_module.DATASETS["msmarco-trec-dl"].relevance_level == 2
     assert models.CATALOGUE["splade-tiny"].alias == "splade-tiny" and len(models.CATALOGUE["all-mpnet-base-v2"].parts) == 5
 
@@ -119,7 +119,7 @@ def test_catalogues_are_package_data() -> None:
     ],
 )
 def test_catalogue_mistakes_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
-    from rankdistill.config import load_named
+    from rankdistill.core.config import load_named
     from rankdistill.data.resolve import DatasetInfo
 
     path = tmp_path / "catalogue.yaml"
@@ -130,7 +130,7 @@ def test_catalogue_mistakes_name_file_and_line(tmp_path: Path, text: str, messag
 
 
 def test_model_catalogue_mistakes_name_file_and_line(tmp_path: Path) -> None:
-    from rankdistill.config import load_named
+    from rankdistill.core.config import load_named
 
     path = tmp_path / "models.yaml"
     path.write_text("m:\n  hub_id: a/m\n  kind: dense\n  parts:\n    - {name: w, version: 1, sha256: x}\n")

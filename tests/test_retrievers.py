@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rankdistill.data import load_dataset
-from rankdistill.errors import UserError
-from rankdistill.models import EncodingSettings
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval import build_retriever, top_k
 from rankdistill.retrieval.base import to_results
 

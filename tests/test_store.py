@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.store import ScoreStore, pair_key, text_hash
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.pipeline.run import pipeline_stages, run_pipeline
 from rankdistill.training import load_train_config
@@ -139,7 +139,7 @@ def test_mismatched_dimensions_without_a_projection_are_a_clear_error(beir: Path
 def test_asymmetric_student_searches_its_teachers_index(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.asymmetric import ASYMMETRIC_FILE, is_asymmetric
+    from rankdistill.encoders.asymmetric import ASYMMETRIC_FILE, is_asymmetric
     from rankdistill.indexes.load import open_index
 
     path = tmp_path / "asym.yaml"

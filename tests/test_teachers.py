@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.store import ScoreStore, score_with_store
 from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate, make_fingerprint, weights_hash
 from tests.conftest import TINY_CORPUS

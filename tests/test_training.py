@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rankdistill.data import load_dataset
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.mining.records import Negative, Positive, TrainingRecord, write_training_set
 from rankdistill.training.data import build_rows, carve_dev_ids, dev_from_records, load_records
 from tests.conftest import TINY_CORPUS, TINY_QRELS, write_beir

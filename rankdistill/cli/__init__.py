@@ -12,8 +12,8 @@ import sys
 
 from rankdistill import __version__
 from rankdistill.cli import compare, evaluate, generate, index, mine, models, regress, run, score, teacher, train
-from rankdistill.errors import UserError
-from rankdistill.hardware import configure_threads
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import configure_threads
 
 COMMANDS = (run, regress, compare, evaluate, mine, generate, score, train, teacher, index, models)  # the order of --help
 

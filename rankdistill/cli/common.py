@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from rankdistill.config import flag_type
-from rankdistill.hardware import add_precision_argument
-from rankdistill.models import EncodingSettings
+from rankdistill.core.config import flag_type
+from rankdistill.core.hardware import add_precision_argument
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.exported import BACKENDS  # light: the runtimes load on use
 
 DENSE_BACKENDS = "dense encoders: auto (torch, the fastest in evaluation/bench_dense_encode.md), torch, onnx, onnx-int8, openvino"

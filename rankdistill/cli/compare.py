@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> None:
-    from rankdistill.atomic import atomic_write_text
+    from rankdistill.core.atomic import atomic_write_text
     from rankdistill.pipeline.compare import compare_runs
 
     table = compare_runs(args.run, args.reference, tuple(args.include or ["student"]), args.dataset)

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from rankdistill.cli.common import add_encoding_arguments, encoding_settings
-from rankdistill.config import EvaluateConfig, flag_type
-from rankdistill.errors import UserError
+from rankdistill.core.config import EvaluateConfig, flag_type
+from rankdistill.core.errors import UserError
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> None:
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
     from rankdistill.evaluation import evaluate_many, format_table
 
     if not args.retriever and not args.index:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rankdistill.cli.common import add_data_root_argument
-from rankdistill.config import RunConfig, flag_type
+from rankdistill.core.config import RunConfig, flag_type
 from rankdistill.pipeline.config import GenerateSection
 
 
@@ -23,7 +23,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     from rankdistill.data import open_corpus
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
     from rankdistill.mining import generate_queries
 
     shard = Shard.from_env()

@@ -9,15 +9,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rankdistill.cli.common import add_data_root_argument, add_encoding_arguments, encoding_settings
-from rankdistill.config import Check, EvaluateConfig, flag_type
-from rankdistill.errors import UserError
+from rankdistill.core.config import Check, EvaluateConfig, flag_type
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.build import BuildSettings
 
 SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
 
 
 def handle_build(args: argparse.Namespace) -> None:
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
     from rankdistill.indexes.build import build_index
 
     settings = BuildSettings(
@@ -42,12 +42,12 @@ def handle_build(args: argparse.Namespace) -> None:
 def handle_search(args: argparse.Namespace) -> None:
     import time
 
-    from rankdistill.atomic import atomic_write_json
+    from rankdistill.core.atomic import atomic_write_json
     from rankdistill.data.beir import load_queries
     from rankdistill.evaluation import safe_name
     from rankdistill.indexes.load import open_index
     from rankdistill.metrics import write_trec_run
-    from rankdistill.provenance import provenance
+    from rankdistill.core.provenance import provenance
 
     index = open_index(args.index, model=args.model, params=args.params, device=args.device, batch_size=args.batch_size)
     queries = load_queries(args.queries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rankdistill.cli.common import add_data_root_argument
-from rankdistill.config import RunConfig, flag_type
+from rankdistill.core.config import RunConfig, flag_type
 from rankdistill.pipeline.config import MineSection
 
 OPTIONS = ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference", "seed")
@@ -42,7 +42,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     from rankdistill.data import open_dataset
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
     from rankdistill.mining import build_training_set, meta_path, write_training_set
     from rankdistill.teachers import build_teacher
 

@@ -14,7 +14,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def handle_list(args: argparse.Namespace) -> None:
-    from rankdistill.models import CATALOGUE, MARKER, models_dir
+    from rankdistill.encoders.models import CATALOGUE, MARKER, models_dir
 
     for entry in CATALOGUE.values():
         fetched = (models_dir() / entry.alias / MARKER).is_file()
@@ -23,7 +23,7 @@ def handle_list(args: argparse.Namespace) -> None:
 
 
 def handle_fetch(args: argparse.Namespace) -> None:
-    from rankdistill.models import resolve_model
+    from rankdistill.encoders.models import resolve_model
 
     for name in args.name:
         print(f"{name}: {resolve_model(name)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rankdistill.hardware import PRECISIONS
+from rankdistill.core.hardware import PRECISIONS
 
 STAGES = ("teacher_train", "mine", "train", "index", "evaluate")
 
@@ -18,7 +18,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> None:
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
     from rankdistill.pipeline.config import load_pipeline_config
     from rankdistill.pipeline.run import run_pipeline
 

@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 from rankdistill.cli.common import add_encoding_arguments
-from rankdistill.config import flag_type
-from rankdistill.errors import UserError
+from rankdistill.core.config import flag_type
+from rankdistill.core.errors import UserError
 from rankdistill.pipeline.config import MineSection
 
 
@@ -31,7 +31,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> None:
     from rankdistill.data import open_dataset
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
     from rankdistill.metrics import read_trec_run
     from rankdistill.scoring import candidate_pairs, score_candidates, score_report
     from rankdistill.teachers import build_teacher

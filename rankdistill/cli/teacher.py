@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from rankdistill.cli.common import add_data_root_argument
-from rankdistill.config import flag_type
-from rankdistill.hardware import PRECISIONS
+from rankdistill.core.config import flag_type
+from rankdistill.core.hardware import PRECISIONS
 from rankdistill.training.teacher import TeacherTrainingConfig
 
 

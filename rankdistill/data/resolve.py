@@ -17,10 +17,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rankdistill.config import checked, load_named
+from rankdistill.core.config import checked, load_named
 from rankdistill.data.beir import UnknownPolicy
-from rankdistill.errors import UserError
-from rankdistill.paths import DATA_ENV, cache_dir, env_data_root
+from rankdistill.core.errors import UserError
+from rankdistill.core.paths import DATA_ENV, cache_dir, env_data_root
 
 CATALOGUE = Path(__file__).with_name("catalogue.yaml")  # package data: it ships in the wheel
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json, atomic_write_text
+from rankdistill.core.atomic import atomic_write_json, atomic_write_text
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.open import open_dataset
 from rankdistill.data.resolve import dataset_info
-from rankdistill.models import EncodingSettings
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
-from rankdistill.provenance import provenance
-from rankdistill.distributed import Shard
+from rankdistill.core.provenance import provenance
+from rankdistill.core.distributed import Shard
 from rankdistill.retrieval import Results, build_retriever
 from rankdistill.retrieval.base import search_by_rank
 from rankdistill.teachers.base import Teacher

@@ -19,7 +19,7 @@ from rankdistill.evaluation.index_bench import Judge
 from rankdistill.indexes.encode import Chunks, Vectors, corpus_hash, encode_chunks, load_encoder
 from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries
 from rankdistill.metrics import evaluate_run
-from rankdistill.models import EncodingSettings
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import to_results
 
 

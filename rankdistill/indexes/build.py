@@ -19,17 +19,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rankdistill.config import check_fields, checked
+from rankdistill.core.config import check_fields, checked
 from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
-from rankdistill.models import EncodingSettings
-from rankdistill.provenance import provenance
+from rankdistill.encoders.models import EncodingSettings
+from rankdistill.core.provenance import provenance
 
 log = logging.getLogger(__name__)
 

@@ -24,13 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from rankdistill.asymmetric import document_weights
-from rankdistill.atomic import atomic_write, atomic_write_json
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
-from rankdistill.models import EncodingModel, EncodingSettings, resolve_model
+from rankdistill.encoders.asymmetric import document_weights
+from rankdistill.core.atomic import atomic_write, atomic_write_json
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import OnBatch
-from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Encoder:
     @property
     def max_length(self) -> int | None:
         """The documents' max length (an asymmetric student's query route has its own)."""
-        from rankdistill.asymmetric import document_max_length
+        from rankdistill.encoders.asymmetric import document_max_length
 
         return document_max_length(self.model)
 

@@ -12,12 +12,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Encoder, Vectors, built_precision, check_same_model, corpus_hash, load_encoder
 from rankdistill.indexes.manifest import read_manifest, verify_files
 from rankdistill.indexes.spec import parse_params, parse_spec
 from rankdistill.indexes.structures import Structure, load_structure
-from rankdistill.models import EncodingSettings
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import Corpus, Results, to_results
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.resolve import dataset_info
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
-from rankdistill.models import EncodingSettings
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval import build_retriever
 
 log = logging.getLogger(__name__)

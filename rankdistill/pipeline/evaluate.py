@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.atomic import atomic_write_text
+from rankdistill.core.atomic import atomic_write_text
 from rankdistill.data import open_dataset
-from rankdistill.distributed import Shard
+from rankdistill.core.distributed import Shard
 from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, rerank, save_evaluation
 from rankdistill.metrics import evaluate_run
-from rankdistill.models import EncodingSettings
+from rankdistill.encoders.models import EncodingSettings
 
 LATENCY_QUERIES = {"student": 100, "rerank": 10}
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ def evaluate_dims(
     """`label @ m dims` for each m in `dims` (largest first), exact inner-product search over the
     truncated embeddings of `model` (a folder or name)."""
     from rankdistill.data.resolve import dataset_info
-    from rankdistill.models import EncodingSettings
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model, normalizes
 
     info = dataset_info(dataset.name)

@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from rankdistill.errors import UserError
-from rankdistill.models import EncodingSettings
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import Corpus, Results, Retriever, top_k
 
 KINDS = ("bm25", "dense", "sparse", "scoreddocs", "docpairs")

@@ -9,11 +9,11 @@ import faiss
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from rankdistill.asymmetric import document_max_length, is_asymmetric, set_max_length
+from rankdistill.encoders.asymmetric import document_max_length, is_asymmetric, set_max_length
 from rankdistill.data.beir import join_title_text
-from rankdistill.errors import UserError
-from rankdistill.hardware import inference_autocast
-from rankdistill.models import EncodingModel, EncodingSettings, resolve_model
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import inference_autocast
+from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, memoised_rows, to_results
 
 
@@ -38,7 +38,7 @@ def load_dense_model(name: str, settings: EncodingSettings | None = None) -> Enc
             raise UserError(f"{name}: an asymmetric (query/document) student runs with backend torch, not {backend}")
         if backend != "torch":
             from rankdistill.retrieval.dense_exported import ExportedDenseModel
-            from rankdistill.fingerprints import weights_hash
+            from rankdistill.core.fingerprints import weights_hash
 
             model = ExportedDenseModel(model, weights_hash(path), backend, precision)
         _models[key] = model

@@ -10,8 +10,8 @@ import torch
 from sentence_transformers import SparseEncoder
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.hardware import inference_autocast, resolve_precision
-from rankdistill.models import EncodingModel, EncodingSettings, resolve_model
+from rankdistill.core.hardware import inference_autocast, resolve_precision
+from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, to_results, top_k
 
 

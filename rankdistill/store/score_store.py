@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from rankdistill.atomic import atomic_write, atomic_write_json, check_writable
-from rankdistill.errors import InputError, UserError
-from rankdistill.provenance import provenance
+from rankdistill.core.atomic import atomic_write, atomic_write_json, check_writable
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.provenance import provenance
 from rankdistill.store.keys import KEY_BYTES, pair_digests, rank_of
 from rankdistill.teachers.base import Batched, Teacher
 

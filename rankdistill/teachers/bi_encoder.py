@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankdistill.errors import UserError
-from rankdistill.models import EncodingSettings, resolve_model
-from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings, resolve_model
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 
 def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:

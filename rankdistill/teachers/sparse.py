@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.models import EncodingSettings, resolve_model
-from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.encoders.models import EncodingSettings, resolve_model
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 from rankdistill.teachers.bi_encoder import unique_texts
 
 

@@ -76,7 +76,7 @@ def test_help_loads_no_torch() -> None:
 def test_encoding_flags_read_back_as_one_settings_object() -> None:
     from rankdistill.cli import build_parser
     from rankdistill.cli.common import encoding_settings
-    from rankdistill.models import EncodingSettings
+    from rankdistill.encoders.models import EncodingSettings
 
     flags = ["--batch-size", "8", "--max-length", "64", "--precision", "float32", "--backend", "onnx", "--device", "cpu"]
     for command in (["evaluate", "--dataset", "d", "--retriever", "bm25"], ["index", "build", "--model", "m", "--dataset", "d", "--spec", "Flat", "--output", "o"]):

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rankdistill.config import checked, load_named
-from rankdistill.errors import UserError
-from rankdistill.hardware import PRECISIONS
-from rankdistill.paths import cache_dir
+from rankdistill.core.config import checked, load_named
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import PRECISIONS
+from rankdistill.core.paths import cache_dir
 
 MARKER = ".rankdistill-model.json"
 
@@ -33,7 +33,7 @@ MARKER = ".rankdistill-model.json"
 class EncodingSettings:
     """How a dense or sparse model encodes texts: given once where the model is loaded
     (`rankdistill.retrieval.dense.load_dense_model`, `...sparse.load_sparse_model`), which resolve
-    `precision` (auto | float32 | bf16 | fp16, rankdistill.hardware) and `backend` (dense models:
+    `precision` (auto | float32 | bf16 | fp16, rankdistill.core.hardware) and `backend` (dense models:
     torch | onnx | onnx-int8 | openvino | auto) into the concrete ones an `EncodingModel` holds."""
 
     batch_size: int = checked(32, ge=1)

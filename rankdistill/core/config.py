@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from rankdistill.errors import InputError, Line, UserError
-from rankdistill.hardware import PRECISIONS
-from rankdistill.textfile import read_text
+from rankdistill.core.errors import InputError, Line, UserError
+from rankdistill.core.hardware import PRECISIONS
+from rankdistill.core.textfile import read_text
 
 T = TypeVar("T")
 
@@ -334,10 +334,10 @@ def load_config(path: str | Path) -> RunConfig:
 
 def resolve_precisions(config: Any, override: str | None = None, device: str | None = "auto") -> dict[str, str]:
     """Replace every `precision: auto` in a config (nested dataclasses and lists) by what this
-    machine runs (rankdistill.hardware), in place, so stage keys and records hold the resolved
+    machine runs (rankdistill.core.hardware), in place, so stage keys and records hold the resolved
     precision; `override` first sets every precision field to itself. Returns each field's
     dotted name -> its value and the reason for it."""
-    from rankdistill.hardware import choose_precision
+    from rankdistill.core.hardware import choose_precision
 
     reasons: dict[str, str] = {}
 
