@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 QS=runs/scifact-query-side,runs/scifact-query-side-seed14,runs/scifact-query-side-seed15
-FT=runs/default
-for seed in 14 15; do [ -f runs/default-seed$seed/stages/evaluate/done.json ] && FT=$FT,runs/default-seed$seed; done
+FT=runs/scifact-full-finetune
+for seed in 14 15; do [ -f runs/scifact-full-finetune-seed$seed/stages/evaluate/done.json ] && FT=$FT,runs/scifact-full-finetune-seed$seed; done
 $PY evaluation/seed_table.py --dataset scifact --reference zero-shot --reference "full fine-tuning" \
     "zero-shot=runs/scifact-query-side:dense:all-MiniLM-L6-v2" "query-side, 6 epochs=$QS" "full fine-tuning=$FT"
 for dataset in nfcorpus arguana; do

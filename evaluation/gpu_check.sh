@@ -25,7 +25,7 @@ sed "s/^name: default$/name: default-gpu/" configs/default.yaml > "$CONFIG"
 
 echo "== 2. faiss-gpu index build and search (IVF and Flat over the student of step 1)"
 for SPEC in Flat IVF64,Flat; do
-  /usr/bin/time -f "$SPEC: %e s wall" "$PYTHON" -m rankdistill.cli index build --model runs/default-gpu/stages/train/model \
+  /usr/bin/time -f "$SPEC: %e s wall" "$PYTHON" -m rankdistill.cli index build --model runs/default-gpu/stages/train/student \
     --dataset scifact --spec "$SPEC" --output "$OUT/index-$SPEC"
   "$PYTHON" -m rankdistill.cli evaluate --dataset scifact --index "$OUT/index-$SPEC" --output "$OUT/eval-$SPEC"
 done

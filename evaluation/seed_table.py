@@ -5,7 +5,7 @@ of evaluation/distillation_study.md).
     python evaluation/seed_table.py --dataset scifact --reference zero-shot \\
         "zero-shot=runs/scifact-query-side:dense:all-MiniLM-L6-v2" \\
         "query-side=runs/scifact-query-side,runs/scifact-query-side-seed14,runs/scifact-query-side-seed15" \\
-        "full fine-tuning=runs/default,runs/default-seed14,runs/default-seed15"
+        "full fine-tuning=runs/scifact-full-finetune,runs/scifact-full-finetune-seed14,runs/scifact-full-finetune-seed15"
 
 A group is NAME=RUN[,RUN...][:SYSTEM] (SYSTEM: the runs' student unless named). A second
 --reference adds a second comparison column.

@@ -68,6 +68,23 @@ def test_listwise_kl_forward_and_reverse_by_hand() -> None:
         assert module.compute_loss_from_embeddings(score_embeddings(s.tolist()), t).item() == pytest.approx(expected, abs=1e-6)
 
 
+def test_listwise_kl_positive_margin_lifts_only_a_positive_the_teacher_ranks_low() -> None:
+    from rankdistill.losses.listwise_kl import positive_first
+
+    teacher = T([[1.0, 3.0, 2.0], [5.0, 3.0, 2.0]])  # row 0: a negative above the positive; row 1: positive first
+    lifted = positive_first(teacher, 0.5)
+    assert lifted.tolist() == [[3.5, 3.0, 2.0], [5.0, 3.0, 2.0]]  # the negatives' order is kept
+    s = T([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    module = ListwiseKL(nn.Identity(), similarity="dot", positive_margin=0.5)
+    assert module.score_loss(s, teacher).item() == pytest.approx(listwise_kl(s, lifted).item(), abs=1e-6)
+    assert module.compute_loss_from_embeddings(score_embeddings(s.tolist()), teacher).item() == pytest.approx(
+        listwise_kl(s, lifted).item(), abs=1e-6
+    )
+    assert module.score_loss(s, teacher).item() != pytest.approx(listwise_kl(s, teacher).item(), abs=1e-3)
+    assert ListwiseKL(nn.Identity(), similarity="dot").score_loss(s, teacher).item() == pytest.approx(listwise_kl(s, teacher).item())
+    assert "positive_margin" not in ListwiseKL(nn.Identity()).get_config_dict()  # stage keys of older runs unchanged
+
+
 def test_ranknet_by_hand() -> None:
     # teacher order 0 > 1 > 2; student scores (0, 1, 0): pairs (0,1), (0,2), (1,2)
     expected = (math.log(1 + math.e) + math.log(2) + math.log(1 + math.exp(-1))) / 3

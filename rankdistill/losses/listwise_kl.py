@@ -6,6 +6,11 @@ Kazi, Vivek Sourabh, Jimmy Lin; arXiv:2502.19712).
     forward:  L = tau_S^2 * mean_b KL(p_T || p_S) = tau_S^2 * mean_b sum_i p_T,i (log p_T,i - log p_S,i)
     reverse:  L = tau_S^2 * mean_b KL(p_S || p_T) = tau_S^2 * mean_b sum_i p_S,i (log p_S,i - log p_T,i)
 
+`positive_margin` (ours, off by default) makes the teacher's list agree with the judgement before
+the softmax: where the teacher scores a negative above the judged positive d+, d+'s score is lifted
+to the best negative's plus the margin, s_T(q, d+) <- max(s_T(q, d+), max_i s_T(q, d_i) + margin).
+The order among the negatives, which is what the teacher knows beyond the label, is kept.
+
 Forward KL is mass-covering (the student must put probability wherever the teacher does); reverse
 KL is mode-seeking (the student is punished for probability where the teacher has little). The
 tau_S^2 factor keeps gradient sizes comparable across temperatures (Hinton et al.).
@@ -27,6 +32,13 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_labels, check_scores
 
 DIRECTIONS = ("forward", "reverse")
+
+
+def positive_first(teacher_scores: Tensor, margin: float) -> Tensor:
+    """Teacher scores (B, n + 1), positive in column 0, with the positive lifted to at least the
+    best negative's score plus `margin`."""
+    lifted = torch.maximum(teacher_scores[:, 0], teacher_scores[:, 1:].max(dim=1).values + margin)
+    return torch.cat([lifted.unsqueeze(1), teacher_scores[:, 1:]], dim=1)
 
 
 def listwise_kl(
@@ -56,6 +68,8 @@ class ListwiseKL(ListLoss):
         student_temperature, teacher_temperature: tau_S and tau_T separately.
         similarity: "model" (the student's own similarity, what retrieval uses), "cosine" or "dot".
         scale: multiplies the student's scores before the loss (cosine students: about 20).
+        positive_margin: if given, the judged positive's teacher score is lifted to at least the
+            best negative's plus this margin (the formula above); None keeps the teacher's list.
 
     Example::
 
@@ -77,8 +91,10 @@ class ListwiseKL(ListLoss):
         teacher_temperature: float | None = None,
         similarity: str = "model",
         scale: float = 1.0,
+        positive_margin: float | None = None,
     ):
         super().__init__(model, similarity, scale)
+        self.positive_margin = positive_margin
         if direction not in DIRECTIONS:
             raise UserError(f"listwise_kl: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
         self.direction = direction
@@ -104,10 +120,13 @@ class ListwiseKL(ListLoss):
         if self.st_loss is None:
             return super().compute_loss_from_embeddings(embeddings, labels)
         check_labels(labels, embeddings, self.name)
-        return self.st_loss.compute_loss_from_embeddings(embeddings, labels.float())
+        return self.st_loss.compute_loss_from_embeddings(embeddings, self.teacher_list(labels.float()))
+
+    def teacher_list(self, teacher_scores: Tensor) -> Tensor:
+        return teacher_scores if self.positive_margin is None else positive_first(teacher_scores, self.positive_margin)
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
-        return listwise_kl(student_scores, teacher_scores, self.student_temperature, self.teacher_temperature, self.direction)
+        return listwise_kl(student_scores, self.teacher_list(teacher_scores), self.student_temperature, self.teacher_temperature, self.direction)
 
     def get_config_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +134,7 @@ class ListwiseKL(ListLoss):
             "direction": self.direction,
             "student_temperature": self.student_temperature,
             "teacher_temperature": self.teacher_temperature,
+            **({} if self.positive_margin is None else {"positive_margin": self.positive_margin}),
         }
 
     @property
