@@ -30,9 +30,10 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from rankdistill.data import open_dataset
-from rankdistill.hardware import configure_threads, resolve_precision, cpu_capability
+from rankdistill.core.hardware import configure_threads, resolve_precision, cpu_capability
 from rankdistill.metrics.trec_eval import evaluate_run
-from rankdistill.models import resolve_model
+from rankdistill.encoders.models import resolve_model
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model
 
 PATHS = {  # name -> (backend, precision)
@@ -93,14 +94,14 @@ def main() -> None:
     for name in paths:
         backend, precision = PATHS[name]
         started = time.perf_counter()
-        model = load_dense_model(args.model, device="cpu", precision=precision, backend=backend)
-        encode_documents(model, texts[:32], batch_size=args.batch_size, progress=False)  # first-call costs
+        model = load_dense_model(args.model, EncodingSettings(args.batch_size, None, "cpu", precision, backend))
+        encode_documents(model, texts[:32], progress=False)  # first-call costs
         setup[name] = time.perf_counter() - started
         started = time.perf_counter()
-        vectors = encode_documents(model, texts[32:], batch_size=args.batch_size, progress=False)
+        vectors = encode_documents(model, texts[32:], progress=False)
         seconds[name] = (time.perf_counter() - started) * len(texts) / (len(texts) - 32)
         vectors = np.concatenate([encode_documents(model, texts[:32], progress=False), vectors])
-        quality[name] = ndcg10(dataset, doc_ids, vectors, encode_queries(model, queries, batch_size=args.batch_size))
+        quality[name] = ndcg10(dataset, doc_ids, vectors, encode_queries(model, queries))
         cosine[name] = float(np.min(np.sum(vectors * plain_docs, axis=1)))
 
     print(f"model {args.model}, {len(texts)} {args.dataset} docs ({'all' if len(texts) == len(dataset.corpus) else 'judged + seeded sample'}), "

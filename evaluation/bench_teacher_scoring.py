@@ -29,8 +29,8 @@ from scipy.stats import kendalltau
 from sentence_transformers import CrossEncoder
 
 from rankdistill.data import open_dataset
-from rankdistill.hardware import configure_threads, cpu_capability, resolve_precision
-from rankdistill.models import resolve_model
+from rankdistill.core.hardware import configure_threads, cpu_capability, resolve_precision
+from rankdistill.encoders.models import resolve_model
 from rankdistill.retrieval import build_retriever
 from rankdistill.store import ScoreStore
 from rankdistill.teachers.cross_encoder import CrossEncoderTeacher

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
-from rankdistill.models import resolve_model
+from rankdistill.encoders.models import resolve_model
 from rankdistill.training.config import DataConfig, DevConfig, StudentConfig, TrainConfig, TrainerConfig
 from rankdistill.training.train import prepare_data, train
 

@@ -33,7 +33,7 @@ echo "run with learning_rate -0.001: exit $? | $(tail -1 "$W/err" | sed "s#$W#\$
 
 printf 'name: locked\noutput_dir: %s\nevaluate: {datasets: [%s], retrievers: [bm25], k: 10}\n' "$W/runs" "$W/ok" > "$W/run.yaml"
 $PY -c 'import sys, time
-from rankdistill.runlock import run_lock
+from rankdistill.core.runlock import run_lock
 with run_lock(sys.argv[1]):
     print("held", flush=True); time.sleep(30)' "$W/runs/locked" > "$W/holder" &
 HOLDER=$!

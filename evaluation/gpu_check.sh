@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 nvidia-smi -L
 "$PYTHON" - <<'PY'
 import faiss, torch
-from rankdistill.hardware import hardware_record
+from rankdistill.core.hardware import hardware_record
 assert torch.cuda.is_available(), "no CUDA device visible to torch"
 print("faiss GPUs:", faiss.get_num_gpus(), "| torch", torch.__version__, torch.cuda.get_device_name(0))
 print(hardware_record())

@@ -38,7 +38,7 @@ from sentence_transformers import CrossEncoder
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_teacher_scoring import per_query_tau, real_pairs  # noqa: E402
 
-from rankdistill.hardware import configure_threads, cpu_capability  # noqa: E402
+from rankdistill.core.hardware import configure_threads, cpu_capability  # noqa: E402
 from rankdistill.teachers.exported import exported_model  # noqa: E402
 
 

@@ -10,8 +10,8 @@ from bench_teacher_scoring import real_pairs, per_query_tau
 from onnxruntime.quantization import QuantType, quantize_dynamic
 import onnx, onnxruntime as ort
 from transformers import AutoTokenizer
-from rankdistill.models import resolve_model
-from rankdistill.paths import cache_dir
+from rankdistill.encoders.models import resolve_model
+from rankdistill.core.paths import cache_dir
 # the bench's seeded MiniLM cross-encoder export (<weights>-256, not a -dense- one), or argv[1]
 src = sys.argv[1] if len(sys.argv) > 1 else str(next(p for p in sorted((cache_dir() / "onnx").glob("*-256/model.onnx")) if "-dense-" not in str(p)))
 tok = AutoTokenizer.from_pretrained(resolve_model("all-MiniLM-L6-v2"))

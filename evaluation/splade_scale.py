@@ -20,7 +20,7 @@ import torch
 from sentence_transformers import SparseEncoder
 
 from rankdistill.data import open_dataset
-from rankdistill.models import resolve_model
+from rankdistill.encoders.models import resolve_model
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.training.dev import average_nonzeros
 from rankdistill.training.train import prepare_data

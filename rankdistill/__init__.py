@@ -43,6 +43,7 @@ _API: dict[str, tuple[str, str]] = {
     "StudentConfig": ("rankdistill.training.config", "StudentConfig"),
     "TrainerConfig": ("rankdistill.training.config", "TrainerConfig"),
     "DevConfig": ("rankdistill.training.config", "DevConfig"),
+    "EncodingSettings": ("rankdistill.encoders.models", "EncodingSettings"),
     "BuildSettings": ("rankdistill.indexes.build", "BuildSettings"),
     "PipelineConfig": ("rankdistill.pipeline.config", "PipelineConfig"),
     "load_pipeline_config": ("rankdistill.pipeline.config", "load_pipeline_config"),

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from rankdistill.data.beir import BeirDataset
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
 from rankdistill.retrieval.base import Results
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,12 @@ def score_report(
 ) -> str:
     """The markdown table (first stage vs each teacher as its reranker) and, under `folder`,
     diagnostics (histograms, spread, Kendall tau), per-teacher TREC runs and metrics.json."""
-    from rankdistill.atomic import atomic_write_json, atomic_write_text
+    from rankdistill.core.atomic import atomic_write_json, atomic_write_text
     from rankdistill.data.resolve import dataset_info
     from rankdistill.evaluation import safe_name
     from rankdistill.metrics import METRICS, evaluate_run, write_trec_run
     from rankdistill.evaluation.significance import compare, paired_values
-    from rankdistill.provenance import provenance
+    from rankdistill.core.provenance import provenance
     from rankdistill.teachers.diagnostics import write_diagnostics
 
     info = dataset_info(dataset.name)

@@ -75,7 +75,7 @@ def tiny_beir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def splade_tiny() -> str:
     """SPLADE-tiny (2 layers, 128 hidden, 17 MB) from the offline catalogue."""
-    from rankdistill.models import resolve_model
+    from rankdistill.encoders.models import resolve_model
 
     return resolve_model("splade-tiny")
 
@@ -92,6 +92,35 @@ def tiny_dense_model(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory)
     folder = tmp_path_factory.mktemp("tiny-dense") / "model"
     model.save(str(folder))
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_64(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 64-dimensional 'teacher' embedder: SPLADE-tiny's body, mean pooling, a fixed Dense layer
+    128 -> 64 and normalisation (its space differs from the 128-d tiny student's)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Dense
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    torch.manual_seed(0)
+    body = Transformer(splade_tiny, max_seq_length=64)
+    pooling = Pooling(body.get_embedding_dimension(), pooling_mode="cls")
+    model = SentenceTransformer(modules=[body, pooling, Dense(128, 64), Normalize()], device="cpu")
+    folder = tmp_path_factory.mktemp("tiny-teacher") / "model"
+    model.save(str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def flat_index(tiny_dense_model: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny BEIR folder and a Flat index of it by `tiny_dense_model`: (folder, index folder)."""
+    from rankdistill.indexes import BuildSettings, build_index
+
+    beir = write_beir(tmp_path_factory.mktemp("beir") / "tiny")
+    folder = tmp_path_factory.mktemp("indexes") / "flat"
+    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=3), progress=False)
+    return beir, folder
 
 
 @pytest.fixture(scope="session")

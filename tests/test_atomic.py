@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.atomic import atomic_write, atomic_write_text
+from rankdistill.core.atomic import atomic_write, atomic_write_text
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path) -> None:

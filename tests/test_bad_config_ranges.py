@@ -1,5 +1,5 @@
 """Bad input, class 3: config values of the right type but out of range. Every field's range
-is declared once, beside the field (`rankdistill.config.checked`), and checked where the YAML is
+is declared once, beside the field (`rankdistill.core.config.checked`), and checked where the YAML is
 read, so the error names file, line and field, and `rankdistill run` exits 2 without a traceback
 instead of failing later inside the optimizer."""
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.config import EvaluateConfig, RunConfig, check_fields
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.config import EvaluateConfig, RunConfig, check_fields
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.indexes.build import BuildSettings
 from rankdistill.pipeline.config import IndexSection, MineSection, PipelineConfig, TeacherSection, load_pipeline_config
 from rankdistill.teachers.ensemble_config import EnsembleConfig, MemberConfig

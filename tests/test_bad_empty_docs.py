@@ -12,7 +12,7 @@ import pytest
 
 from rankdistill.data import load_dataset, load_queries
 from rankdistill.data.beir import load_corpus
-from rankdistill.errors import InputError
+from rankdistill.core.errors import InputError
 from tests.conftest import TINY_CORPUS, write_beir
 
 

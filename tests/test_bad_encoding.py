@@ -1,5 +1,5 @@
 """Bad input, class 1: text encodings. Every text file goes through one decoder
-(rankdistill/textfile.py): a UTF-8 byte-order mark is accepted; UTF-16, UTF-32 and invalid UTF-8
+(rankdistill/core/textfile.py): a UTF-8 byte-order mark is accepted; UTF-16, UTF-32 and invalid UTF-8
 are located errors (file, line, what is wrong) that the CLI turns into exit 2 without a traceback."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.config import load_config
+from rankdistill.core.config import load_config
 from rankdistill.data import load_dataset, load_qrels, load_queries
 from rankdistill.data.beir import load_corpus
-from rankdistill.errors import InputError
+from rankdistill.core.errors import InputError
 from rankdistill.metrics import read_trec_run
 from rankdistill.mining.records import read_training_set
 

@@ -53,7 +53,7 @@ def test_bm25_through_beirs_evaluate_retrieval(shared_data: Path) -> None:
 def test_an_index_through_beirs_evaluate_retrieval(tmp_path: Path, tiny_dense_model: str) -> None:
     """A built index (a student's, here a tiny real bi-encoder's) as a beir retriever: beir gets
     the index's own hits; a corpus the index was not built from is refused."""
-    from rankdistill.errors import UserError
+    from rankdistill.core.errors import UserError
     from rankdistill.indexes.build import BuildSettings, build_index
     from rankdistill.evaluation.indexes import evaluate_index
     from rankdistill.indexes.load import open_index

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.config import load_config
-from rankdistill.errors import InputError
+from rankdistill.core.config import load_config
+from rankdistill.core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import pytest
 
 from rankdistill.data import load_corpus, load_dataset, load_qrels, load_queries
 from rankdistill.data.beir import join_title_text
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.distributed import Shard
+from rankdistill.core.distributed import Shard
 from tests.conftest import REPO, write_beir
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")

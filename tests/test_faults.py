@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rankdistill.atomic as atomic
-from rankdistill.errors import UserError
+import rankdistill.core.atomic as atomic
+from rankdistill.core.errors import UserError
 from rankdistill.store.score_store import ScoreStore, read_shard
 
 
@@ -82,6 +82,7 @@ def test_score_store_flushes_by_time_too(tmp_path: Path) -> None:
 class FakeEncoder:
     sparse = False
     fingerprint = "fake-encoder"
+    batch_size = 32
 
     def __init__(self) -> None:
         self.encoded: list[str] = []
@@ -177,7 +178,7 @@ def test_read_only_store_fails_when_opened(tmp_path: Path, monkeypatch: pytest.M
 
 HOLD = """
 import sys, time
-from rankdistill.runlock import run_lock
+from rankdistill.core.runlock import run_lock
 with run_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)
@@ -206,7 +207,7 @@ def test_second_run_on_the_same_folder_refuses_with_the_holder(tiny_beir: Path, 
 
 
 def test_lock_is_released_on_error(tmp_path: Path) -> None:
-    from rankdistill.runlock import run_lock
+    from rankdistill.core.runlock import run_lock
 
     with pytest.raises(ZeroDivisionError):
         with run_lock(tmp_path):

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rankdistill.data import load_dataset
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.mining.records import read_training_set
 
 CORPUS = [

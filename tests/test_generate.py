@@ -12,7 +12,7 @@ import pytest
 
 from rankdistill.data import open_with_queries
 from rankdistill.data.beir import load_corpus
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.mining import generate as generate_module
 from rankdistill.mining.generate import generate_queries
 from rankdistill.mining.generators import build_generator, parse_generator_spec
@@ -164,7 +164,7 @@ def test_a_killed_generation_resumes_without_redoing_a_chunk(tmp_path: Path, mon
 
 
 def test_ranks_split_the_chunks_and_make_the_same_queries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rankdistill.distributed import Shard
+    from rankdistill.core.distributed import Shard
 
     beir = write_beir(tmp_path / "tiny")
     corpus = load_corpus(beir / "corpus.jsonl")
@@ -248,47 +248,3 @@ def test_the_generate_stage_resumes_in_its_folder_after_a_kill(tmp_path: Path, t
     (outcome,) = run_stages(generate, config.run_dir())
     assert written == ["00000.json", "00001.json", "00002.json", "generated.json"]  # chunk 0 not redone
     assert outcome.summary["queries"] == 8 and (outcome.folder / "done.json").is_file()
-
-
-@pytest.mark.parametrize(
-    "edit, message",
-    [
-        (('generator: "keywords?k=4"', 'generator: "keywords?k=-1"'), "gen.yaml:10: field 'generate.generator': generator 'keywords?k=-1': setting 'k': must be >= 1"),
-        (('generator: "keywords?k=4"', 'generator: "poetry"'), "gen.yaml:10: field 'generate.generator': unknown query generator 'poetry'"),
-        (("mine: {queries: generated", "mine: {queries: imagined"), "gen.yaml:11: field 'mine.queries': expected one of split, generated"),
-        (("generate: {", "#generate: {"), "gen.yaml:11: field 'mine.queries': generated queries need a 'generate' section"),
-        (("mine: {queries: generated,", "mine: {"), "gen.yaml:10: field 'generate': a 'generate' section is used only with 'mine.queries: generated'"),
-    ],
-)
-def test_bad_generate_config_is_located(tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str, capsys) -> None:
-    from rankdistill.cli import main
-
-    beir = write_beir(tmp_path / "tiny", split="test")
-    path = generated_config(tmp_path, beir, tiny_dense_model)
-    path.write_text(path.read_text().replace(*edit))
-    assert main(["run", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
-
-
-def test_cli_generates_then_mines_the_generated_queries(tmp_path: Path, capsys) -> None:
-    from rankdistill.cli import main
-
-    beir = write_beir(tmp_path / "tiny", split="test")
-    assert main(["generate", "--dataset", str(beir), "--generator", "span?max_words=6", "--output", str(tmp_path / "gen"), "--seed", "4"]) == 0
-    assert "queries 10" in capsys.readouterr().out
-    assert main(["mine", "--dataset", str(beir), "--queries", str(tmp_path / "gen"), "--accept-rank", "1", "--retriever", "bm25",
-                 "--teacher", "bm25", "--store", str(tmp_path / "store"), "--n-top", "2", "--n-random", "2", "--depth", "10",
-                 "--output", str(tmp_path / "train.jsonl")]) == 0
-    meta = json.loads((tmp_path / "train.jsonl.meta.json").read_text())
-    assert meta["config"]["split"] == "generated" and meta["config"]["accept_rank"] == 1
-    counts = meta["counts"]
-    assert counts["queries"] == 10 and counts["positives_rejected"] == counts["queries_rejected"]  # one source document each
-    for line in (tmp_path / "train.jsonl").read_text().splitlines():
-        record = json.loads(line)
-        (positive,) = record["positives"]
-        assert positive["doc_id"] == record["query_id"].split("#")[0]
-        assert all(n["score"] <= positive["score"] for n in record["negatives"])  # accept rank 1: the teacher put it first
-    assert main(["generate", "--dataset", str(beir), "--generator", "span?max_words=x", "--output", str(tmp_path / "bad")]) == 2
-    assert "setting 'max_words': expected an int, got 'x'" in capsys.readouterr().err
-

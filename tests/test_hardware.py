@@ -1,4 +1,4 @@
-"""Precision, device and thread choice (rankdistill.hardware) and where the choice is recorded."""
+"""Precision, device and thread choice (rankdistill.core.hardware) and where the choice is recorded."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill import hardware
-from rankdistill.errors import InputError, UserError
-from rankdistill.hardware import available_cpus, choose_precision, precision_fields, resolve_precision
+from rankdistill.core import hardware
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.hardware import available_cpus, choose_precision, precision_fields, resolve_precision
 
 
 @pytest.mark.parametrize(("capability", "expected"), [("AVX2", "float32"), ("AVX512", "float32"), ("DEFAULT", "float32"),
@@ -54,7 +54,7 @@ def test_the_resolved_precision_changes_the_teacher_fingerprint(tiny_dense_model
 
 
 def test_yaml_alias_keys_and_located_errors(tmp_path: Path) -> None:
-    from rankdistill.config import load_config
+    from rankdistill.core.config import load_config
 
     path = tmp_path / "run.yaml"
     path.write_text("evaluate:\n  datasets: [scifact]\n  bf16: true\n")
@@ -72,7 +72,7 @@ def test_yaml_alias_keys_and_located_errors(tmp_path: Path) -> None:
 
 
 def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> None:
-    from rankdistill.config import resolve_precisions
+    from rankdistill.core.config import resolve_precisions
     from rankdistill.pipeline.config import load_pipeline_config
     from rankdistill.pipeline.run import legacy_precision_keys, pipeline_stages
 
@@ -93,27 +93,29 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
 
 
 def test_progress_callbacks_fire_per_batch(tiny_dense_model: str) -> None:
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import encode_texts, load_dense_model
     from rankdistill.retrieval.sparse import encode_sparse, load_sparse_model
 
-    model = load_dense_model(tiny_dense_model, precision="float32")
+    model = load_dense_model(tiny_dense_model, EncodingSettings(batch_size=5, precision="float32"))
     texts = [f"progress text number {i} " + "word " * (i % 7) for i in range(23)]
     calls: list[int] = []
-    vectors = encode_texts(model, texts, "document", batch_size=5, on_batch=calls.append)
+    vectors = encode_texts(model, texts, "document", on_batch=calls.append)
     assert calls == [5, 5, 5, 5, 3]
-    reference = model.encode_document(texts, convert_to_numpy=True, normalize_embeddings=True)
+    reference = model.model.encode_document(texts, convert_to_numpy=True, normalize_embeddings=True)
     np.testing.assert_allclose(vectors, reference, atol=1e-5)  # batched by length, put back in order
     calls.clear()
-    encode_texts(model, texts, "document", batch_size=5, on_batch=calls.append)
+    encode_texts(model, texts, "document", on_batch=calls.append)
     assert calls == []  # all memoised: nothing encoded, nothing reported
 
 
 def test_index_encoding_bar_moves_every_batch(tiny_dense_model: str, tmp_path: Path, monkeypatch) -> None:
     from rankdistill.indexes.encode import encode_chunks, load_encoder
+    from rankdistill.encoders.models import EncodingSettings
 
     updates: list[int] = []
     monkeypatch.setattr("rankdistill.indexes.encode.tqdm.update", lambda self, n=1: getattr(self, "desc", None) == "encoding" and updates.append(n))
-    encoder = load_encoder(tiny_dense_model, sparse=False, batch_size=4)
+    encoder = load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(batch_size=4))
     texts = [f"a document to index, number {i}" for i in range(10)]
     encode_chunks(encoder, texts, tmp_path / "chunks", chunk_size=10, source={})
     assert updates == [4, 4, 2]  # one chunk of 10, three batches
@@ -127,7 +129,7 @@ def test_available_cpus_follow_the_cgroup_quota(tmp_path: Path) -> None:
 
 
 def test_run_records_the_precision_and_why(tmp_path: Path) -> None:
-    from rankdistill.config import resolve_precisions
+    from rankdistill.core.config import resolve_precisions
     from rankdistill.pipeline.config import load_pipeline_config
 
     config = load_pipeline_config("configs/default.yaml")
@@ -158,7 +160,7 @@ def test_auto_backend_is_openvino_only_for_bf16_on_a_cpu(monkeypatch):
 def test_rankdistill_threads_overrides_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from rankdistill.hardware import available_cpus, configure_threads
+    from rankdistill.core.hardware import available_cpus, configure_threads
 
     before = torch.get_num_threads()
     try:

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from rankdistill.cli import main
 from rankdistill.data.beir import join_title_text, load_corpus, load_queries
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
 from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
 from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory
 from rankdistill.indexes.structures import build_structure, load_structure
@@ -196,14 +196,6 @@ def test_seismic_shortlists_are_rescored_exactly_and_query_cut_trades_recall(tmp
 # --- whole indexes: build, load, search, evaluate ------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def flat_index(tiny_dense_model: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    beir = write_beir(tmp_path_factory.mktemp("beir") / "tiny")
-    folder = tmp_path_factory.mktemp("indexes") / "flat"
-    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=3), progress=False)
-    return beir, folder
-
-
 def test_built_flat_index_searches_like_exact_dense_retrieval(flat_index, tiny_dense_model: str) -> None:
     from rankdistill.data.beir import load_corpus, join_title_text
 
@@ -221,21 +213,20 @@ def test_built_flat_index_searches_like_exact_dense_retrieval(flat_index, tiny_d
         assert list(results[query_id]) == [manifest["doc_ids"][i] for i in row]
 
 
-def test_evaluate_through_an_index_matches_the_dense_retriever(flat_index, tiny_dense_model: str, capsys) -> None:
+def table_rows(dataset_folder: Path, index: Path, retriever: str) -> list[list[str]]:
+    """The metric cells of the results table for `index` and the exact `retriever` on the folder."""
+    import rankdistill as rd
+    from rankdistill.evaluation import format_table
+
+    dataset = rd.load_dataset(str(dataset_folder))
+    table = format_table([rd.evaluate(dataset, retriever), rd.evaluate(dataset, rd.load_index(index))])
+    return [line.split(" | ")[3:7] for line in table.splitlines() if line.startswith("| tiny")]
+
+
+def test_evaluate_through_an_index_matches_the_dense_retriever(flat_index, tiny_dense_model: str) -> None:
     beir, folder = flat_index
-    assert main(["evaluate", "--dataset", str(beir), "--index", str(folder), "--retriever", f"dense:{tiny_dense_model}"]) == 0
-    rows = [line.split(" | ")[3:7] for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+    rows = table_rows(beir, folder, f"dense:{tiny_dense_model}")
     assert len(rows) == 2 and rows[0] == rows[1]  # same metrics through the index as exact retrieval
-
-
-def test_index_search_writes_a_trec_run_with_its_settings(flat_index, tmp_path: Path, capsys) -> None:
-    beir, folder = flat_index
-    run = tmp_path / "run.trec"
-    assert main(["index", "search", "--index", str(folder), "--queries", str(beir / "queries.jsonl"), "--k", "3", "--output", str(run)]) == 0
-    lines = run.read_text().splitlines()
-    assert len(lines) == 5 * 3 and lines[0].split()[:2] == ["q1", "Q0"]
-    meta = json.loads((tmp_path / "run.trec.meta.json").read_text())
-    assert meta["spec"] == "Flat" and meta["k"] == 3 and meta["provenance"]["versions"]["faiss-cpu"]
 
 
 def test_loading_with_another_model_is_refused(flat_index) -> None:
@@ -278,29 +269,17 @@ def test_manifest_of_another_version_or_missing_is_refused(flat_index, tmp_path:
         open_index(folder)
 
 
-def test_cli_errors_exit_2_without_traceback(flat_index, tmp_path: Path, capsys) -> None:
-    beir, folder = flat_index
-    other = write_beir(tmp_path / "other", corpus={"x1": ("A", "another corpus")}, queries={"qx": "q"}, qrels={"qx": {"x1": 1}})
-    assert main(["evaluate", "--dataset", str(other), "--index", str(folder)]) == 2
-    assert "index was built from another corpus" in capsys.readouterr().err
-    assert main(["index", "build", "--model", "m", "--dataset", str(beir), "--spec", "IVF4,PQ7", "--output", str(folder)]) == 2
-    assert "already holds a complete index" in capsys.readouterr().err
-    assert main(["evaluate", "--dataset", str(beir)]) == 2
-
-
-def test_inverted_index_on_splade_matches_exact_sparse_retrieval(splade_tiny: str, tiny_beir: Path, tmp_path: Path, capsys) -> None:
+def test_inverted_index_on_splade_matches_exact_sparse_retrieval(splade_tiny: str, tiny_beir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "inverted"
     build_index(splade_tiny, str(tiny_beir), "inverted", folder, progress=False)
-    capsys.readouterr()
-    assert main(["evaluate", "--dataset", str(tiny_beir), "--index", str(folder), "--retriever", f"sparse:{splade_tiny}"]) == 0
-    rows = [line.split(" | ")[3:7] for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+    rows = table_rows(tiny_beir, folder, f"sparse:{splade_tiny}")
     assert len(rows) == 2 and rows[0] == rows[1]
 
 
 # --- resume after a real kill -----------------------------------------------------------------
 
 
-def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tmp_path: Path, capsys) -> None:
+def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tmp_path: Path) -> None:
     words = "cell gene protein virus water light energy brain heart ocean star metal".split()
     rng = np.random.default_rng(3)
     corpus = {f"d{i}": (f"title {i}", " ".join(rng.choice(words, 12))) for i in range(1200)}
@@ -318,8 +297,8 @@ def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tm
     finished = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
     assert 2 <= len(finished) < 30 and not (folder / "manifest.json").exists()
 
-    assert main(args) == 0
-    assert "resumed: reused" in capsys.readouterr().out
+    manifest = build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=40, keep_chunks=True), progress=False)
+    assert manifest["build_seconds"]["reused_chunks"] == len(finished)  # `index build` prints it as "resumed: reused N"
     after = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
     assert len(after) == 30 and all(after[name] == mtime for name, mtime in finished.items())
     # the resumed index holds every document, each vector where a fresh encoding puts it
@@ -368,7 +347,7 @@ def test_bf16_index_records_its_precision_and_queries_use_it(tiny_dense_model: s
     assert manifest["model"]["bf16"] is True and manifest["model"]["precision"] == "bf16"
     index = open_index(folder)
     assert index.encoder.precision == "bf16" and index.encoder.fingerprint == manifest["model"]["fingerprint"]
-    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False, precision="float32").fingerprint
+    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(precision="float32")).fingerprint
     queries = load_queries(beir / "queries.jsonl")
     assert all(len(hits) == 3 for hits in index.search(queries, 3).values())
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rankdistill.data import dataset_info, open_corpus, open_dataset
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from tests.conftest import REPO
 
 pytest.importorskip("ir_datasets")

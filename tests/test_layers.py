@@ -11,11 +11,9 @@ CHAIN = ["core", "data", "encoders", "retrieval", "teachers", "store", "mining",
 # modules and packages directly under rankdistill/ -> their layer
 LAYER_OF = {
     "__init__": "api",  # the lazy public API names everything and imports nothing at import time
-    "errors": "core", "atomic": "core", "paths": "core", "provenance": "core", "fingerprints": "core", "config": "core",
-    "hardware": "core",  # machine facts: device, CPU capability, threads, the precision they allow
-    "distributed": "core", "textfile": "core", "runlock": "core",
+    "core": "core",
     "data": "data",
-    "models": "encoders", "asymmetric": "encoders", "encoders": "encoders",
+    "encoders": "encoders",
     "retrieval": "retrieval",
     "teachers": "teachers",
     "store": "store",

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.losses import (
     LOSSES,
     WeightedSum,

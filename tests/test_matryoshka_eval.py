@@ -28,7 +28,7 @@ def test_truncate_keeps_the_head_and_renormalises() -> None:
 def test_full_dimension_equals_exact_dense_search(tmp_path: Path, tiny_dense_model: str) -> None:
     dataset = open_dataset(str(write_beir(tmp_path / "tiny")))
     full = evaluate_retriever(dataset, f"dense:{tiny_dense_model}", k=10)
-    dimension = load_dense_model(tiny_dense_model).get_sentence_embedding_dimension()
+    dimension = load_dense_model(tiny_dense_model).model.get_sentence_embedding_dimension()
     evaluations = evaluate_dims(dataset, tiny_dense_model, "tiny", [dimension // 8, dimension], 10, 8, None)
     assert [e.retriever for e in evaluations] == [f"tiny @ {dimension} dims", f"tiny @ {dimension // 8} dims"]
     at_full, at_eighth = evaluations

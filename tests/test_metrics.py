@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.errors import InputError
+from rankdistill.core.errors import InputError
 from rankdistill.metrics import evaluate_run, read_trec_run, write_trec_run
 
 

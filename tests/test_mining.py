@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.cli import main
 from rankdistill.data.beir import BeirDataset, load_dataset
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.mining import (
     Candidate,
     build_training_set,
@@ -318,16 +317,3 @@ def test_read_rejects_duplicate_queries(tmp_path: Path) -> None:
 # --- command line ---
 
 
-def test_mine_command_writes_a_readable_training_set(train_set: BeirDataset, tmp_path: Path, capsys) -> None:
-    output = tmp_path / "mined" / "train.jsonl"
-    args = ["mine", "--dataset", str(train_set.path), "--retriever", "bm25", "--teacher", "bm25", "--store", str(tmp_path / "store")]
-    args += ["--output", str(output), "--n-top", "2", "--n-random", "1", "--depth", "10", "--fn-margin", "0.0"]
-    assert main(args) == 0
-    assert f"wrote {output}" in capsys.readouterr().out
-    records = read_training_set(output)
-    meta = json.loads(meta_path(output).read_text())
-    assert meta["records"] == meta["counts"]["records"] == len(records) > 0
-    assert meta["config"]["retrievers"] == ["bm25"] and meta["config"]["split"] == "train"
-    assert all(r.teacher == meta["config"]["teacher_fingerprint"] for r in records)
-    assert main([*args, "--split", "nosuch"]) == 2
-    assert "no such split 'nosuch'" in capsys.readouterr().err

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.cli import main
+from rankdistill.core.errors import UserError
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.pipeline.run import run_pipeline
 from tests.conftest import write_beir
@@ -51,9 +51,10 @@ def beir(tmp_path: Path) -> Path:
     return write_beir(folder, split="test")
 
 
-def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: Path, tiny_dense_model: str, capsys) -> None:
+def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: Path, tiny_dense_model: str) -> None:
     config_path = pipeline_config(tmp_path, beir, tiny_dense_model)
-    assert main(["run", str(config_path)]) == 0
+    first = run_pipeline(load_pipeline_config(config_path), config_path)
+    assert [o.cached for o in first] == [False] * 4
     run_dir = tmp_path / "runs" / "tiny"
     report = (run_dir / "report.md").read_text()
     for expected in ("| bm25 |", "bm25 + teacher rerank@5", "student (Flat)", "randomisation p", "Kendall tau", "ms |"):
@@ -62,7 +63,6 @@ def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: P
     evaluate = json.loads((run_dir / "stages" / "evaluate" / "done.json").read_text())["summary"]
     systems = evaluate["datasets"]["tiny"]["systems"]
     assert set(systems) == {"bm25", "bm25 + teacher rerank@5", next(s for s in systems if s.startswith("student"))}
-    capsys.readouterr()
 
     config = load_pipeline_config(config_path)
     again = run_pipeline(config, config_path)
@@ -100,11 +100,12 @@ def test_sparse_student_goes_through_an_inverted_index(beir: Path, tmp_path: Pat
         (("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: median}\ntrain"), "tiny.yaml:11: field 'mine.fn_reference': expected one of lowest, highest"),
     ],
 )
-def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str, capsys) -> None:
+def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str) -> None:
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     path.write_text(path.read_text().replace(*edit))
-    assert main(["run", str(path)]) == 2
-    err = capsys.readouterr().err
+    with pytest.raises(UserError) as error:  # what `rankdistill run` prints, exiting 2
+        run_pipeline(load_pipeline_config(path), path)
+    err = str(error.value)
     assert message in err and str(path) in err
 
 

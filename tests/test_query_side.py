@@ -64,7 +64,7 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.asymmetric import ASYMMETRIC_FILE, is_asymmetric
+    from rankdistill.encoders.asymmetric import ASYMMETRIC_FILE, is_asymmetric
 
     beir, other = datasets
     config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
@@ -97,9 +97,10 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
     assert "bm25 + teacher rerank@5" in evaluate["tiny"]["systems"]
     assert "bm25 + teacher rerank@5" not in evaluate["other"]["systems"]  # the teacher is for the training domain
     from rankdistill.evaluation import evaluate_retriever, open_dataset
+    from rankdistill.encoders.models import EncodingSettings
 
     # The zero-shot baseline went through the starting model's index: the same figures as encoding again.
-    direct = evaluate_retriever(open_dataset(str(other), "test"), f"dense:{tiny_dense_model}", 10, 8, None, 48)
+    direct = evaluate_retriever(open_dataset(str(other), "test"), f"dense:{tiny_dense_model}", 10, EncodingSettings(batch_size=8, max_length=48))
     assert evaluate["other"]["systems"][f"dense:{tiny_dense_model}"]["metrics"] == pytest.approx(direct.result.aggregate)
     report = (run_dir / "report.md").read_text()
     assert "## tiny / test" in report and "## other / test" in report
@@ -214,9 +215,9 @@ def test_full_finetuning_run_indexes_every_evaluated_dataset_after_training(data
 def test_asymmetric_student_keeps_the_starting_identity_and_notices_a_changed_document_route(tmp_path: Path, tiny_dense_model: str) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.asymmetric import document_max_length, document_weights, save_asymmetric, set_max_length
-    from rankdistill.errors import UserError
-    from rankdistill.fingerprints import weights_hash
+    from rankdistill.encoders.asymmetric import document_max_length, document_weights, save_asymmetric, set_max_length
+    from rankdistill.core.errors import UserError
+    from rankdistill.core.fingerprints import weights_hash
 
     query, document = SentenceTransformer(tiny_dense_model, device="cpu"), SentenceTransformer(tiny_dense_model, device="cpu")
     query.max_seq_length = 16
@@ -238,7 +239,7 @@ def test_interpolated_student_sits_between_the_starting_and_trained_weights(data
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.errors import InputError
+    from rankdistill.core.errors import InputError
     from rankdistill.training.query_side import interpolate_weights
 
     starting = SentenceTransformer(tiny_dense_model, device="cpu")

@@ -44,12 +44,12 @@ def test_trec_dl_bm25_run_scores_pyserini_figures(shared_data: Path, year: str, 
 def test_minilm_document_path_equals_plain_sentence_transformers(shared_data: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.models import resolve_model
+    from rankdistill.encoders.models import EncodingSettings, resolve_model
     from rankdistill.retrieval.dense import encode_documents, load_dense_model
 
     dataset = open_dataset("scifact", "test", shared_data)
     texts = [dataset.doc_text(d) for d in list(dataset.corpus)[:48]]
-    ours = encode_documents(load_dense_model("all-MiniLM-L6-v2", device="cpu"), texts, progress=False)
+    ours = encode_documents(load_dense_model("all-MiniLM-L6-v2", EncodingSettings(device="cpu")), texts, progress=False)
     plain = SentenceTransformer(resolve_model("all-MiniLM-L6-v2"), device="cpu").encode(texts)
     assert ours.shape == (48, 384)
     np.testing.assert_allclose(ours, plain, atol=1e-5)

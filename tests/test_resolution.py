@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill import models
+from rankdistill.encoders import models
 from rankdistill.data import resolve_dataset
 from rankdistill.data import resolve as resolve_module
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from tests.conftest import write_beir
 
 
@@ -95,3 +95,47 @@ def test_wrong_checksum_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     with pytest.raises(UserError, match="sha256 .* != pinned 0000"):
         models.resolve_model("splade-tiny")
     assert not (tmp_path / "cache" / "models" / "splade-tiny").exists()
+
+
+def test_catalogues_are_package_data() -> None:
+    import tomllib
+
+    shipped = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert resolve_module.CATALOGUE.parent == Path(resolve_module.__file__).parent and "catalogue.yaml" in shipped["rankdistill.data"]
+    assert models.CATALOGUE_FILE.parent == Path(models.__file__).parent and "models.yaml" in shipped["rankdistill.encoders"]
+    assert resolve_module.DATASETS["arguana"].ignore_identical_ids and resolve_module.DATASETS["msmarco-trec-dl"].relevance_level == 2
+    assert models.CATALOGUE["splade-tiny"].alias == "splade-tiny" and len(models.CATALOGUE["all-mpnet-base-v2"].parts) == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("scifact:\n  folder: scifact\n  default_split: test\n  unknown_qrels_docs: maybe\n",
+         ":4: field 'scifact.unknown_qrels_docs': expected one of error, warn, got 'maybe'"),
+        ("scifact:\n  folder: scifact\n  default_splitt: test\n", ":3: field 'scifact.default_splitt': unknown key"),
+        ("scifact:\n  folder: scifact\n  default_split: test\nscifact:\n  folder: x\n", ":4: field 'scifact': given twice"),
+        ("scifact:\n  folder: scifact\n  default_split: test\n  relevance_level: two\n", ":4: field 'scifact.relevance_level': expected a int"),
+        ("- scifact\n", ":1: expected a mapping of names to entries"),
+    ],
+)
+def test_catalogue_mistakes_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    from rankdistill.core.config import load_named
+    from rankdistill.data.resolve import DatasetInfo
+
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as error:
+        load_named(DatasetInfo, path)
+    assert str(error.value).startswith(f"{path}{message}")
+
+
+def test_model_catalogue_mistakes_name_file_and_line(tmp_path: Path) -> None:
+    from rankdistill.core.config import load_named
+
+    path = tmp_path / "models.yaml"
+    path.write_text("m:\n  hub_id: a/m\n  kind: dense\n  parts:\n    - {name: w, version: 1, sha256: x}\n")
+    with pytest.raises(UserError, match=rf"{path}:5: field 'm.parts\[0\].member': missing"):
+        load_named(models.CatalogueEntry, path, "alias")
+    path.write_text("m:\n  alias: other\n  hub_id: a/m\n  kind: dense\n  parts: []\n")
+    with pytest.raises(UserError, match=rf"{path}:2: field 'm.alias': given twice"):
+        load_named(models.CatalogueEntry, path, "alias")

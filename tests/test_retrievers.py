@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rankdistill.data import load_dataset
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval import build_retriever, top_k
 from rankdistill.retrieval.base import to_results
 
@@ -56,7 +57,7 @@ def test_bad_retriever_specs(spec: str) -> None:
 def test_dense_search_equals_brute_force_cosine(dataset, tiny_dense_model: str) -> None:
     from sentence_transformers import SentenceTransformer
 
-    retriever = build_retriever(f"dense:{tiny_dense_model}", device="cpu")
+    retriever = build_retriever(f"dense:{tiny_dense_model}", EncodingSettings(device="cpu"))
     retriever.index(dataset.corpus)
     results = retriever.search(dataset.queries, k=4)
 
@@ -74,7 +75,7 @@ def test_dense_search_equals_brute_force_cosine(dataset, tiny_dense_model: str) 
 def test_sparse_search_equals_brute_force_dot(dataset, splade_tiny: str) -> None:
     from sentence_transformers import SparseEncoder
 
-    retriever = build_retriever(f"sparse:{splade_tiny}", device="cpu")
+    retriever = build_retriever(f"sparse:{splade_tiny}", EncodingSettings(device="cpu"))
     retriever.index(dataset.corpus)
     results = retriever.search(dataset.queries, k=3)
 
@@ -93,12 +94,12 @@ def test_dense_embeddings_are_computed_once_per_process(tiny_dense_model: str, m
     from rankdistill.retrieval.dense import encode_documents, encode_texts, load_dense_model
 
     model = load_dense_model(tiny_dense_model)
-    assert load_dense_model(tiny_dense_model) is model  # one instance per (model, device, length)
+    assert load_dense_model(tiny_dense_model).model is model.model  # one instance per (model, device, length)
     texts = ["a unique memo test text", "another memo test text"]
     first = encode_documents(model, texts, progress=False)
     calls = []
-    original = model.encode_document
-    monkeypatch.setattr(model, "encode_document", lambda new, **kw: calls.append(list(new)) or original(new, **kw))
+    original = model.model.encode_document
+    monkeypatch.setattr(model.model, "encode_document", lambda new, **kw: calls.append(list(new)) or original(new, **kw))
     again = encode_documents(model, [texts[1], "a third memo test text", texts[0]], progress=False)
     assert calls == [["a third memo test text"]]  # only the new text was encoded
     np.testing.assert_allclose(again[[2, 0]], first, atol=1e-6)
@@ -110,8 +111,9 @@ def test_dense_embeddings_are_computed_once_per_process(tiny_dense_model: str, m
 def test_bf16_encoding_is_close_to_float32_and_memoised_apart(tiny_dense_model: str) -> None:
     from rankdistill.retrieval.dense import encode_documents, load_dense_model
 
-    fp32, bf16 = load_dense_model(tiny_dense_model, precision="float32"), load_dense_model(tiny_dense_model, precision="bf16")
-    assert fp32 is not bf16
+    fp32 = load_dense_model(tiny_dense_model, EncodingSettings(precision="float32"))
+    bf16 = load_dense_model(tiny_dense_model, EncodingSettings(precision="bf16"))
+    assert fp32.model is not bf16.model
     texts = ["a bf16 memo test text about protein folding", "another one about cell membranes"]
     a, b = encode_documents(fp32, texts, progress=False), encode_documents(bf16, texts, progress=False)
     assert a.dtype == b.dtype == np.float32

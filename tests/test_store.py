@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.store import ScoreStore, pair_key, text_hash
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,6 +131,20 @@ def test_duplicate_pairs_are_scored_once_and_batches_are_longest_first(tmp_path:
     lengths = [len(q) + len(d) for q, d in teacher.asked]
     assert lengths == sorted(lengths, reverse=True)
     assert store.missing(queries + ["q", "q"], docs + ["d", "d"]) == [26]
+
+
+def test_a_batched_teacher_gets_pairs_per_call_pairs_at_a_time(tmp_path: Path) -> None:
+    from rankdistill.teachers.base import Batched
+
+    class BatchedTeacher(FakeTeacher):
+        pairs_per_call = 8  # the `Batched` protocol: whoever scores through a store honours it
+
+    queries, docs = make_pairs(20)
+    plain, batched = FakeTeacher(), BatchedTeacher()
+    assert isinstance(batched, Batched) and not isinstance(plain, Batched)
+    ScoreStore(tmp_path / "a", FINGERPRINT).score_pairs(plain, queries, docs, batch_size=4, progress=False)
+    ScoreStore(tmp_path / "b", FINGERPRINT).score_pairs(batched, queries, docs, batch_size=4, progress=False)
+    assert [len(b) for b in plain.batches] == [4] * 5 and [len(b) for b in batched.batches] == [8, 8, 4]
 
 
 def test_a_changed_fingerprint_never_reuses_scores(tmp_path: Path) -> None:

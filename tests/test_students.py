@@ -17,29 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.pipeline.run import pipeline_stages, run_pipeline
 from rankdistill.training import load_train_config
 from tests.conftest import write_beir
-
-
-@pytest.fixture(scope="session")
-def tiny_teacher_64(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A 64-dimensional 'teacher' embedder: SPLADE-tiny's body, mean pooling, a fixed Dense layer
-    128 -> 64 and normalisation (its space differs from the 128-d tiny student's)."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.base.modules import Dense
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-
-    torch.manual_seed(0)
-    body = Transformer(splade_tiny, max_seq_length=64)
-    pooling = Pooling(body.get_embedding_dimension(), pooling_mode="cls")
-    model = SentenceTransformer(modules=[body, pooling, Dense(128, 64), Normalize()], device="cpu")
-    folder = tmp_path_factory.mktemp("tiny-teacher") / "model"
-    model.save(str(folder))
-    return str(folder)
 
 
 @pytest.fixture
@@ -157,7 +139,7 @@ def test_mismatched_dimensions_without_a_projection_are_a_clear_error(beir: Path
 def test_asymmetric_student_searches_its_teachers_index(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.asymmetric import ASYMMETRIC_FILE, is_asymmetric
+    from rankdistill.encoders.asymmetric import ASYMMETRIC_FILE, is_asymmetric
     from rankdistill.indexes.load import open_index
 
     path = tmp_path / "asym.yaml"
@@ -249,18 +231,3 @@ def test_cross_encoder_losses_reuse_the_list_formulas(splade_tiny: str) -> None:
         loss(inputs, torch.zeros(2, 3))
     with pytest.raises(UserError, match="no similarity"):
         build_cross_encoder_loss({"listnet": {"similarity": "cosine"}}, model)
-
-
-def test_rankdistill_train_runs_embedding_distillation(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    from sentence_transformers import SentenceTransformer
-
-    from rankdistill.cli import main
-
-    path = embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64, serve="teacher-documents")
-    path.write_text(path.read_text().replace("epochs: 30", "epochs: 2"))
-    assert main(["train", "--config", str(path)]) == 0
-    assert "trained student:" in capsys.readouterr().out
-    student = SentenceTransformer(str(tmp_path / "runs" / "embed" / "student"), device="cpu")
-    assert student.encode_query(["what causes tides"]).shape == (1, 64)
-    assert (tmp_path / "runs" / "encodings").is_dir()  # the teacher's targets, under output_dir

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rankdistill.data import load_dataset
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.training.teacher import TeacherTrainingConfig, train_cross_encoder, training_lists
 from tests.conftest import write_beir
 

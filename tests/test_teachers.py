@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.store import ScoreStore, score_with_store
 from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate, make_fingerprint, weights_hash
 from tests.conftest import TINY_CORPUS
@@ -232,7 +232,7 @@ def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(t
     bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", precision="bf16")
     assert bf16.fingerprint != fp32.fingerprint
     # float32 fingerprints are what they were before bf16 existed: stored scores stay valid
-    old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.model.max_seq_length)
+    old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.encoding.model.max_seq_length)
     assert fp32.fingerprint == old
     np.testing.assert_allclose(bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02)
 
@@ -290,3 +290,16 @@ def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(tiny_cro
     reduced = ov16.score(BACKEND_QUERIES, BACKEND_DOCS)
     assert not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
     assert ov16.fingerprint not in (ov32.fingerprint, torch_fingerprint)
+
+
+def test_kendall_tau_and_spread_by_hand() -> None:
+    from rankdistill.teachers.diagnostics import mean_kendall_tau, spread
+
+    a = {"q1": np.array([3.0, 2.0, 1.0]), "q2": np.array([1.0, 2.0, 3.0, 4.0])}
+    b = {"q1": np.array([1.0, 2.0, 3.0]), "q2": np.array([1.0, 2.0, 4.0, 3.0])}
+    # q1: fully reversed (-1); q2: one discordant pair of six -> (5 - 1) / 6
+    assert mean_kendall_tau(a, b) == pytest.approx((-1 + 4 / 6) / 2)
+    assert mean_kendall_tau(a, a) == pytest.approx(1.0)
+    s = spread(a)
+    assert s["median_range"] == pytest.approx(2.5)  # ranges 2 and 3
+    assert s["median_top_gap"] == pytest.approx(1.0)

@@ -14,13 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.cli import main
 from rankdistill.data import load_dataset
+from rankdistill.core.errors import UserError
 from rankdistill.mining.records import Negative, Positive, TrainingRecord, write_training_set
 from rankdistill.training.data import build_rows, carve_dev_ids, dev_from_records, load_records
 from tests.conftest import TINY_CORPUS, TINY_QRELS, write_beir
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def train_from(config: Path):
+    """What `rankdistill train --config` runs, through the API."""
+    import rankdistill as rd
+    from rankdistill.training import load_train_config
+
+    return rd.train_student(load_train_config(config), source=str(config))
 
 
 def tiny_training_set(folder: Path, negatives: int = 4) -> tuple[Path, Path]:
@@ -97,7 +105,7 @@ def test_dense_student_trains_into_a_plain_folder_with_matryoshka_dev_metrics(tm
 
     beir, training_set = tiny_training_set(tmp_path)
     config = write_config(tmp_path, beir, training_set, tiny_dense_model, student=f"  model: {tiny_dense_model}\n  max_length: 32\n  matryoshka_dims: [128, 32]")
-    assert main(["train", "--config", str(config)]) == 0
+    assert train_from(config).student is not None
     folder = tmp_path / "runs" / "run" / "student"
     assert not (tmp_path / "runs" / "run" / "checkpoints").exists()
     record = json.loads((folder / "rankdistill_train.json").read_text())
@@ -108,7 +116,8 @@ def test_dense_student_trains_into_a_plain_folder_with_matryoshka_dev_metrics(tm
     assert record["provenance"]["versions"]["sentence-transformers"]
     model = SentenceTransformer(str(folder), device="cpu")  # plain ST folder: no rankdistill needed
     assert model.encode(["a query"]).shape == (1, 128)
-    assert main(["train", "--config", str(config)]) == 2  # never overwrites a finished student
+    with pytest.raises(UserError, match="a trained student is already there"):  # never overwrites a finished student
+        train_from(config)
 
 
 def test_sparse_student_trains_with_flops_and_reports_nonzeros(tmp_path: Path, splade_tiny: str) -> None:
@@ -117,7 +126,7 @@ def test_sparse_student_trains_with_flops_and_reports_nonzeros(tmp_path: Path, s
     beir, training_set = tiny_training_set(tmp_path)
     trainer = "  max_steps: 2\n  batch_size: 2\n  save_steps: 2\n  logging_steps: 1\n  device: cpu"
     config = write_config(tmp_path, beir, training_set, splade_tiny, kind="sparse", loss="  margin_mse: {}", trainer=trainer, dev="  queries: 1\n  eval_steps: 100")
-    assert main(["train", "--config", str(config)]) == 0
+    assert train_from(config).student is not None
     folder = tmp_path / "runs" / "run" / "student"
     record = json.loads((folder / "rankdistill_train.json").read_text())
     nonzeros = record["average_nonzeros"]
@@ -162,12 +171,13 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path, tiny_d
         ({"data": "  dataset: DATASET\n  training_set: TRAINING_SET\n  negatives: 7"}, r"no training rows: 3 of 4 records have fewer than 7 negatives .*, 1 held out for dev"),
     ],
 )
-def test_bad_configs_exit_2_with_a_clear_message(tmp_path: Path, edit: dict, message: str, capsys) -> None:
+def test_bad_configs_exit_2_with_a_clear_message(tmp_path: Path, edit: dict, message: str) -> None:
     beir, training_set = tiny_training_set(tmp_path)
     edit = {k: v.replace("DATASET", str(beir)).replace("TRAINING_SET", str(training_set)) for k, v in edit.items()}
     config = write_config(tmp_path, beir, training_set, "all-MiniLM-L6-v2", **edit)
-    assert main(["train", "--config", str(config)]) == 2
-    stderr = capsys.readouterr().err
+    with pytest.raises(UserError) as error:  # what `rankdistill train` prints, exiting 2
+        train_from(config)
+    stderr = str(error.value)
     assert re.search(message, stderr), stderr
 
 

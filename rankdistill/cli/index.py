@@ -1,33 +1,28 @@
 """`rankdistill index build | search | bench`: argument parsing and the handlers; the work is
-done by the modules beside this one."""
+done by rankdistill.indexes and rankdistill.evaluation.index_bench."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-from rankdistill.errors import UserError
-from rankdistill.hardware import add_precision_argument
-from rankdistill.retrieval.exported import BACKENDS
+from rankdistill.cli.common import add_data_root_argument, add_encoding_arguments, encoding_settings
+from rankdistill.core.config import Check, EvaluateConfig, flag_type
+from rankdistill.core.errors import UserError
+from rankdistill.indexes.build import BuildSettings
 
 SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
 
 
-def _cmd_build(args: argparse.Namespace) -> None:
-    from rankdistill.distributed import Shard
-    from rankdistill.indexes.build import BuildSettings, build_index
+def handle_build(args: argparse.Namespace) -> None:
+    from rankdistill.core.distributed import Shard
+    from rankdistill.indexes.build import build_index
 
     settings = BuildSettings(
-        chunk_size=args.chunk_size,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        train_size=args.train_size,
-        seed=args.seed,
-        device=args.device,
-        keep_chunks=args.keep_chunks,
-        precision=args.precision,
-        backend=args.backend,
+        chunk_size=args.chunk_size, train_size=args.train_size, seed=args.seed, keep_chunks=args.keep_chunks,
+        **asdict(encoding_settings(args)),
     )
     shard = Shard.from_env()  # under torchrun the ranks split the chunks; rank 0 builds the structure
     manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite, shard=shard)
@@ -44,15 +39,15 @@ def _cmd_build(args: argparse.Namespace) -> None:
     )
 
 
-def _cmd_search(args: argparse.Namespace) -> None:
+def handle_search(args: argparse.Namespace) -> None:
     import time
 
-    from rankdistill.atomic import atomic_write_json
+    from rankdistill.core.atomic import atomic_write_json
     from rankdistill.data.beir import load_queries
     from rankdistill.evaluation import safe_name
     from rankdistill.indexes.load import open_index
     from rankdistill.metrics import write_trec_run
-    from rankdistill.provenance import provenance
+    from rankdistill.core.provenance import provenance
 
     index = open_index(args.index, model=args.model, params=args.params, device=args.device, batch_size=args.batch_size)
     queries = load_queries(args.queries)
@@ -78,7 +73,7 @@ def _cmd_search(args: argparse.Namespace) -> None:
     print(f"wrote {output} ({len(queries)} queries, top {args.k}, {seconds:.1f} s with query encoding) and {output.name}.meta.json")
 
 
-def _cmd_bench(args: argparse.Namespace) -> None:
+def handle_bench(args: argparse.Namespace) -> None:
     from rankdistill.evaluation.index_bench import run_bench, write_report
     from rankdistill.evaluation.index_bench_inputs import dataset_inputs, synthetic_inputs
     from rankdistill.indexes.spec import expand_spec
@@ -111,11 +106,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     print(f"\nwrote {args.output}/bench.md, bench.json and recall_qps.png")
 
 
-def add_index_commands(commands: argparse._SubParsersAction) -> None:
-    """Register `rankdistill index build|search|bench` on the top-level subparsers."""
-    from rankdistill.config import Check, EvaluateConfig, flag_type
-    from rankdistill.indexes.build import BuildSettings
-
+def add_parser(commands: argparse._SubParsersAction) -> None:
     POSITIVE_INT = Check(ge=1).argparse_type(int)
     index = commands.add_parser("index", help="build, search and benchmark indexes").add_subparsers(dest="index_command", required=True)
 
@@ -127,15 +118,10 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--chunk-size", type=flag_type(BuildSettings, "chunk_size"), default=4096, help="documents per encoded chunk, the unit of resume (default 4096)")
     build.add_argument("--train-size", type=flag_type(BuildSettings, "train_size"), default=100_000, help="vectors sampled to train IVF/PQ/SQ (default 100000)")
     build.add_argument("--seed", type=flag_type(BuildSettings, "seed"), default=13, help="seed of the training sample")
-    build.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
-    build.add_argument("--max-length", type=flag_type(BuildSettings, "max_length"), default=None, help="override the model's max sequence length")
-    add_precision_argument(build, "the corpus encoding (recorded; queries use it too)")
-    build.add_argument("--backend", default="auto", choices=BACKENDS, help="dense encoders: auto (torch, the fastest in evaluation/bench_dense_encode.md), torch, onnx, onnx-int8, openvino (recorded)")
-    build.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
-    build.add_argument("--data-root", default=None, help="folder of BEIR datasets (default: $RANKDISTILL_DATA)")
+    add_encoding_arguments(build, "the corpus encoding (recorded; queries use it too)")
     build.add_argument("--keep-chunks", action="store_true", help="keep the encoded chunks after the build")
     build.add_argument("--overwrite", action="store_true", help="replace a complete index already in --output")
-    build.set_defaults(handler=_cmd_build)
+    build.set_defaults(handler=handle_build)
 
     search = index.add_parser("search", help="search an index with a queries file; writes a TREC run")
     search.add_argument("--index", required=True, help="index folder")
@@ -146,7 +132,7 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--model", default=None, help="check that this is the model the index was built with")
     search.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
     search.add_argument("--device", default=None)
-    search.set_defaults(handler=_cmd_search)
+    search.set_defaults(handler=handle_search)
 
     bench = index.add_parser("bench", help="QPS, recall vs exact, bytes/vector and build time per spec; table and plot")
     bench.add_argument("--spec", action="append", required=True, help=SPEC_HELP + "; sweep with '/': HNSW32:efSearch=16/64; repeatable")
@@ -168,8 +154,8 @@ def add_index_commands(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
     bench.add_argument("--max-length", type=flag_type(BuildSettings, "max_length"), default=None)
     bench.add_argument("--device", default=None)
-    bench.add_argument("--data-root", default=None)
-    bench.set_defaults(handler=_cmd_bench)
+    add_data_root_argument(bench)
+    bench.set_defaults(handler=handle_bench)
 
 
 def command_line() -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from rankdistill.errors import InputError, UserError
-from rankdistill.textfile import text_lines
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.textfile import text_lines
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.data.beir import BeirDataset, Judgements, UnknownPolicy
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 
 
 PREFIX = "irds:"

@@ -1,4 +1,5 @@
-"""Turn a dataset name or path into a BEIR folder on disk.
+"""Turn a dataset name or path into a BEIR folder on disk. The names are the catalogue's,
+`catalogue.yaml` beside this module.
 
 Order tried: an existing path; `<data root>/<folder>` for a known name, where the data root comes
 from the config, then $RANKDISTILL_DATA; a previously downloaded copy in the cache; BEIR's download
@@ -16,43 +17,29 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rankdistill.core.config import checked, load_named
 from rankdistill.data.beir import UnknownPolicy
-from rankdistill.errors import UserError
-from rankdistill.paths import DATA_ENV, cache_dir, env_data_root
+from rankdistill.core.errors import UserError
+from rankdistill.core.paths import DATA_ENV, cache_dir, env_data_root
 
-BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{name}.zip"
+CATALOGUE = Path(__file__).with_name("catalogue.yaml")  # package data: it ships in the wheel
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What rankdistill knows about a named dataset."""
+    """What rankdistill knows about a named dataset (an entry of catalogue.yaml, which says what
+    each field means), or the defaults for a user's own folder."""
 
     folder: str
     default_split: str
     url: str | None = None
     md5: str | None = None
-    # BEIR convention for datasets whose queries are themselves corpus documents.
     ignore_identical_ids: bool = False
-    # Official data with judgements on documents outside the corpus: counted, not fatal.
     unknown_qrels_docs: UnknownPolicy = "error"
-    # Lowest grade that counts as relevant for binary metrics (TREC DL passage convention: 2).
-    relevance_level: int = 1
+    relevance_level: int = checked(1, ge=0)
 
 
-DATASETS: dict[str, DatasetInfo] = {
-    "scifact": DatasetInfo("scifact", "test", BEIR_URL.format(name="scifact"), "5f7d1de60b170fc8027bb7898e2efca1"),
-    "nfcorpus": DatasetInfo("nfcorpus", "test", BEIR_URL.format(name="nfcorpus"), "a89dba18a62ef92f7d323ec890a0d38d"),
-    "arguana": DatasetInfo(
-        "arguana",
-        "test",
-        BEIR_URL.format(name="arguana"),
-        "8ad3e3c2a5867cdced806d6503f29b99",
-        ignore_identical_ids=True,
-        unknown_qrels_docs="warn",
-    ),
-    # BM25 top-100 slice of MS MARCO for TREC DL 2019/2020: not a closed corpus, no BEIR zip.
-    "msmarco-trec-dl": DatasetInfo("msmarco-trec-dl-bm25top100", "test", unknown_qrels_docs="warn", relevance_level=2),
-}
+DATASETS: dict[str, DatasetInfo] = load_named(DatasetInfo, CATALOGUE)
 
 
 def dataset_info(name_or_path: str) -> DatasetInfo:

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json, atomic_write_text
+from rankdistill.core.atomic import atomic_write_json, atomic_write_text
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.open import open_dataset
 from rankdistill.data.resolve import dataset_info
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
-from rankdistill.provenance import provenance
-from rankdistill.distributed import Shard
+from rankdistill.core.provenance import provenance
+from rankdistill.core.distributed import Shard
 from rankdistill.retrieval import Results, build_retriever
 from rankdistill.retrieval.base import search_by_rank
 from rankdistill.teachers.base import Teacher
@@ -61,15 +62,11 @@ def evaluate_retriever(
     dataset: BeirDataset,
     spec: str,
     k: int = 100,
-    batch_size: int = 32,
-    device: str | None = None,
-    max_length: int | None = None,
-    precision: str = "auto",
-    backend: str = "auto",
+    settings: EncodingSettings | None = None,
     shard: Shard | None = None,
 ) -> RetrieverEvaluation:
-    """Build the retriever `spec` names and `evaluate` it."""
-    retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length, precision=precision, backend=backend)
+    """Build the retriever `spec` names (its model encoding under `settings`) and `evaluate` it."""
+    retriever = build_retriever(spec, settings)
     return evaluate(dataset, retriever, k, spec, shard)
 
 
@@ -150,28 +147,28 @@ def evaluate_many(
     split: str | None = None,
     output: Path | None = None,
     k: int = 100,
-    batch_size: int = 32,
-    device: str | None = None,
-    max_length: int | None = None,
+    settings: EncodingSettings | None = None,
     data_root: str | Path | None = None,
-    precision: str = "auto",
-    backend: str = "auto",
     shard: Shard | None = None,
 ) -> list[RetrieverEvaluation]:
     """Every retriever on every dataset; writes per-run files and `results.md` under `output`.
     With a `shard` of several ranks each searches a block of the queries; rank 0 writes."""
     shard = shard or Shard()
     write = output is not None and shard.is_main
-    settings = {"split": split, "k": k, "batch_size": batch_size, "max_length": max_length, "precision": precision, "backend": backend}
+    settings = settings or EncodingSettings(backend="auto")
+    recorded = {
+        "split": split, "k": k, "batch_size": settings.batch_size, "max_length": settings.max_length, "precision": settings.precision,
+        "backend": settings.backend,
+    }
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
         for spec in retrievers:
             log.info("evaluating %s on %s/%s", spec, dataset.name, dataset.split)
-            evaluation = evaluate_retriever(dataset, spec, k, batch_size, device, max_length, precision, backend, shard)
+            evaluation = evaluate_retriever(dataset, spec, k, settings, shard)
             evaluations.append(evaluation)
             if write:
-                save_evaluation(evaluation, output, settings)
+                save_evaluation(evaluation, output, recorded)
     if write:
         atomic_write_text(output / "results.md", format_table(evaluations) + "\n")
     return evaluations

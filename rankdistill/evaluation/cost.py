@@ -44,8 +44,8 @@ def weight_files(folder: Path) -> list[Path]:
 def model_size(path: str | Path) -> dict[str, Any]:
     """{"parameters", "megabytes"} of a model folder (resolved through the catalogue when it is a
     name); for an asymmetric student those of its query route, plus "document_route"."""
-    from rankdistill.asymmetric import read_record
-    from rankdistill.models import resolve_model
+    from rankdistill.encoders.asymmetric import read_record
+    from rankdistill.encoders.models import resolve_model
 
     folder = Path(resolve_model(str(path)))
     record = read_record(folder)

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.atomic import atomic_write
-from rankdistill.errors import UserError
+from rankdistill.core.atomic import atomic_write
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Chunks, Vectors
 from rankdistill.indexes.spec import IndexSpec, check_factory, format_params, parse_params
 from rankdistill.indexes.structures import Structure, build_structure
@@ -227,8 +227,8 @@ def rows_from_json(records: list[dict[str, Any]]) -> list[BenchRow]:
 def write_report(rows: list[BenchRow], output: Path, description: str, settings: dict[str, Any], command: str, k: int = 10) -> str:
     """`output/bench.md` (command, inputs, table), `bench.json` (every row, settings,
     provenance) and `recall_qps.png`; returns the table."""
-    from rankdistill.atomic import atomic_write_json, atomic_write_text
-    from rankdistill.provenance import provenance
+    from rankdistill.core.atomic import atomic_write_json, atomic_write_text
+    from rankdistill.core.provenance import provenance
 
     table = format_table(rows, k)
     atomic_write_text(output / "bench.md", f"    {command}\n\n{description}\n\n{table}\n")

@@ -19,6 +19,7 @@ from rankdistill.evaluation.index_bench import Judge
 from rankdistill.indexes.encode import Chunks, Vectors, corpus_hash, encode_chunks, load_encoder
 from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries
 from rankdistill.metrics import evaluate_run
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import to_results
 
 
@@ -60,7 +61,7 @@ def dataset_inputs(
 ) -> BenchInputs:
     dataset = open_dataset(dataset_name, split, data_root)
     info = dataset_info(dataset.name)
-    encoder = load_encoder(model, sparse, device, max_length, batch_size)
+    encoder = load_encoder(model, sparse, EncodingSettings(batch_size, max_length, device))
     doc_ids = list(dataset.corpus)
     texts = [dataset.doc_text(doc_id) for doc_id in doc_ids]
     folder = work / f"{safe_name(dataset.name)}-{encoder.fingerprint[:16]}"

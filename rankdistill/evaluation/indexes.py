@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rankdistill.atomic import atomic_write_text
+from rankdistill.core.atomic import atomic_write_text
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data import open_dataset
-from rankdistill.distributed import Shard
+from rankdistill.core.distributed import Shard
 from rankdistill.evaluation import RetrieverEvaluation, evaluate, format_table, save_evaluation
 from rankdistill.indexes.load import SearchIndex, open_index
 

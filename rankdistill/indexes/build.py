@@ -19,16 +19,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rankdistill.config import check_fields, checked
+from rankdistill.core.config import check_fields, checked
 from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
-from rankdistill.provenance import provenance
+from rankdistill.encoders.models import EncodingSettings
+from rankdistill.core.provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class BuildSettings:
     # A folder shared by builds (e.g. by runs): chunks go to <chunks_dir>/<encoder>-<corpus>/ and
     # are kept, so another build of the same corpus by the same encoder encodes nothing.
     chunks_dir: str | None = None
+
+    def encoding(self) -> EncodingSettings:
+        """How the corpus (and later the queries) are encoded."""
+        return EncodingSettings(self.batch_size, self.max_length, self.device, self.precision, self.backend)
 
 
 def _clear(output: Path) -> None:
@@ -104,7 +109,7 @@ def build_index(
     doc_ids = list(corpus)
     texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
     del corpus
-    encoder = load_encoder(model, spec.is_sparse, settings.device, settings.max_length, settings.batch_size, settings.precision, settings.backend)
+    encoder = load_encoder(model, spec.is_sparse, settings.encoding())
     dimension = encoder.dimension
     check_factory(spec, dimension)  # a bad factory string fails before hours of encoding
     digest = corpus_hash(doc_ids, texts)

@@ -13,8 +13,8 @@ import faiss
 import numpy as np
 from sentence_transformers.util.quantization import quantize_embeddings
 
-from rankdistill.atomic import atomic_write
-from rankdistill.errors import UserError
+from rankdistill.core.atomic import atomic_write
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Chunks
 from rankdistill.indexes.spec import IndexSpec, faiss_message
 

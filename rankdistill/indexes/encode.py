@@ -24,13 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from rankdistill.asymmetric import document_weights
-from rankdistill.atomic import atomic_write, atomic_write_json
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
+from rankdistill.encoders.asymmetric import document_weights
+from rankdistill.core.atomic import atomic_write, atomic_write_json
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import OnBatch
-from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,29 @@ class Encoder:
 
     name: str
     sparse: bool
-    model: Any
-    batch_size: int
+    encoding: EncodingModel  # the model and its concrete settings (precision, backend resolved)
     weights: str
-    precision: str = "float32"  # concrete (resolved when the model was loaded)
-    backend: str = "torch"  # concrete: torch, onnx, onnx-int8 or openvino
+
+    @property
+    def model(self) -> Any:
+        return self.encoding.model
+
+    @property
+    def batch_size(self) -> int:
+        return self.encoding.settings.batch_size
+
+    @property
+    def precision(self) -> str:
+        return self.encoding.settings.precision
+
+    @property
+    def backend(self) -> str:
+        return self.encoding.settings.backend
 
     @property
     def max_length(self) -> int | None:
         """The documents' max length (an asymmetric student's query route has its own)."""
-        from rankdistill.asymmetric import document_max_length
+        from rankdistill.encoders.asymmetric import document_max_length
 
         return document_max_length(self.model)
 
@@ -97,39 +110,34 @@ class Encoder:
         if self.sparse:
             from rankdistill.retrieval.sparse import encode_sparse
 
-            return encode_sparse(self.model, texts, False, self.batch_size, progress, on_batch)
+            return encode_sparse(self.encoding, texts, False, progress, on_batch)
         from rankdistill.retrieval.dense import encode_documents
 
-        return encode_documents(self.model, texts, self.batch_size, progress, on_batch)
+        return encode_documents(self.encoding, texts, progress, on_batch)
 
     def encode_queries(self, texts: list[str], progress: bool = False) -> Vectors:
         if self.sparse:
             from rankdistill.retrieval.sparse import encode_sparse
 
-            return encode_sparse(self.model, texts, True, self.batch_size, progress)
+            return encode_sparse(self.encoding, texts, True, progress)
         from rankdistill.retrieval.dense import encode_queries
 
-        return encode_queries(self.model, texts, self.batch_size, progress)
+        return encode_queries(self.encoding, texts, progress)
 
 
-def load_encoder(
-    name: str, sparse: bool, device: str | None = None, max_length: int | None = None, batch_size: int = 32, precision: str = "auto",
-    backend: str = "torch",
-) -> Encoder:
-    """The model behind an index; `backend` applies to dense models (sparse ones run in torch)."""
+def load_encoder(name: str, sparse: bool, settings: EncodingSettings | None = None) -> Encoder:
+    """The model behind an index; `settings.backend` applies to dense models (sparse ones run in torch)."""
     path = resolve_model(name)
     if sparse:
         from rankdistill.retrieval.sparse import load_sparse_model
 
-        model = load_sparse_model(path, device, max_length, precision)
-        backend = "torch"
+        encoding = load_sparse_model(path, settings)
     else:
         from rankdistill.retrieval.dense import load_dense_model
 
-        model = load_dense_model(path, device, max_length, precision, backend)
-        backend = model.rankdistill_backend
+        encoding = load_dense_model(path, settings)
     weights = weights_hash(path) if sparse else document_weights(path)  # an asymmetric student: its documents' model
-    return Encoder(name, sparse, model, batch_size, weights, model.rankdistill_precision, backend)
+    return Encoder(name, sparse, encoding, weights)
 
 
 def built_precision(built_with: dict[str, Any]) -> str:
@@ -268,7 +276,7 @@ def encode_chunks(
     if position < hi:
         gaps.append((position, hi))
     bar = tqdm(total=sum(end - start for start, end in gaps), desc="encoding", unit="doc", disable=not progress)
-    piece = max(1, getattr(encoder, "batch_size", 32)) * 4  # how often the clock is looked at
+    piece = max(1, encoder.batch_size) * 4  # how often the clock is looked at
     for gap_start, gap_end in gaps:
         position, pending = gap_start, []
         chunk_start, started = position, time.monotonic()
@@ -313,7 +321,7 @@ def encode_cached(
     resumable chunks (`encode_chunks`), so a rerun, another seed or an index build of the same
     corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing. Returns the
     (len(texts), d) float32 vectors and the encoder's record (`Encoder.record`) plus the folder."""
-    encoder = load_encoder(model, False, None, max_length, batch_size, precision, backend)
+    encoder = load_encoder(model, False, EncodingSettings(batch_size, max_length, None, precision, backend))
     digest = corpus_hash(ids, texts)
     folder = shared_folder(root, encoder, digest)
     chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)

@@ -12,11 +12,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Encoder, Vectors, built_precision, check_same_model, corpus_hash, load_encoder
 from rankdistill.indexes.manifest import read_manifest, verify_files
 from rankdistill.indexes.spec import parse_params, parse_spec
 from rankdistill.indexes.structures import Structure, load_structure
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import Corpus, Results, to_results
 
 
@@ -87,10 +88,8 @@ class SearchIndex:
 
 def _load_checked_encoder(folder: Path, manifest: dict[str, Any], model: str | None, device: str | None, batch_size: int) -> Encoder:
     built_with = manifest["model"]
-    encoder = load_encoder(
-        model or built_with["name"], built_with["type"] == "sparse", device, built_with.get("max_length"), batch_size,
-        built_precision(built_with), built_with.get("backend", "torch"),
-    )
+    settings = EncodingSettings(batch_size, built_with.get("max_length"), device, built_precision(built_with), built_with.get("backend", "torch"))
+    encoder = load_encoder(model or built_with["name"], built_with["type"] == "sparse", settings)
     check_same_model(built_with, encoder, folder)
     return encoder
 

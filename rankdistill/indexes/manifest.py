@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json
-from rankdistill.errors import UserError
-from rankdistill.models import file_sha256
+from rankdistill.core.atomic import atomic_write_json
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT = "rankdistill-index"

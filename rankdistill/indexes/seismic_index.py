@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.atomic import atomic_write
-from rankdistill.errors import UserError
+from rankdistill.core.atomic import atomic_write
+from rankdistill.core.errors import UserError
 from rankdistill.indexes.dense import _padded, _ranked
 from rankdistill.indexes.encode import Chunks
 from rankdistill.indexes.spec import IndexSpec

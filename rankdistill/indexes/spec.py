@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 import faiss
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 Kind = str  # "faiss" | "binary" | "inverted" | "seismic"
 

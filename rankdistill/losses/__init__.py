@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, forward_features_to
 from rankdistill.losses.combined import WeightedSum
 from rankdistill.losses.cprd import CPRD, cprd

@@ -24,7 +24,7 @@ from sentence_transformers import util
 from sentence_transformers.base.losses.merged_forward import embed_columns
 from torch import Tensor, nn
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 Similarity = Callable[[Tensor, Tensor], Tensor]
 

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_scores
 
 

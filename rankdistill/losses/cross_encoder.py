@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.losses.base import check_scores
 
 NOT_FOR_CROSS_ENCODERS = {"infonce": "its negatives are the other rows' documents (in-batch), which a cross-encoder does not embed"}

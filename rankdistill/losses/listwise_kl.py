@@ -28,7 +28,7 @@ import torch
 from sentence_transformers.sentence_transformer.losses import DistillKLDivLoss
 from torch import Tensor, nn
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_labels, check_scores
 
 DIRECTIONS = ("forward", "reverse")

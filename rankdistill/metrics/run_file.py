@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from rankdistill.atomic import atomic_write
-from rankdistill.errors import InputError
-from rankdistill.textfile import text_lines
+from rankdistill.core.atomic import atomic_write
+from rankdistill.core.errors import InputError
+from rankdistill.core.textfile import text_lines
 from rankdistill.retrieval.base import Results
 
 

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 from rankdistill.data.beir import BeirDataset
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
 from rankdistill.mining.candidates import mine_candidates, positive_ids
 from rankdistill.mining.false_negatives import Action, Reference, check_rules, control_false_negatives
 from rankdistill.mining.records import Negative, Positive, TrainingRecord

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.resolve import dataset_info
-from rankdistill.distributed import Shard
-from rankdistill.errors import UserError
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval import build_retriever
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def mine_candidates(
     mined: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in mine}
     for spec in retrievers:
         log.info("mining candidates with %s on %s/%s (%d queries)", spec, dataset.name, dataset.split, len(mine))
-        retriever = build_retriever(spec, batch_size=batch_size, device=device, max_length=max_length)
+        retriever = build_retriever(spec, EncodingSettings(batch_size, max_length, device))
         retriever.index(dataset.corpus)
         for query_id, hits in retriever.search(mine, depth).items():
             mined[query_id][spec] = list(hits)

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 Action = Literal["drop", "relabel"]
 Decision = Literal["keep", "drop", "relabel"]

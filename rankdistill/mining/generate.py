@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from rankdistill.atomic import atomic_write, atomic_write_json
+from rankdistill.core.atomic import atomic_write, atomic_write_json
 from rankdistill.data.beir import jsonl_records
-from rankdistill.distributed import Shard
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.mining.generators import Document, GeneratorSpec, build_generator, parse_generator_spec
-from rankdistill.provenance import provenance
+from rankdistill.core.provenance import provenance
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-from rankdistill.atomic import atomic_write, atomic_write_json
+from rankdistill.core.atomic import atomic_write, atomic_write_json
 from rankdistill.data.beir import check_encodable, jsonl_records
-from rankdistill.errors import InputError, UserError
-from rankdistill.provenance import provenance
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.provenance import provenance
 
 HOWS = ("top", "random")
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.mining.candidates import Candidate
 
 How = Literal["top", "random"]

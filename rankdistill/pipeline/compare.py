@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.metrics import METRICS
 from rankdistill.pipeline.report import MAIN_METRIC
 from rankdistill.evaluation.significance import compare, paired_values

@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import RunConfig, build_dataclass, checked, compose_yaml, field_line, node_line
-from rankdistill.errors import InputError, UserError
-from rankdistill.hardware import PRECISIONS
+from rankdistill.core.config import RunConfig, build_dataclass, checked, compose_yaml, field_line, node_line
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.hardware import PRECISIONS
 from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
 from rankdistill.training.teacher import TeacherTrainingConfig

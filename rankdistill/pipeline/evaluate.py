@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rankdistill.atomic import atomic_write_text
+from rankdistill.core.atomic import atomic_write_text
 from rankdistill.data import open_dataset
-from rankdistill.distributed import Shard
+from rankdistill.core.distributed import Shard
 from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, rerank, save_evaluation
 from rankdistill.metrics import evaluate_run
+from rankdistill.encoders.models import EncodingSettings
 
 LATENCY_QUERIES = {"student": 100, "rerank": 10}
 log = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def evaluate_systems(
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
             systems[spec] = baseline_through_index(dataset, spec, indexes.get(name), ev) or evaluate_retriever(
-                dataset, spec, ev.k, ev.batch_size, None, ev.max_length, ev.precision, ev.backend, shard
+                dataset, spec, ev.k, encoding_settings(ev), shard
             )
         latency: dict[str, float] = {}
         agreement = None
@@ -118,6 +120,11 @@ def evaluate_systems(
     return summary
 
 
+def encoding_settings(ev: Any) -> EncodingSettings:
+    """How the run's `evaluate:` section encodes with dense and sparse models."""
+    return EncodingSettings(ev.batch_size, ev.max_length, None, ev.precision, ev.backend)
+
+
 def baseline_through_index(dataset: Any, spec: str, index: Path | None, ev: Any) -> RetrieverEvaluation | None:
     """A `dense:MODEL` baseline searched through the run's exact index when MODEL built it with the
     baseline's own settings (equal encoder fingerprints: the very vectors the baseline would
@@ -133,7 +140,7 @@ def baseline_through_index(dataset: Any, spec: str, index: Path | None, ev: Any)
     model = spec.partition(":")[2]
     if manifest["spec"] != "Flat" or manifest["model"]["type"] != "dense" or manifest["model"]["name"] != model:
         return None
-    encoder = load_encoder(model, False, None, ev.max_length, ev.batch_size, ev.precision, ev.backend)
+    encoder = load_encoder(model, False, encoding_settings(ev))
     if encoder.fingerprint != manifest["model"]["fingerprint"]:
         return None
     evaluation = evaluate_index(dataset, open_index(index, model=model, batch_size=ev.batch_size), ev.k)
@@ -177,7 +184,7 @@ def query_encoding_latency(model: str, dataset: Any, ev: Any) -> float:
     from rankdistill.indexes.encode import load_encoder
     from rankdistill.retrieval.base import clear_memo
 
-    encoder = load_encoder(model, False, None, ev.max_length, 1, ev.precision, ev.backend)
+    encoder = load_encoder(model, False, replace(encoding_settings(ev), batch_size=1))
     texts = [dataset.queries[q] for q in list(dataset.queries)[: LATENCY_QUERIES["student"]]]
     encoder.encode_queries(["warm-up query"])
     clear_memo()

@@ -32,16 +32,17 @@ def evaluate_dims(
     """`label @ m dims` for each m in `dims` (largest first), exact inner-product search over the
     truncated embeddings of `model` (a folder or name)."""
     from rankdistill.data.resolve import dataset_info
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model, normalizes
 
     info = dataset_info(dataset.name)
-    encoder = load_dense_model(model, None, max_length, precision)
-    cosine = normalizes(encoder)
+    encoder = load_dense_model(model, EncodingSettings(batch_size, max_length, None, precision))
+    cosine = normalizes(encoder.model)
     doc_ids, query_ids = list(dataset.corpus), list(dataset.queries)
     # Normalising before truncation changes nothing after the re-normalisation, and reuses the
     # embeddings this process already computed for the full-size index or baseline.
-    docs = encode_documents(encoder, [dataset.doc_text(d) for d in doc_ids], batch_size)
-    queries = encode_queries(encoder, [dataset.queries[q] for q in query_ids], batch_size)
+    docs = encode_documents(encoder, [dataset.doc_text(d) for d in doc_ids])
+    queries = encode_queries(encoder, [dataset.queries[q] for q in query_ids])
     depth = min(k + 1 if info.ignore_identical_ids else k, len(doc_ids))
     evaluations = []
     for m in sorted(set(dims), reverse=True):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from rankdistill.config import node_line, compose_yaml
-from rankdistill.errors import InputError
+from rankdistill.core.config import node_line, compose_yaml
+from rankdistill.core.errors import InputError
 
 
 @dataclass

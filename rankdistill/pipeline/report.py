@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rankdistill.atomic import atomic_write, atomic_write_text
-from rankdistill.config import config_dict
+from rankdistill.core.atomic import atomic_write, atomic_write_text
+from rankdistill.core.config import config_dict
 from rankdistill.metrics import METRICS
 from rankdistill.evaluation.significance import compare, paired_values
 from rankdistill.pipeline.stages import StageOutcome
-from rankdistill.provenance import provenance
+from rankdistill.core.provenance import provenance
 
 MAIN_METRIC = "nDCG@10"
 

@@ -22,12 +22,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json, check_writable
-from rankdistill.config import config_dict
-from rankdistill.distributed import Shard
+from rankdistill.core.atomic import atomic_write_json, check_writable
+from rankdistill.core.config import config_dict
+from rankdistill.core.distributed import Shard
 from rankdistill.pipeline.config import TRAINED, PipelineConfig, training_split
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
-from rankdistill.runlock import run_lock
+from rankdistill.core.runlock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -365,10 +365,10 @@ def run_pipeline(
 ) -> list[StageOutcome]:
     """Run (or resume) every stage of `config`. Each `precision: auto` is first resolved for this
     machine (`precision` overrides them all), so stage keys hold what actually runs."""
-    from rankdistill.config import resolve_precisions
-    from rankdistill.hardware import hardware_record
+    from rankdistill.core.config import resolve_precisions
+    from rankdistill.core.hardware import hardware_record
     from rankdistill.pipeline.report import write_report
-    from rankdistill.provenance import provenance
+    from rankdistill.core.provenance import provenance
 
     shard = Shard.from_env()  # under torchrun every stage splits its work across the ranks
     run_dir = config.run_dir()

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rankdistill.atomic import atomic_write_json, atomic_write_text
-from rankdistill.distributed import Shard
-from rankdistill.provenance import provenance
+from rankdistill.core.atomic import atomic_write_json, atomic_write_text
+from rankdistill.core.distributed import Shard
+from rankdistill.core.provenance import provenance
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import Corpus, Results, Retriever, top_k
 
 KINDS = ("bm25", "dense", "sparse", "scoreddocs", "docpairs")
@@ -28,12 +29,11 @@ def _bm25_options(text: str, spec: str) -> dict[str, float]:
     return options
 
 
-def build_retriever(
-    spec: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto",
-    backend: str = "torch",
-) -> Retriever:
-    """A retriever from its spec; `max_length` and `precision` (rankdistill.hardware) apply to
-    models, `backend` (torch, onnx, onnx-int8, openvino, auto) to dense ones."""
+def build_retriever(spec: str, settings: EncodingSettings | None = None) -> Retriever:
+    """A retriever from its spec; `settings` apply to models (`backend` to dense ones only).
+
+        rd.build_retriever("dense:all-MiniLM-L6-v2", rd.EncodingSettings(batch_size=64, precision="bf16"))
+    """
     kind, _, argument = spec.partition(":")
     if kind == "bm25":
         from rankdistill.retrieval.bm25 import BM25Retriever
@@ -47,10 +47,10 @@ def build_retriever(
         if kind == "dense":
             from rankdistill.retrieval.dense import DenseRetriever
 
-            return DenseRetriever(argument, batch_size, device, max_length, precision, backend)
+            return DenseRetriever(argument, settings)
         from rankdistill.retrieval.sparse import SparseRetriever
 
-        return SparseRetriever(argument, batch_size, device, max_length, precision)
+        return SparseRetriever(argument, settings)
     if kind in ("scoreddocs", "docpairs"):
         from rankdistill.retrieval.irds import IrdsCandidates
 

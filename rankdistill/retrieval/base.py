@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rankdistill.distributed import Shard
+from rankdistill.core.distributed import Shard
 
 Corpus = dict[str, dict[str, str]]
 Results = dict[str, dict[str, float]]  # BEIR's shape: {query_id: {doc_id: score}}

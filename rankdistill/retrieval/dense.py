@@ -2,51 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import faiss
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from rankdistill.asymmetric import document_max_length, is_asymmetric, set_max_length
+from rankdistill.encoders.asymmetric import document_max_length, is_asymmetric, set_max_length
 from rankdistill.data.beir import join_title_text
-from rankdistill.errors import UserError
-from rankdistill.hardware import inference_autocast
-from rankdistill.models import resolve_model
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import inference_autocast
+from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, memoised_rows, to_results
 
 
 _models: dict[tuple[str, str | None, int | None, str, str], Any] = {}
 
 
-def load_dense_model(
-    name: str, device: str | None = None, max_length: int | None = None, precision: str = "auto", backend: str = "torch"
-) -> Any:
+def load_dense_model(name: str, settings: EncodingSettings | None = None) -> EncodingModel:
     """A SentenceTransformer (or, for backend onnx / onnx-int8 / openvino, its exported twin,
     rankdistill.retrieval.dense_exported), shared within the process by everyone asking for the
-    same one. `precision` and `backend` are resolved here; `encode_texts` uses them."""
+    same one, with `settings` whose precision and backend are resolved here."""
     from rankdistill.retrieval.exported import resolve_backend
 
+    settings = settings or EncodingSettings()
     path = resolve_model(name)
-    if backend == "auto":  # torch is the fastest dense encoder in bf16 and ties in float32 (bench_dense_encode.md)
-        backend = "torch"
-    backend, precision = resolve_backend(backend, precision, device)
-    key = (path, device, max_length, precision, backend)
+    backend = "torch" if settings.backend == "auto" else settings.backend  # torch is the fastest dense encoder in bf16 and ties in float32 (bench_dense_encode.md)
+    backend, precision = resolve_backend(backend, settings.precision, settings.device)
+    key = (path, settings.device, settings.max_length, precision, backend)
     if key not in _models:
-        model = SentenceTransformer(path, device=device)
-        set_max_length(model, max_length)  # an asymmetric student: its document route only
+        model = SentenceTransformer(path, device=settings.device)
+        set_max_length(model, settings.max_length)  # an asymmetric student: its document route only
         if backend != "torch" and is_asymmetric(model):
             raise UserError(f"{name}: an asymmetric (query/document) student runs with backend torch, not {backend}")
         if backend != "torch":
             from rankdistill.retrieval.dense_exported import ExportedDenseModel
-            from rankdistill.fingerprints import weights_hash
+            from rankdistill.core.fingerprints import weights_hash
 
             model = ExportedDenseModel(model, weights_hash(path), backend, precision)
-        model.rankdistill_precision = precision
-        model.rankdistill_backend = backend
-        model.rankdistill_memo_key = f"{path}|{device}|{document_max_length(model)}|{precision}|{backend}"
         _models[key] = model
-    return _models[key]
+    model = _models[key]
+    memo_key = f"{path}|{settings.device}|{document_max_length(model)}|{precision}|{backend}"
+    return EncodingModel(model, replace(settings, precision=precision, backend=backend), memo_key)
 
 
 def normalizes(model: SentenceTransformer) -> bool:
@@ -58,62 +56,57 @@ def normalizes(model: SentenceTransformer) -> bool:
 
 
 def encode_texts(
-    model: SentenceTransformer,
+    encoding: EncodingModel,
     texts: list[str],
     role: str,
-    batch_size: int = 32,
     normalize: bool = True,
     progress: bool = False,
     on_batch: OnBatch | None = None,
 ) -> np.ndarray:
-    """float32 embeddings of `texts` as queries or documents (`role`); each distinct text is
-    encoded once per process and model loaded with `load_dense_model`. `on_batch(n)` is called
-    after each batch the model encodes (memo hits encode nothing)."""
+    """float32 embeddings of `texts` as queries or documents (`role`), in batches of
+    `encoding.settings.batch_size`; each distinct text is encoded once per process and model
+    loaded with `load_dense_model`. `on_batch(n)` is called after each batch the model encodes
+    (memo hits encode nothing)."""
+    model, settings = encoding.model, encoding.settings
     if not texts:
         return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
-    memo_key = getattr(model, "rankdistill_memo_key", None)
 
     encode_role = model.encode_query if role == "query" else model.encode_document
 
     def one_batch(batch: list[str]) -> np.ndarray:
-        vectors = encode_role(batch, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=normalize)
+        vectors = encode_role(
+            batch, batch_size=settings.batch_size, show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=normalize
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode(new: list[str]) -> np.ndarray:
-        with inference_autocast(model.device.type, getattr(model, "rankdistill_precision", "float32")):
-            blocks, order = in_length_batches(new, batch_size, one_batch, on_batch, progress, f"encoding {role}s")
+        with inference_autocast(model.device.type, settings.precision):
+            blocks, order = in_length_batches(new, settings.batch_size, one_batch, on_batch, progress, f"encoding {role}s")
         return np.concatenate(blocks)[np.argsort(order)]
 
-    keys = [(memo_key, role, normalize, text) for text in texts] if memo_key is not None else None
-    rows = memoised_rows(keys, texts, encode)
+    rows = memoised_rows([(encoding.memo_key, role, normalize, text) for text in texts], texts, encode)
     return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
 
-def encode_documents(
-    model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = True, on_batch: OnBatch | None = None
-) -> np.ndarray:
+def encode_documents(encoding: EncodingModel, texts: list[str], progress: bool = True, on_batch: OnBatch | None = None) -> np.ndarray:
     """Document embeddings as float32, L2-normalised when the model's similarity is cosine."""
-    return encode_texts(model, texts, "document", batch_size, normalizes(model), progress, on_batch)
+    return encode_texts(encoding, texts, "document", normalizes(encoding.model), progress, on_batch)
 
 
-def encode_queries(model: SentenceTransformer, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-    return encode_texts(model, texts, "query", batch_size, normalizes(model), progress)
+def encode_queries(encoding: EncodingModel, texts: list[str], progress: bool = False) -> np.ndarray:
+    return encode_texts(encoding, texts, "query", normalizes(encoding.model), progress)
 
 
 class DenseRetriever:
-    def __init__(
-        self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto",
-        backend: str = "torch",
-    ):
+    def __init__(self, model: str, settings: EncodingSettings | None = None):
         self.spec = f"dense:{model}"
-        self.model = load_dense_model(model, device, max_length, precision, backend)
-        self.batch_size = batch_size
+        self.encoding = load_dense_model(model, settings)
         self.doc_ids: list[str] = []
         self.faiss_index: faiss.Index | None = None
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
-        embeddings = encode_documents(self.model, [join_title_text(corpus[d]) for d in self.doc_ids], self.batch_size)
+        embeddings = encode_documents(self.encoding, [join_title_text(corpus[d]) for d in self.doc_ids])
         self.faiss_index = faiss.IndexFlatIP(embeddings.shape[1])
         self.faiss_index.add(embeddings)
 
@@ -121,6 +114,6 @@ class DenseRetriever:
         if self.faiss_index is None:
             raise RuntimeError("DenseRetriever.search called before index()")
         query_ids = list(queries)
-        embeddings = encode_queries(self.model, [queries[q] for q in query_ids], self.batch_size)
+        embeddings = encode_queries(self.encoding, [queries[q] for q in query_ids])
         scores, indices = self.faiss_index.search(embeddings, min(k, len(self.doc_ids)))
         return to_results(query_ids, self.doc_ids, indices, scores)

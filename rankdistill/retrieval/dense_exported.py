@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.retrieval.exported import Runtime, export_onnx, exported_file, int64_feeds
 
 POOLING = ("mean", "cls")

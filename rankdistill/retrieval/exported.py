@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.errors import UserError
-from rankdistill.hardware import configure_threads, resolve_device
-from rankdistill.paths import cache_dir
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import configure_threads, resolve_device
+from rankdistill.core.paths import cache_dir
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino")
 FILES = {"onnx": "model.onnx", "onnx-int8": "model-int8.onnx", "openvino": "model.onnx"}
@@ -52,7 +52,7 @@ def resolve_backend(backend: str, precision: str, device: str | None = None) -> 
     """The concrete (backend, precision) for a model: precision per `resolve_precision`, then the
     `auto` backend per `auto_backend`; the ONNX Runtime backends compute in float32, so `auto`
     precision is float32 there and bf16 an error."""
-    from rankdistill.hardware import resolve_precision
+    from rankdistill.core.hardware import resolve_precision
 
     if backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")

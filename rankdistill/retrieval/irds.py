@@ -15,7 +15,7 @@ import heapq
 import logging
 
 from rankdistill.data.irds import PREFIX, load_irds
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.retrieval.base import Corpus, Results
 
 log = logging.getLogger(__name__)

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sentence_transformers import SparseEncoder
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.hardware import inference_autocast, resolve_precision
-from rankdistill.models import resolve_model
+from rankdistill.core.hardware import inference_autocast, resolve_precision
+from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, to_results, top_k
 
 
-def load_sparse_model(name: str, device: str | None = None, max_length: int | None = None, precision: str = "auto") -> SparseEncoder:
-    """A SparseEncoder that encodes under `precision` (resolved here; `encode_sparse` uses it)."""
+def load_sparse_model(name: str, settings: EncodingSettings | None = None) -> EncodingModel:
+    """A SparseEncoder with `settings` whose precision is resolved here (sparse models run in torch)."""
+    settings = settings or EncodingSettings()
     path = resolve_model(name)
-    precision = resolve_precision(precision, device)
-    model = SparseEncoder(path, device=device)
-    if max_length:
-        model.max_seq_length = max_length
-    model.rankdistill_precision = precision
-    model.rankdistill_memo_key = f"sparse|{path}|{device}|{model.max_seq_length}|{precision}"  # `memoised_rows`
-    return model
+    precision = resolve_precision(settings.precision, settings.device)
+    model = SparseEncoder(path, device=settings.device)
+    if settings.max_length:
+        model.max_seq_length = settings.max_length
+    memo_key = f"sparse|{path}|{settings.device}|{model.max_seq_length}|{precision}"  # `memoised_rows`
+    return EncodingModel(model, replace(settings, precision=precision, backend="torch"), memo_key)
 
 
 def to_csr(embeddings: torch.Tensor) -> sp.csr_matrix:
@@ -36,32 +38,33 @@ def to_csr(embeddings: torch.Tensor) -> sp.csr_matrix:
 
 
 def encode_sparse(
-    model: SparseEncoder, texts: list[str], is_query: bool, batch_size: int = 32, progress: bool = True, on_batch: OnBatch | None = None
+    encoding: EncodingModel, texts: list[str], is_query: bool, progress: bool = True, on_batch: OnBatch | None = None
 ) -> sp.csr_matrix:
-    """Sparse rows of `texts` as CSR, in order; `on_batch(n)` is called after each batch."""
+    """Sparse rows of `texts` as CSR, in order, in batches of `encoding.settings.batch_size`;
+    `on_batch(n)` is called after each batch."""
+    model, settings = encoding.model, encoding.settings
     encode = model.encode_query if is_query else model.encode_document
 
     def one_batch(batch: list[str]) -> sp.csr_matrix:
-        return to_csr(encode(batch, batch_size=batch_size, show_progress_bar=False, convert_to_sparse_tensor=True))
+        return to_csr(encode(batch, batch_size=settings.batch_size, show_progress_bar=False, convert_to_sparse_tensor=True))
 
     if not texts:
         return sp.csr_matrix((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
-    with inference_autocast(model.device.type, getattr(model, "rankdistill_precision", "float32")):
-        blocks, order = in_length_batches(texts, batch_size, one_batch, on_batch, progress, "encoding")
+    with inference_autocast(model.device.type, settings.precision):
+        blocks, order = in_length_batches(texts, settings.batch_size, one_batch, on_batch, progress, "encoding")
     return sp.vstack(blocks, format="csr")[np.argsort(order)]
 
 
 class SparseRetriever:
-    def __init__(self, model: str, batch_size: int = 32, device: str | None = None, max_length: int | None = None, precision: str = "auto"):
+    def __init__(self, model: str, settings: EncodingSettings | None = None):
         self.spec = f"sparse:{model}"
-        self.model = load_sparse_model(model, device, max_length, precision)
-        self.batch_size = batch_size
+        self.encoding = load_sparse_model(model, settings)
         self.doc_ids: list[str] = []
         self.doc_matrix_t: sp.csr_matrix | None = None
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
-        docs = encode_sparse(self.model, [join_title_text(corpus[d]) for d in self.doc_ids], False, self.batch_size)
+        docs = encode_sparse(self.encoding, [join_title_text(corpus[d]) for d in self.doc_ids], False)
         # vocab x docs in CSR: a row is a term's posting list, so a query's product reads only its
         # terms' rows (the layout of the `inverted` index, rankdistill/indexes/inverted.py)
         self.doc_matrix_t = docs.T.tocsr()
@@ -70,7 +73,7 @@ class SparseRetriever:
         if self.doc_matrix_t is None:
             raise RuntimeError("SparseRetriever.search called before index()")
         query_ids = list(queries)
-        encoded = encode_sparse(self.model, [queries[q] for q in query_ids], True, self.batch_size, progress=False)
+        encoded = encode_sparse(self.encoding, [queries[q] for q in query_ids], True, progress=False)
         results: Results = {}
         for start in range(0, len(query_ids), query_batch):
             scores = (encoded[start : start + query_batch] @ self.doc_matrix_t).toarray()

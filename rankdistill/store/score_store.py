@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from rankdistill.atomic import atomic_write, atomic_write_json, check_writable
-from rankdistill.errors import InputError, UserError
-from rankdistill.provenance import provenance
+from rankdistill.core.atomic import atomic_write, atomic_write_json, check_writable
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.provenance import provenance
 from rankdistill.store.keys import KEY_BYTES, pair_digests, rank_of
-from rankdistill.teachers.base import Teacher
+from rankdistill.teachers.base import Batched, Teacher
 
 MAGIC = b"RDSCORE1"
 HEADER = struct.Struct("<8sQ")
@@ -161,9 +161,8 @@ class ScoreStore:
         pending_keys: list[bytes] = []
         pending_scores: list[np.ndarray] = []
         bar = tqdm(total=len(todo), unit="pair", desc=f"teacher {self.fingerprint[:12]}", disable=not progress)
-        # Teachers that gain from seeing many pairs at once (a bi-encoder encodes each distinct
-        # text once per call) say so with `pairs_per_call`.
-        step = max(batch_size, min(getattr(teacher, "pairs_per_call", batch_size), flush_every))
+        per_call = teacher.pairs_per_call if isinstance(teacher, Batched) else batch_size
+        step = max(batch_size, min(per_call, flush_every))
         flushed = time.monotonic()
         try:
             for start in range(0, len(todo), step):

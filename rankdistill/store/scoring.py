@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.distributed import Shard
+from rankdistill.core.distributed import Shard
 from rankdistill.store.score_store import ScoreStore
 from rankdistill.teachers.base import Ensemble, Teacher
 

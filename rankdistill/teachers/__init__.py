@@ -9,8 +9,8 @@
 
 from __future__ import annotations
 
-from rankdistill.errors import UserError
-from rankdistill.fingerprints import make_fingerprint, weights_hash
+from rankdistill.core.errors import UserError
+from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import calibrate
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
@@ -27,7 +27,7 @@ def build_teacher(
     precision: str = "auto",
     backend: str = "torch",
 ) -> Teacher:
-    """The teacher a spec names; `precision` (auto, float32, bf16, fp16; rankdistill.hardware) for
+    """The teacher a spec names; `precision` (auto, float32, bf16, fp16; rankdistill.core.hardware) for
     model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) for cross-encoders."""
     kind, _, model = spec.partition(":")
     if kind not in KINDS:

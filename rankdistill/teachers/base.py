@@ -17,6 +17,15 @@ class Teacher(Protocol):
 
 
 @runtime_checkable
+class Batched(Protocol):
+    """A teacher that gains from seeing many pairs in one call (a bi-encoder or SPLADE teacher
+    encodes each distinct text once per call): whoever scores through a store hands it up to
+    `pairs_per_call` pairs at a time."""
+
+    pairs_per_call: int
+
+
+@runtime_checkable
 class Ensemble(Protocol):
     """A teacher that combines its members' scores. Whoever scores through a store (the store's
     `score_with_store`) scores each member under the member's own fingerprint, then `combine`s,

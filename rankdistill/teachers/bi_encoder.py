@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
-from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings, resolve_model
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 
 def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
@@ -33,12 +33,11 @@ class BiEncoderTeacher:
         if similarity not in ("cosine", "dot"):
             raise UserError(f"bi-encoder similarity {similarity!r}: expected cosine or dot")
         path = resolve_model(model)
-        self.model = load_dense_model(path, device, max_length, precision, backend)
+        self.encoding = load_dense_model(path, EncodingSettings(batch_size, max_length, device, precision, backend))
         self.similarity = similarity
-        self.batch_size = batch_size
         self.fingerprint = make_fingerprint(
-            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.model.max_seq_length,
-            **runtime_fields(self.model.rankdistill_precision, self.model.rankdistill_backend),
+            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.encoding.model.max_seq_length,
+            **runtime_fields(self.encoding.settings.precision, self.encoding.settings.backend),
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
@@ -50,5 +49,5 @@ class BiEncoderTeacher:
         from rankdistill.retrieval.dense import encode_texts
 
         # a bar of its own below the store's, which moves once per call of up to 2,048 pairs
-        progress = role == "document" and len(texts) > 4 * self.batch_size
-        return encode_texts(self.model, texts, role, self.batch_size, normalize=self.similarity == "cosine", progress=progress)
+        progress = role == "document" and len(texts) > 4 * self.encoding.settings.batch_size
+        return encode_texts(self.encoding, texts, role, normalize=self.similarity == "cosine", progress=progress)

@@ -6,8 +6,8 @@ import hashlib
 
 import numpy as np
 
-from rankdistill.errors import UserError
-from rankdistill.fingerprints import make_fingerprint
+from rankdistill.core.errors import UserError
+from rankdistill.core.fingerprints import make_fingerprint
 
 
 class BM25Teacher:

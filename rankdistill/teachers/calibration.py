@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 METHODS = ("zscore", "minmax", "rank", "temperature")
 

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from sentence_transformers import CrossEncoder
 
-from rankdistill.errors import UserError
-from rankdistill.hardware import inference_autocast
-from rankdistill.models import resolve_model
-from rankdistill.fingerprints import make_fingerprint, weights_hash
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import inference_autocast
+from rankdistill.encoders.models import resolve_model
+from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 
 ACTIVATIONS = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid}
 

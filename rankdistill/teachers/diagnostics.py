@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from rankdistill.atomic import atomic_write, atomic_write_json, atomic_write_text
+from rankdistill.core.atomic import atomic_write, atomic_write_json, atomic_write_text
 
 ScoreLists = dict[str, dict[str, np.ndarray]]
 

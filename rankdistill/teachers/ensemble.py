@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rankdistill.errors import UserError
-from rankdistill.fingerprints import make_fingerprint
+from rankdistill.core.errors import UserError
+from rankdistill.core.fingerprints import make_fingerprint
 from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import METHODS, calibrate
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rankdistill.config import checked
-from rankdistill.errors import InputError
-from rankdistill.hardware import PRECISIONS
+from rankdistill.core.config import checked
+from rankdistill.core.errors import InputError
+from rankdistill.core.hardware import PRECISIONS
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
 from rankdistill.retrieval.exported import BACKENDS
@@ -41,7 +41,7 @@ class EnsembleConfig:
 
 
 def load_ensemble_config(path: str | Path) -> EnsembleConfig:
-    from rankdistill.config import field_line, load_yaml
+    from rankdistill.core.config import field_line, load_yaml
 
     config = load_yaml(EnsembleConfig, path)
     if not config.members:
@@ -52,7 +52,7 @@ def load_ensemble_config(path: str | Path) -> EnsembleConfig:
 
 def check_members(members: list[MemberConfig], path: str | Path, where: str, allow_trained: bool = False) -> None:
     """Each member names a known teacher kind and calibration; errors point at the field."""
-    from rankdistill.config import field_line
+    from rankdistill.core.config import field_line
     from rankdistill.teachers import KINDS
 
     def fail(message: str, field: str) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.models import resolve_model
-from rankdistill.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.encoders.models import EncodingSettings, resolve_model
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 from rankdistill.teachers.bi_encoder import unique_texts
 
 
@@ -22,10 +22,10 @@ class SparseTeacher:
         from rankdistill.retrieval.sparse import load_sparse_model
 
         path = resolve_model(model)
-        self.model = load_sparse_model(path, device, max_length, precision)
-        self.batch_size = batch_size
+        self.encoding = load_sparse_model(path, EncodingSettings(batch_size, max_length, device, precision))
         self.fingerprint = make_fingerprint(
-            "sparse", weights=weights_hash(path), max_length=self.model.max_seq_length, **runtime_fields(self.model.rankdistill_precision)
+            "sparse", weights=weights_hash(path), max_length=self.encoding.model.max_seq_length,
+            **runtime_fields(self.encoding.settings.precision),
         )
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
@@ -39,11 +39,11 @@ class SparseTeacher:
 
         unique, index = unique_texts(texts)
         if not unique:
-            return sp.csr_matrix((0, self.model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+            return sp.csr_matrix((0, self.encoding.model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
 
         def encode(new: list[str]) -> list[sp.csr_matrix]:
-            matrix = encode_sparse(self.model, new, is_query, self.batch_size, progress=len(new) > 4 * self.batch_size)
+            matrix = encode_sparse(self.encoding, new, is_query, progress=len(new) > 4 * self.encoding.settings.batch_size)
             return [matrix[i] for i in range(matrix.shape[0])]
 
-        rows = memoised_rows([(self.model.rankdistill_memo_key, is_query, text) for text in unique], unique, encode)
+        rows = memoised_rows([(self.encoding.memo_key, is_query, text) for text in unique], unique, encode)
         return sp.vstack(rows, format="csr")[index]

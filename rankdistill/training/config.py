@@ -1,5 +1,5 @@
 """The `rankdistill train` config: YAML into dataclasses, every mistake located by file, line
-and field (the loader of `rankdistill/config.py`; the `loss:` mapping is checked by
+and field (the loader of `rankdistill/core/config.py`; the `loss:` mapping is checked by
 `rankdistill.losses.parse_loss_spec`).
 
     name: scifact-minilm-kl        # the run folder: <output_dir>/<name>/{student, checkpoints}
@@ -26,9 +26,9 @@ from typing import Any
 
 import yaml
 
-from rankdistill.config import build_dataclass, checked, compose_yaml, node_line
-from rankdistill.hardware import PRECISIONS
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.config import build_dataclass, checked, compose_yaml, node_line
+from rankdistill.core.hardware import PRECISIONS
+from rankdistill.core.errors import InputError, UserError
 
 KINDS = ("dense", "sparse", "cross-encoder")
 DISTILL = ("scores", "embeddings")  # what the student learns from: the teacher's scores of mined lists, or its embeddings

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.data.beir import BeirDataset
-from rankdistill.errors import InputError, UserError
-from rankdistill.textfile import read_text
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.textfile import read_text
 from rankdistill.mining.records import TrainingRecord, meta_path, read_training_set
 
 DEV_SALT = "rankdistill-dev:"

@@ -22,7 +22,7 @@ max length, precision and the texts, and shared with index builds of the same co
 
 `serve: student` saves a plain SentenceTransformer (student + projection) that encodes queries and
 documents. `serve: teacher-documents` saves the asymmetric Router folder of
-rankdistill/asymmetric.py: query route = student + projection, document route = the teacher,
+rankdistill/encoders/asymmetric.py: query route = student + projection, document route = the teacher,
 untouched, so the teacher's index of a corpus is searched by the small query encoder as it is.
 """
 
@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.training.config import TrainConfig, config_dict
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,9 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
     from sentence_transformers.sentence_transformer.losses import EmbedDistillLoss
     from transformers import set_seed
 
-    from rankdistill.atomic import storage_errors
-    from rankdistill.models import resolve_model
-    from rankdistill.provenance import provenance
+    from rankdistill.core.atomic import storage_errors
+    from rankdistill.encoders.models import resolve_model
+    from rankdistill.core.provenance import provenance
     from rankdistill.training.students import load_student
     from rankdistill.training.train import RECORD, TrainResult, latest_checkpoint, save_student, training_arguments
 
@@ -235,9 +235,9 @@ def save_teacher_documents(model: Any, teacher: dict[str, Any], output: Path, re
     documents (its max length); staged beside `output`, then renamed into place."""
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.asymmetric import save_asymmetric
-    from rankdistill.atomic import atomic_write_json
-    from rankdistill.models import resolve_model
+    from rankdistill.encoders.asymmetric import save_asymmetric
+    from rankdistill.core.atomic import atomic_write_json
+    from rankdistill.encoders.models import resolve_model
     from rankdistill.training.train import RECORD
 
     document_model = SentenceTransformer(resolve_model(teacher["name"]), device=str(model.device))

@@ -21,7 +21,7 @@ finished epoch with the same result.
 With `student.interpolate: a` < 1 the trained query weights are mixed with the starting model's
 before saving (WiSE-FT), and the dev set is measured once more on the mixed model.
 
-The student is saved by `rankdistill.asymmetric.save_asymmetric`: a Router folder whose query
+The student is saved by `rankdistill.encoders.asymmetric.save_asymmetric`: a Router folder whose query
 route is the trained encoder (saved with the starting model's max length: training truncation is
 a speed setting) and whose document route is the starting model, freshly loaded, untouched.
 """
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.data import DevSet
 
@@ -150,12 +150,12 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     checkpoint if one is there. Returns a TrainResult with the saved student folder."""
     from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup, set_seed
 
-    from rankdistill.asymmetric import save_asymmetric
-    from rankdistill.atomic import atomic_write_json
-    from rankdistill.fingerprints import weights_hash
-    from rankdistill.hardware import inference_autocast, resolve_precision
-    from rankdistill.models import resolve_model
-    from rankdistill.provenance import provenance
+    from rankdistill.encoders.asymmetric import save_asymmetric
+    from rankdistill.core.atomic import atomic_write_json
+    from rankdistill.core.fingerprints import weights_hash
+    from rankdistill.core.hardware import inference_autocast, resolve_precision
+    from rankdistill.encoders.models import resolve_model
+    from rankdistill.core.provenance import provenance
     from rankdistill.retrieval.dense import normalizes
     from rankdistill.training.students import load_student
     from rankdistill.training.train import RECORD, TrainResult, prepare_data

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from torch import nn
 from transformers import TrainerCallback
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.losses import build_loss, forward_features_to
-from rankdistill.models import resolve_model
+from rankdistill.encoders.models import resolve_model
 from rankdistill.training.config import StudentConfig
 
 

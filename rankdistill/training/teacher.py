@@ -34,13 +34,13 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rankdistill.atomic import storage_errors
-from rankdistill.config import check_fields, checked
+from rankdistill.core.atomic import storage_errors
+from rankdistill.core.config import check_fields, checked
 from rankdistill.data.beir import BeirDataset
-from rankdistill.hardware import PRECISIONS
-from rankdistill.errors import UserError
-from rankdistill.models import resolve_model
-from rankdistill.provenance import provenance
+from rankdistill.core.hardware import PRECISIONS
+from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import resolve_model
+from rankdistill.core.provenance import provenance
 
 
 @dataclass
@@ -109,7 +109,7 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
     import torch
     from datasets import Dataset
 
-    from rankdistill.hardware import resolve_precision, trainer_precision
+    from rankdistill.core.hardware import resolve_precision, trainer_precision
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import ListNetLoss
 
@@ -185,7 +185,7 @@ def restricted(dataset: BeirDataset, query_ids: set[str]) -> BeirDataset:
 def train_fold_teachers(dataset: BeirDataset, output: str | Path, config: TeacherTrainingConfig, device: str | None = None) -> list[Path]:
     """Train `config.folds` cross-encoders into `output/fold-i` (each on the other folds' queries)
     and write `output/folds.json` (query id -> fold). Finished folds are kept on a rerun."""
-    from rankdistill.atomic import atomic_write_json
+    from rankdistill.core.atomic import atomic_write_json
 
     output = Path(output)
     assignment = fold_assignment(list(dataset.queries), config.folds)

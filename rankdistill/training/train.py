@@ -31,10 +31,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from rankdistill.atomic import storage_errors
-from rankdistill.errors import UserError
+from rankdistill.core.atomic import storage_errors
+from rankdistill.core.errors import UserError
 from rankdistill.data import BeirDataset, open_dataset, open_with_queries
-from rankdistill.provenance import provenance
+from rankdistill.core.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records
 from rankdistill.training.dev import average_nonzeros, dev_evaluator
@@ -95,7 +95,7 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
 def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evaluate: bool) -> Any:
     import torch
 
-    from rankdistill.hardware import resolve_precision, trainer_precision
+    from rankdistill.core.hardware import resolve_precision, trainer_precision
 
     if kind == "sparse":
         from sentence_transformers.sparse_encoder import SparseEncoderTrainingArguments as Arguments
@@ -221,7 +221,7 @@ def final_dev_metrics(trainer: Any, evaluator: Any, model: Any) -> dict[str, flo
 
 def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
     """Save to a staging folder beside `output`, then rename it into place."""
-    from rankdistill.atomic import atomic_write_json
+    from rankdistill.core.atomic import atomic_write_json
 
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

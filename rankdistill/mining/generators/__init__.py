@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.mining.generators import doc2query, keywords, span, title
 from rankdistill.mining.generators.base import Document, GeneratorSpec, QueryGenerator, Setting, document_rng
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 Document = dict[str, str]  # {"title": ..., "text": ...}, as data.beir.load_corpus gives it
 

@@ -2,7 +2,7 @@
 queries sampled from a sequence-to-sequence model that reads a document and writes a query
 (doc2query / docT5query, as GPL uses; Nogueira & Lin 2019, "From doc2query to docTTTTTquery").
 
-MODEL is anything `rankdistill.models.resolve_model` accepts: a local folder of a Hugging Face
+MODEL is anything `rankdistill.encoders.models.resolve_model` accepts: a local folder of a Hugging Face
 seq2seq model (`AutoModelForSeq2SeqLM` + its tokenizer), or a hub id where the hub is reachable.
 Each document ("title text", cut at `input_length` tokens) gets `n` sampled queries of at most
 `max_length` tokens, top-k / top-p sampling at `temperature`. Sampling is seeded per batch of
@@ -33,7 +33,7 @@ class Doc2QueryGenerator:
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from rankdistill.models import resolve_model
+        from rankdistill.encoders.models import resolve_model
 
         self.spec = spec
         path = resolve_model(spec.model)

@@ -7,7 +7,7 @@ gives no query (counted as skipped by `mining.generate`).
 
 from __future__ import annotations
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 from rankdistill.mining.generators.base import N, Document, GeneratorSpec
 
 SETTINGS = {"n": N}

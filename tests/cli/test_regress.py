@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rankdistill.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_tiny_scifact_regression_passes(shared_data: Path, tmp_path: Path, capsys, monkeypatch) -> None:

@@ -64,3 +64,20 @@ def test_bad_config_key_names_line_and_field(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{config}:4: field 'evaluate.retreivers': unknown key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_loads_no_torch() -> None:
+    # every command module registers its flags at parse time: none may import a model library
+    probe = "import sys; from rankdistill.cli import build_parser; build_parser(); print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+
+
+def test_encoding_flags_read_back_as_one_settings_object() -> None:
+    from rankdistill.cli import build_parser
+    from rankdistill.cli.common import encoding_settings
+    from rankdistill.encoders.models import EncodingSettings
+
+    flags = ["--batch-size", "8", "--max-length", "64", "--precision", "float32", "--backend", "onnx", "--device", "cpu"]
+    for command in (["evaluate", "--dataset", "d", "--retriever", "bm25"], ["index", "build", "--model", "m", "--dataset", "d", "--spec", "Flat", "--output", "o"]):
+        assert encoding_settings(build_parser().parse_args([*command, *flags])) == EncodingSettings(8, 64, "cpu", "float32", "onnx")

@@ -20,8 +20,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rankdistill.errors import UserError
-from rankdistill.fingerprints import weights_hash
+from rankdistill.core.errors import UserError
+from rankdistill.core.fingerprints import weights_hash
 
 ASYMMETRIC_FILE = "rankdistill_asymmetric.json"
 QUERY, DOCUMENT = "query", "document"
@@ -85,7 +85,7 @@ def save_asymmetric(query_model: Any, document_model: Any, output: str | Path, r
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.base.modules import Router
 
-    from rankdistill.atomic import atomic_write_json
+    from rankdistill.core.atomic import atomic_write_json
 
     router = Router.for_query_document(query_modules=list(query_model), document_modules=list(document_model))
     student = SentenceTransformer(modules=[router], device=str(query_model.device), similarity_fn_name=query_model.similarity_fn_name)

@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rankdistill.atomic import storage_errors
-from rankdistill.errors import UserError
+from rankdistill.core.atomic import storage_errors
+from rankdistill.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

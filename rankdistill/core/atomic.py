@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 _WRITE_FAILURES = re.compile(r"No space left on device|Disk quota exceeded|file write failed", re.IGNORECASE)
 STORAGE_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded", errno.EROFS: "read-only file system"}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
 
-from rankdistill.errors import UserError
+from rankdistill.core.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -8,23 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rankdistill.cli import main
 from rankdistill.store import ScoreStore
-from rankdistill.teachers.diagnostics import mean_kendall_tau, spread
-
-
-def test_kendall_tau_and_spread_by_hand() -> None:
-    a = {"q1": np.array([3.0, 2.0, 1.0]), "q2": np.array([1.0, 2.0, 3.0, 4.0])}
-    b = {"q1": np.array([1.0, 2.0, 3.0]), "q2": np.array([1.0, 2.0, 4.0, 3.0])}
-    # q1: fully reversed (-1); q2: one discordant pair of six -> (5 - 1) / 6
-    assert mean_kendall_tau(a, b) == pytest.approx((-1 + 4 / 6) / 2)
-    assert mean_kendall_tau(a, a) == pytest.approx(1.0)
-    s = spread(a)
-    assert s["median_range"] == pytest.approx(2.5)  # ranges 2 and 3
-    assert s["median_top_gap"] == pytest.approx(1.0)
 
 
 def test_score_command_writes_table_diagnostics_and_fills_the_store(tiny_beir: Path, tiny_dense_model: str, tmp_path: Path, capsys) -> None:

@@ -13,7 +13,7 @@ import codecs
 from collections.abc import Iterator
 from pathlib import Path
 
-from rankdistill.errors import InputError, UserError
+from rankdistill.core.errors import InputError, UserError
 
 _OTHER_BOMS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16 LE: it starts with the same two bytes

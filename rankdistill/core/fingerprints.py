@@ -40,6 +40,6 @@ def weights_hash(folder: str | Path) -> str:
 def runtime_fields(precision: str, backend: str = "torch") -> dict[str, object]:
     """What a fingerprint records about how a model runs: its precision (`precision_fields`) and
     its backend when that is not torch, so earlier torch fingerprints stay what they were."""
-    from rankdistill.hardware import precision_fields
+    from rankdistill.core.hardware import precision_fields
 
     return {**precision_fields(precision), **({"backend": backend} if backend != "torch" else {})}

@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 
 import yaml
 
-from rankdistill.errors import InputError, Line, UserError
-from rankdistill.hardware import PRECISIONS
-from rankdistill.textfile import read_text
+from rankdistill.core.errors import InputError, Line, UserError
+from rankdistill.core.hardware import PRECISIONS
+from rankdistill.core.textfile import read_text
 
 T = TypeVar("T")
 
@@ -166,6 +166,12 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             return None
         return _convert(options[0], node, where, path)
+    if origin is typing.Literal:
+        allowed = typing.get_args(hint)
+        value = _convert(type(allowed[0]), node, where, path)
+        if value not in allowed:
+            raise InputError(path, f"expected one of {', '.join(map(str, allowed))}, got {value!r}", node_line(node), where)
+        return value
     if dataclasses.is_dataclass(hint):
         return build_dataclass(hint, node, where, path)
     if origin is tuple:
@@ -211,6 +217,9 @@ def build_dataclass(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
             raise InputError(path, "given twice" + (" (bf16 is an alias of precision)" if key == "precision" else ""), node_line(key_node), dotted)
         values[key] = _convert(hints[key], value_node, dotted, path)
         _apply_check(fields[key], values[key], value_node, dotted, path)
+    for name, f in fields.items():
+        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise InputError(path, "missing", node_line(node), f"{where}.{name}" if where else name)
     return cls(**values)
 
 
@@ -279,6 +288,28 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
     return build_dataclass(cls, compose_yaml(path), "", Path(path))
 
 
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def load_named(cls: type[T], path: str | Path, name_field: str | None = None) -> dict[str, T]:
+    """A YAML file that maps names to entries of the dataclass `cls` (a catalogue), every mistake
+    reported with file, line and `name.field`; with `name_field`, each entry's name is also set
+    as that field."""
+    path = Path(path)
+    root = compose_yaml(path)
+    if not isinstance(root, yaml.MappingNode):
+        raise InputError(path, "expected a mapping of names to entries", node_line(root))
+    entries: dict[str, T] = {}
+    for key, value in root.value:
+        if key.value in entries:
+            raise InputError(path, "given twice", node_line(key), key.value)
+        if name_field is not None and isinstance(value, yaml.MappingNode):
+            field_key, name = (yaml.ScalarNode(STR_TAG, text, key.start_mark, key.end_mark) for text in (name_field, key.value))
+            value = yaml.MappingNode(value.tag, [(field_key, name), *value.value], value.start_mark, value.end_mark)
+        entries[key.value] = build_dataclass(cls, value, key.value, path)
+    return entries
+
+
 def field_line(path: str | Path, dotted: str) -> int | None:
     """The line of a dotted field (`members[0].teacher`) in a YAML file, for error messages."""
     try:
@@ -303,10 +334,10 @@ def load_config(path: str | Path) -> RunConfig:
 
 def resolve_precisions(config: Any, override: str | None = None, device: str | None = "auto") -> dict[str, str]:
     """Replace every `precision: auto` in a config (nested dataclasses and lists) by what this
-    machine runs (rankdistill.hardware), in place, so stage keys and records hold the resolved
+    machine runs (rankdistill.core.hardware), in place, so stage keys and records hold the resolved
     precision; `override` first sets every precision field to itself. Returns each field's
     dotted name -> its value and the reason for it."""
-    from rankdistill.hardware import choose_precision
+    from rankdistill.core.hardware import choose_precision
 
     reasons: dict[str, str] = {}
 
