@@ -335,6 +335,9 @@ def test_trained_cross_encoder_student_is_saved_as_trained_with_a_reranking_dev(
     metrics = result.record["dev"]["metrics"]
     assert {"dev_ndcg@10", "dev_bm25_ndcg@10"} <= set(metrics) and 0 <= metrics["dev_ndcg@10"] <= 1
     assert result.record["data"]["held_out_for_dev"] == 1 and result.record["dev"]["corpus_size"] <= 5
+    curve = result.record["dev"]["curve"]
+    assert curve[0]["step"] == 0 and curve[-1]["step"] == result.record["global_step"] and "dev_ndcg@10" in curve[0]  # from the untrained student on
+    assert result.record["loss_curve"] and result.record["loss_curve"][-1][0] <= result.record["global_step"]
 
 
 def test_label_ce_is_the_positives_list_cross_entropy_and_trains_cross_encoders(splade_tiny: str) -> None:

@@ -201,7 +201,9 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
             "query_ids": list(dev.queries),
             "corpus_size": len(dev.corpus),
             "metrics": final_dev_metrics(trainer, evaluator, model),
+            "curve": dev_curve(trainer.state.log_history),
         }
+    record["loss_curve"] = [[entry["step"], round(float(entry["loss"]), 5)] for entry in trainer.state.log_history if "loss" in entry]
     if config.student.kind == "sparse":
         queries = list(dev.queries.values())[:100] if dev else list(dict.fromkeys(r["query"] for r in rows))[:100]
         documents = list(dev.corpus.values())[:100] if dev else list(dict.fromkeys(r["positive"] for r in rows))[:100]
@@ -221,6 +223,12 @@ def final_dev_metrics(trainer: Any, evaluator: Any, model: Any) -> dict[str, flo
         if entry.get("step") == step and any(k.startswith("eval_dev") for k in entry):
             return {k[len("eval_") :]: float(v) for k, v in entry.items() if k.startswith("eval_dev")}
     return {k: float(v) for k, v in evaluator(model).items()}
+
+
+def dev_curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Every dev evaluation of the run (step 0 too when the trainer evaluated before training)."""
+    return [{"step": entry["step"], **{k[len("eval_") :]: round(float(v), 5) for k, v in entry.items() if k.startswith("eval_dev")}}
+            for entry in log_history if any(k.startswith("eval_dev") for k in entry)]
 
 
 def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
