@@ -4,7 +4,7 @@
 #   RANKDISTILL_DATA=../shared/data evaluation/run_seeds.sh configs/default.yaml 14 15
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RD=.venv/bin/rankdistill
+RD=${RD:-.venv/bin/rankdistill}  # e.g. RD=".venv/bin/python -m rankdistill.cli" from a worktree
 CONFIG=$1; shift
 NAME=$(sed -n 's/^name: *//p' "$CONFIG")
 RUNS=("runs/$NAME")
