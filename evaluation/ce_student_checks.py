@@ -9,7 +9,8 @@ Checks, on a handful of training rows and test queries of a cross-encoder studen
      mode; both truncate to the same length; the teacher returns raw logits too;
   3. the rerank path: the scores `rerank` returns for each (query, doc id) are the student's
      score of that query and that doc id's text (title + text, `doc_text`);
-  4. with --anchor: the untrained student (the config's cut, before any step) reranking BM25's
+  4. the run's trained student, when there is one, on the same rows (positive first, Kendall tau);
+  5. with --anchor: the untrained student (the config's cut, before any step) reranking BM25's
      top `rerank_depth` of every test query, nDCG@10 (the sanity anchor; 30k pairs on SciFact).
 
     RANKDISTILL_DATA=../shared/data RANKDISTILL_THREADS=1 python evaluation/ce_student_checks.py \
@@ -51,8 +52,8 @@ def main() -> int:
     records = load_records(run_dir / "stages" / "mine" / "train.jsonl", dataset)[: args.rows]
     rows = build_rows(records, dataset, train.data.negatives, config.seed).rows
     teacher = build_run_teacher(config, None, None)
-    print(f"teacher: {type(teacher).__name__}, activation {type(teacher.activation).__name__}, max length {teacher.max_length}, "
-          f"precision {teacher.precision}, backend {teacher.backend}")
+    print(f"teacher: {type(teacher).__name__}, activation {type(getattr(teacher, 'activation', None)).__name__}, max length "
+          f"{getattr(teacher, 'max_length', None)}, precision {getattr(teacher, 'precision', None)}, backend {getattr(teacher, 'backend', None)}")
 
     # 1. labels against the teacher now
     columns = ["positive"] + [f"negative_{j + 1}" for j in range(train.data.negatives)]
@@ -97,12 +98,22 @@ def main() -> int:
         doc = max(reranked[example], key=reranked[example].get)
         print(f"   e.g. query {example!r}: {test.queries[example][:80]!r}; its top doc {doc}: {test.doc_text(doc)[:100]!r}")
 
+        trained = run_dir / "stages" / "train" / "student"
+        if (trained / "rankdistill_train.json").is_file():
+            from scipy.stats import kendalltau
+
+            saved = build_teacher(f"cross-encoder:{trained}", None, 32, train.student.max_length, None, "float32", "torch")
+            scored = np.stack([saved.score([row["query"]] * len(columns), [row[c] for c in columns]) for row in rows])
+            taus = [kendalltau(a, b).statistic for a, b in zip(scored, labels)]
+            print(f"4. the run's trained student on these {len(rows)} training rows: positive first in {int((scored.argmax(1) == 0).sum())}, "
+                  f"mean Kendall tau with the labels {np.nanmean(taus):.3f}; logits span {np.ptp(scored, axis=1).round(2).tolist()}")
+
         if args.anchor:
             auto = build_teacher(f"cross-encoder:{folder}", None, 32, train.student.max_length, None, train.trainer.precision, "torch")  # as evaluate
             full = rerank(test, first.results, auto, config.rerank_depth, None, 32)
             bm25 = evaluate_run(test.qrels, first.results).aggregate["nDCG@10"]
             untrained = evaluate_run(test.qrels, full).aggregate["nDCG@10"]
-            print(f"4. anchor: BM25 {bm25:.4f}; the untrained cut reranking BM25 top {config.rerank_depth}: nDCG@10 {untrained:.4f}")
+            print(f"5. anchor: BM25 {bm25:.4f}; the untrained cut reranking BM25 top {config.rerank_depth}: nDCG@10 {untrained:.4f}")
     return 0
 
 
