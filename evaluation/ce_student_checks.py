@@ -11,7 +11,9 @@ Checks, on a handful of training rows and test queries of a cross-encoder studen
      score of that query and that doc id's text (title + text, `doc_text`);
   4. the run's trained student, when there is one, on the same rows (positive first, Kendall tau);
   5. with --anchor: the untrained student (the config's cut, before any step) reranking BM25's
-     top `rerank_depth` of every test query, nDCG@10 (the sanity anchor; 30k pairs on SciFact).
+     top `rerank_depth` of every test query, nDCG@10 (the sanity anchor; 30k pairs on SciFact);
+  6. with --ties N: how many distinct scores the run's student (and teacher) reranking holds per
+     query (the bf16 logit is rounded), and its nDCG@10 on N test queries rescored in float32.
 
     RANKDISTILL_DATA=../shared/data RANKDISTILL_THREADS=1 python evaluation/ce_student_checks.py \
         configs/experiments/scifact-ce-student.yaml [--rows 8] [--queries 3] [--anchor]
@@ -43,6 +45,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=8)
     parser.add_argument("--queries", type=int, default=3)
     parser.add_argument("--anchor", action="store_true", help="also rerank every test query with the untrained student")
+    parser.add_argument("--ties", type=int, default=0, metavar="N",
+                        help="the run's student reranking: distinct scores per query in its run file (bf16 rounds the logit), and "
+                             "nDCG@10 of its first N test queries rescored in float32 against the run's own scores of them")
     args = parser.parse_args()
     configure_threads()
     config = load_pipeline_config(args.config)
@@ -107,6 +112,25 @@ def main() -> int:
             taus = [kendalltau(a, b).statistic for a, b in zip(scored, labels)]
             print(f"4. the run's trained student on these {len(rows)} training rows: positive first in {int((scored.argmax(1) == 0).sum())}, "
                   f"mean Kendall tau with the labels {np.nanmean(taus):.3f}; logits span {np.ptp(scored, axis=1).round(2).tolist()}")
+
+        evaluated = run_dir / "stages" / "evaluate" / test.name / f"student_rerank_of_bm25_{config.rerank_depth}" / "run.trec"
+        if args.ties and evaluated.is_file():
+            from rankdistill.metrics import read_trec_run
+
+            as_run = read_trec_run(evaluated)
+            teacher_file = evaluated.parent.parent / f"bm25___teacher_rerank_{config.rerank_depth}" / "run.trec"
+            for label, path in (("student", evaluated), ("teacher", teacher_file)):
+                if path.is_file():
+                    found = read_trec_run(path)
+                    distinct = np.mean([len(set(hits.values())) / len(hits) for hits in found.values()])
+                    spread = np.mean([max(hits.values()) - min(hits.values()) for hits in found.values()])
+                    print(f"6. {label} run file: distinct scores per query {100 * distinct:.1f}% of its candidates, mean score spread {spread:.3f}")
+            subset = {q: first.results[q] for q in list(first.results)[: args.ties]}
+            saved = build_teacher(f"cross-encoder:{trained}", None, 32, train.student.max_length, None, "float32", "torch")
+            exact = rerank(test, subset, saved, config.rerank_depth, None, 32)
+            qrels = {q: test.qrels[q] for q in subset if q in test.qrels}
+            print(f"   first {len(subset)} test queries: nDCG@10 as run {evaluate_run(qrels, {q: as_run[q] for q in subset}).aggregate['nDCG@10']:.4f}, "
+                  f"rescored in float32 {evaluate_run(qrels, exact).aggregate['nDCG@10']:.4f}, BM25 {evaluate_run(qrels, subset).aggregate['nDCG@10']:.4f}")
 
         if args.anchor:
             auto = build_teacher(f"cross-encoder:{folder}", None, 32, train.student.max_length, None, train.trainer.precision, "torch")  # as evaluate
