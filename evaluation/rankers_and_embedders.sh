@@ -18,7 +18,7 @@ teacher()  { [ -f runs/teachers/scifact-listnet-d100-e2/config.json ] || step $R
 encode()   { step evaluation/encode_corpora.sh all-mpnet-base-v2 128 "$1"; }
 run()      { step $RD run "configs/experiments/$1.yaml"; }
 seeds()    { for s in 14 15; do step $RD run "$(seeded "configs/experiments/$1.yaml" $s)"; done; }
-for what in "${@:-teacher run:scifact-ce-student encode:scifact run:scifact-embed-asym encode:nfcorpus run:nfcorpus-embed-asym run:scifact-embed-sym run:nfcorpus-embed-sym seeds:scifact-ce-student encode:arguana run:arguana-embed-asym run:arguana-embed-sym seeds:scifact-embed-asym}"; do
+for what in "${@:-teacher run:scifact-ce-student run:scifact-ce-student-kl run:scifact-ce-student-kl-l05 run:scifact-ce-student-kl-l05-label encode:scifact run:scifact-embed-asym encode:nfcorpus run:nfcorpus-embed-asym run:scifact-embed-sym run:nfcorpus-embed-sym seeds:scifact-ce-student encode:arguana run:arguana-embed-asym run:arguana-embed-sym seeds:scifact-embed-asym}"; do
   for item in $what; do
     case $item in
       teacher) teacher ;;

@@ -4,7 +4,7 @@
 #   RANKDISTILL_DATA=../shared/data evaluation/run_seeds.sh configs/default.yaml 14 15
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RD=.venv/bin/rankdistill
+RD=${RD:-.venv/bin/rankdistill}  # e.g. RD=".venv/bin/python -m rankdistill.cli" from a worktree
 CONFIG=$1; shift
 NAME=$(sed -n 's/^name: *//p' "$CONFIG")
 RUNS=("runs/$NAME")
@@ -14,4 +14,5 @@ for seed in "$@"; do
   /usr/bin/time -f "$NAME seed $seed: %e s wall, %M kB peak" $RD run "$seeded" | tail -2
   RUNS+=("runs/$NAME-seed$seed")
 done
-$RD compare "${RUNS[@]}" --reference "runs/$NAME:dense:all-MiniLM-L6-v2" --include student
+# REFERENCE: the system every row is compared with (a cross-encoder student run: REFERENCE="bm25 + teacher rerank@100")
+$RD compare "${RUNS[@]}" --reference "runs/$NAME:${REFERENCE:-dense:all-MiniLM-L6-v2}" --include student

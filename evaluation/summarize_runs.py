@@ -22,6 +22,14 @@ for folder in sys.argv[1:]:
             print(f"  {name} | teacher-student tau {data['teacher_student_kendall_tau']:.3f}")
     for role, size in (summary.get("cost") or {}).items():
         print(f"  cost | {role} | {size['parameters'] / 1e6:.1f} M params | {size['megabytes']:.1f} MB")
+    record_file = Path(folder) / "stages" / "train" / "student" / "rankdistill_train.json"
+    if record_file.is_file():  # the dev curve and the training loss, where the run kept them
+        record = json.loads(record_file.read_text())
+        for point in (record.get("dev") or {}).get("curve", []):
+            print(f"  dev | step {point['step']} | " + " | ".join(f"{k} {v:.4f}" for k, v in point.items() if k != "step"))
+        curve = record.get("loss_curve") or []
+        if curve:
+            print("  train loss | " + " ".join(f"{step}:{loss:.3f}" for step, loss in curve[:: max(1, len(curve) // 12)]))
     stages = sorted((Path(folder) / "stages").glob("*/done.json"))
     for stage in stages:
         record = json.loads(stage.read_text())

@@ -231,3 +231,95 @@ def test_cross_encoder_losses_reuse_the_list_formulas(splade_tiny: str) -> None:
         loss(inputs, torch.zeros(2, 3))
     with pytest.raises(UserError, match="no similarity"):
         build_cross_encoder_loss({"listnet": {"similarity": "cosine"}}, model)
+
+# --- issue 17, the cross-encoder student that reranked at random (0.1242): what a student is ---
+
+def test_a_list_of_layers_keeps_those_layers_and_the_head_and_reloads_as_it_is(splade_tiny: str, tmp_path: Path) -> None:
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from rankdistill.training.config import StudentConfig
+    from rankdistill.training.students import load_cross_encoder
+
+    torch.manual_seed(0)
+    teacher = CrossEncoder(splade_tiny, num_labels=1, max_length=32, device="cpu")  # 2 layers and a head, as a trained teacher
+    teacher.save(str(tmp_path / "teacher"))
+    reference = teacher[0].model.state_dict()
+    identity = torch.nn.Identity()
+    pairs = [("what causes tides", "the moon pulls the oceans"), ("what causes tides", "bees make honey and wax")]
+    for layers, kept in ((1, 0), ([1], 1)):
+        student = load_cross_encoder(StudentConfig(kind="cross-encoder", model=str(tmp_path / "teacher"), layers=layers, max_length=32), "cpu")
+        weights = student[0].model.state_dict()
+        assert student.config.num_hidden_layers == 1 and len(weights) == len(reference) - 16  # one BertLayer (16 tensors) fewer
+        # the kept layer, the embeddings, the pooler and the classification head are the teacher's own
+        assert all(torch.equal(w, reference[k.replace("layer.0.", f"layer.{kept}.")]) for k, w in weights.items()), layers
+        before = student.predict(pairs, activation_fn=identity)
+        folder = tmp_path / f"cut-{kept}"
+        student.save(str(folder))
+        reloaded = CrossEncoder(str(folder), device="cpu")
+        assert reloaded.config.num_hidden_layers == 1
+        np.testing.assert_allclose(reloaded.predict(pairs, activation_fn=identity), before, rtol=1e-5, atol=1e-6)
+    with pytest.raises(UserError, match="layer 2 does not exist"):
+        load_cross_encoder(StudentConfig(kind="cross-encoder", model=str(tmp_path / "teacher"), layers=[0, 2]), "cpu")
+
+
+@pytest.mark.parametrize(("layers", "message"), [("[1, 0]", "ascending"), ("[0, 0]", "distinct"), ("0", "must be >= 1"), ("[]", "ascending")])
+def test_bad_layer_lists_are_located(tmp_path: Path, layers: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"data: {{dataset: d, training_set: t.jsonl}}\nstudent: {{kind: cross-encoder, model: m, layers: {layers}}}\nloss: margin_mse\n")
+    with pytest.raises(InputError, match=message) as error:
+        load_train_config(path)
+    assert error.value.line == 2
+
+
+def test_trained_cross_encoder_student_is_saved_as_trained_with_a_reranking_dev(tmp_path: Path, splade_tiny: str) -> None:
+    """The student `train` saves scores pairs exactly as the model the trainer left in memory did
+    (the same weights, max length and raw logits), and `dev.rerank_depth` reranks held-out
+    queries' BM25 candidates, beside BM25's own nDCG@10."""
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+    from transformers import TrainerCallback
+
+    from rankdistill.training.train import train
+    from tests.test_training import tiny_training_set, write_config
+
+    pairs = [("what causes tides", "the moon pulls the oceans"), ("how do vaccines work", "bees make honey and wax")]
+    identity = torch.nn.Identity()
+    seen = {}
+
+    class Capture(TrainerCallback):
+        def on_train_end(self, args, state, control, model=None, **kwargs):  # noqa: ANN001
+            seen["logits"] = model.predict(pairs, activation_fn=identity)
+
+    beir, training_set = tiny_training_set(tmp_path)
+    config = write_config(tmp_path, beir, training_set, splade_tiny, kind="cross-encoder", student=f"  kind: cross-encoder\n  model: {splade_tiny}\n  layers: [1]\n  max_length: 32",
+                          loss="  listwise_kl: {teacher_temperature: 0.5}\n  label_ce: 0.1", dev="  queries: 1\n  eval_steps: 2\n  rerank_depth: 5")
+    result = train(load_train_config(config), callbacks=[Capture()])
+    student = CrossEncoder(str(result.student), device="cpu")
+    assert student.config.num_hidden_layers == 1 and student.max_seq_length == 32
+    np.testing.assert_allclose(student.predict(pairs, activation_fn=identity), seen["logits"], rtol=1e-5, atol=1e-6)
+    metrics = result.record["dev"]["metrics"]
+    assert {"dev_ndcg@10", "dev_bm25_ndcg@10"} <= set(metrics) and 0 <= metrics["dev_ndcg@10"] <= 1
+    assert result.record["data"]["held_out_for_dev"] == 1 and result.record["dev"]["corpus_size"] <= 5
+    curve = result.record["dev"]["curve"]
+    assert curve[0]["step"] == 0 and curve[-1]["step"] == result.record["global_step"] and "dev_ndcg@10" in curve[0]  # from the untrained student on
+    assert result.record["loss_curve"] and result.record["loss_curve"][-1][0] <= result.record["global_step"]
+
+
+def test_label_ce_is_the_positives_list_cross_entropy_and_trains_cross_encoders(splade_tiny: str) -> None:
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from rankdistill.losses import label_ce
+    from rankdistill.losses.cross_encoder import build_cross_encoder_loss
+
+    scores = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    expected = -(torch.log_softmax(scores, dim=1)[:, 0]).mean()
+    assert label_ce(scores, torch.zeros(2, 3)).item() == pytest.approx(expected.item())
+    assert label_ce(scores, torch.randn(2, 3)).item() == pytest.approx(expected.item())  # the teacher's scores are not read
+    model = CrossEncoder(splade_tiny, num_labels=1, max_length=32, device="cpu")
+    loss = build_cross_encoder_loss({"margin_mse": 1.0, "label_ce": 0.1}, model)
+    inputs = [["what causes tides"], ["the moon pulls the oceans"], ["bees make honey"]]
+    value = loss(inputs, torch.tensor([[3.0, -1.0]]))
+    value.backward()
+    assert torch.isfinite(value) and any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())

@@ -165,6 +165,8 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             return None
+        if isinstance(node, yaml.SequenceNode):  # `int | list[int]`: a written list is the list option
+            options = [a for a in options if typing.get_origin(a) is list] or options
         return _convert(options[0], node, where, path)
     if origin is typing.Literal:
         allowed = typing.get_args(hint)

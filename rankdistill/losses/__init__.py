@@ -22,6 +22,7 @@ from rankdistill.losses.base import ListLoss, forward_features_to
 from rankdistill.losses.combined import WeightedSum
 from rankdistill.losses.cprd import CPRD, cprd
 from rankdistill.losses.infonce import InfoNCE, info_nce
+from rankdistill.losses.label_ce import LabelCE, label_ce
 from rankdistill.losses.listnet import ListNet, listnet
 from rankdistill.losses.listwise_kl import ListwiseKL, listwise_kl
 from rankdistill.losses.margin_mse import MarginMSE, margin_mse
@@ -38,8 +39,9 @@ LOSSES: dict[str, type[nn.Module]] = {
     "plackett_luce": PlackettLuce,
     "cprd": CPRD,
     "infonce": InfoNCE,
+    "label_ce": LabelCE,
 }
-NEEDS_TEACHER = {name for name in LOSSES if name != "infonce"}
+NEEDS_TEACHER = {name for name in LOSSES if name not in ("infonce", "label_ce")}
 
 __all__ = [
     "LOSSES",
@@ -56,6 +58,7 @@ __all__ = [
     "plackett_luce",
     "cprd",
     "info_nce",
+    "label_ce",
 ]
 
 

@@ -336,6 +336,7 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
                                                            "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
                                                            "max_texts": None, "teacher_max_length": None})
         without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False})
+        without_later_defaults(train_settings["dev"], {"rerank_depth": None})
         datasets = index_datasets(config)
         index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
         if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key

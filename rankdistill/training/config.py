@@ -7,14 +7,14 @@ and field (the loader of `rankdistill/core/config.py`; the `loss:` mapping is ch
     data:     {dataset: scifact, split: train, training_set: FILE.jsonl, negatives: 8}
     student:  {kind: dense | sparse | cross-encoder, model: all-MiniLM-L6-v2, max_length: 128, matryoshka_dims: [...], frozen_documents: false,
                query_regularizer_weight: 5e-5, document_regularizer_weight: 3e-5, regularizer_warmup_ratio: 0.33,
-               layers: 3,                                   # keep the model's first 3 transformer layers (cross-encoder students)
+               layers: 3,                                   # keep the model's first 3 transformer layers (cross-encoder students); [0, 5]: those layers
                distill: scores | embeddings, teacher: all-mpnet-base-v2, projection: auto | linear | none,
                serve: student | teacher-documents, texts: [documents, queries, sentences, titles], max_texts: 20000,
                teacher_max_length: 256}                     # distill: embeddings (training/embeddings.py)
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}  |  mse | cosine (distill: embeddings)
     trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, scheduler: linear, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
-    dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null}
+    dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null, rerank_depth: null (cross-encoder: 100)}
 """
 
 from __future__ import annotations
@@ -70,8 +70,9 @@ class StudentConfig:
     # a < 1 gives back some of the in-domain gain for the starting model's out-of-domain quality
     interpolate: float = checked(1.0, gt=0, le=1)
     # cross-encoder: a one-logit CrossEncoder from any CrossEncoder folder or BERT-style body;
-    # `layers` keeps the body's first N transformer layers (e.g. 3 of MiniLM-L6)
-    layers: int | None = checked(None, ge=1)
+    # `layers: N` keeps the body's first N transformer layers (e.g. 3 of MiniLM-L6), `layers:
+    # [i, j, ..]` those layers (0-based, ascending), e.g. [0, 5]: the first and the last of six
+    layers: int | list[int] | None = checked(None, ge=0)
     # dense, `distill: embeddings` (rankdistill/training/embeddings.py): align the student's
     # embeddings to `teacher`'s on corpus texts, no labels; see ALIGNMENT_* above
     distill: str = checked("scores", choices=DISTILL)
@@ -110,6 +111,9 @@ class DevConfig:
     distractors: int = checked(0, ge=0)  # random extra corpus documents for the candidates corpus
     eval_steps: int | None = checked(None, ge=1)  # default: trainer.save_steps
     batch_size: int = checked(32, ge=1)
+    # cross-encoder students: the dev queries' BM25 top `rerank_depth` (over the whole corpus) are
+    # reranked and scored (nDCG@10, beside BM25's own); None: no dev evaluation for them
+    rerank_depth: int | None = checked(None, ge=1)
 
 
 @dataclass
@@ -215,6 +219,10 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
             fail(f"data.{key}", "missing")
     if student.layers is not None and student.kind != "cross-encoder":
         fail("student.layers", "truncating the body is for cross-encoder students (kind: cross-encoder)")
+    if isinstance(student.layers, int) and student.layers < 1:
+        fail("student.layers", f"must be >= 1 (the number of first layers kept), got {student.layers}")
+    if isinstance(student.layers, list) and (not student.layers or student.layers != sorted(set(student.layers))):
+        fail("student.layers", f"a list of layers is of distinct 0-based indices in ascending order, got {student.layers}")
     if embeddings:
         if student.kind != "dense":
             fail("student.distill", "embedding distillation is for dense students (kind: dense)")
@@ -237,6 +245,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         fail("student.frozen_documents", "query-side training is for dense students without Matryoshka dimensions")
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:
         fail("trainer.epochs", "must be > 0 (or set trainer.max_steps)")
+    if config.dev.rerank_depth is not None and student.kind != "cross-encoder":
+        fail("dev.rerank_depth", "reranking a dev query's BM25 candidates is for cross-encoder students")
     if config.dev.split == "test":
         fail("dev.split", "the test split is never used during training (no tuning on test)")
 

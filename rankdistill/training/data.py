@@ -23,6 +23,7 @@ holds out the same queries. They are removed from training; their ids are record
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -46,6 +47,8 @@ class DevSet:
     queries: dict[str, str]
     corpus: dict[str, str]
     relevant: dict[str, set[str]]
+    # a reranker's dev set: each query's first-stage candidates, best first (their texts in corpus)
+    candidates: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -155,3 +158,16 @@ def _dev_corpus(dataset: BeirDataset, relevant: dict[str, set[str]], mined: set[
         chosen |= set(random.Random(seed).sample(rest, min(distractors, len(rest))))
         ids = sorted(chosen)
     return {doc_id: dataset.doc_text(doc_id) for doc_id in ids}
+
+
+def with_bm25_candidates(dev: DevSet, dataset: BeirDataset, depth: int) -> DevSet:
+    """`dev` as a reranker's dev set: each query's BM25 top `depth` over the whole corpus of
+    `dataset`, as a cross-encoder student reranks at evaluation (its corpus: those documents)."""
+    from rankdistill.retrieval import build_retriever
+
+    bm25 = build_retriever("bm25")
+    bm25.index(dataset.corpus)
+    hits = bm25.search(dev.queries, depth)
+    candidates = {q: sorted(found, key=lambda d: -found[d])[:depth] for q, found in hits.items()}
+    corpus = {d: dataset.doc_text(d) for q in candidates for d in candidates[q]}
+    return dataclasses.replace(dev, corpus=corpus, candidates=candidates)

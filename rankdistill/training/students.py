@@ -6,7 +6,8 @@
 - cross-encoder: a one-logit sentence-transformers CrossEncoder from any CrossEncoder folder or
   BERT-style body (a SentenceTransformer or SPLADE folder: the transformer is kept, a fresh
   classification head added); `layers: N` keeps the body's first N transformer layers (the
-  config's `num_hidden_layers`, so the later layers' weights are never loaded). Its loss is
+  config's `num_hidden_layers`, so the later layers' weights are never loaded), `layers: [0, 5]`
+  the layers named (0-based). Its loss is
   `rankdistill.losses.cross_encoder`: the list losses on the pair logits.
 - sparse: a SPLADE SparseEncoder (SPLADE-tiny, or any ForMaskedLM checkpoint, which ST turns into
   MLM head + SPLADE max pooling); ST's SpladeLoss adds FLOPS regularisation on query and document
@@ -45,23 +46,44 @@ def load_student(config: StudentConfig, device: str | None = None) -> nn.Module:
 
 
 def load_cross_encoder(config: StudentConfig, device: str | None = None) -> nn.Module:
-    """The cross-encoder student `config` describes, before training."""
+    """The cross-encoder student `config` describes, before training. `layers: N` loads the first
+    N layers only (the config's `num_hidden_layers`); `layers: [i, j, ..]` loads the whole body and
+    keeps those layers, in order (the saved student is then a plain len([i, j, ..])-layer model)."""
+    import json
+    from pathlib import Path
+
     from sentence_transformers.cross_encoder import CrossEncoder
 
     path = resolve_model(config.model)
-    config_kwargs = {"num_hidden_layers": config.layers} if config.layers else None
-    if config.layers:
-        import json
-        from pathlib import Path
-
-        file = Path(path) / "config.json"
-        available = json.loads(file.read_text(encoding="utf-8")).get("num_hidden_layers") if file.is_file() else None
-        if available is not None and config.layers > available:
-            raise UserError(f"student.layers: {config.layers} exceeds the {available} layers of {config.model}")
+    wanted = config.layers
+    file = Path(path) / "config.json"
+    available = json.loads(file.read_text(encoding="utf-8")).get("num_hidden_layers") if file.is_file() else None
+    if isinstance(wanted, int) and available is not None and wanted > available:
+        raise UserError(f"student.layers: {wanted} exceeds the {available} layers of {config.model}")
+    if isinstance(wanted, list) and available is not None and max(wanted) >= available:
+        raise UserError(f"student.layers: layer {max(wanted)} does not exist in the {available} layers (0..{available - 1}) of {config.model}")
+    config_kwargs = {"num_hidden_layers": wanted} if isinstance(wanted, int) else None
     model = CrossEncoder(path, num_labels=1, max_length=config.max_length, device=device, config_kwargs=config_kwargs)
     if model.num_labels != 1:
         raise UserError(f"{config.model}: a cross-encoder student needs one output label, this one has {model.num_labels}")
+    if isinstance(wanted, list):
+        keep_layers(model, wanted, config.model)
     return model
+
+
+def keep_layers(model: nn.Module, indices: list[int], name: str) -> None:
+    """Keep the transformer layers `indices` of a CrossEncoder's body (embeddings, pooler and head
+    stay); its config then says len(indices) layers, so the saved model reloads as it is."""
+    hf = model[0].model
+    body = getattr(hf, getattr(hf, "base_model_prefix", ""), None)
+    layer_list = getattr(getattr(body, "encoder", None), "layer", None)
+    if not isinstance(layer_list, nn.ModuleList):
+        raise UserError(f"student.layers: a list of layers needs a BERT-style body (encoder.layer), which {name} does not have")
+    if max(indices) >= len(layer_list):
+        raise UserError(f"student.layers: layer {max(indices)} does not exist in the {len(layer_list)} layers of {name}")
+    body.encoder.layer = nn.ModuleList([layer_list[i] for i in indices])
+    hf.config.num_hidden_layers = len(indices)
+    body.config.num_hidden_layers = len(indices)
 
 
 def build_student(config: StudentConfig, loss_spec, device: str | None = None) -> Student:

@@ -1,6 +1,7 @@
 """`rankdistill train`: distil a training set into a dense, sparse or cross-encoder student on
-sentence-transformers' trainers (a cross-encoder student trains without a dev evaluation; the
-run's evaluate stage measures it as a reranker).
+sentence-transformers' trainers (a cross-encoder student has a dev evaluation only with
+`dev.rerank_depth`: it reranks the dev queries' BM25 candidates; the run's evaluate stage measures
+it as a reranker of the test queries).
 
 Layout under `<output_dir>/<name>/`:
 
@@ -36,7 +37,7 @@ from rankdistill.core.errors import UserError
 from rankdistill.data import BeirDataset, open_dataset, open_with_queries
 from rankdistill.core.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
-from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records
+from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records, with_bm25_candidates
 from rankdistill.training.dev import average_nonzeros, dev_evaluator
 from rankdistill.training.students import build_student
 
@@ -88,6 +89,8 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
             dev_ids = carve_dev_ids([r.query_id for r in records], config.dev.queries)
             held_out = set(dev_ids)
             dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
+    if dev is not None and config.student.kind == "cross-encoder":
+        dev = with_bm25_candidates(dev, dev_dataset if config.dev.split else dataset, config.dev.rerank_depth)
     rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids)
     return rows.rows, rows.counts, dev
 
@@ -127,6 +130,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
         logging_steps=t.logging_steps,
         eval_strategy="steps" if evaluate else "no",
         eval_steps=eval_steps if evaluate else None,
+        eval_on_start=evaluate and kind == "cross-encoder",  # a reranker's dev curve starts at the untrained student
         report_to="none",
         gradient_checkpointing=t.gradient_checkpointing,
         use_cpu=use_cpu,
@@ -143,7 +147,7 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
     if config.student.distill == "embeddings":
         raise UserError("student.distill: embeddings trains on teacher embeddings, not a training set: run it with `rankdistill run` "
                         "or `rankdistill train` (both encode the teacher's targets), or call pipeline.embeddings.train_embedding_student")
-    if config.student.kind == "cross-encoder":  # no dev evaluation: a reranker's dev set would need each query's candidates
+    if config.student.kind == "cross-encoder" and config.dev.rerank_depth is None:  # a reranker's dev set needs candidates
         config = dataclasses.replace(config, dev=dataclasses.replace(config.dev, queries=0))
     if config.student.frozen_documents:
         raise UserError("student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
@@ -197,7 +201,9 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
             "query_ids": list(dev.queries),
             "corpus_size": len(dev.corpus),
             "metrics": final_dev_metrics(trainer, evaluator, model),
+            "curve": dev_curve(trainer.state.log_history),
         }
+    record["loss_curve"] = [[entry["step"], round(float(entry["loss"]), 5)] for entry in trainer.state.log_history if "loss" in entry]
     if config.student.kind == "sparse":
         queries = list(dev.queries.values())[:100] if dev else list(dict.fromkeys(r["query"] for r in rows))[:100]
         documents = list(dev.corpus.values())[:100] if dev else list(dict.fromkeys(r["positive"] for r in rows))[:100]
@@ -217,6 +223,12 @@ def final_dev_metrics(trainer: Any, evaluator: Any, model: Any) -> dict[str, flo
         if entry.get("step") == step and any(k.startswith("eval_dev") for k in entry):
             return {k[len("eval_") :]: float(v) for k, v in entry.items() if k.startswith("eval_dev")}
     return {k: float(v) for k, v in evaluator(model).items()}
+
+
+def dev_curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Every dev evaluation of the run (step 0 too when the trainer evaluated before training)."""
+    return [{"step": entry["step"], **{k[len("eval_") :]: round(float(v), 5) for k, v in entry.items() if k.startswith("eval_dev")}}
+            for entry in log_history if any(k.startswith("eval_dev") for k in entry)]
 
 
 def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:

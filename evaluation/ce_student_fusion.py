@@ -1,0 +1,96 @@
+"""A cross-encoder student (and its teacher) interpolated with BM25, the weight chosen on dev
+queries (issue 17): a post-hoc analysis of a finished cross-encoder student run, no new training.
+
+    fused(q, d) = z_q(model(q, d)) + w * z_q(bm25(q, d))     z_q: standardised over q's BM25 top 100
+
+The weight w is picked per model (student, teacher) on the run's own dev queries (training
+queries held out from the student's training, `dev.query_ids` of its record), reranking their BM25
+top `rerank_depth` (the student and teacher score those pairs here; the teacher's through the score
+store), then applied unchanged to the test queries, whose scores are the run's evaluate run files.
+The fused reranker costs what the model does: BM25's scores come with its candidates.
+
+    RANKDISTILL_DATA=../shared/data RANKDISTILL_THREADS=1 python evaluation/ce_student_fusion.py \
+        configs/experiments/scifact-ce-student-kl.yaml
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from rankdistill.data import open_dataset
+from rankdistill.evaluation import evaluate_retriever, rerank
+from rankdistill.evaluation.significance import compare
+from rankdistill.core.hardware import configure_threads
+from rankdistill.metrics import evaluate_run, read_trec_run
+from rankdistill.pipeline.config import load_pipeline_config
+from rankdistill.pipeline.evaluate import student_reranker
+from rankdistill.pipeline.run import build_run_teacher, store_root
+from rankdistill.training.teacher import restricted
+
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+def standardised(hits: dict[str, float]) -> dict[str, float]:
+    values = np.array(list(hits.values()), dtype=np.float64)
+    spread = values.std() or 1.0
+    return {d: (v - values.mean()) / spread for d, v in hits.items()}
+
+
+def fuse(model: dict[str, dict[str, float]], bm25: dict[str, dict[str, float]], weight: float) -> dict[str, dict[str, float]]:
+    fused = {}
+    for query_id, hits in model.items():
+        z_model, z_bm25 = standardised(hits), standardised({d: bm25[query_id][d] for d in hits})
+        fused[query_id] = {d: z_model[d] + weight * z_bm25[d] for d in hits}
+    return fused
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    args = parser.parse_args()
+    configure_threads()
+    config = load_pipeline_config(args.config)
+    run_dir, depth = config.run_dir(), config.rerank_depth
+    record = json.loads((run_dir / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+    dev_ids = record["dev"]["query_ids"]
+
+    # dev: the held-out training queries' BM25 top `depth`, scored now by the student and the teacher
+    dev = restricted(open_dataset(config.dataset, config.mine.split, config.data_root), set(dev_ids))
+    dev_bm25 = evaluate_retriever(dev, "bm25", depth).results
+    student = student_reranker(config, run_dir / "stages" / "train" / "student", config.evaluate.batch_size)
+    teacher = build_run_teacher(config, None, None)
+    dev_scores = {name: rerank(dev, dev_bm25, model, depth, store_root(config), config.evaluate.batch_size) for name, model in (("student", student), ("teacher", teacher))}
+
+    # test: the run's own run files
+    test = open_dataset(config.dataset, config.evaluate.split, config.data_root)
+    folder = run_dir / "stages" / "evaluate" / test.name
+    test_bm25 = read_trec_run(folder / "bm25" / "run.trec")
+    test_scores = {"student": read_trec_run(folder / f"student_rerank_of_bm25_{depth}" / "run.trec"),
+                   "teacher": read_trec_run(folder / f"bm25___teacher_rerank_{depth}" / "run.trec")}
+
+    def ndcg(qrels, run):
+        return evaluate_run(qrels, run).aggregate["nDCG@10"]
+
+    print(f"dev: {len(dev_ids)} held-out training queries, BM25 top {depth}: BM25 nDCG@10 {ndcg(dev.qrels, dev_bm25):.4f}")
+    print(f"test: BM25 nDCG@10 {ndcg(test.qrels, test_bm25):.4f}")
+    per_query = {}
+    for name in ("student", "teacher"):
+        curve = {w: ndcg(dev.qrels, fuse(dev_scores[name], dev_bm25, w)) for w in WEIGHTS}
+        best = max(WEIGHTS, key=lambda w: (curve[w], -w))
+        result = evaluate_run(test.qrels, fuse(test_scores[name], test_bm25, best))
+        alone = ndcg(test.qrels, test_scores[name])
+        per_query[name] = result.per_query
+        print(f"{name}: dev nDCG@10 by w: " + ", ".join(f"{w:g}: {v:.4f}" for w, v in curve.items()))
+        print(f"{name}: w = {best:g} (dev {curve[best]:.4f}); test nDCG@10 alone {alone:.4f}, fused with BM25 {result.aggregate['nDCG@10']:.4f}")
+    queries = sorted(per_query["student"])
+    x = np.array([per_query["student"][q]["nDCG@10"] for q in queries])
+    y = np.array([per_query["teacher"][q]["nDCG@10"] for q in queries])
+    print(f"fused student vs fused teacher on test: {compare(x, y)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
