@@ -4,6 +4,7 @@
 # curve (100 carved train queries; test is not read).
 #   RANKDISTILL_DATA=../shared/data evaluation/run_loss_dev.sh
 #   BASE=configs/experiments/scifact-query-side-ce-loss-dev.yaml evaluation/run_loss_dev.sh   # the cross-encoder ensemble teacher
+#   BASE=... VARIANTS="kl1 kl3" evaluation/run_loss_dev.sh                                    # only those variants
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RD=${RD:-.venv/bin/rankdistill}
@@ -13,6 +14,7 @@ declare -A LOSS=(
   [infonce-only]="{infonce: {scale: 20}}"
   [kl0.3]="{listwise_kl: {weight: 0.3, temperature: 1.0, scale: 20}, infonce: {weight: 1.0}}"
   [kl1]="{listwise_kl: {weight: 1.0, temperature: 1.0, scale: 20}, infonce: {weight: 1.0}}"
+  [kl3]="{listwise_kl: {weight: 3.0, temperature: 1.0, scale: 20}, infonce: {weight: 1.0}}"
   [kl1-positive-first]="{listwise_kl: {weight: 1.0, temperature: 1.0, scale: 20, positive_margin: 1.0}, infonce: {weight: 1.0}}"
 )
 mkdir -p runs/configs
