@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.pipeline.config import load_pipeline_config
@@ -91,14 +92,15 @@ def test_cross_encoder_student_learns_its_teachers_order(beir: Path, tmp_path: P
     assert "| model | ms/query (what was timed) | parameters | MB on disk |" in report and "| student |" in report
 
 
-def embedding_train_config(folder: Path, beir: Path, student: str, teacher: str, projection: str = "auto", serve: str = "student") -> Path:
+def embedding_train_config(folder: Path, beir: Path, student: str, teacher: str, projection: str = "auto", serve: str = "student",
+                           document_kl: float = 0.0) -> Path:
     path = folder / "embed.yaml"
     path.write_text(f"""
 name: embed
 output_dir: {folder / 'runs'}
 data: {{dataset: "{beir}", split: train}}
 student: {{kind: dense, model: "{student}", distill: embeddings, teacher: "{teacher}", projection: {projection}, serve: {serve},
-           texts: [documents, sentences, titles, queries], max_length: 32}}
+           texts: [documents, sentences, titles, queries], max_length: 32, document_kl: {document_kl}}}
 loss: mse
 trainer: {{epochs: 30, batch_size: 8, learning_rate: 2.0e-3, warmup_ratio: 0.0, logging_steps: 5, save_steps: 1000, device: cpu}}
 """)
@@ -126,6 +128,29 @@ def test_embedding_alignment_lowers_the_student_teacher_mse(beir: Path, tmp_path
     assert student.get_embedding_dimension() == 64 and result.record["projection"] == {"dense": True, "dimension": 64}
     reference = SentenceTransformer(tiny_teacher_64, device="cpu").encode(texts[:5])
     assert np.mean((student.encode(texts[:5]) - reference) ** 2) < alignment["before"]["mse"]
+
+
+def test_document_kl_is_zero_at_the_teachers_vectors_and_positive_elsewhere() -> None:
+    from rankdistill.losses.document_kl import document_kl
+
+    generator = torch.Generator().manual_seed(0)
+    unit = lambda *shape: torch.nn.functional.normalize(torch.randn(*shape, generator=generator), dim=-1)  # noqa: E731
+    teacher, documents = unit(4, 16), unit(50, 16)
+    assert float(document_kl(teacher, teacher, documents, 20.0)) == pytest.approx(0.0, abs=1e-6)
+    assert float(document_kl(unit(4, 16), teacher, documents, 20.0)) > 0.1
+
+
+def test_document_kl_trains_the_student_to_rank_the_teachers_documents(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
+    from rankdistill.pipeline.embeddings import train_embedding_student
+
+    config = load_train_config(embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64, serve="teacher-documents", document_kl=1.0))
+    result = train_embedding_student(config, tmp_path / "encodings")
+    alignment = result.record["alignment"]
+    corpus_size = sum(1 for _ in (beir / "corpus.jsonl").open())
+    assert result.record["data"]["document_kl_documents"] == corpus_size
+    # from the random projection (the least-squares start is near exact on this tiny corpus)
+    assert alignment["after"]["document_kl"] < 0.1 * alignment["before"]["document_kl"], alignment
+    assert result.record["config"]["student"]["document_kl"] == 1.0
 
 
 def test_mismatched_dimensions_without_a_projection_are_a_clear_error(beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str) -> None:
@@ -190,6 +215,7 @@ evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25, "dense:{tiny_t
         ("{kind: sparse, model: m, distill: embeddings, teacher: t}", "mse", "train.student.distill", "for dense students"),
         ("{kind: dense, model: m, distill: embeddings, teacher: t}", "listwise_kl", "train.loss", "aligns with mse or cosine"),
         ("{kind: dense, model: m, serve: teacher-documents}", "listwise_kl", "train.student.serve", "is for embedding distillation"),
+        ("{kind: dense, model: m, document_kl: 1.0}", "listwise_kl", "train.student.document_kl", "is for embedding distillation"),
         ("{kind: dense, model: m, distill: embeddings, teacher: t, projection: sometimes}", "mse", "train.student.projection", "expected one of"),
     ],
 )

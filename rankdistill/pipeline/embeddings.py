@@ -18,6 +18,7 @@ import numpy as np
 from rankdistill.training.config import TrainConfig
 
 SAMPLE_SEED = 0  # the alignment texts' sample: the same for every seed of a config
+KL_DOCUMENTS = 100_000  # document_kl's softmax runs over at most this many of the teacher's document vectors (a fixed sample)
 
 
 def teacher_targets(config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32) -> tuple[list[str], np.ndarray, dict[str, Any], dict[str, int]]:
@@ -56,9 +57,27 @@ def teacher_targets(config: TrainConfig, cache_root: str | Path, precision: str 
     return texts, np.concatenate(blocks), teacher, kinds
 
 
+def teacher_documents(config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32) -> np.ndarray:
+    """The teacher's vectors of the corpus (at most KL_DOCUMENTS of them, a fixed sample): the
+    index an asymmetric student searches, for `student.document_kl`. The same cached encoding as
+    the index build and the `documents` alignment texts."""
+    from rankdistill.data.beir import join_title_text
+    from rankdistill.data.open import open_corpus
+    from rankdistill.indexes.encode import encode_cached
+    from rankdistill.training.embeddings import sample_rows
+
+    corpus, _ = open_corpus(config.data.dataset, config.data_root)
+    ids = list(corpus)
+    vectors, _ = encode_cached(config.student.teacher, ids, [join_title_text(corpus[d]) for d in ids], cache_root,
+                               config.student.teacher_max_length, batch_size, precision)
+    return vectors[sample_rows(len(ids), KL_DOCUMENTS, SAMPLE_SEED)]
+
+
 def train_embedding_student(config: TrainConfig, cache_root: str | Path, precision: str = "auto", source: str | None = None) -> Any:
-    """Encode (or reuse) the teacher's targets, then train and save the student."""
+    """Encode (or reuse) the teacher's targets (and its document vectors for `document_kl`), then
+    train and save the student."""
     from rankdistill.training.embeddings import distill_embeddings
 
     texts, targets, teacher, kinds = teacher_targets(config, cache_root, precision)
-    return distill_embeddings(config, texts, targets, teacher, kinds, source)
+    documents = teacher_documents(config, cache_root, precision) if config.student.document_kl else None
+    return distill_embeddings(config, texts, targets, teacher, kinds, source, documents)

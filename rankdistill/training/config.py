@@ -10,7 +10,7 @@ and field (the loader of `rankdistill/core/config.py`; the `loss:` mapping is ch
                layers: 3,                                   # keep the model's first 3 transformer layers (cross-encoder students); [0, 5]: those layers
                distill: scores | embeddings, teacher: all-mpnet-base-v2, projection: auto | linear | none,
                serve: student | teacher-documents, texts: [documents, queries, sentences, titles], max_texts: 20000,
-               teacher_max_length: 256}                     # distill: embeddings (training/embeddings.py)
+               teacher_max_length: 256, document_kl: 1.0}   # distill: embeddings (training/embeddings.py)
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}  |  mse | cosine (distill: embeddings)
     trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, scheduler: linear, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
@@ -82,6 +82,9 @@ class StudentConfig:
     texts: list[str] = checked(default_factory=lambda: ["documents", "queries"], choices=ALIGNMENT_TEXTS, nonempty=True)
     max_texts: int | None = checked(None, ge=1)  # at most this many alignment texts (a seeded sample)
     teacher_max_length: int | None = checked(None, ge=1)  # the teacher's max length for its targets (None: its own)
+    # w of a KL between the teacher's and the student's softmax over the teacher's document
+    # vectors, beside the alignment loss (rankdistill/losses/document_kl.py); 0: alignment only
+    document_kl: float = checked(0.0, ge=0)
 
 
 @dataclass
@@ -231,7 +234,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         if student.matryoshka_dims or student.frozen_documents:
             fail("student.distill", "embedding distillation does not combine with matryoshka_dims or frozen_documents")
     else:
-        for key, default in (("teacher", None), ("serve", "student"), ("projection", "auto"), ("max_texts", None), ("teacher_max_length", None)):
+        for key, default in (("teacher", None), ("serve", "student"), ("projection", "auto"), ("max_texts", None), ("teacher_max_length", None),
+                             ("document_kl", 0.0)):
             if getattr(student, key) != default:
                 fail(f"student.{key}", "is for embedding distillation (student.distill: embeddings)")
     if student.kind == "cross-encoder" and (student.matryoshka_dims or student.frozen_documents):

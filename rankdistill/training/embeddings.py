@@ -149,20 +149,34 @@ def fit_projection(model: Any, texts: list[str], targets: np.ndarray, batch_size
         modules[position].linear.weight.copy_(torch.from_numpy(weights.T).to(modules[position].linear.weight))
 
 
-def alignment_error(model: Any, texts: list[str], targets: np.ndarray, batch_size: int = 32) -> dict[str, float]:
-    """Mean squared error and mean cosine between the student's and the teacher's vectors."""
+def alignment_error(model: Any, texts: list[str], targets: np.ndarray, batch_size: int = 32, documents: np.ndarray | None = None) -> dict[str, float]:
+    """Mean squared error and mean cosine between the student's and the teacher's vectors; with
+    the teacher's `documents`, also document_kl's KL and how many of the teacher's top 10
+    documents the student's top 10 holds (mean share)."""
     vectors = np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
     mse = float(np.mean((vectors - targets) ** 2))
     norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(targets, axis=1)
     cosine = float(np.mean(np.sum(vectors * targets, axis=1) / np.maximum(norms, 1e-12)))
-    return {"mse": round(mse, 8), "cosine": round(cosine, 5), "texts": len(texts)}
+    found = {"mse": round(mse, 8), "cosine": round(cosine, 5), "texts": len(texts)}
+    if documents is not None and vectors.shape[1] == documents.shape[1]:
+        import torch
+
+        from rankdistill.losses.document_kl import DOCUMENT_KL_SCALE, document_kl
+
+        student, teacher, docs = (torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in (vectors, targets, documents))
+        found["document_kl"] = round(float(document_kl(student, teacher, docs, DOCUMENT_KL_SCALE)), 6)
+        depth = min(10, len(documents))
+        top_s, top_t = (torch.topk(x @ docs.T, depth, dim=1).indices.tolist() for x in (student, teacher))
+        found["top10_overlap"] = round(float(np.mean([len(set(a) & set(b)) / depth for a, b in zip(top_s, top_t)])), 4)
+    return found
 
 
 def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarray, teacher: dict[str, Any], kinds: dict[str, int],
-                       source: str | None = None) -> Any:
+                       source: str | None = None, documents: np.ndarray | None = None) -> Any:
     """Train the student `config` describes to reproduce `targets` (the teacher's vectors of
     `texts`, row for row) and save it; resume from the newest checkpoint if there is one.
-    `teacher`: the teacher encoder's record (name, weights_sha256, max_length, ...)."""
+    `teacher`: the teacher encoder's record (name, weights_sha256, max_length, ...); `documents`:
+    the teacher's document vectors, needed when `student.document_kl` > 0."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
     from sentence_transformers.sentence_transformer.losses import EmbedDistillLoss
@@ -187,12 +201,21 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
     model, projected = with_projection(model, int(targets.shape[1]), student_config.projection)
     probe = sample_rows(len(texts), 256, config.seed + 1)
     probe_texts, probe_targets = [texts[i] for i in probe], targets[probe]
-    before = alignment_error(model, probe_texts, probe_targets)
+    before = alignment_error(model, probe_texts, probe_targets, documents=documents)
     fitted = None
     if projected:
         fit_projection(model, texts, targets)
-        fitted = alignment_error(model, probe_texts, probe_targets)
-    loss = EmbedDistillLoss(model, distance_metric=config.loss)
+        fitted = alignment_error(model, probe_texts, probe_targets, documents=documents)
+    if student_config.document_kl:
+        import torch
+
+        from rankdistill.losses.document_kl import DocumentKL
+
+        if documents is None or documents.shape[1] != targets.shape[1]:
+            raise UserError("student.document_kl needs the teacher's document vectors (of the teacher's dimension)")
+        loss = DocumentKL(model, torch.from_numpy(np.asarray(documents, dtype=np.float32)), config.loss, weight=student_config.document_kl)
+    else:
+        loss = EmbedDistillLoss(model, distance_metric=config.loss)
     arguments = training_arguments(config, checkpoints, "dense", False)
     rows = Dataset.from_dict({"text": texts, "label": [row.tolist() for row in np.asarray(targets, dtype=np.float32)]})
     trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=rows, loss=loss)
@@ -201,14 +224,15 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
         print(f"resuming from {resume}")
     with storage_errors(checkpoints):
         outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    after = alignment_error(model, probe_texts, probe_targets)
+    after = alignment_error(model, probe_texts, probe_targets, documents=documents)
     record = {
         "config": config_dict(config),
         "config_file": source,
         "seed": config.seed,
         "mode": f"embedding distillation ({config.loss}), serve: {student_config.serve}",
         "teacher": teacher,
-        "data": {"texts": len(texts), **{f"texts_{kind}": n for kind, n in kinds.items()}},
+        "data": {"texts": len(texts), **{f"texts_{kind}": n for kind, n in kinds.items()},
+                 **({"document_kl_documents": len(documents)} if student_config.document_kl else {})},
         "projection": {"dense": projected, "dimension": int(targets.shape[1])},
         "alignment": {"before": before, "least_squares_projection": fitted, "after": after},
         "resumed_from": resume.name if resume else None,
@@ -216,7 +240,8 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
         "train_metrics": outcome.metrics,
         "provenance": provenance(),
     }
-    print(f"alignment on {before['texts']} texts: mse {before['mse']:.6f} -> {after['mse']:.6f}, cosine {before['cosine']:.4f} -> {after['cosine']:.4f}")
+    print(f"alignment on {before['texts']} texts: mse {before['mse']:.6f} -> {after['mse']:.6f}, cosine {before['cosine']:.4f} -> {after['cosine']:.4f}"
+          + (f", teacher's top-10 documents kept {after['top10_overlap']:.3f}" if "top10_overlap" in after else ""))
     if not trainer.is_world_process_zero():
         return TrainResult(None, record)
     model.eval()
