@@ -86,6 +86,19 @@ def test_rows_are_deterministic_one_per_positive_and_skip_short_lists(tmp_path: 
     assert [r["label"][0] for r in capped.rows if r["query"] == dataset.queries["q2"]] == [7.0]  # 7.0 beats 6.0
 
 
+def test_short_lists_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import dataclasses
+
+    beir, path = tiny_training_set(tmp_path, negatives=4)
+    dataset = load_dataset(beir, "train")
+    records = load_records(path, dataset)
+    records[0] = dataclasses.replace(records[0], negatives=records[0].negatives[:2])
+    with caplog.at_level("WARNING", logger="rankdistill.training.data"):
+        rows = build_rows(records, dataset, negatives=3, seed=13)
+    assert rows.counts["skipped_few_negatives"] == 1 and records[0].query not in {r["query"] for r in rows.rows}
+    assert "1 of 4 training queries have fewer than 3 negatives" in caplog.text
+
+
 def test_dev_split_is_carved_by_a_fixed_hash_and_judged_by_the_qrels(tmp_path: Path) -> None:
     beir, path = tiny_training_set(tmp_path)
     dataset = load_dataset(beir, "train")

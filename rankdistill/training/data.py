@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ from rankdistill.data.beir import BeirDataset
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.textfile import read_text
 from rankdistill.mining.records import TrainingRecord, meta_path, read_training_set
+
+log = logging.getLogger(__name__)
+SHORT_LIST_WARNING = 0.05  # warn when more than this share of the records is skipped for short lists
 
 DEV_SALT = "rankdistill-dev:"
 
@@ -121,6 +125,11 @@ def build_rows(
                 }
             )
     counts["rows"] = len(rows)
+    if rows and counts["skipped_few_negatives"] > SHORT_LIST_WARNING * counts["records"]:
+        # false-negative control leaves some queries too few negatives, and their rows are lost
+        # (on SciFact a quarter of the queries: evaluation/distillation_study.md section 7)
+        log.warning("%d of %d training queries have fewer than %d negatives and are skipped; mine more (mine.n_top) or lower data.negatives",
+                    counts["skipped_few_negatives"], counts["records"], negatives)
     if not rows:
         raise UserError(
             f"no training rows: {counts['skipped_few_negatives']} of {counts['records']} records have fewer than "
