@@ -264,3 +264,48 @@ def test_interpolated_student_sits_between_the_starting_and_trained_weights(data
     path.write_text(path.read_text().replace("frozen_documents: true, ", ""))
     with pytest.raises(InputError, match="student.interpolate"):
         load_pipeline_config(path)
+
+
+def test_anchor_holds_corpus_documents_where_the_starting_model_put_them(datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str) -> None:
+    """`student.anchor: w`: the query encoder trained with the anchor encodes the corpus's
+    documents closer to the starting model than the one trained without it, on the same rows and
+    steps; the record says how close. Without frozen documents the option is refused."""
+    import dataclasses
+
+    from sentence_transformers import SentenceTransformer
+
+    from rankdistill.core.errors import InputError
+    from rankdistill.pipeline.run import frozen_documents, index_folder
+    from rankdistill.pipeline.stages import run_stages
+    from rankdistill.training import query_side
+
+    beir, other = datasets
+    config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
+    outcomes = run_stages([s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir())
+    folders = {o.name: o.folder for o in outcomes}
+    documents = frozen_documents(index_folder(folders["index"], config, str(beir)))
+
+    def trained(name: str, anchor: float):
+        train = dataclasses.replace(config.train, name=name, output_dir=str(tmp_path / "t"),
+                                    student=dataclasses.replace(config.train.student, anchor=anchor),
+                                    trainer=dataclasses.replace(config.train.trainer, epochs=4, learning_rate=3e-3),
+                                    data=dataclasses.replace(config.train.data, training_set=str(folders["mine"] / "train.jsonl")))
+        return query_side.train_query_side(train, documents)
+
+    texts = query_side.anchor_texts(str(beir), None)
+    assert len(texts) == len(TINY_CORPUS)
+    start = SentenceTransformer(tiny_dense_model, device="cpu").encode(texts, normalize_embeddings=True)
+
+    def closeness(student: Path) -> float:
+        vectors = SentenceTransformer(str(student), device="cpu").encode_query(texts, normalize_embeddings=True)
+        return float(np.mean(np.sum(vectors * start, axis=1)))
+
+    free, held = trained("free", 0.0), trained("held", 10.0)
+    assert "anchor" not in free.record and held.record["anchor"]["documents"] == len(texts)
+    assert closeness(held.student) > closeness(free.student)
+    assert closeness(free.student) < 0.999  # training moved the free one at all
+
+    path = query_side_config(tmp_path, beir, other, tiny_dense_model)
+    path.write_text(path.read_text().replace("frozen_documents: true}", "anchor: 1.0}"))
+    with pytest.raises(InputError, match="student.anchor"):
+        load_pipeline_config(path)

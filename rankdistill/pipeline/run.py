@@ -332,7 +332,7 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
         without_later_defaults(train_settings["data"], {"positives": None, "queries": None})
-        without_later_defaults(train_settings["student"], {"frozen_documents": False, "interpolate": 1.0, "layers": None, "distill": "scores", "teacher": None,
+        without_later_defaults(train_settings["student"], {"frozen_documents": False, "interpolate": 1.0, "anchor": 0.0, "layers": None, "distill": "scores", "teacher": None,
                                                            "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
                                                            "max_texts": None, "teacher_max_length": None, "document_kl": 0.0})
         without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False})

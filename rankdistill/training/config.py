@@ -69,6 +69,11 @@ class StudentConfig:
     # (WiSE-FT: Wortsman et al., "Robust fine-tuning of zero-shot models", arXiv:2109.01903):
     # a < 1 gives back some of the in-domain gain for the starting model's out-of-domain quality
     interpolate: float = checked(1.0, gt=0, le=1)
+    # query-side: w of a term that keeps the query encoder's vectors of corpus documents (cut at the
+    # query max length) where the starting model put them, 1 - cos(E_q(d), E_q0(d)): queries that
+    # read like documents (ArguAna's arguments) are then still encoded as before (a functional
+    # anchor: Li & Hoiem, "Learning without Forgetting", arXiv:1606.09282); 0: off
+    anchor: float = checked(0.0, ge=0)
     # cross-encoder: a one-logit CrossEncoder from any CrossEncoder folder or BERT-style body;
     # `layers: N` keeps the body's first N transformer layers (e.g. 3 of MiniLM-L6), `layers:
     # [i, j, ..]` those layers (0-based, ascending), e.g. [0, 5]: the first and the last of six
@@ -245,6 +250,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
     if config.student.interpolate != 1.0 and not config.student.frozen_documents:
         fail("student.interpolate", "weight interpolation is for query-side students (frozen_documents: true)")
+    if config.student.anchor and not config.student.frozen_documents:
+        fail("student.anchor", "the document anchor is for query-side students (frozen_documents: true)")
     if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):
         fail("student.frozen_documents", "query-side training is for dense students without Matryoshka dimensions")
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:

@@ -18,6 +18,11 @@ the whole frozen corpus and nDCG@10 is recorded (`dev_curve`); then a checkpoint
 optimizer, scheduler, RNG states) is written atomically, so a killed run resumes at the last
 finished epoch with the same result.
 
+With `student.anchor: w` > 0 each step also encodes as many corpus documents (a fixed sample of
+ANCHOR_TEXTS, cut at the query max length) and adds w * mean(1 - cos(E_q(d), E_q0(d))), E_q0 the
+starting model, encoded once before the first step: the query encoder may move on queries, not on
+texts that read like documents.
+
 With `student.interpolate: a` < 1 the trained query weights are mixed with the starting model's
 before saving (WiSE-FT), and the dev set is measured once more on the mixed model.
 
@@ -46,6 +51,7 @@ from rankdistill.training.data import DevSet
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "query-side.pt"
+ANCHOR_TEXTS = 4096  # corpus documents `student.anchor` holds in place (a fixed sample, the same for every seed)
 
 
 @dataclass
@@ -124,6 +130,31 @@ def _encode_queries(model: Any, texts: list[str]) -> torch.Tensor:
     return model(features)["sentence_embedding"]
 
 
+def anchor_texts(dataset: str, data_root: str | Path | None, limit: int = ANCHOR_TEXTS) -> list[str]:
+    """A fixed sample (seed 0) of up to `limit` of the corpus's documents, as BEIR's "title text"."""
+    from rankdistill.data.beir import join_title_text
+    from rankdistill.data.open import open_corpus
+    from rankdistill.training.embeddings import sample_rows
+
+    corpus, _ = open_corpus(dataset, data_root)
+    doc_ids = list(corpus)
+    return [join_title_text(corpus[doc_ids[i]]) for i in sample_rows(len(doc_ids), limit, 0)]
+
+
+def encode_targets(model: Any, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+    """`model`'s vectors of `texts` as they are now (eval mode, no gradient), float32."""
+    model.eval()
+    with torch.no_grad():
+        vectors = torch.cat([_encode_queries(model, texts[i : i + batch_size]).float() for i in range(0, len(texts), batch_size)])
+    model.train()
+    return vectors
+
+
+def anchor_loss(vectors: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """mean(1 - cos(vectors, targets)), row for row."""
+    return (1 - torch.nn.functional.cosine_similarity(vectors.float(), targets, dim=-1)).mean()
+
+
 def dev_ndcg(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int = 64) -> float:
     """nDCG@10 of the dev queries searched over the whole frozen corpus (binary judgements)."""
     from rankdistill.metrics import evaluate_run
@@ -196,6 +227,12 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     else:
         scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
     precision = resolve_precision(t.precision, device)
+    anchored, anchor_vectors = [], None
+    if config.student.anchor:  # before any resume: the targets are the starting model's
+        anchored = anchor_texts(config.data.dataset, config.data_root)
+        with inference_autocast(torch.device(device).type, precision):
+            anchor_vectors = encode_targets(model, anchored)
+        print(f"anchor: {len(anchored)} corpus documents held at the starting model's query vectors (weight {config.student.anchor})")
 
     state = {"epoch": 0, "step": 0, "dev_curve": [], "log": [], "seconds": 0.0}
     resume = checkpoints / CHECKPOINT
@@ -215,6 +252,8 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     for epoch in range(state["epoch"], epochs):
         started = time.perf_counter()
         order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch)).tolist()
+        if anchored:
+            anchor_order = torch.randperm(len(anchored), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch + 500)).tolist()
         for first in range(0, len(order), t.batch_size):
             if state["step"] >= total_steps:
                 break
@@ -222,6 +261,12 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
             with inference_autocast(torch.device(device).type, precision):
                 vectors = _encode_queries(model, [queries[i] for i in batch])
             value, parts = loss(vectors, corpus, positions[batch], teacher[batch], masked[batch])
+            if anchored:
+                held = [anchor_order[(first + i) % len(anchored)] for i in range(len(batch))]
+                with inference_autocast(torch.device(device).type, precision):
+                    drift = anchor_loss(_encode_queries(model, [anchored[i] for i in held]), anchor_vectors[held])
+                value = value + config.student.anchor * drift
+                parts["anchor"] = float(drift.detach())
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()
@@ -255,6 +300,10 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         "log": state["log"],
         "precision": precision,
     }
+    if anchored:
+        with inference_autocast(torch.device(device).type, precision):
+            record["anchor"] = {"weight": config.student.anchor, "documents": len(anchored),
+                                "final_cosine": round(1 - float(anchor_loss(encode_targets(model, anchored), anchor_vectors)), 5)}
     if dev is not None:
         record["dev"] = {"source": dev.source, "query_ids": list(dev.queries), "corpus_size": len(documents.doc_ids),
                          "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
