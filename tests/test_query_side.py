@@ -52,6 +52,16 @@ evaluate: {{datasets: ["{beir}", "{other}"], split: test, retrievers: [bm25, "de
     return path
 
 
+def mined_and_indexed(config, beir: Path):
+    """Run the mine and index stages of `config`; (the training set, the frozen documents)."""
+    from rankdistill.pipeline.run import frozen_documents, index_folder
+    from rankdistill.pipeline.stages import run_stages
+
+    outcomes = run_stages([s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir())
+    folders = {o.name: o.folder for o in outcomes}
+    return folders["mine"] / "train.jsonl", frozen_documents(index_folder(folders["index"], config, str(beir)))
+
+
 @pytest.fixture
 def datasets(tmp_path: Path) -> tuple[Path, Path]:
     beir = write_beir(write_beir(write_beir(tmp_path / "tiny", split="train"), split="test"), split="dev")
@@ -118,17 +128,11 @@ def test_frozen_document_vectors_are_never_reencoded_during_training(
     from sentence_transformers import SentenceTransformer
 
     from rankdistill.data.beir import join_title_text
-    from rankdistill.pipeline.run import frozen_documents, index_folder
     from rankdistill.training.query_side import train_query_side
 
     beir, other = datasets
     config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
-    stages = pipeline_stages(config)
-    from rankdistill.pipeline.stages import run_stages
-
-    outcomes = run_stages([s for s in stages if s.name in ("mine", "index")], config.run_dir())
-    folders = {o.name: o.folder for o in outcomes}
-    documents = frozen_documents(index_folder(folders["index"], config, str(beir)))
+    training_set, documents = mined_and_indexed(config, beir)
     before = documents.vectors.copy()
 
     seen: list[str] = []
@@ -148,7 +152,7 @@ def test_frozen_document_vectors_are_never_reencoded_during_training(
 
     train_config = dataclasses.replace(
         config.train, name="direct", output_dir=str(tmp_path / "direct"),
-        data=dataclasses.replace(config.train.data, training_set=str(folders["mine"] / "train.jsonl")),
+        data=dataclasses.replace(config.train.data, training_set=str(training_set)),
     )
     result = train_query_side(train_config, documents)
     corpus_texts = {join_title_text({"title": t, "text": x}) for t, x in TINY_CORPUS.values()}
@@ -162,19 +166,15 @@ def test_query_side_resumes_after_a_kill_with_the_same_weights(
 ) -> None:
     import dataclasses
 
-    from rankdistill.pipeline.run import frozen_documents, index_folder
-    from rankdistill.pipeline.stages import run_stages
     from rankdistill.training import query_side
 
     beir, other = datasets
     config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
-    outcomes = run_stages([s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir())
-    folders = {o.name: o.folder for o in outcomes}
-    documents = frozen_documents(index_folder(folders["index"], config, str(beir)))
+    training_set, documents = mined_and_indexed(config, beir)
 
     def configured(name: str):
         return dataclasses.replace(config.train, name=name, output_dir=str(tmp_path / "t"),
-                                   data=dataclasses.replace(config.train.data, training_set=str(folders["mine"] / "train.jsonl")))
+                                   data=dataclasses.replace(config.train.data, training_set=str(training_set)))
 
     straight = query_side.train_query_side(configured("straight"), documents)
     saves = []
@@ -275,21 +275,17 @@ def test_anchor_holds_corpus_documents_where_the_starting_model_put_them(dataset
     from sentence_transformers import SentenceTransformer
 
     from rankdistill.core.errors import InputError
-    from rankdistill.pipeline.run import frozen_documents, index_folder
-    from rankdistill.pipeline.stages import run_stages
     from rankdistill.training import query_side
 
     beir, other = datasets
     config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
-    outcomes = run_stages([s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir())
-    folders = {o.name: o.folder for o in outcomes}
-    documents = frozen_documents(index_folder(folders["index"], config, str(beir)))
+    training_set, documents = mined_and_indexed(config, beir)
 
     def trained(name: str, anchor: float):
         train = dataclasses.replace(config.train, name=name, output_dir=str(tmp_path / "t"),
                                     student=dataclasses.replace(config.train.student, anchor=anchor),
                                     trainer=dataclasses.replace(config.train.trainer, epochs=4, learning_rate=3e-3),
-                                    data=dataclasses.replace(config.train.data, training_set=str(folders["mine"] / "train.jsonl")))
+                                    data=dataclasses.replace(config.train.data, training_set=str(training_set)))
         return query_side.train_query_side(train, documents)
 
     texts = query_side.anchor_texts(str(beir), None)

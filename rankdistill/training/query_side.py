@@ -141,8 +141,8 @@ def anchor_texts(dataset: str, data_root: str | Path | None, limit: int = ANCHOR
     return [join_title_text(corpus[doc_ids[i]]) for i in sample_rows(len(doc_ids), limit, 0)]
 
 
-def encode_targets(model: Any, texts: list[str], batch_size: int = 64) -> torch.Tensor:
-    """`model`'s vectors of `texts` as they are now (eval mode, no gradient), float32."""
+def encode_texts(model: Any, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+    """`model`'s vectors of `texts` as they are now (eval mode, no gradient), float32; training mode after."""
     model.eval()
     with torch.no_grad():
         vectors = torch.cat([_encode_queries(model, texts[i : i + batch_size]).float() for i in range(0, len(texts), batch_size)])
@@ -160,10 +160,7 @@ def dev_ndcg(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.
     from rankdistill.metrics import evaluate_run
 
     ids = list(dev.queries)
-    model.eval()
-    with torch.no_grad():
-        vectors = torch.cat([_encode_queries(model, [dev.queries[q] for q in ids[i : i + batch_size]]).float() for i in range(0, len(ids), batch_size)])
-    model.train()
+    vectors = encode_texts(model, [dev.queries[q] for q in ids], batch_size)
     scores, rows = (vectors @ corpus.T).topk(min(100, corpus.shape[0]), dim=1)
     run = {q: {documents.doc_ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist())} for i, q in enumerate(ids)}
     qrels = {q: {d: 1 for d in dev.relevant[q]} for q in ids}
@@ -231,7 +228,7 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     if config.student.anchor:  # before any resume: the targets are the starting model's
         anchored = anchor_texts(config.data.dataset, config.data_root)
         with inference_autocast(torch.device(device).type, precision):
-            anchor_vectors = encode_targets(model, anchored)
+            anchor_vectors = encode_texts(model, anchored)
         print(f"anchor: {len(anchored)} corpus documents held at the starting model's query vectors (weight {config.student.anchor})")
 
     state = {"epoch": 0, "step": 0, "dev_curve": [], "log": [], "seconds": 0.0}
@@ -303,7 +300,7 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     if anchored:
         with inference_autocast(torch.device(device).type, precision):
             record["anchor"] = {"weight": config.student.anchor, "documents": len(anchored),
-                                "final_cosine": round(1 - float(anchor_loss(encode_targets(model, anchored), anchor_vectors)), 5)}
+                                "final_cosine": round(1 - float(anchor_loss(encode_texts(model, anchored), anchor_vectors)), 5)}
     if dev is not None:
         record["dev"] = {"source": dev.source, "query_ids": list(dev.queries), "corpus_size": len(documents.doc_ids),
                          "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
