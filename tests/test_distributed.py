@@ -128,6 +128,19 @@ def test_two_ranks_mine_the_same_training_set(tiny: Path) -> None:
     assert len({shard.name.split("-")[2] for shard in store.glob("shard-*.bin")}) == 2  # both ranks scored
 
 
+def rounded_rows(jsonl: str) -> list:
+    """The rows of a training set, every float cut to 6 significant digits."""
+    def rounded(value):
+        if isinstance(value, float):
+            return float(f"{value:.6g}")
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return value
+    return [rounded(json.loads(line)) for line in jsonl.splitlines()]
+
+
 def test_two_ranks_run_the_whole_loop(tmp_path: Path, tiny_dense_model: str) -> None:
     """`torchrun ... rankdistill run`: every stage under 2 ranks (mining split, DDP training, the
     index's chunks split, evaluation split). The training set and every metric that does not
@@ -149,7 +162,9 @@ def test_two_ranks_run_the_whole_loop(tmp_path: Path, tiny_dense_model: str) -> 
         summaries[ranks] = json.loads((run / "stages" / "evaluate" / "done.json").read_text())["summary"]["datasets"]["tiny"]
         summaries[ranks]["train.jsonl"] = (run / "stages" / "mine" / "train.jsonl").read_text()
     one, two = summaries[1], summaries[2]
-    assert one["train.jsonl"] == two["train.jsonl"]
+    # the same rows, documents and order; teacher scores to 6 significant digits, since 2 ranks
+    # score other batches and the CPU's kernels may round the last bits differently
+    assert rounded_rows(one["train.jsonl"]) == rounded_rows(two["train.jsonl"])
     for system in ("bm25", "bm25 + teacher rerank@5"):
         assert one["systems"][system]["metrics"] == two["systems"][system]["metrics"]
         assert one["systems"][system]["per_query"] == two["systems"][system]["per_query"]
