@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.core.atomic import atomic_write_json, atomic_write_text
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.open import open_dataset
 from rankdistill.data.resolve import dataset_info
@@ -139,6 +141,22 @@ def save_evaluation(evaluation: RetrieverEvaluation, output: Path, settings: dic
         },
     )
     return folder
+
+
+def load_evaluation(folder: str | Path) -> dict[str, Any]:
+    """What `save_evaluation` wrote in `folder` (one retriever on one dataset: the folder holding
+    metrics.json), e.g. for paired tests across `rankdistill evaluate` outputs."""
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        raise UserError(f"{folder}: no metrics.json (name the <output>/<dataset>/<retriever> folder of `rankdistill evaluate --output`)")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise InputError(path, f"not JSON: {error.msg}", error.lineno) from None
+    for key in ("dataset", "retriever", "per_query"):
+        if key not in saved:
+            raise InputError(path, "missing (not written by `rankdistill evaluate`)", field=key)
+    return saved
 
 
 def evaluate_many(

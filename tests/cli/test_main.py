@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rankdistill.cli import main
+from rankdistill.core.errors import UserError
+from rankdistill.evaluation import load_evaluation
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -27,6 +31,17 @@ def test_evaluate_writes_metrics_run_and_table(tiny_beir: Path, tmp_path: Path, 
     run_lines = (out / "tiny" / "bm25" / "run.trec").read_text().splitlines()
     assert run_lines[0].split()[1] == "Q0"
     assert "nDCG@10" in (out / "results.md").read_text()
+    saved = load_evaluation(out / "tiny" / "bm25")
+    assert (saved["dataset"], saved["retriever"]) == ("tiny", "bm25")
+    assert saved["per_query"] == metrics["per_query"]
+
+
+def test_load_evaluation_names_the_folder_or_the_missing_field(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no metrics.json"):
+        load_evaluation(tmp_path)
+    (tmp_path / "metrics.json").write_text('{"dataset": "tiny", "retriever": "bm25"}')
+    with pytest.raises(UserError, match="field 'per_query': missing"):
+        load_evaluation(tmp_path)
 
 
 def test_bad_corpus_line_exits_2_with_location_and_no_traceback(tiny_beir: Path) -> None:
