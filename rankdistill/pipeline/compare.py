@@ -43,7 +43,7 @@ def load_run(folder: str | Path, dataset: str | None = None) -> RunSystems:
 
 def student_system(run: RunSystems) -> str:
     for name in run.systems:
-        if name.startswith("student (") or name == "student":
+        if name.startswith("student (") or name == "student" or name.startswith("student rerank of "):  # a cross-encoder student
             return name
     raise UserError(f"run {run.run} has no student; name the reference system as RUN:SYSTEM")
 

@@ -49,3 +49,12 @@ def test_unfinished_run_or_unknown_system_is_a_user_error(tmp_path: Path, capsys
     assert "not a finished run" in capsys.readouterr().err
     assert main(["compare", str(base), "--reference", f"{base}:teacher"]) == 2
     assert "no system 'teacher'" in capsys.readouterr().err
+
+
+def test_a_cross_encoder_students_run_is_its_own_reference(tmp_path: Path, capsys) -> None:
+    systems = {"bm25": [0.4, 0.4], "bm25 + teacher rerank@100": [0.9, 0.7], "student rerank of bm25@100": [0.6, 0.2]}
+    run = fake_run(tmp_path / "ce", systems)
+    assert main(["compare", str(run), "--include", "bm25"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "scifact, reference ce: student rerank of bm25@100"
+    assert any(line.startswith("| ce | bm25 + teacher rerank@100 |") and "| +0.4000 | 2 / 0 / 0 |" in line for line in lines)
