@@ -11,6 +11,10 @@ The fused reranker costs what the model does: BM25's scores come with its candid
 
     RANKDISTILL_DATA=../shared/data RANKDISTILL_THREADS=1 python evaluation/ce_student_fusion.py \
         configs/experiments/scifact-ce-student-kl.yaml
+
+Each fused system's test run is saved as `rankdistill evaluate` saves one, under
+RUN/fusion/DATASET/{student_fused,teacher_fused}/ (metrics.json with the weight and the dev curve,
+run.trec), so `evaluation/seed_table.py` can put seeds side by side.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import sys
 import numpy as np
 
 from rankdistill.data import open_dataset
-from rankdistill.evaluation import evaluate_retriever, rerank
+from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, rerank, save_evaluation
 from rankdistill.evaluation.significance import compare
 from rankdistill.core.hardware import configure_threads
 from rankdistill.metrics import evaluate_run, read_trec_run
@@ -83,6 +87,9 @@ def main() -> int:
         result = evaluate_run(test.qrels, fuse(test_scores[name], test_bm25, best))
         alone = ndcg(test.qrels, test_scores[name])
         per_query[name] = result.per_query
+        fused = RetrieverEvaluation(test.name, config.evaluate.split, f"{name}_fused", result, 0.0, 0.0, fuse(test_scores[name], test_bm25, best))
+        save_evaluation(fused, run_dir / "fusion", {"weight": best, "weights": list(WEIGHTS), "dev_curve": {str(w): v for w, v in curve.items()},
+                                                   "dev_query_ids": dev_ids, "depth": depth, "config": args.config})
         print(f"{name}: dev nDCG@10 by w: " + ", ".join(f"{w:g}: {v:.4f}" for w, v in curve.items()))
         print(f"{name}: w = {best:g} (dev {curve[best]:.4f}); test nDCG@10 alone {alone:.4f}, fused with BM25 {result.aggregate['nDCG@10']:.4f}")
     queries = sorted(per_query["student"])
