@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -54,15 +55,22 @@ def fuse(model: dict[str, dict[str, float]], bm25: dict[str, dict[str, float]], 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("config")
+    parser.add_argument("--dev-run", default=None,
+                        help="take the dev query ids from this run folder's student record (for a student trained on generated "
+                             "queries, whose own dev queries are generated ones: any held-out judged training queries will do)")
     args = parser.parse_args()
     configure_threads()
     config = load_pipeline_config(args.config)
     run_dir, depth = config.run_dir(), config.rerank_depth
-    record = json.loads((run_dir / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+    dev_run = Path(args.dev_run) if args.dev_run else run_dir
+    record = json.loads((dev_run / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
     dev_ids = record["dev"]["query_ids"]
 
     # dev: the held-out training queries' BM25 top `depth`, scored now by the student and the teacher
     dev = restricted(open_dataset(config.dataset, config.mine.split, config.data_root), set(dev_ids))
+    if len(dev.queries) < len(dev_ids):
+        parser.error(f"{len(dev_ids) - len(dev.queries)} of the dev queries of {dev_run} are not {config.dataset} "
+                     f"{config.mine.split} queries (generated ones?): name a run with judged dev queries in --dev-run")
     dev_bm25 = evaluate_retriever(dev, "bm25", depth).results
     student = student_reranker(config, run_dir / "stages" / "train" / "student", config.evaluate.batch_size)
     teacher = build_run_teacher(config, None, None)
@@ -89,7 +97,7 @@ def main() -> int:
         per_query[name] = result.per_query
         fused = RetrieverEvaluation(test.name, config.evaluate.split, f"{name}_fused", result, 0.0, 0.0, fuse(test_scores[name], test_bm25, best))
         save_evaluation(fused, run_dir / "fusion", {"weight": best, "weights": list(WEIGHTS), "dev_curve": {str(w): v for w, v in curve.items()},
-                                                   "dev_query_ids": dev_ids, "depth": depth, "config": args.config})
+                                                   "dev_query_ids": dev_ids, "dev_run": str(dev_run), "depth": depth, "config": args.config})
         print(f"{name}: dev nDCG@10 by w: " + ", ".join(f"{w:g}: {v:.4f}" for w, v in curve.items()))
         print(f"{name}: w = {best:g} (dev {curve[best]:.4f}); test nDCG@10 alone {alone:.4f}, fused with BM25 {result.aggregate['nDCG@10']:.4f}")
     queries = sorted(per_query["student"])
