@@ -92,10 +92,11 @@ def main() -> int:
     for name in ("student", "teacher"):
         curve = {w: ndcg(dev.qrels, fuse(dev_scores[name], dev_bm25, w)) for w in WEIGHTS}
         best = max(WEIGHTS, key=lambda w: (curve[w], -w))
-        result = evaluate_run(test.qrels, fuse(test_scores[name], test_bm25, best))
+        fused_run = fuse(test_scores[name], test_bm25, best)
+        result = evaluate_run(test.qrels, fused_run)
         alone = ndcg(test.qrels, test_scores[name])
         per_query[name] = result.per_query
-        fused = RetrieverEvaluation(test.name, config.evaluate.split, f"{name}_fused", result, 0.0, 0.0, fuse(test_scores[name], test_bm25, best))
+        fused = RetrieverEvaluation(test.name, config.evaluate.split, f"{name}_fused", result, 0.0, 0.0, fused_run)
         save_evaluation(fused, run_dir / "fusion", {"weight": best, "weights": list(WEIGHTS), "dev_curve": {str(w): v for w, v in curve.items()},
                                                    "dev_query_ids": dev_ids, "dev_run": str(dev_run), "depth": depth, "config": args.config})
         print(f"{name}: dev nDCG@10 by w: " + ", ".join(f"{w:g}: {v:.4f}" for w, v in curve.items()))

@@ -28,7 +28,6 @@ import numpy as np
 
 from rankdistill.core.errors import UserError
 from rankdistill.evaluation import load_evaluation
-
 from rankdistill.evaluation.significance import compare, paired_values
 from rankdistill.pipeline.compare import load_run, student_system
 from rankdistill.pipeline.report import MAIN_METRIC
