@@ -248,3 +248,46 @@ def test_the_generate_stage_resumes_in_its_folder_after_a_kill(tmp_path: Path, t
     (outcome,) = run_stages(generate, config.run_dir())
     assert written == ["00000.json", "00001.json", "00002.json", "generated.json"]  # chunk 0 not redone
     assert outcome.summary["queries"] == 8 and (outcome.folder / "done.json").is_file()
+
+
+def test_judged_and_generated_queries_are_mined_together_with_a_judged_dev(tmp_path: Path, tiny_dense_model: str) -> None:
+    import dataclasses
+
+    from rankdistill.mining.records import read_training_set
+    from rankdistill.pipeline.stages import run_stages
+    from rankdistill.training.train import prepare_data
+    from tests.conftest import TINY_QRELS
+
+    beir = write_beir(tmp_path / "tiny", split="train")  # 4 judged training queries
+    path = generated_config(tmp_path, beir, tiny_dense_model, name="both")
+    path.write_text(path.read_text().replace("queries: generated,", "queries: both,").replace("dev: {queries: 2}", "dev: {queries: 1}"))
+    config = load_pipeline_config(path)
+    assert config.train.data.keep_split_queries and config.train.data.split == "train" and config.mine.accept() == 3
+    stages = [s for s in pipeline_stages(config) if s.name in ("generate", "mine")]
+    assert stages[1].inputs == ["generate"]
+    outcomes = {o.name: o for o in run_stages(stages, config.run_dir())}
+    training_set = outcomes["mine"].folder / "train.jsonl"
+    records = read_training_set(training_set)
+    judged = [r for r in records if "#" not in r.query_id]
+    assert judged and {r.query_id for r in judged} <= set(TINY_QRELS) and any("#q" in r.query_id for r in records)
+    for record in judged:  # judged positives face no accept rank: each one the qrels name, whatever the teacher thinks
+        assert record.positives and {p.doc_id for p in record.positives} <= set(TINY_QRELS[record.query_id])
+    meta = json.loads((outcomes["mine"].folder / "train.jsonl.meta.json").read_text())
+    assert meta["config"]["split"] == "train+generated" and meta["config"]["accept_rank"] == 3
+    assert outcomes["mine"].summary["counts"]["queries"] == 4 + 8  # 4 judged + 8 generated (one per drawn document)
+    data = dataclasses.replace(config.train.data, training_set=str(training_set), queries=str(outcomes["generate"].folder))
+    rows, counts, dev = prepare_data(dataclasses.replace(config.train, data=data))
+    assert dev.source == "carved from train" and len(dev.queries) == 1 and "#" not in next(iter(dev.queries))
+    texts = {row["query"] for row in rows}
+    assert not texts & set(dev.queries.values())  # the dev query is held out of training
+    generated = {json.loads(line)["text"] for line in (outcomes["generate"].folder / "queries.jsonl").read_text().splitlines()}
+    assert texts & generated and texts - generated  # judged and generated queries train side by side
+
+
+def test_generated_queries_with_a_cross_fitted_teacher_are_refused(tmp_path: Path, tiny_dense_model: str) -> None:
+    beir = write_beir(tmp_path / "tiny", split="train")
+    path = generated_config(tmp_path, beir, tiny_dense_model)
+    path.write_text(path.read_text().replace("queries: generated,", "queries: both,").replace("teacher:\n  members:", "teacher:\n  train: {folds: 2}\n  members:"))
+    with pytest.raises(InputError, match="'mine.queries: both' cannot be used with a cross-fitted teacher") as error:
+        load_pipeline_config(path)
+    assert "gen.yaml:12: field 'mine.queries'" in str(error.value)

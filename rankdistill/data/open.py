@@ -5,13 +5,16 @@
     irds:<id>                                        an ir_datasets dataset (rankdistill.data.irds)
 
 `open_with_queries` pairs a dataset's corpus with queries and judgements from a folder of their
-own (generated pseudo-queries: rankdistill.mining.generate), in the BEIR format.
+own (generated pseudo-queries: rankdistill.mining.generate), in the BEIR format; `with_queries_of`
+puts such queries beside a split's judged ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from rankdistill.core.errors import UserError
 from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset, load_qrels, load_queries
 from rankdistill.data.irds import PREFIX, irds_corpus, is_irds, load_irds_dataset, split_id
 from rankdistill.data.resolve import dataset_info, resolve_dataset
@@ -51,3 +54,15 @@ def open_with_queries(
     qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, corpus)
     name = Path(name_or_path).name if not is_irds(name_or_path) else name_or_path
     return BeirDataset(name, folder, split, corpus, {q: all_queries[q] for q in qrels}, qrels)
+
+
+def with_queries_of(dataset: BeirDataset, more: BeirDataset) -> BeirDataset:
+    """`dataset` (one split) with `more`'s queries and judgements beside its own, over the same
+    corpus: judged training queries and generated ones in one training set. A query id in both
+    is an error, since one of the two would silently lose its judgements."""
+    clash = sorted(set(dataset.queries) & set(more.queries))
+    if clash:
+        raise UserError(f"{more.path}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
+                        f"({len(clash)} such ids); generated and judged queries need distinct ids")
+    return dataclasses.replace(dataset, queries={**dataset.queries, **more.queries}, qrels={**dataset.qrels, **more.qrels},
+                               warnings=dataset.warnings + more.warnings)

@@ -11,7 +11,7 @@ distillation loop. Without `teacher` and `train` a run only evaluates.
     mine: {split: train, retrievers: [bm25], n_top: 8, n_random: 8, depth: 100, fn_margin: null,
            fn_reference: lowest}    # highest: for queries with many graded positives
     # or, for a corpus without training queries: pseudo-queries (rankdistill/mining/generate.py)
-    # mine: {queries: generated, accept_rank: 3, ...}
+    # mine: {queries: generated, accept_rank: 3, ...}   (both: the split's judged queries beside them)
     # generate: {generator: "keywords?k=6", documents: 2000, seed: null, chunk_size: 256}
     train: {student: {...}, loss: listwise_kl, trainer: {...}, dev: {...}, data: {negatives: 8}}
                                     # student kind cross-encoder: no index stage; evaluated as a
@@ -48,7 +48,7 @@ class TeacherSection:
     store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
 
 
-QUERIES = ("split", "generated")
+QUERIES = ("split", "generated", "both")
 GENERATED_ACCEPT_RANK = 3
 
 
@@ -66,7 +66,8 @@ class GenerateSection:
 class MineSection:
     # split: the judged queries of `split`; generated: the generate stage's pseudo-queries over the
     # corpus (no training split used), each source document kept as positive only where the
-    # teacher agrees (`accept_rank`)
+    # teacher agrees (`accept_rank`); both: the judged queries of `split` and the pseudo-queries,
+    # `accept_rank` applying to the pseudo-queries alone (dev is carved from the judged ones)
     queries: str = checked("split", choices=QUERIES)
     split: str = "train"
     retrievers: list[str] = checked(default_factory=lambda: ["bm25"], nonempty=True)
@@ -83,12 +84,12 @@ class MineSection:
     max_length: int | None = checked(None, ge=1)
     # a positive counts only if fewer than this many sampled negatives outscore it with the
     # teacher (rankdistill.mining.build_training_set); None: judged positives as they are, and
-    # GENERATED_ACCEPT_RANK for generated queries
+    # GENERATED_ACCEPT_RANK for generated queries. Judged queries always keep theirs.
     accept_rank: int | None = checked(None, ge=1)
 
     def accept(self) -> int | None:
         """The accept rank in force."""
-        return GENERATED_ACCEPT_RANK if self.accept_rank is None and self.queries == "generated" else self.accept_rank
+        return GENERATED_ACCEPT_RANK if self.accept_rank is None and self.queries != "split" else self.accept_rank
 
 
 @dataclass
@@ -139,6 +140,7 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         elif config.teacher is None:
             raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         train.data.dataset, train.data.split, train.data.training_set = config.dataset, training_split(config), "(mine stage)"
+        train.data.keep_split_queries = config.mine.queries == "both"
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node)
         config.train = train
@@ -146,22 +148,27 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
 
 
 def training_split(config: PipelineConfig) -> str:
-    """The qrels split the mine stage reads: `mine.split`, or the generated queries' source map."""
+    """The qrels split the mine stage reads: `mine.split`, or the generated queries' source map
+    (`both`: `mine.split`; the generated queries' judgements come with their folder)."""
     from rankdistill.mining.generate import SPLIT
 
     return SPLIT if config.mine.queries == "generated" else config.mine.split
 
 
 def check_generate(config: PipelineConfig, path: Path) -> None:
-    """`mine.queries: generated` and a `generate` section go together; the generator spec parses."""
+    """`mine.queries: generated | both` and a `generate` section go together; the generator spec
+    parses; generated queries are not cross-fitted (the teacher's folds split judged queries)."""
     from rankdistill.mining.generators import parse_generator_spec
 
-    if config.mine.queries == "generated" and config.generate is None:
+    if config.mine.queries != "split" and config.generate is None:
         raise InputError(path, "generated queries need a 'generate' section (generator, documents, seed)",
                          field_line(path, "mine.queries"), "mine.queries")
+    if config.mine.queries != "split" and config.teacher is not None and config.teacher.train is not None and config.teacher.train.folds > 1:
+        raise InputError(path, f"'mine.queries: {config.mine.queries}' cannot be used with a cross-fitted teacher (teacher.train.folds > 1): "
+                         "its folds split the judged training queries only", field_line(path, "mine.queries"), "mine.queries")
     if config.generate is not None:
-        if config.mine.queries != "generated":
-            raise InputError(path, "a 'generate' section is used only with 'mine.queries: generated'", field_line(path, "generate"), "generate")
+        if config.mine.queries == "split":
+            raise InputError(path, "a 'generate' section is used only with 'mine.queries: generated' or 'both'", field_line(path, "generate"), "generate")
         try:
             parse_generator_spec(config.generate.generator)
         except UserError as exc:

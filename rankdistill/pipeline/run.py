@@ -4,7 +4,7 @@
     -> train -> index -> evaluate (baselines, teacher as reranker, student through its index) -> report
 
 `generate` runs for `mine.queries: generated`: pseudo-queries over the corpus, which mine then
-reads instead of a training split (rankdistill/mining/generate.py).
+reads instead of a training split (rankdistill/mining/generate.py), or beside it (`both`).
 
 A cross-encoder student has no index: evaluate reranks BM25's top `rerank_depth` with it beside
 the teacher. Embedding distillation (`distill: embeddings`) has no teacher section and no mine
@@ -25,7 +25,7 @@ from typing import Any
 from rankdistill.core.atomic import atomic_write_json, check_writable
 from rankdistill.core.config import config_dict
 from rankdistill.core.distributed import Shard
-from rankdistill.pipeline.config import TRAINED, PipelineConfig, training_split
+from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
 from rankdistill.core.runlock import run_lock
 
@@ -104,13 +104,18 @@ def _stage_generate(config: PipelineConfig):
     return run
 
 
-def mining_dataset(config: PipelineConfig, upstream: dict[str, Path]):
-    """The queries mine reads: the training split, or the generate stage's queries over the corpus."""
+def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[Any, int | None]]:
+    """The queries mine reads, each part with the accept rank its positives face: the training
+    split (judged positives as they are), the generate stage's queries over the corpus, or both."""
     from rankdistill.data import open_dataset, open_with_queries
+    from rankdistill.mining.generate import SPLIT
 
-    if config.mine.queries == "generated":
-        return open_with_queries(config.dataset, upstream["generate"], training_split(config), config.data_root)
-    return open_dataset(config.dataset, config.mine.split, config.data_root)
+    parts = []
+    if config.mine.queries != "generated":
+        parts.append((open_dataset(config.dataset, config.mine.split, config.data_root), config.mine.accept_rank if config.mine.queries == "split" else None))
+    if config.mine.queries != "split":
+        parts.append((open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root), config.mine.accept()))
+    return parts
 
 
 def _stage_mine(config: PipelineConfig):
@@ -119,28 +124,32 @@ def _stage_mine(config: PipelineConfig):
         from rankdistill.training.teacher import read_folds, restricted
 
         mine = config.mine
-        dataset = mining_dataset(config, upstream)
+        sources = mining_parts(config, upstream)
+        dataset = sources[0][0]
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
         options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
         shard = Shard.from_env()
         # cross-fitted: each fold's queries are labelled by the teacher that did not train on them
-        parts = [(dataset, None)]
-        if cross_fitted(config):
+        parts = [(source, None, accept) for source, accept in sources]
+        if cross_fitted(config):  # split queries only (config.check_generate refuses `both`)
             assignment = read_folds(upstream["teacher_train"] / "model")
-            parts = [(restricted(dataset, {q for q, f in assignment.items() if f == fold}), fold) for fold in range(config.teacher.train.folds)]
+            parts = [(restricted(dataset, {q for q, f in assignment.items() if f == fold}), fold, sources[0][1]) for fold in range(config.teacher.train.folds)]
         records, counts, fingerprints = [], {}, []
-        for part, fold in parts:
-            teacher = build_run_teacher(config, corpus_texts, _trained(upstream, fold))
+        teacher, teacher_fold = None, -1
+        for part, fold, accept in parts:
+            if teacher is None or fold != teacher_fold:
+                teacher, teacher_fold = build_run_teacher(config, corpus_texts, _trained(upstream, fold)), fold
+                fingerprints.append(teacher.fingerprint)
             found, found_counts = build_training_set(
                 part, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
-                batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard, accept_rank=mine.accept(),
+                batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard, accept_rank=accept,
             )
             records += found
             counts = {k: counts.get(k, 0) + v for k, v in found_counts.items()}
-            fingerprints.append(teacher.fingerprint)
         fingerprint = fingerprints[0] if len(fingerprints) == 1 else fingerprints
-        settings = {"dataset": dataset.name, "split": dataset.split, "retrievers": mine.retrievers, "teacher_fingerprint": fingerprint, **options}
-        if mine.queries == "generated":
+        split = "+".join(part.split for part, _ in sources)  # "train+generated" for `both`
+        settings = {"dataset": dataset.name, "split": split, "retrievers": mine.retrievers, "teacher_fingerprint": fingerprint, **options}
+        if mine.queries != "split":
             settings.update(queries=str(upstream["generate"]), accept_rank=mine.accept())
         if shard.is_main:
             write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
@@ -318,8 +327,8 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
-        generated = config.mine.queries == "generated"
-        if generated:  # pseudo-queries over the corpus, for mine to read instead of a training split
+        generated = config.mine.queries != "split"
+        if generated:  # pseudo-queries over the corpus, for mine to read instead of a training split (or beside it)
             generate_settings = {**dataclasses.asdict(config.generate), "seed": generation_seed(config)}
             stages.append(Stage("generate", {**base, "dataset": config.dataset, "generate": generate_settings},
                                 _stage_generate(config), [], ["queries.jsonl", "qrels"]))
@@ -331,7 +340,7 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        without_later_defaults(train_settings["data"], {"positives": None, "queries": None})
+        without_later_defaults(train_settings["data"], {"positives": None, "queries": None, "keep_split_queries": False})
         without_later_defaults(train_settings["student"], {"frozen_documents": False, "interpolate": 1.0, "anchor": 0.0, "layers": None, "distill": "scores", "teacher": None,
                                                            "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
                                                            "max_texts": None, "teacher_max_length": None, "document_kl": 0.0})

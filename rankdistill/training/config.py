@@ -50,6 +50,9 @@ class DataConfig:
     # a folder of generated queries (rankdistill.mining.generate): its queries.jsonl and
     # qrels/<split>.tsv replace the dataset's own; None: the dataset's queries of `split`
     queries: str | None = None
+    # with `queries`: the judged queries of `split` stay beside the generated ones (qrels/generated.tsv
+    # of the folder), and dev is carved from the judged ones only (`mine.queries: both`)
+    keep_split_queries: bool = False
 
 
 @dataclass

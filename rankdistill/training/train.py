@@ -34,7 +34,7 @@ from transformers import TrainerCallback
 
 from rankdistill.core.atomic import storage_errors
 from rankdistill.core.errors import UserError
-from rankdistill.data import BeirDataset, open_dataset, open_with_queries
+from rankdistill.data import BeirDataset, load_queries, open_dataset, open_with_queries, with_queries_of
 from rankdistill.core.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records, with_bm25_candidates
@@ -68,11 +68,16 @@ def latest_checkpoint(folder: Path) -> Path | None:
 
 
 def training_dataset(config: TrainConfig) -> BeirDataset:
-    """The split the training set was mined from: the dataset's own queries, or generated ones
-    (`data.queries`) over its corpus."""
-    if config.data.queries:
-        return open_with_queries(config.data.dataset, config.data.queries, config.data.split, config.data_root)
-    return open_dataset(config.data.dataset, config.data.split, config.data_root)
+    """The split the training set was mined from: the dataset's own queries, generated ones
+    (`data.queries`) over its corpus, or both (`data.keep_split_queries`)."""
+    data = config.data
+    if not data.queries:
+        return open_dataset(data.dataset, data.split, config.data_root)
+    if not data.keep_split_queries:
+        return open_with_queries(data.dataset, data.queries, data.split, config.data_root)
+    from rankdistill.mining.generate import SPLIT
+
+    return with_queries_of(open_dataset(data.dataset, data.split, config.data_root), open_with_queries(data.dataset, data.queries, SPLIT, config.data_root))
 
 
 def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
@@ -86,7 +91,11 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
             dev_dataset = open_dataset(config.data.dataset, config.dev.split, config.data_root)
             dev = dev_from_split(dev_dataset, config.dev.queries, config.dev.corpus, config.dev.distractors, config.seed)
         else:
-            dev_ids = carve_dev_ids([r.query_id for r in records], config.dev.queries)
+            pool = [r.query_id for r in records]
+            if config.data.keep_split_queries:  # a judged dev: a generated query's own source is an easy find
+                generated = set(load_queries(Path(config.data.queries) / "queries.jsonl"))
+                pool = [q for q in pool if q not in generated]
+            dev_ids = carve_dev_ids(pool, config.dev.queries)
             held_out = set(dev_ids)
             dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
     if dev is not None and config.student.kind == "cross-encoder":
