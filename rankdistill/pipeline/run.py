@@ -20,7 +20,7 @@ import dataclasses
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rankdistill.core.atomic import atomic_write_json, check_writable
 from rankdistill.core.config import config_dict
@@ -28,6 +28,9 @@ from rankdistill.core.distributed import Shard
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
 from rankdistill.core.runlock import run_lock
+
+if TYPE_CHECKING:
+    from rankdistill.data import BeirDataset
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ def _stage_generate(config: PipelineConfig):
     return run
 
 
-def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[Any, int | None]]:
+def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[BeirDataset, int | None]]:
     """The queries mine reads, each part with the accept rank its positives face: the training
     split (judged positives as they are), the generate stage's queries over the corpus, or both."""
     from rankdistill.data import open_dataset, open_with_queries
@@ -131,7 +134,7 @@ def _stage_mine(config: PipelineConfig):
         shard = Shard.from_env()
         # cross-fitted: each fold's queries are labelled by the teacher that did not train on them
         parts = [(source, None, accept) for source, accept in sources]
-        if cross_fitted(config):  # split queries only (config.check_generate refuses `both`)
+        if cross_fitted(config):  # judged queries only (config.check_generate refuses generated ones here)
             assignment = read_folds(upstream["teacher_train"] / "model")
             parts = [(restricted(dataset, {q for q, f in assignment.items() if f == fold}), fold, sources[0][1]) for fold in range(config.teacher.train.folds)]
         records, counts, fingerprints = [], {}, []
