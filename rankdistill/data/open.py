@@ -56,13 +56,16 @@ def open_with_queries(
     return BeirDataset(name, folder, split, corpus, {q: all_queries[q] for q in qrels}, qrels)
 
 
-def with_queries_of(dataset: BeirDataset, more: BeirDataset) -> BeirDataset:
-    """`dataset` (one split) with `more`'s queries and judgements beside its own, over the same
-    corpus: judged training queries and generated ones in one training set. A query id in both
-    is an error, since one of the two would silently lose its judgements."""
-    clash = sorted(set(dataset.queries) & set(more.queries))
+def with_queries_of(dataset: BeirDataset, queries: str | Path, split: str) -> BeirDataset:
+    """`dataset` (one split) with the queries and judgements of a folder like `open_with_queries`
+    reads beside its own, over the dataset's corpus (not read again): judged training queries and
+    generated ones in one training set. A query id in both is an error, since one of the two would
+    silently lose its judgements."""
+    folder = Path(queries)
+    all_queries = load_queries(folder / "queries.jsonl")
+    qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, dataset.corpus)
+    clash = sorted(set(dataset.queries) & set(qrels))
     if clash:
-        raise UserError(f"{more.path}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
+        raise UserError(f"{folder}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
                         f"({len(clash)} such ids); generated and judged queries need distinct ids")
-    return dataclasses.replace(dataset, queries={**dataset.queries, **more.queries}, qrels={**dataset.qrels, **more.qrels},
-                               warnings=dataset.warnings + more.warnings)
+    return dataclasses.replace(dataset, queries={**dataset.queries, **{q: all_queries[q] for q in qrels}}, qrels={**dataset.qrels, **qrels})

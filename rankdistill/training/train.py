@@ -77,7 +77,7 @@ def training_dataset(config: TrainConfig) -> BeirDataset:
         return open_with_queries(data.dataset, data.queries, data.split, config.data_root)
     from rankdistill.mining.generate import SPLIT
 
-    return with_queries_of(open_dataset(data.dataset, data.split, config.data_root), open_with_queries(data.dataset, data.queries, SPLIT, config.data_root))
+    return with_queries_of(open_dataset(data.dataset, data.split, config.data_root), data.queries, SPLIT)
 
 
 def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
