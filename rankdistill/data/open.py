@@ -5,8 +5,9 @@
     irds:<id>                                        an ir_datasets dataset (rankdistill.data.irds)
 
 `open_with_queries` pairs a dataset's corpus with queries and judgements from a folder of their
-own (generated pseudo-queries: rankdistill.mining.generate), in the BEIR format; `with_queries_of`
-puts such queries beside a split's judged ones.
+own (generated pseudo-queries: rankdistill.mining.generate), in the BEIR format; `queries_over`
+reads them over a corpus already loaded, and `with_queries_of` puts them beside a split's judged
+ones.
 """
 
 from __future__ import annotations
@@ -48,12 +49,15 @@ def open_with_queries(
     """The corpus of `name_or_path` with the queries of `queries/queries.jsonl` and the judgements
     of `queries/qrels/<split>.tsv` (every judged document must be in the corpus), validated as a
     BEIR folder is. The dataset keeps the corpus's name, so its conventions still apply."""
-    folder = Path(queries)
     corpus, _ = open_corpus(name_or_path, data_root)
-    all_queries = load_queries(folder / "queries.jsonl")
-    qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, corpus)
     name = Path(name_or_path).name if not is_irds(name_or_path) else name_or_path
-    return BeirDataset(name, folder, split, corpus, {q: all_queries[q] for q in qrels}, qrels)
+    return _queries_over(name, corpus, Path(queries), split)
+
+
+def queries_over(dataset: BeirDataset, queries: str | Path, split: str) -> BeirDataset:
+    """What `open_with_queries` reads, over the corpus `dataset` already holds (not read again);
+    `dataset`'s own queries are left out."""
+    return _queries_over(dataset.name, dataset.corpus, Path(queries), split)
 
 
 def with_queries_of(dataset: BeirDataset, queries: str | Path, split: str) -> BeirDataset:
@@ -61,11 +65,15 @@ def with_queries_of(dataset: BeirDataset, queries: str | Path, split: str) -> Be
     reads beside its own, over the dataset's corpus (not read again): judged training queries and
     generated ones in one training set. A query id in both is an error, since one of the two would
     silently lose its judgements."""
-    folder = Path(queries)
-    all_queries = load_queries(folder / "queries.jsonl")
-    qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, dataset.corpus)
-    clash = sorted(set(dataset.queries) & set(qrels))
+    other = queries_over(dataset, queries, split)
+    clash = sorted(set(dataset.queries) & set(other.qrels))
     if clash:
-        raise UserError(f"{folder}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
+        raise UserError(f"{other.path}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
                         f"({len(clash)} such ids); generated and judged queries need distinct ids")
-    return dataclasses.replace(dataset, queries={**dataset.queries, **{q: all_queries[q] for q in qrels}}, qrels={**dataset.qrels, **qrels})
+    return dataclasses.replace(dataset, queries={**dataset.queries, **other.queries}, qrels={**dataset.qrels, **other.qrels})
+
+
+def _queries_over(name: str, corpus: dict[str, dict[str, str]], folder: Path, split: str) -> BeirDataset:
+    all_queries = load_queries(folder / "queries.jsonl")
+    qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, corpus)
+    return BeirDataset(name, folder, split, corpus, {q: all_queries[q] for q in qrels}, qrels)

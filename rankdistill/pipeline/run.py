@@ -110,15 +110,16 @@ def _stage_generate(config: PipelineConfig):
 def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[BeirDataset, int | None]]:
     """The queries mine reads, each part with the accept rank its positives face: the training
     split (judged positives as they are), the generate stage's queries over the corpus, or both."""
-    from rankdistill.data import open_dataset, open_with_queries
+    from rankdistill.data import open_dataset, open_with_queries, queries_over
     from rankdistill.mining.generate import SPLIT
 
-    parts = []
-    if config.mine.queries != "generated":
-        parts.append((open_dataset(config.dataset, config.mine.split, config.data_root), config.mine.accept_rank if config.mine.queries == "split" else None))
-    if config.mine.queries != "split":
-        parts.append((open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root), config.mine.accept()))
-    return parts
+    if config.mine.queries == "generated":
+        return [(open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root), config.mine.accept())]
+    judged = open_dataset(config.dataset, config.mine.split, config.data_root)
+    if config.mine.queries == "split":
+        return [(judged, config.mine.accept_rank)]
+    # both: the generated queries over the corpus just read
+    return [(judged, None), (queries_over(judged, upstream["generate"], SPLIT), config.mine.accept())]
 
 
 def _stage_mine(config: PipelineConfig):
