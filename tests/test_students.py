@@ -211,6 +211,7 @@ evaluate: {{datasets: ["{beir}"], split: test, retrievers: [bm25, "dense:{tiny_t
     [
         ("{kind: dense, model: m, layers: 3}", "listwise_kl", "train.student.layers", "for cross-encoder students"),
         ("{kind: cross-encoder, model: m}", "{listwise_kl: 1, infonce: 0.1}", "train.loss", "'infonce' is not for cross-encoder students"),
+        ("{kind: dense, model: m}", "{listwise_kl: 1, hidden_mse: {teacher: t}}", "train.loss", "'hidden_mse' is for cross-encoder students"),
         ("{kind: dense, model: m, distill: embeddings}", "mse", "train.student.teacher", "missing: name the embedding model"),
         ("{kind: sparse, model: m, distill: embeddings, teacher: t}", "mse", "train.student.distill", "for dense students"),
         ("{kind: dense, model: m, distill: embeddings, teacher: t}", "listwise_kl", "train.loss", "aligns with mse or cosine"),
@@ -349,3 +350,99 @@ def test_label_ce_is_the_positives_list_cross_entropy_and_trains_cross_encoders(
     value = loss(inputs, torch.tensor([[3.0, -1.0]]))
     value.backward()
     assert torch.isfinite(value) and any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+# --- issue 17: TinyBERT's layer losses beside the list loss (hidden_mse) ---
+
+def test_hidden_mse_maps_the_students_layers_onto_the_teachers_uniformly() -> None:
+    from rankdistill.losses.hidden_mse import layer_map
+
+    assert layer_map(2, 6) == [0, 3, 6] and layer_map(3, 6) == [0, 2, 4, 6] and layer_map(2, 2) == [0, 1, 2]
+    with pytest.raises(UserError, match="at least as many"):
+        layer_map(3, 2)
+
+
+def test_hidden_mse_trains_the_student_towards_its_teachers_hidden_states(splade_tiny: str, tmp_path: Path) -> None:
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from rankdistill.losses.cross_encoder import build_cross_encoder_loss
+
+    torch.manual_seed(0)
+    student = CrossEncoder(splade_tiny, num_labels=1, max_length=32, device="cpu", config_kwargs={"num_hidden_layers": 1})
+    loss = build_cross_encoder_loss({"listwise_kl": 1.0, "hidden_mse": {"weight": 1.0, "teacher": splade_tiny}}, student)
+    assert loss.hidden.layers == [0, 2] and all(isinstance(p, torch.nn.Identity) for p in loss.hidden.projections)
+    assert not any(p.requires_grad for p in loss.hidden.teacher.parameters())
+    inputs = [["what causes tides", "coffee and sleep"], ["the moon pulls the oceans", "caffeine blocks adenosine"],
+              ["glaciers carve valleys", "bees make honey"], ["salt water freezes lower", "tea has caffeine too"]]
+    labels = torch.tensor([[3.0, -1.0, 0.0], [2.0, 0.5, 1.5]])
+
+    # the body's logits, read for its hidden states, are the CrossEncoder's own scores
+    student.eval()
+    with torch.no_grad():
+        parts = loss(inputs, labels)
+        assert set(parts) == {"scores", "hidden_mse"}
+        features = loss.pair_features(inputs)
+        body = student[0].model(**{k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids")}).logits
+        assert torch.allclose(body.reshape(3, 2).T, loss.student_scores(inputs), atol=1e-5)
+
+    student.train()
+    loss.train()
+    assert not loss.hidden.teacher.training
+    optimizer = torch.optim.Adam([p for p in loss.parameters() if p.requires_grad], lr=1e-3)
+    first = None
+    for _ in range(30):
+        optimizer.zero_grad()
+        parts = loss(inputs, labels)
+        first = float(parts["hidden_mse"].detach()) if first is None else first
+        sum(parts.values()).backward()
+        optimizer.step()
+    assert float(parts["hidden_mse"].detach()) < 0.5 * first, (first, float(parts["hidden_mse"].detach()))
+
+    # a narrower student (64 wide, a fresh 1-layer BERT on the same vocabulary) gets a learned
+    # projection onto the teacher's 128 per matched layer, and the optimizer trains it
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    config = BertConfig.from_pretrained(splade_tiny, hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=2, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(tmp_path / "narrow")
+    AutoTokenizer.from_pretrained(splade_tiny).save_pretrained(tmp_path / "narrow")
+    narrow = build_cross_encoder_loss({"listwise_kl": 1.0, "hidden_mse": {"teacher": splade_tiny}},
+                                      CrossEncoder(str(tmp_path / "narrow"), num_labels=1, max_length=32, device="cpu"))
+    assert narrow.hidden.layers == [0, 2] and all(isinstance(p, torch.nn.Linear) and p.weight.shape == (128, 64) for p in narrow.hidden.projections)
+    before = narrow.hidden.projections[0].weight.detach().clone()
+    optimizer = torch.optim.Adam([p for p in narrow.parameters() if p.requires_grad], lr=1e-3)
+    sum(narrow(inputs, labels).values()).backward()
+    optimizer.step()
+    assert not torch.equal(before, narrow.hidden.projections[0].weight)
+
+
+def test_hidden_mse_needs_a_shared_vocabulary_a_list_loss_and_a_cross_encoder(splade_tiny: str, tmp_path: Path) -> None:
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    from rankdistill.losses import build_loss
+    from rankdistill.losses.cross_encoder import build_cross_encoder_loss
+
+    other = CrossEncoder(splade_tiny, num_labels=1, device="cpu")
+    other.tokenizer.add_tokens(["zzqxtoken"])
+    other[0].model.resize_token_embeddings(len(other.tokenizer))
+    other.save(str(tmp_path / "other"))
+    student = CrossEncoder(splade_tiny, num_labels=1, max_length=32, device="cpu")
+    with pytest.raises(UserError, match="another vocabulary"):
+        build_cross_encoder_loss({"listwise_kl": 1.0, "hidden_mse": {"teacher": str(tmp_path / "other")}}, student)
+    with pytest.raises(UserError, match="beside a list loss"):
+        build_cross_encoder_loss({"hidden_mse": {"teacher": splade_tiny}}, student)
+    with pytest.raises(UserError, match="name the teacher"):
+        build_cross_encoder_loss({"listwise_kl": 1.0, "hidden_mse": 1.0}, student)
+    with pytest.raises(UserError, match="is for cross-encoder students"):
+        build_loss({"listwise_kl": 1.0, "hidden_mse": {"teacher": splade_tiny}}, None)
+
+
+def test_a_cross_encoder_run_trains_with_hidden_mse_and_records_it(beir: Path, tmp_path: Path, splade_tiny: str, tiny_dense_model: str) -> None:
+    path = cross_encoder_run(tmp_path, beir, splade_tiny, tiny_dense_model, loss=f'{{listwise_kl: 1.0, hidden_mse: {{weight: 0.5, teacher: "{splade_tiny}"}}}}')
+    path.write_text(path.read_text().replace("epochs: 40", "epochs: 2").replace("logging_steps: 5", "logging_steps: 1"))
+    config = load_pipeline_config(path)
+    run_pipeline(config, "ce.yaml")
+    train_dir = tmp_path / "runs" / "ce" / "stages" / "train"
+    record = json.loads((train_dir / "student" / "rankdistill_train.json").read_text())
+    assert record["config"]["loss"]["hidden_mse"] == {"weight": 0.5, "teacher": splade_tiny}
+    steps = record["loss_components"]  # each term's curve: the list loss and the hidden-state term, apart
+    assert steps and all(set(parts) == {"scores", "hidden_mse"} and parts["hidden_mse"] > 0 for _, parts in steps), steps

@@ -21,6 +21,7 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, forward_features_to
 from rankdistill.losses.combined import WeightedSum
 from rankdistill.losses.cprd import CPRD, cprd
+from rankdistill.losses.hidden_mse import HiddenStateMSE, hidden_mse
 from rankdistill.losses.infonce import InfoNCE, info_nce
 from rankdistill.losses.label_ce import LabelCE, label_ce
 from rankdistill.losses.listnet import ListNet, listnet
@@ -40,8 +41,11 @@ LOSSES: dict[str, type[nn.Module]] = {
     "cprd": CPRD,
     "infonce": InfoNCE,
     "label_ce": LabelCE,
+    "hidden_mse": HiddenStateMSE,
 }
 NEEDS_TEACHER = {name for name in LOSSES if name not in ("infonce", "label_ce")}
+# terms that read a cross-encoder's insides, not a score matrix (rankdistill.losses.cross_encoder)
+ONLY_FOR_CROSS_ENCODERS = {"hidden_mse": "it matches a cross-encoder's token hidden states to its teacher's"}
 
 __all__ = [
     "LOSSES",
@@ -59,6 +63,7 @@ __all__ = [
     "cprd",
     "info_nce",
     "label_ce",
+    "hidden_mse",
 ]
 
 
@@ -95,6 +100,8 @@ def build_loss(spec: Any, model: nn.Module, return_components: bool = True) -> n
     """The loss module a spec describes, for `model` (a SentenceTransformer or SparseEncoder)."""
     parts = {}
     for name, (weight, params) in parse_loss_spec(spec).items():
+        if name in ONLY_FOR_CROSS_ENCODERS:
+            raise UserError(f"loss {name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}")
         try:
             parts[name] = (weight, LOSSES[name](model, **params))
         except (TypeError, ValueError) as exc:

@@ -8,7 +8,8 @@ score matrices (`ListLoss.score_loss`), so a cross-encoder student reuses them u
     L = sum_parts w * part.score_loss(scale * s_S(q, [d+, d_1..d_n]), s_T(q, [d+, d_1..d_n]))
 
 e.g. Margin-MSE (Hofstaetter et al., arXiv:2010.02666), listwise KL, RankNet, ListNet on the rows
-`rankdistill mine` writes. InfoNCE is not among them: its negatives are the other rows' documents
+`rankdistill mine` writes; `hidden_mse` (rankdistill/losses/hidden_mse.py, TinyBERT's layer
+losses) may ride beside them, matching the student's hidden states to a teacher model's. InfoNCE is not among them: its negatives are the other rows' documents
 in the batch, which a cross-encoder would have to score pair by pair. Inputs follow
 sentence-transformers' CrossEncoderTrainer: raw text columns (query, positive, negative_1..n) and
 a label of n + 1 teacher scores per row.
@@ -34,54 +35,78 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import check_scores
+from rankdistill.losses.hidden_mse import MODEL_INPUTS, HiddenStateMSE
 
 NOT_FOR_CROSS_ENCODERS = {"infonce": "its negatives are the other rows' documents (in-batch), which a cross-encoder does not embed"}
 
 
 class CrossEncoderListLoss(nn.Module):
-    """The weighted list losses above on a CrossEncoder's logits (one forward for the whole batch)."""
+    """The weighted list losses above on a CrossEncoder's logits (one forward for the whole batch),
+    plus, when given, `hidden_mse` on the same forward's hidden states (returned as its own
+    component, so the trainer logs the two terms apart)."""
 
-    def __init__(self, model: nn.Module, parts: dict[str, tuple[float, nn.Module]]):
+    def __init__(self, model: nn.Module, parts: dict[str, tuple[float, nn.Module]], hidden: tuple[float, HiddenStateMSE] | None = None):
         super().__init__()
         self.model = model
         self.weights = {name: float(weight) for name, (weight, _) in parts.items()}
         self.parts = nn.ModuleDict({name: loss for name, (_, loss) in parts.items()})
+        self.hidden_weight = float(hidden[0]) if hidden else 0.0
+        self.hidden = hidden[1] if hidden else None
 
-    def student_scores(self, inputs: list[list[str]]) -> Tensor:
-        """(B, n + 1) logits: column 0 the queries, columns 1.. the candidates, positive first."""
+    def pair_features(self, inputs: list[list[str]]) -> dict[str, Tensor]:
+        """The tokenised (query, candidate) pairs, column by column (positive first)."""
         from sentence_transformers.util import batch_to_device
 
         queries, columns = inputs[0], inputs[1:]
         pairs = [(query, doc) for column in columns for query, doc in zip(queries, column)]
-        features = batch_to_device(self.model.preprocess(pairs), self.model.device)
-        logits = self.model(features)["scores"].reshape(len(columns), len(queries))
-        return logits.T.float()
+        return batch_to_device(self.model.preprocess(pairs), self.model.device)
 
-    def forward(self, inputs: list[list[str]], labels: Tensor | list[Tensor], **_: Any) -> Tensor:
+    def student_scores(self, inputs: list[list[str]]) -> Tensor:
+        """(B, n + 1) logits: column 0 the queries, columns 1.. the candidates, positive first."""
+        logits = self.model(self.pair_features(inputs))["scores"]
+        return logits.reshape(len(inputs) - 1, len(inputs[0])).T.float()
+
+    def forward(self, inputs: list[list[str]], labels: Tensor | list[Tensor], **_: Any) -> Tensor | dict[str, Tensor]:
         if isinstance(labels, list):
             labels = torch.stack(labels)
         if labels is None or labels.ndim != 2 or labels.shape != (len(inputs[0]), len(inputs) - 1):
             shape = None if labels is None else tuple(labels.shape)
             raise UserError(f"cross-encoder student: teacher scores of shape {shape} do not match {len(inputs[0])} rows of "
                             f"{len(inputs) - 1} candidates (positive + negatives): one teacher score per candidate, positive first")
-        student = self.student_scores(inputs)
+        if self.hidden is None:
+            student, hidden_term = self.student_scores(inputs), None
+        else:  # the body itself, for its hidden states; its logits are the CrossEncoder's scores
+            features = self.pair_features(inputs)
+            model_inputs = {key: features[key] for key in MODEL_INPUTS if key in features}
+            out = self.model[0].model(**model_inputs, output_hidden_states=True)
+            student = out.logits.reshape(len(inputs) - 1, len(inputs[0])).T.float()
+            hidden_term = self.hidden_weight * self.hidden(out.hidden_states, model_inputs)
         teacher = labels.detach().float().to(student.device)
         check_scores(student, teacher)
         total = torch.zeros((), device=student.device)
         for name, part in self.parts.items():
             total = total + self.weights[name] * part.score_loss(part.scale * student, teacher)
-        return total
+        return total if hidden_term is None else {"scores": total, "hidden_mse": hidden_term}
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {name: {"weight": self.weights[name], **loss.get_config_dict()} for name, loss in self.parts.items()}
+        config = {name: {"weight": self.weights[name], **loss.get_config_dict()} for name, loss in self.parts.items()}
+        if self.hidden is not None:
+            config["hidden_mse"] = {"weight": self.hidden_weight, **self.hidden.get_config_dict()}
+        return config
 
 
 def build_cross_encoder_loss(spec: Any, model: nn.Module) -> CrossEncoderListLoss:
     """The loss a spec describes, for a one-logit CrossEncoder student."""
     from rankdistill.losses import LOSSES, parse_loss_spec
 
-    parts = {}
+    parts, hidden = {}, None
     for name, (weight, params) in parse_loss_spec(spec).items():
+        if name == "hidden_mse":
+            try:
+                hidden = (weight, HiddenStateMSE(model, **params))
+            except TypeError as exc:
+                raise UserError(f"loss 'hidden_mse': {exc} (name the teacher: hidden_mse: {{teacher: FOLDER}})") from None
+            continue
         if name in NOT_FOR_CROSS_ENCODERS:
             raise UserError(f"loss {name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}")
         if "similarity" in params:
@@ -90,4 +115,6 @@ def build_cross_encoder_loss(spec: Any, model: nn.Module) -> CrossEncoderListLos
             parts[name] = (weight, LOSSES[name](model, similarity="dot", **params))
         except (TypeError, ValueError) as exc:
             raise UserError(f"loss {name!r}: {exc}") from None
-    return CrossEncoderListLoss(model, parts)
+    if not parts:
+        raise UserError("hidden_mse rides beside a list loss on the teacher's scores: add one, e.g. {listwise_kl: 1.0, hidden_mse: {...}}")
+    return CrossEncoderListLoss(model, parts, hidden)

@@ -12,6 +12,7 @@ and field (the loader of `rankdistill/core/config.py`; the `loss:` mapping is ch
                serve: student | teacher-documents, texts: [documents, queries, sentences, titles], max_texts: 20000,
                teacher_max_length: 256, document_kl: 1.0}   # distill: embeddings (training/embeddings.py)
     loss:     listwise_kl  |  {listwise_kl: {temperature: 1.0}, infonce: {weight: 0.1}}  |  mse | cosine (distill: embeddings)
+              cross-encoder students may add {hidden_mse: {weight: 1.0, teacher: FOLDER}} (TinyBERT's layer losses)
     trainer:  {epochs: 1, max_steps: -1, batch_size: 16, learning_rate: 2e-5, warmup_ratio: 0.1, scheduler: linear, precision: auto,
                save_steps: 100, save_total_limit: 2, logging_steps: 10}
     dev:      {queries: 50, split: null, corpus: candidates, distractors: 0, eval_steps: null, rerank_depth: null (cross-encoder: 100)}
@@ -177,14 +178,17 @@ def train_config_from_node(node: yaml.MappingNode, path: Path, where: str = "") 
     if len(loss_nodes) > 1:
         raise InputError(path, "given twice", node_line(loss_nodes[1][0]), loss_field)
     config.loss = loss_spec_from_node(loss_nodes[0][1], path)
-    if config.student.kind == "cross-encoder":
-        from rankdistill.losses import parse_loss_spec
-        from rankdistill.losses.cross_encoder import NOT_FOR_CROSS_ENCODERS
+    from rankdistill.losses import ONLY_FOR_CROSS_ENCODERS, parse_loss_spec
+    from rankdistill.losses.cross_encoder import NOT_FOR_CROSS_ENCODERS
 
-        for name in parse_loss_spec(config.loss):
-            if name in NOT_FOR_CROSS_ENCODERS:
-                raise InputError(path, f"{name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}",
-                                 node_line(loss_nodes[0][1]), loss_field)
+    cross_encoder = config.student.kind == "cross-encoder"
+    for name in parse_loss_spec(config.loss):
+        if cross_encoder and name in NOT_FOR_CROSS_ENCODERS:
+            raise InputError(path, f"{name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}",
+                             node_line(loss_nodes[0][1]), loss_field)
+        if not cross_encoder and name in ONLY_FOR_CROSS_ENCODERS:
+            raise InputError(path, f"{name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}",
+                             node_line(loss_nodes[0][1]), loss_field)
     return config
 
 

@@ -43,6 +43,7 @@ from rankdistill.training.students import build_student
 
 log = logging.getLogger(__name__)
 RECORD = "rankdistill_train.json"
+LOGGED_BESIDE_LOSS = {"loss", "grad_norm", "learning_rate", "epoch", "step"}  # what the trainer logs at every step besides a loss's terms
 
 
 @dataclass
@@ -213,6 +214,10 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
             "curve": dev_curve(trainer.state.log_history),
         }
     record["loss_curve"] = [[entry["step"], round(float(entry["loss"]), 5)] for entry in trainer.state.log_history if "loss" in entry]
+    components = [[entry["step"], {key: value for key, value in entry.items() if key not in LOGGED_BESIDE_LOSS}]
+                  for entry in trainer.state.log_history if "loss" in entry]
+    if any(parts for _, parts in components):  # a loss of several terms (e.g. scores + hidden_mse): each term's curve
+        record["loss_components"] = components
     if config.student.kind == "sparse":
         queries = list(dev.queries.values())[:100] if dev else list(dict.fromkeys(r["query"] for r in rows))[:100]
         documents = list(dev.corpus.values())[:100] if dev else list(dict.fromkeys(r["positive"] for r in rows))[:100]
