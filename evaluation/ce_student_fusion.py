@@ -73,7 +73,7 @@ def main() -> int:
                      f"{config.mine.split} queries (generated ones?): name a run with judged dev queries in --dev-run")
     dev_bm25 = evaluate_retriever(dev, "bm25", depth).results
     student = student_reranker(config, run_dir / "stages" / "train" / "student", config.evaluate.batch_size)
-    teacher = build_run_teacher(config, None, None)
+    teacher = build_run_teacher(config, [dev.doc_text(d) for d in dev.corpus], None)  # the corpus: for a bm25 member of an ensemble teacher
     dev_scores = {name: rerank(dev, dev_bm25, model, depth, store_root(config), config.evaluate.batch_size) for name, model in (("student", student), ("teacher", teacher))}
 
     # test: the run's own run files
