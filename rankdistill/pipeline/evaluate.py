@@ -220,14 +220,15 @@ def model_costs(config: Any, student: Path | None) -> dict[str, dict[str, Any]]:
     return costs
 
 
-def rerank_latency(dataset: Any, teacher: Any, depth: int) -> float:
-    """BM25 search plus teacher scoring of its top `depth`, one query at a time, nothing cached."""
+def rerank_latency(dataset: Any, teacher: Any, depth: int, queries: int = LATENCY_QUERIES["rerank"]) -> float:
+    """BM25 search plus teacher scoring of its top `depth`, one query at a time, nothing cached
+    (ms/query over the dataset's first `queries` queries)."""
     from rankdistill.retrieval import build_retriever
     from rankdistill.retrieval.base import clear_memo
 
     bm25 = build_retriever("bm25")
     bm25.index(dataset.corpus)
-    query_ids = list(dataset.queries)[: LATENCY_QUERIES["rerank"]]
+    query_ids = list(dataset.queries)[:queries]
     total = 0.0
     for query_id in query_ids:
         clear_memo()
