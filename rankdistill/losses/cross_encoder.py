@@ -9,8 +9,9 @@ score matrices (`ListLoss.score_loss`), so a cross-encoder student reuses them u
 
 e.g. Margin-MSE (Hofstaetter et al., arXiv:2010.02666), listwise KL, RankNet, ListNet on the rows
 `rankdistill mine` writes; `hidden_mse` (rankdistill/losses/hidden_mse.py, TinyBERT's layer
-losses) may ride beside them, matching the student's hidden states to a teacher model's. InfoNCE is not among them: its negatives are the other rows' documents
-in the batch, which a cross-encoder would have to score pair by pair. Inputs follow
+losses) may ride beside them, matching the student's hidden states to a teacher model's. InfoNCE
+is not among them: its negatives are the other rows' documents in the batch, which a
+cross-encoder would have to score pair by pair. Inputs follow
 sentence-transformers' CrossEncoderTrainer: raw text columns (query, positive, negative_1..n) and
 a label of n + 1 teacher scores per row.
 
