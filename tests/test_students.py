@@ -446,3 +446,58 @@ def test_a_cross_encoder_run_trains_with_hidden_mse_and_records_it(beir: Path, t
     assert record["config"]["loss"]["hidden_mse"] == {"weight": 0.5, "teacher": splade_tiny}
     steps = record["loss_components"]  # each term's curve: the list loss and the hidden-state term, apart
     assert steps and all(set(parts) == {"scores", "hidden_mse"} and parts["hidden_mse"] > 0 for _, parts in steps), steps
+
+
+def test_a_resumed_run_restores_the_hidden_mse_projections_from_its_checkpoint(tmp_path: Path, splade_tiny: str) -> None:
+    """The trainer checkpoints the model and optimizer only; the projections live in the loss, so
+    a run cut after a checkpoint must start again from the projections saved beside it (the
+    twelfth session's SciFact run lost them at its resume: its hidden term jumped 0.21 -> 0.42)."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, TrainerCallback
+
+    from rankdistill.training.train import LOSS_STATE, train
+    from tests.test_training import tiny_training_set, write_config
+
+    narrow = tmp_path / "narrow"  # 64 wide against the teacher's 128: a learned projection per matched layer
+    config = BertConfig.from_pretrained(splade_tiny, hidden_size=64, intermediate_size=128, num_hidden_layers=1, num_attention_heads=2, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(narrow)
+    AutoTokenizer.from_pretrained(splade_tiny).save_pretrained(narrow)
+    beir, training_set = tiny_training_set(tmp_path)
+    path = write_config(tmp_path, beir, training_set, str(narrow), kind="cross-encoder",
+                        student=f"  kind: cross-encoder\n  model: {narrow}\n  max_length: 32",
+                        loss=f"  listwise_kl: 1.0\n  hidden_mse: {{teacher: {splade_tiny}}}", dev="  queries: 0",
+                        trainer="  max_steps: 4\n  batch_size: 2\n  learning_rate: 1.0e-2\n  save_steps: 2\n  logging_steps: 1\n  device: cpu")
+
+    class Crash(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+            raise RuntimeError("killed after the first checkpoint")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        train(load_train_config(path), callbacks=[Crash()])
+    checkpoint = tmp_path / "runs" / "run" / "checkpoints" / "checkpoint-2"
+    saved = torch.load(checkpoint / LOSS_STATE)
+    assert saved and all(name.startswith("hidden.projections.") for name in saved)
+
+    seen = {}
+
+    class AtResume(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):  # noqa: ANN001
+            loss = trainer_loss["loss"]
+            seen.update({name: p.detach().clone() for name, p in loss.named_parameters() if name in saved})
+
+    import rankdistill.training.train as train_module
+
+    trainer_loss = {}
+    original = train_module.build_student
+
+    def build_and_keep(*args, **kwargs):  # noqa: ANN002, ANN003
+        student = original(*args, **kwargs)
+        trainer_loss["loss"] = student.loss
+        return student
+
+    train_module.build_student = build_and_keep
+    try:
+        result = train(load_train_config(path), callbacks=[AtResume()])
+    finally:
+        train_module.build_student = original
+    assert result.record["resumed_from"] == "checkpoint-2" and result.record["global_step"] == 4
+    assert set(seen) == set(saved) and all(torch.equal(seen[name], saved[name]) for name in saved)

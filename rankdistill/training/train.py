@@ -32,7 +32,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from rankdistill.core.atomic import storage_errors
+from rankdistill.core.atomic import atomic_write, storage_errors
 from rankdistill.core.errors import UserError
 from rankdistill.data import BeirDataset, load_queries, open_dataset, open_with_queries, with_queries_of
 from rankdistill.core.provenance import provenance
@@ -44,6 +44,50 @@ from rankdistill.training.students import build_student
 log = logging.getLogger(__name__)
 RECORD = "rankdistill_train.json"
 LOGGED_BESIDE_LOSS = {"loss", "grad_norm", "learning_rate", "epoch", "step"}  # what the trainer logs at every step besides a loss's terms
+
+
+# Weights that live in the loss, not the model (hidden_mse's projections): the trainer checkpoints
+# the model and the optimizer only, so a resumed run would restart them from scratch.
+LOSS_STATE = "rankdistill_loss_state.pt"
+
+
+def loss_own_parameters(loss: Any, model: Any) -> dict[str, Any]:
+    """The loss's trainable parameters that are not the model's."""
+    model_ids = {id(p) for p in model.parameters()}
+    return {name: p for name, p in loss.named_parameters() if p.requires_grad and id(p) not in model_ids}
+
+
+class SaveLossState(TrainerCallback):
+    """Writes the loss's own weights into each checkpoint the trainer has just saved (atomically)."""
+
+    def __init__(self, parameters: dict[str, Any]):
+        self.parameters = parameters
+
+    def on_save(self, args, state, control, **kwargs):  # noqa: ANN001, ANN201 (the TrainerCallback signature)
+        import torch
+
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and folder.is_dir():
+            tensors = {name: p.detach().cpu() for name, p in self.parameters.items()}
+            with storage_errors(folder):
+                atomic_write(folder / LOSS_STATE, lambda handle: torch.save(tensors, handle), binary=True)
+
+
+def restore_loss_state(parameters: dict[str, Any], checkpoint: Path) -> None:
+    """Loads the loss's own weights saved beside `checkpoint` into `parameters`."""
+    import torch
+
+    file = checkpoint / LOSS_STATE
+    if not file.is_file():  # cut between the trainer's save and ours: the weights restart, said aloud
+        log.warning("%s has no %s: the loss's own weights (%s) restart from their initial values", checkpoint, LOSS_STATE, ", ".join(parameters))
+        return
+    saved = torch.load(file, map_location="cpu")
+    if set(saved) != set(parameters):
+        raise UserError(f"{file}: holds the loss weights {sorted(saved)}, this run's loss has {sorted(parameters)}: "
+                        "the checkpoints are another run's; delete them or change 'name'")
+    with torch.no_grad():
+        for name, p in parameters.items():
+            p.copy_(saved[name].to(p.device))
 
 
 @dataclass
@@ -177,17 +221,20 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
         from sentence_transformers.cross_encoder import CrossEncoderTrainer as Trainer
     else:
         from sentence_transformers import SentenceTransformerTrainer as Trainer
+    own = loss_own_parameters(student.loss, student.model)
     trainer = Trainer(
         model=student.model,
         args=arguments,
         train_dataset=Dataset.from_list(rows),
         loss=student.loss,
         evaluator=evaluator,
-        callbacks=[*student.callbacks, *(callbacks or [])],
+        callbacks=[*([SaveLossState(own)] if own else []), *student.callbacks, *(callbacks or [])],  # the loss state first
     )
     resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     if resume is not None:
         print(f"resuming from {resume}")
+        if own:
+            restore_loss_state(own, resume)
     with storage_errors(checkpoints):  # a checkpoint cut short by a full disk has no trainer_state.json: resume skips it
         outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
 
