@@ -41,10 +41,11 @@ LOSSES: dict[str, type[nn.Module]] = {
     "cprd": CPRD,
     "infonce": InfoNCE,
     "label_ce": LabelCE,
-    "hidden_mse": HiddenStateMSE,
 }
 NEEDS_TEACHER = {name for name in LOSSES if name not in ("infonce", "label_ce")}
-# terms that read a cross-encoder's insides, not a score matrix (rankdistill.losses.cross_encoder)
+# terms that read a cross-encoder's insides, not a score matrix: beside a list loss, for
+# cross-encoder students only (rankdistill.losses.cross_encoder)
+CROSS_ENCODER_TERMS: dict[str, type[nn.Module]] = {"hidden_mse": HiddenStateMSE}
 ONLY_FOR_CROSS_ENCODERS = {"hidden_mse": "it matches a cross-encoder's token hidden states to its teacher's"}
 
 __all__ = [
@@ -69,7 +70,8 @@ __all__ = [
 
 def loss_parameters(name: str) -> list[str]:
     """The parameters a loss takes from the config (everything but the model)."""
-    return [p for p in inspect.signature(LOSSES[name].__init__).parameters if p not in ("self", "model")]
+    cls = LOSSES.get(name) or CROSS_ENCODER_TERMS[name]
+    return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "model")]
 
 
 def parse_loss_spec(spec: Any) -> dict[str, tuple[float, dict[str, Any]]]:
@@ -80,8 +82,8 @@ def parse_loss_spec(spec: Any) -> dict[str, tuple[float, dict[str, Any]]]:
         raise UserError(f"a loss is a name or a mapping of names to weights or parameters, got {spec!r} (known: {', '.join(LOSSES)})")
     parsed: dict[str, tuple[float, dict[str, Any]]] = {}
     for name, value in spec.items():
-        if name not in LOSSES:
-            raise UserError(f"unknown loss {name!r} (known: {', '.join(LOSSES)})")
+        if name not in LOSSES and name not in CROSS_ENCODER_TERMS:
+            raise UserError(f"unknown loss {name!r} (known: {', '.join([*LOSSES, *CROSS_ENCODER_TERMS])})")
         if isinstance(value, bool) or not isinstance(value, (int, float, Mapping)) and value is not None:
             raise UserError(f"loss {name!r}: expected a weight or a mapping of parameters, got {value!r}")
         params = dict(value) if isinstance(value, Mapping) else {"weight": 1.0 if value is None else value}

@@ -62,6 +62,9 @@ def hidden_mse(student: tuple[Tensor, ...], teacher: tuple[Tensor, ...], mask: T
 
 
 class HiddenStateMSE(nn.Module):
+    """The term above for one student and teacher (the module docstring has the formula, Args
+    and an example); `forward(student_hidden_states, model_inputs)` runs the teacher itself."""
+
     def __init__(self, model: nn.Module, teacher: str):
         super().__init__()
         from sentence_transformers.cross_encoder import CrossEncoder
