@@ -56,7 +56,7 @@ def main() -> int:
     dataset = open_dataset(config.dataset, config.mine.split, config.data_root)
     records = load_records(run_dir / "stages" / "mine" / "train.jsonl", dataset)[: args.rows]
     rows = build_rows(records, dataset, train.data.negatives, config.seed).rows
-    teacher = build_run_teacher(config, None, None)
+    teacher = build_run_teacher(config, [dataset.doc_text(d) for d in dataset.corpus], None)  # the corpus: for a bm25 member of an ensemble teacher
     print(f"teacher: {type(teacher).__name__}, activation {type(getattr(teacher, 'activation', None)).__name__}, max length "
           f"{getattr(teacher, 'max_length', None)}, precision {getattr(teacher, 'precision', None)}, backend {getattr(teacher, 'backend', None)}")
 
