@@ -13,6 +13,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run the job a YAML config describes")
     run.add_argument("config", help="path to a configs/*.yaml file")
     run.add_argument("--precision", choices=PRECISIONS, default=None, help="override every model's precision in the config (auto, float32, bf16, fp16)")
+    run.add_argument("--strict", action="store_true", help="refuse to train on queries that are evaluation queries (by id or text); default: warn")
     run.add_argument("--rerun", action="append", choices=STAGES, help="run this stage again even if cached; repeatable")
     run.set_defaults(handler=handle)
 
@@ -23,7 +24,7 @@ def handle(args: argparse.Namespace) -> None:
     from rankdistill.pipeline.run import run_pipeline
 
     config = load_pipeline_config(args.config)
-    outcomes = run_pipeline(config, args.config, force=set(args.rerun or []), precision=args.precision)
+    outcomes = run_pipeline(config, args.config, force=set(args.rerun or []), precision=args.precision, strict=args.strict)
     if not Shard.from_env().is_main:
         return  # rank 0 prints the table
     run_dir = config.run_dir()

@@ -139,6 +139,9 @@ class EvaluateConfig:
     max_length: int | None = checked(None, ge=1)
     precision: str = checked("auto", choices=PRECISIONS)  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     backend: str = "auto"  # dense retrievers: auto | torch | onnx | onnx-int8 | openvino
+    # evaluate on one fixed hash half of each split's queries (rankdistill.data.query_sources): a
+    # dataset without training queries (ArguAna) then trains on the other half as a query log
+    query_half: str | None = checked(None, choices=("a", "b"))
 
 
 @dataclass

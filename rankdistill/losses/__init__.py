@@ -30,6 +30,7 @@ from rankdistill.losses.margin_mse import MarginMSE, margin_mse
 from rankdistill.losses.plackett_luce import PlackettLuce, plackett_luce
 from rankdistill.losses.ranknet import RankNet, ranknet
 from rankdistill.losses.score_mse import ScoreMSE, score_mse
+from rankdistill.losses.teacher_nce import TeacherNCE, teacher_nce
 
 LOSSES: dict[str, type[nn.Module]] = {
     "margin_mse": MarginMSE,
@@ -41,6 +42,7 @@ LOSSES: dict[str, type[nn.Module]] = {
     "cprd": CPRD,
     "infonce": InfoNCE,
     "label_ce": LabelCE,
+    "teacher_nce": TeacherNCE,
 }
 NEEDS_TEACHER = {name for name in LOSSES if name not in ("infonce", "label_ce")}
 # terms that read a cross-encoder's insides, not a score matrix: beside a list loss, for
@@ -64,6 +66,7 @@ __all__ = [
     "cprd",
     "info_nce",
     "label_ce",
+    "teacher_nce",
     "hidden_mse",
 ]
 

@@ -128,6 +128,11 @@ class InfoNCE(ListLoss):
         own = torch.arange(columns, device=device)[None, :] * batch + torch.arange(batch, device=device)[:, None]
         return mask.gather(1, own)
 
+    def corpus_loss(self, scores: Tensor, positions: Tensor, teacher: Tensor, masked: Tensor | None) -> Tensor:
+        """Query-side training: `scores` (B, N) scaled against the whole corpus, `positions`
+        (B, 1 + n) each row's list in it, positive first; the teacher's scores are not used."""
+        return info_nce(scores, positions[:, 0], masked)
+
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), "in_batch": self.in_batch, "mask_known_positives": self.mask_known_positives}
 

@@ -48,7 +48,7 @@ class TeacherSection:
     store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
 
 
-QUERIES = ("split", "generated", "both")
+QUERIES = ("split", "generated", "both", "unlabeled", "file:PATH")
 GENERATED_ACCEPT_RANK = 3
 
 
@@ -67,8 +67,11 @@ class MineSection:
     # split: the judged queries of `split`; generated: the generate stage's pseudo-queries over the
     # corpus (no training split used), each source document kept as positive only where the
     # teacher agrees (`accept_rank`); both: the judged queries of `split` and the pseudo-queries,
-    # `accept_rank` applying to the pseudo-queries alone (dev is carved from the judged ones)
-    queries: str = checked("split", choices=QUERIES)
+    # `accept_rank` applying to the pseudo-queries alone (dev is carved from the judged ones);
+    # unlabeled: the dataset's queries but the evaluated ones, no qrels file opened; file:PATH: a
+    # query log. Without judgements the teacher picks each query's positives from the union of
+    # the retrievers' top `depth` (rankdistill/mining/teacher_labelled.py)
+    queries: str = checked("split", nonempty=True)
     split: str = "train"
     retrievers: list[str] = checked(default_factory=lambda: ["bm25"], nonempty=True)
     n_top: int = checked(8, ge=0)
@@ -86,10 +89,20 @@ class MineSection:
     # teacher (rankdistill.mining.build_training_set); None: judged positives as they are, and
     # GENERATED_ACCEPT_RANK for generated queries. Judged queries always keep theirs.
     accept_rank: int | None = checked(None, ge=1)
+    # unlabeled / file: queries: how many of the teacher's top candidates are a query's positives
+    teacher_positives: int = checked(1, ge=1)
+
+    def label_free(self) -> bool:
+        from rankdistill.data.query_sources import is_label_free
+
+        return is_label_free(self.queries)
+
+    def generated(self) -> bool:
+        return self.queries in ("generated", "both")
 
     def accept(self) -> int | None:
         """The accept rank in force."""
-        return GENERATED_ACCEPT_RANK if self.accept_rank is None and self.queries != "split" else self.accept_rank
+        return GENERATED_ACCEPT_RANK if self.accept_rank is None and self.generated() else self.accept_rank
 
 
 @dataclass
@@ -141,6 +154,7 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
             raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
         train.data.dataset, train.data.split, train.data.training_set = config.dataset, training_split(config), "(mine stage)"
         train.data.keep_split_queries = config.mine.queries == "both"
+        train.data.judged = not config.mine.label_free()
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node)
         config.train = train
@@ -152,6 +166,8 @@ def training_split(config: PipelineConfig) -> str:
     (`both`: `mine.split`; the generated queries' judgements come with their folder)."""
     from rankdistill.mining.generate import SPLIT
 
+    if config.mine.label_free():
+        return "unlabeled"
     return SPLIT if config.mine.queries == "generated" else config.mine.split
 
 
@@ -160,10 +176,20 @@ def check_generate(config: PipelineConfig, path: Path) -> None:
     parses; generated queries are not cross-fitted (the teacher's folds split judged queries)."""
     from rankdistill.mining.generators import parse_generator_spec
 
-    if config.mine.queries != "split" and config.generate is None:
+    source = config.mine.queries
+    if source not in QUERIES[:-1] and not (source.startswith("file:") and len(source) > len("file:")):
+        raise InputError(path, f"expected one of {', '.join(QUERIES)}, got {source!r}", field_line(path, "mine.queries"), "mine.queries")
+    if config.mine.label_free():
+        if config.generate is not None:
+            raise InputError(path, f"a 'generate' section is not used with 'mine.queries: {source}'", field_line(path, "generate"), "generate")
+        if config.teacher is not None and config.teacher.train is not None:
+            raise InputError(path, f"'mine.queries: {source}' has no judgements to train a teacher on: drop 'teacher.train'",
+                             field_line(path, "teacher.train"), "teacher.train")
+        return
+    if config.mine.generated() and config.generate is None:
         raise InputError(path, "generated queries need a 'generate' section (generator, documents, seed)",
                          field_line(path, "mine.queries"), "mine.queries")
-    if config.mine.queries != "split" and config.teacher is not None and config.teacher.train is not None and config.teacher.train.folds > 1:
+    if config.mine.generated() and config.teacher is not None and config.teacher.train is not None and config.teacher.train.folds > 1:
         raise InputError(path, f"'mine.queries: {config.mine.queries}' cannot be used with a cross-fitted teacher (teacher.train.folds > 1): "
                          "its folds split the judged training queries only", field_line(path, "mine.queries"), "mine.queries")
     if config.generate is not None:

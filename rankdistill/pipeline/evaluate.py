@@ -39,6 +39,7 @@ def evaluate_systems(
     student: Path | None,
 ) -> dict[str, Any]:
     """`indexes`: dataset name (as in `evaluate.datasets`) -> the student's index over it."""
+    from rankdistill.data.query_sources import restrict_to_half
     from rankdistill.data.resolve import dataset_info
 
     shard = Shard.from_env()  # under torchrun: searches and teacher scoring split by rank; rank 0 writes
@@ -48,7 +49,7 @@ def evaluate_systems(
     embedding_student = config.train is not None and config.train.student.distill == "embeddings"
     evaluations: list[RetrieverEvaluation] = []
     for name in ev.datasets:
-        dataset = open_dataset(name, ev.split, config.data_root)
+        dataset = restrict_to_half(open_dataset(name, ev.split, config.data_root), ev.query_half)
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:

@@ -107,12 +107,27 @@ def _stage_generate(config: PipelineConfig):
     return run
 
 
+def evaluation_queries(config: PipelineConfig) -> dict[str, dict[str, str]]:
+    """{dataset: {query id: text}} of every evaluated dataset, as the evaluate stage reads them."""
+    from rankdistill.data.query_sources import evaluated_queries
+
+    ev = config.evaluate
+    return {name: evaluated_queries(name, ev.split, config.data_root, ev.query_half) for name in ev.datasets}
+
+
 def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[BeirDataset, int | None]]:
     """The queries mine reads, each part with the accept rank its positives face: the training
-    split (judged positives as they are), the generate stage's queries over the corpus, or both."""
+    split (judged positives as they are), the generate stage's queries over the corpus, or both;
+    without judgements, the dataset's queries but the evaluated ones, or a query log."""
     from rankdistill.data import open_dataset, open_with_queries, queries_over
+    from rankdistill.data.query_sources import log_path, open_query_log, open_unlabeled
     from rankdistill.mining.generate import SPLIT
 
+    if config.mine.queries == "unlabeled":
+        evaluated = evaluation_queries(config).get(config.dataset, {})
+        return [(open_unlabeled(config.dataset, set(evaluated), config.data_root), None)]
+    if config.mine.label_free():
+        return [(open_query_log(config.dataset, log_path(config.mine.queries), config.data_root), None)]
     if config.mine.queries == "generated":
         return [(open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root), config.mine.accept())]
     judged = open_dataset(config.dataset, config.mine.split, config.data_root)
@@ -122,7 +137,24 @@ def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tupl
     return [(judged, None), (queries_over(judged, upstream["generate"], SPLIT), config.mine.accept())]
 
 
-def _stage_mine(config: PipelineConfig):
+def check_contamination(config: PipelineConfig, training: dict[str, str], strict: bool) -> list[dict[str, Any]]:
+    """Training queries that are evaluation queries (by id within the dataset, by normalised text
+    in any evaluated one): warned about, an error under `strict`; the counts go in the record."""
+    from rankdistill.core.errors import UserError
+    from rankdistill.data.contamination import find_contamination
+
+    found = []
+    for name, queries in evaluation_queries(config).items():
+        overlap = find_contamination(training, queries, f"{Path(name).name}/{config.evaluate.split or 'test'}", compare_ids=name == config.dataset)
+        if overlap.found:
+            if strict:
+                raise UserError(f"train/test contamination (--strict): {overlap.describe()}")
+            log.warning("train/test contamination: %s", overlap.describe())
+        found.append(overlap.as_dict())
+    return found
+
+
+def _stage_mine(config: PipelineConfig, strict: bool = False):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
         from rankdistill.mining import build_training_set, write_training_set
         from rankdistill.training.teacher import read_folds, restricted
@@ -130,6 +162,9 @@ def _stage_mine(config: PipelineConfig):
         mine = config.mine
         sources = mining_parts(config, upstream)
         dataset = sources[0][0]
+        contamination = check_contamination(config, {q: t for part, _ in sources for q, t in part.queries.items()}, strict)
+        if mine.label_free():
+            return _mine_label_free(config, dataset, folder, contamination)
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
         options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
         shard = Shard.from_env()
@@ -156,11 +191,33 @@ def _stage_mine(config: PipelineConfig):
         if mine.queries != "split":
             settings.update(queries=str(upstream["generate"]), accept_rank=mine.accept())
         if shard.is_main:
-            write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts})
+            write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts, "contamination": contamination})
         shard.barrier()
-        return {"training_set": str(folder / "train.jsonl"), "counts": counts}
+        return {"training_set": str(folder / "train.jsonl"), "counts": counts, "contamination": contamination}
 
     return run
+
+
+def _mine_label_free(config: PipelineConfig, dataset: BeirDataset, folder: Path, contamination: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mine for queries without judgements: the teacher picks the positives from the union of
+    the retrievers' candidates (rankdistill/mining/teacher_labelled.py)."""
+    from rankdistill.mining import write_training_set
+    from rankdistill.mining.teacher_labelled import teacher_labelled_set
+
+    mine, shard = config.mine, Shard.from_env()
+    teacher = build_run_teacher(config, [dataset.doc_text(d) for d in dataset.corpus], None)
+    records, counts = teacher_labelled_set(
+        dataset, mine.retrievers, teacher, store_root(config), positives=mine.teacher_positives, n_top=mine.n_top,
+        n_random=mine.n_random, depth=mine.depth, seed=config.seed, batch_size=mine.batch_size, max_length=mine.max_length,
+        progress=True, shard=shard,
+    )
+    settings = {"dataset": dataset.name, "split": dataset.split, "queries": mine.queries, "judgements": "none (teacher-chosen positives)",
+                "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, "teacher_positives": mine.teacher_positives,
+                "n_top": mine.n_top, "n_random": mine.n_random, "depth": mine.depth}
+    if shard.is_main:
+        write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts, "contamination": contamination})
+    shard.barrier()
+    return {"training_set": str(folder / "train.jsonl"), "counts": counts, "contamination": contamination}
 
 
 def student_kind(config: PipelineConfig) -> str | None:
@@ -319,7 +376,11 @@ def legacy_precision_keys(settings: Any) -> Any:
     return converted
 
 
-def pipeline_stages(config: PipelineConfig) -> list[Stage]:
+def evaluated_key(config: PipelineConfig) -> dict[str, Any]:
+    return {"datasets": list(config.evaluate.datasets), "split": config.evaluate.split, "query_half": config.evaluate.query_half}
+
+
+def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]:
     base = {"seed": config.seed, "data_root": config.data_root}
     stages: list[Stage] = []
     teacher = config.teacher
@@ -331,25 +392,28 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
-        generated = config.mine.queries != "split"
+        generated = config.mine.generated()
         if generated:  # pseudo-queries over the corpus, for mine to read instead of a training split (or beside it)
             generate_settings = {**dataclasses.asdict(config.generate), "seed": generation_seed(config)}
             stages.append(Stage("generate", {**base, "dataset": config.dataset, "generate": generate_settings},
                                 _stage_generate(config), [], ["queries.jsonl", "qrels"]))
         if not embedding_distillation(config):
-            mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None})
+            mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None,
+                                                                                     "teacher_positives": 1})
+            if config.mine.label_free():  # which queries are held out depends on what is evaluated
+                mine_settings.update(teacher_positives=config.mine.teacher_positives, evaluated=evaluated_key(config))
             stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                         "mine": mine_settings}, _stage_mine(config), trained_inputs + (["generate"] if generated else []), ["train.jsonl"]))
+                                         "mine": mine_settings}, _stage_mine(config, strict), trained_inputs + (["generate"] if generated else []), ["train.jsonl"]))
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        without_later_defaults(train_settings["data"], {"positives": None, "queries": None, "keep_split_queries": False})
+        without_later_defaults(train_settings["data"], {"positives": None, "queries": None, "keep_split_queries": False, "judged": True})
         without_later_defaults(train_settings["student"], {"frozen_documents": False, "interpolate": 1.0, "anchor": 0.0, "layers": None, "distill": "scores", "teacher": None,
                                                            "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
                                                            "max_texts": None, "teacher_max_length": None, "document_kl": 0.0})
-        without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False})
-        without_later_defaults(train_settings["dev"], {"rerank_depth": None})
+        without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False, "select": "last"})
+        without_later_defaults(train_settings["dev"], {"rerank_depth": None, "teacher_top": 3})
         datasets = index_datasets(config)
         index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
         if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key
@@ -368,17 +432,18 @@ def pipeline_stages(config: PipelineConfig) -> list[Stage]:
         else:
             stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
             stages.append(Stage("index", index_settings, _stage_index(config), ["train"], None))
-    evaluate_settings = {**base, "evaluate": dataclasses.asdict(config.evaluate), "teacher": teacher_settings,
+    evaluate_settings = {**base, "evaluate": without_later_defaults(dataclasses.asdict(config.evaluate), {"query_half": None}), "teacher": teacher_settings,
                          "rerank_depth": config.rerank_depth}
     stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))
     return [dataclasses.replace(stage, settings=legacy_precision_keys(stage.settings)) for stage in stages]
 
 
 def run_pipeline(
-    config: PipelineConfig, source: str | Path, force: set[str] = frozenset(), precision: str | None = None
+    config: PipelineConfig, source: str | Path, force: set[str] = frozenset(), precision: str | None = None, strict: bool = False
 ) -> list[StageOutcome]:
     """Run (or resume) every stage of `config`. Each `precision: auto` is first resolved for this
-    machine (`precision` overrides them all), so stage keys hold what actually runs."""
+    machine (`precision` overrides them all), so stage keys hold what actually runs. `strict`:
+    training queries that are evaluation queries are an error, not a warning."""
     from rankdistill.core.config import resolve_precisions
     from rankdistill.core.hardware import hardware_record
     from rankdistill.pipeline.report import write_report
@@ -397,7 +462,7 @@ def run_pipeline(
                 run_dir / "config.json",
                 {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
             )
-        outcomes = run_stages(pipeline_stages(config), run_dir, force, shard)
+        outcomes = run_stages(pipeline_stages(config, strict), run_dir, force, shard)
         if shard.is_main:
             write_report(config, run_dir, outcomes, source, hardware)
     return outcomes

@@ -54,6 +54,9 @@ class DataConfig:
     # with `queries`: the judged queries of `split` stay beside the generated ones (qrels/generated.tsv
     # of the folder), and dev is carved from the judged ones only (`mine.queries: both`)
     keep_split_queries: bool = False
+    # false: the training set's positives were chosen by the teacher (`mine.queries: unlabeled` or
+    # `file:`): no qrels file is opened, and a carved dev set is judged by the teacher (dev.teacher_top)
+    judged: bool = True
 
 
 @dataclass
@@ -111,6 +114,9 @@ class TrainerConfig:
     save_steps: int = checked(100, ge=1)
     save_total_limit: int = checked(2, ge=1)
     logging_steps: int = checked(10, ge=1)
+    # query-side students: last | best_dev (the epoch with the best dev nDCG@10 is saved, ties to
+    # the earlier; with data.judged false that is the best agreement with the teacher)
+    select: str = checked("last", choices=("last", "best_dev"))
     device: str | None = None  # cpu, cuda, ... (default: best available)
     ddp_backend: str | None = None  # default: nccl on GPU, gloo on CPU
 
@@ -126,6 +132,9 @@ class DevConfig:
     # cross-encoder students: the dev queries' BM25 top `rerank_depth` (over the whole corpus) are
     # reranked and scored (nDCG@10, beside BM25's own); None: no dev evaluation for them
     rerank_depth: int | None = checked(None, ge=1)
+    # without judgements (data.judged: false): a carved dev query's relevant documents are the
+    # teacher's top this many of its mined list, so the dev curve is agreement with the teacher
+    teacher_top: int = checked(3, ge=1)
 
 
 @dataclass
@@ -257,6 +266,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
     if config.student.interpolate != 1.0 and not config.student.frozen_documents:
         fail("student.interpolate", "weight interpolation is for query-side students (frozen_documents: true)")
+    if config.trainer.select != "last" and not config.student.frozen_documents:
+        fail("trainer.select", "choosing the best dev epoch is for query-side students (frozen_documents: true)")
     if config.student.anchor and not config.student.frozen_documents:
         fail("student.anchor", "the document anchor is for query-side students (frozen_documents: true)")
     if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):

@@ -149,6 +149,24 @@ def dev_from_records(
     return DevSet(f"carved from {dataset.split}", queries, _dev_corpus(dataset, relevant, mined, corpus, distractors, seed), relevant)
 
 
+def dev_from_teacher(
+    records: list[TrainingRecord], dataset: BeirDataset, query_ids: list[str], top: int, corpus: str, distractors: int, seed: int
+) -> DevSet:
+    """A dev set for queries without judgements: held-out queries whose relevant documents are the
+    teacher's top `top` of their mined list (its scores, ties in list order). Its nDCG@10 is the
+    student's agreement with the teacher on queries it did not train on; no judgement is read."""
+    by_id = {r.query_id: r for r in records}
+    queries = {q: by_id[q].query for q in query_ids}
+    relevant, mined = {}, set()
+    for q in query_ids:
+        scored = [(p.doc_id, p.score) for p in by_id[q].positives] + [(n.doc_id, n.score) for n in by_id[q].negatives]
+        ranked = [d for d, _ in sorted(scored, key=lambda pair: -pair[1])]
+        relevant[q] = set(ranked[:top])
+        mined.update(ranked)
+    return DevSet(f"carved from {dataset.split}, judged by the teacher's top {top}", queries,
+                  _dev_corpus(dataset, relevant, mined, corpus, distractors, seed), relevant)
+
+
 def dev_from_split(dataset: BeirDataset, count: int, corpus: str, distractors: int, seed: int) -> DevSet:
     """A dev set from a qrels split of its own (`dataset` loaded with that split)."""
     judged = [q for q in dataset.queries if any(g > 0 for g in dataset.qrels.get(q, {}).values())]

@@ -9,8 +9,10 @@ query-encoder forward and backward, and every corpus document is a free negative
     L = sum_parts w * part              parts from the `loss:` spec, with
         listwise parts (listwise_kl, margin_mse, ...): their score_loss over each row's list, on
                         scale * s(q, [d+, d_1..d_n]) against the teacher's scores
-        infonce:        -log softmax over the WHOLE corpus at d+ (scale * s(q, every v_d)); the
-                        other positives of the same query (rows sharing it) are masked
+        corpus parts (a loss with `corpus_loss`): over the WHOLE corpus (scale * s(q, every v_d));
+                        infonce: -log softmax at d+; teacher_nce: cross-entropy against the
+                        teacher's softmax over the row's list; the other positives of the same
+                        query (rows sharing it) are masked
 
 Training: AdamW, linear warm-up then linear decay (or flat: `trainer.scheduler: constant`), fixed batch order per (seed, epoch). After
 every epoch the dev queries (carved from the training queries, or `dev.split`) are searched over
@@ -109,14 +111,12 @@ class QuerySideLoss:
     def __call__(
         self, queries: torch.Tensor, corpus: torch.Tensor, positions: torch.Tensor, teacher: torch.Tensor, masked: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        from rankdistill.losses import info_nce
-
         similarity = queries.float() @ corpus.T  # (B, N): both sides normalised
         listed = similarity.gather(1, positions)  # (B, 1 + n), positive first
         total, logged = torch.zeros((), dtype=torch.float32), {}
         for name, (weight, part) in self.parts.items():
-            if name == "infonce":
-                value = info_nce(part.scale * similarity, positions[:, 0], masked)
+            if hasattr(part, "corpus_loss"):
+                value = part.corpus_loss(part.scale * similarity, positions, teacher, masked)
             else:
                 value = part.score_loss(part.scale * listed, teacher)
             total = total + weight * value
@@ -232,10 +232,14 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         print(f"anchor: {len(anchored)} corpus documents held at the starting model's query vectors (weight {config.student.anchor})")
 
     state = {"epoch": 0, "step": 0, "dev_curve": [], "log": [], "seconds": 0.0}
+    best_weights = None  # trainer.select: best_dev: the query weights of the best dev epoch so far
+    if t.select == "best_dev" and dev is None:
+        raise UserError("trainer.select: best_dev needs dev queries (dev.queries > 0)")
     resume = checkpoints / CHECKPOINT
     if resume.is_file():
         saved = torch.load(resume, map_location=device, weights_only=False)
         model.load_state_dict(saved["model"])
+        best_weights = saved.get("best_model")
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["rng"])
@@ -279,9 +283,12 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
                 score = dev_ndcg(model, dev, documents, corpus)
             state["dev_curve"].append({"epoch": epoch + 1, "step": state["step"], "ndcg@10": round(score, 4)})
             print(f"epoch {epoch + 1}/{epochs}: step {state['step']}, dev nDCG@10 {score:.4f}")
+            if t.select == "best_dev" and round(score, 4) > max(p["ndcg@10"] for p in state["dev_curve"][:-1]):
+                best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                state["best_epoch"] = epoch + 1
         checkpoints.mkdir(parents=True, exist_ok=True)
         _save_checkpoint(resume, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                  "rng": torch.get_rng_state(), "state": state})
+                                  "rng": torch.get_rng_state(), "state": state, "best_model": best_weights})
 
     record = {
         "config": config_dict(config),
@@ -305,6 +312,14 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         record["dev"] = {"source": dev.source, "query_ids": list(dev.queries), "corpus_size": len(documents.doc_ids),
                          "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
     record["provenance"] = provenance()
+    if t.select == "best_dev":
+        # epoch 0 (the starting model) counts: if no epoch beat it, the starting weights are kept
+        chosen = state.get("best_epoch", 0)
+        model.load_state_dict(best_weights if best_weights is not None else document_model.state_dict())
+        record["dev"]["selected"] = {"rule": "best dev nDCG@10 (ties: the earlier epoch)", "epoch": chosen,
+                                     "ndcg@10": state["dev_curve"][chosen]["ndcg@10"]}
+        record["dev"]["metrics"]["dev_cosine_ndcg@10"] = state["dev_curve"][chosen]["ndcg@10"]
+        print(f"selected epoch {chosen}: dev nDCG@10 {state['dev_curve'][chosen]['ndcg@10']:.4f}")
     model.eval()
     if config.student.interpolate != 1.0:
         interpolate_weights(model, document_model, config.student.interpolate)

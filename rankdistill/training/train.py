@@ -37,7 +37,8 @@ from rankdistill.core.errors import UserError
 from rankdistill.data import BeirDataset, load_queries, open_dataset, open_with_queries, with_queries_of
 from rankdistill.core.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
-from rankdistill.training.data import DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, load_records, with_bm25_candidates
+from rankdistill.training.data import (DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, dev_from_teacher, load_records,
+                                       with_bm25_candidates)
 from rankdistill.training.dev import average_nonzeros, dev_evaluator
 from rankdistill.training.students import build_student
 
@@ -116,6 +117,11 @@ def training_dataset(config: TrainConfig) -> BeirDataset:
     """The split the training set was mined from: the dataset's own queries, generated ones
     (`data.queries`) over its corpus, or both (`data.keep_split_queries`)."""
     data = config.data
+    if not data.judged:  # the teacher chose the positives: the corpus alone, no qrels file opened
+        from rankdistill.data.open import open_corpus
+
+        corpus, source = open_corpus(data.dataset, config.data_root)
+        return BeirDataset(Path(data.dataset).name, Path(source), data.split, corpus, {}, {})
     if not data.queries:
         return open_dataset(data.dataset, data.split, config.data_root)
     if not data.keep_split_queries:
@@ -142,7 +148,8 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
                 pool = [q for q in pool if q not in generated]
             dev_ids = carve_dev_ids(pool, config.dev.queries)
             held_out = set(dev_ids)
-            dev = dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed)
+            dev = (dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed) if config.data.judged
+                   else dev_from_teacher(records, dataset, dev_ids, config.dev.teacher_top, config.dev.corpus, config.dev.distractors, config.seed))
     if dev is not None and config.student.kind == "cross-encoder":
         dev = with_bm25_candidates(dev, dev_dataset if config.dev.split else dataset, config.dev.rerank_depth)
     rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids)

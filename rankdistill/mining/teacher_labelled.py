@@ -1,0 +1,101 @@
+"""A training set for queries without judgements: the teacher chooses the positives.
+
+For each query, every first stage in `retrievers` returns its top `depth` (BM25 and the dense
+starting model, say, 100 each), so the teacher's choice is not capped by one retriever's recall.
+The teacher scores the whole union once (through the score store), and the record is the union in
+the teacher's order:
+
+    positives   the teacher's top `positives` (1: its choice)
+    negatives   the next `n_top` ("top", probability 1), then `n_random` drawn uniformly from the
+                rest of the union ("random", probability n_random / rest)
+
+With `n_top = k - 1` and one positive, a record's list is the teacher's top k, the support of the
+target of `teacher_nce` (rankdistill/losses/teacher_nce.py), with the rest of the corpus as
+negatives in query-side training. No judgement is read: the dataset may have none at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
+from rankdistill.data.beir import BeirDataset
+from rankdistill.mining.candidates import mine_candidates
+from rankdistill.mining.records import Negative, Positive, TrainingRecord
+from rankdistill.mining.sampling import query_rng
+from rankdistill.store import score_with_store
+from rankdistill.store.scoring import score_shard
+from rankdistill.teachers.base import Teacher
+
+log = logging.getLogger(__name__)
+
+COUNTS = ("queries", "queries_without_negatives", "records", "positives", "negatives", "negatives_top", "negatives_random",
+          "candidates_scored")
+
+
+def teacher_labelled_set(
+    dataset: BeirDataset,
+    retrievers: list[str],
+    teacher: Teacher,
+    store_root: str | Path,
+    *,
+    positives: int = 1,
+    n_top: int = 15,
+    n_random: int = 0,
+    depth: int = 100,
+    seed: int = 13,
+    batch_size: int = 32,
+    device: str | None = None,
+    max_length: int | None = None,
+    progress: bool = False,
+    teacher_info: dict | None = None,
+    shard: Shard | None = None,
+) -> tuple[list[TrainingRecord], dict[str, int]]:
+    """One record per query of `dataset` (its judgements, if any, are not read), as above."""
+    if positives < 1:
+        raise UserError(f"teacher positives must be >= 1, got {positives}")
+    if n_top < 0 or n_random < 0:
+        raise UserError(f"n_top and n_random must be >= 0, got {n_top}, {n_random}")
+    shard = shard or Shard()
+    counts = dict.fromkeys(COUNTS, 0)
+    counts["queries"] = len(dataset.queries)
+    unjudged = BeirDataset(dataset.name, dataset.path, dataset.split, dataset.corpus, dataset.queries, {})
+    candidates = mine_candidates(unjudged, retrievers, depth, batch_size, device, max_length, keep_positives=True, shard=shard)
+    queries, docs = [], []
+    for query_id, found in candidates.items():
+        for candidate in found:
+            queries.append(dataset.queries[query_id])
+            docs.append(dataset.doc_text(candidate.doc_id))
+    counts["candidates_scored"] = len(docs)
+    score_shard(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info)
+    shard.barrier()
+    scores = score_with_store(teacher, queries, docs, store_root, batch_size, progress, teacher_info).tolist()
+
+    records: list[TrainingRecord] = []
+    at = 0
+    for query_id, found in candidates.items():
+        scored, at = scores[at : at + len(found)], at + len(found)
+        # the teacher's order; ties keep the merged first-stage order (stable sort)
+        order = sorted(range(len(found)), key=lambda i: -scored[i])
+        chosen, rest = order[:positives], order[positives:]
+        top, pool = rest[:n_top], rest[n_top:]
+        negatives = [Negative(found[i].doc_id, scored[i], "top", 1.0, dict(found[i].ranks)) for i in top]
+        if n_random and pool:
+            take = min(n_random, len(pool))
+            picks = sorted(query_rng(seed, query_id).choice(len(pool), size=take, replace=False).tolist())
+            negatives += [Negative(found[pool[j]].doc_id, scored[pool[j]], "random", take / len(pool), dict(found[pool[j]].ranks))
+                          for j in picks]
+        if not negatives:
+            counts["queries_without_negatives"] += 1
+            continue
+        counts["positives"] += len(chosen)
+        counts["negatives"] += len(negatives)
+        counts["negatives_top"] += len(top)
+        counts["negatives_random"] += len(negatives) - len(top)
+        records.append(TrainingRecord(query_id, dataset.queries[query_id], [Positive(found[i].doc_id, scored[i]) for i in chosen],
+                                      negatives, teacher.fingerprint))
+    counts["records"] = len(records)
+    log.info("teacher-labelled training set for %s/%s: %s", dataset.name, dataset.split, counts)
+    return records, counts
