@@ -235,3 +235,13 @@ def test_dev_from_teacher_takes_the_teachers_top_documents(tmp_path: Path) -> No
                                                                    Negative("d4", 2.0, "random", 0.5)], "t")
     dev = dev_from_teacher([record], BeirDataset("toy", tmp_path, "unlabeled", corpus, {}, {}), ["q"], 2, "candidates", 0, 13)
     assert dev.relevant == {"q": {"d1", "d3"}} and "teacher's top 2" in dev.source
+
+
+def test_prior_split_partitions_the_evaluated_queries() -> None:
+    from rankdistill.evaluation.prior import WITH, WITHOUT, group_means, prior_split
+
+    qrels = {"a": {"d1": 1, "d2": 0}, "b": {"d2": 1}, "c": {"d3": 2, "d1": 1}, "d": {"d2": 0}}
+    groups = prior_split({"d1", "d9"}, qrels, ["a", "b", "c", "d"])
+    assert groups == {WITH: ["a", "c"], WITHOUT: ["b", "d"]}  # a grade-0 judgement is no relevant document
+    means = group_means({"a": {"nDCG@10": 1.0}, "c": {"nDCG@10": 0.5}, "b": {"nDCG@10": 0.2}}, groups, "nDCG@10")
+    assert means == {WITH: 0.75, WITHOUT: 0.1}

@@ -263,7 +263,7 @@ def test_write_read_round_trip(train_set: BeirDataset, tmp_path: Path) -> None:
     assert meta["counts"]["relabelled"] == 1 and meta["records"] == 3 and meta["config"] == {"seed": 13}
     assert meta["provenance"]["versions"]["rankdistill"]
     first = json.loads(path.read_text().splitlines()[0])
-    assert set(first) == {"query_id", "query", "positives", "negatives", "teacher"}
+    assert set(first) == {"query_id", "query", "positives", "negatives", "teacher", "teacher_scale"}  # the scale the teacher declared
     assert set(first["negatives"][0]) == {"doc_id", "score", "how", "prob", "ranks"}
     assert first["positives"][1] == {"doc_id": "d4", "score": 6.0, "relabelled": True}
     with pytest.raises(UserError, match="no negatives"):

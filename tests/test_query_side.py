@@ -114,6 +114,13 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
     assert evaluate["other"]["systems"][f"dense:{tiny_dense_model}"]["metrics"] == pytest.approx(direct.result.aggregate)
     report = (run_dir / "report.md").read_text()
     assert "## tiny / test" in report and "## other / test" in report
+    # the document prior: the training dataset's test queries, split by whether a relevant document
+    # was a judged training positive; the two groups add up to every test query
+    import re
+
+    head = re.search(r"\| system \| relevant doc was a training positive \((\d+) queries\) \| no relevant doc was a training positive \((\d+) queries\) \|", report)
+    assert head and int(head[1]) + int(head[2]) == len(evaluate["tiny"]["systems"]["bm25"]["per_query"])
+    assert report.count("### The document prior") == 1  # not for the dataset it did not train on
 
     # A second seed shares the starting model's encodings: nothing is encoded again.
     second = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model, "qs-seed2", 14))

@@ -15,7 +15,7 @@ from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
 from rankdistill.store import score_with_store
 from rankdistill.store.scoring import score_shard
-from rankdistill.teachers.base import Teacher
+from rankdistill.teachers.base import Teacher, score_scale
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def build_training_set(
             continue
         counts["positives"] += len(record_positives)
         counts["negatives"] += len(negatives)
-        records.append(TrainingRecord(query_id, dataset.queries[query_id], record_positives, negatives, teacher.fingerprint))
+        records.append(TrainingRecord(query_id, dataset.queries[query_id], record_positives, negatives, teacher.fingerprint, score_scale(teacher)))
     counts["records"] = len(records)
     log.info("training set for %s/%s: %s", dataset.name, dataset.split, counts)
     return records, counts

@@ -4,10 +4,11 @@
                      "positives": [{"doc_id": str, "score": float, "relabelled": bool (optional)}],
                      "negatives": [{"doc_id": str, "score": float, "how": "top"|"random",
                                     "prob": float in (0, 1], "ranks": {retriever: int >= 1}}],
-                     "teacher": fingerprint}
+                     "teacher": fingerprint, "teacher_scale": "cosine" (optional)}
     FILE.jsonl.meta.json   the caller's meta (config, counts), the record count, provenance()
 
-Scores are teacher scores. A positive with "relabelled": true was sampled as a negative and
+Scores are teacher scores; `teacher_scale` is the scale the teacher declared (`Teacher.score_scale`:
+"cosine" scores lie in [-1, 1] and training puts them on the student's scale). A positive with "relabelled": true was sampled as a negative and
 relabelled by false-negative control. Every record has at least one negative.
 """
 
@@ -51,6 +52,7 @@ class TrainingRecord:
     positives: list[Positive]
     negatives: list[Negative]
     teacher: str
+    teacher_scale: str | None = None  # the teacher's declared score scale (rankdistill.teachers.base.SCALES)
 
     def to_json(self) -> dict[str, Any]:
         positives = []
@@ -63,7 +65,10 @@ class TrainingRecord:
             {"doc_id": n.doc_id, "score": float(n.score), "how": n.how, "prob": float(n.prob), "ranks": dict(n.ranks)}
             for n in self.negatives
         ]
-        return {"query_id": self.query_id, "query": self.query, "positives": positives, "negatives": negatives, "teacher": self.teacher}
+        line = {"query_id": self.query_id, "query": self.query, "positives": positives, "negatives": negatives, "teacher": self.teacher}
+        if self.teacher_scale is not None:
+            line["teacher_scale"] = self.teacher_scale
+        return line
 
 
 def meta_path(path: str | Path) -> Path:
@@ -150,7 +155,8 @@ class _Line:
         negatives = [self.negative(w, n) for w, n in self.entries(data, "negatives")]
         if not negatives:
             self.fail("negatives", "empty: every record needs at least one negative")
-        return TrainingRecord(query_id, query, positives, negatives, self.text(data, "teacher"))
+        scale = self.text(data, "teacher_scale") if "teacher_scale" in data else None
+        return TrainingRecord(query_id, query, positives, negatives, self.text(data, "teacher"), scale)
 
     def positive(self, where: str, p: dict) -> Positive:
         doc_id, score = self.text(p, "doc_id", where), self.number(p, "score", where)

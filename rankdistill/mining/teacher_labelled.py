@@ -27,7 +27,7 @@ from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import query_rng
 from rankdistill.store import score_with_store
 from rankdistill.store.scoring import score_shard
-from rankdistill.teachers.base import Teacher
+from rankdistill.teachers.base import Teacher, score_scale
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def teacher_labelled_set(
         counts["negatives_top"] += len(top)
         counts["negatives_random"] += len(negatives) - len(top)
         records.append(TrainingRecord(query_id, dataset.queries[query_id], [Positive(found[i].doc_id, scored[i]) for i in chosen],
-                                      negatives, teacher.fingerprint))
+                                      negatives, teacher.fingerprint, score_scale(teacher)))
     counts["records"] = len(records)
     log.info("teacher-labelled training set for %s/%s: %s", dataset.name, dataset.split, counts)
     return records, counts

@@ -106,6 +106,31 @@ def _cost_lines(cost: dict[str, dict[str, Any]], latency: dict[str, float]) -> l
     return lines + [""]
 
 
+def _prior_lines(config: Any, outcomes: list[StageOutcome], name: str, systems: dict[str, Any]) -> list[str]:
+    """Each system's nDCG@10 on the evaluated queries of the training dataset split by whether a
+    relevant document was a judged training positive (rankdistill/evaluation/prior.py); only for
+    runs whose training read judgements (a label-free run has no judged positive to compare)."""
+    mine = next((o for o in outcomes if o.name == "mine"), None)
+    if mine is None or config.mine.queries not in ("split", "both") or name != Path(config.dataset).name:
+        return []
+    from rankdistill.data.open import open_dataset
+    from rankdistill.data.query_sources import restrict_to_half
+    from rankdistill.evaluation.prior import group_means, prior_split
+    from rankdistill.mining.records import read_training_set
+
+    positives = {p.doc_id for r in read_training_set(mine.folder / "train.jsonl") for p in r.positives if not p.relabelled}
+    evaluated = restrict_to_half(open_dataset(config.dataset, config.evaluate.split, config.data_root), config.evaluate.query_half)
+    groups = prior_split(positives, evaluated.qrels, list(next(iter(systems.values()))["per_query"]))
+    head = " | ".join(f"{group} ({len(ids)} queries)" for group, ids in groups.items())
+    lines = ["### The document prior", "",
+             "Training read judgements. A student that only learned which documents tend to be relevant gains on the first "
+             "group alone (rankdistill/evaluation/prior.py).", "", f"| system | {head} |", "|---|---|---|"]
+    for system, data in systems.items():
+        means = group_means(data["per_query"], groups, MAIN_METRIC)
+        lines.append(f"| {system} | " + " | ".join("-" if v is None else f"{v:.4f}" for v in means.values()) + " |")
+    return lines + [""]
+
+
 def _hardware_lines(hardware: dict[str, Any]) -> list[str]:
     lines = ["## Hardware and precision", "",
              f"Device {hardware['device']}, CPU capability {hardware['cpu_capability']}, {hardware['threads']} threads.", "",
@@ -128,6 +153,7 @@ def write_report(
         if reference:
             lines += [f"Paired tests on per-query {MAIN_METRIC} (two-sided; randomisation: 10,000 sign flips).", ""]
         lines += [f"![{MAIN_METRIC} per system and per-query differences]({plot})", ""]
+        lines += _prior_lines(config, outcomes, name, systems)
         if data.get("latency"):
             lines += ["| query latency, 2-core CPU, one query at a time | ms |", "|---|---|"]
             lines += [f"| {k} | {v:.1f} |" for k, v in data["latency"].items()] + [""]

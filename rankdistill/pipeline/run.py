@@ -107,12 +107,13 @@ def _stage_generate(config: PipelineConfig):
     return run
 
 
-def evaluation_queries(config: PipelineConfig) -> dict[str, dict[str, str]]:
-    """{dataset: {query id: text}} of every evaluated dataset, as the evaluate stage reads them."""
+def evaluation_queries(config: PipelineConfig, only: str | None = None) -> dict[str, dict[str, str]]:
+    """{dataset: {query id: text}} of every evaluated dataset (or of `only`), as the evaluate stage
+    reads them."""
     from rankdistill.data.query_sources import evaluated_queries
 
     ev = config.evaluate
-    return {name: evaluated_queries(name, ev.split, config.data_root, ev.query_half) for name in ev.datasets}
+    return {name: evaluated_queries(name, ev.split, config.data_root, ev.query_half) for name in ev.datasets if only in (None, name)}
 
 
 def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[BeirDataset, int | None]]:
@@ -124,7 +125,7 @@ def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tupl
     from rankdistill.mining.generate import SPLIT
 
     if config.mine.queries == "unlabeled":
-        evaluated = evaluation_queries(config).get(config.dataset, {})
+        evaluated = evaluation_queries(config, only=config.dataset).get(config.dataset, {})
         return [(open_unlabeled(config.dataset, set(evaluated), config.data_root), None)]
     if config.mine.label_free():
         return [(open_query_log(config.dataset, log_path(config.mine.queries), config.data_root), None)]
@@ -143,8 +144,16 @@ def check_contamination(config: PipelineConfig, training: dict[str, str], strict
     from rankdistill.core.errors import UserError
     from rankdistill.data.contamination import find_contamination
 
+    from rankdistill.data.query_sources import evaluated_queries
+
     found = []
-    for name, queries in evaluation_queries(config).items():
+    ev = config.evaluate
+    for name in ev.datasets:
+        try:
+            queries = evaluated_queries(name, ev.split, config.data_root, ev.query_half)
+        except UserError as exc:  # the evaluate stage will say so; mining does not need them
+            log.info("contamination check skipped for %s: %s", name, exc)
+            continue
         overlap = find_contamination(training, queries, f"{Path(name).name}/{config.evaluate.split or 'test'}", compare_ids=name == config.dataset)
         if overlap.found:
             if strict:
@@ -376,8 +385,17 @@ def legacy_precision_keys(settings: Any) -> Any:
     return converted
 
 
+def cosine_teacher(config: PipelineConfig) -> bool:
+    """Whether the run's teacher is a bare bi-encoder, whose scores are cosines that training puts
+    on the student's scale (rankdistill.training.data.teacher_factor)."""
+    members = config.teacher.members if config.teacher else []
+    return len(members) == 1 and members[0].weight == 1.0 and members[0].teacher.startswith("bi-encoder:")
+
+
 def evaluated_key(config: PipelineConfig) -> dict[str, Any]:
-    return {"datasets": list(config.evaluate.datasets), "split": config.evaluate.split, "query_half": config.evaluate.query_half}
+    """What decides which of the training dataset's queries `mine.queries: unlabeled` holds out."""
+    ev = config.evaluate
+    return {"evaluated": config.dataset in ev.datasets, "split": ev.split, "query_half": ev.query_half}
 
 
 def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]:
@@ -408,7 +426,10 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        without_later_defaults(train_settings["data"], {"positives": None, "queries": None, "keep_split_queries": False, "judged": True})
+        without_later_defaults(train_settings["data"], {"positives": None, "queries": None, "keep_split_queries": False, "judged": True,
+                                                        "teacher_scale": None})
+        if cosine_teacher(config) and config.train.data.teacher_scale is None:  # training multiplies its scores (teacher_factor)
+            train_settings["data"]["cosine_teacher"] = True
         without_later_defaults(train_settings["student"], {"frozen_documents": False, "interpolate": 1.0, "anchor": 0.0, "layers": None, "distill": "scores", "teacher": None,
                                                            "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
                                                            "max_texts": None, "teacher_max_length": None, "document_kl": 0.0})

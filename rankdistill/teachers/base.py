@@ -7,6 +7,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 
+SCALES = ("cosine", "raw")  # cosine: scores in [-1, 1], to be multiplied by the student's scale in training
+
+
+def score_scale(teacher: object) -> str:
+    """The scale a teacher declares (`score_scale`); "raw" when it declares none."""
+    return getattr(teacher, "score_scale", "raw")
+
+
 class Teacher(Protocol):
     fingerprint: str
     """A stable hash of everything that determines the scores (weights, max length, activation,

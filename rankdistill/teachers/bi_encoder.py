@@ -35,6 +35,8 @@ class BiEncoderTeacher:
         path = resolve_model(model)
         self.encoding = load_dense_model(path, EncodingSettings(batch_size, max_length, device, precision, backend))
         self.similarity = similarity
+        # cosines: a softmax over a list of them is almost uniform until multiplied by the student's scale
+        self.score_scale = "cosine" if similarity == "cosine" else "raw"
         self.fingerprint = make_fingerprint(
             "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.encoding.model.max_seq_length,
             **runtime_fields(self.encoding.settings.precision, self.encoding.settings.backend),

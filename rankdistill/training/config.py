@@ -57,6 +57,10 @@ class DataConfig:
     # false: the training set's positives were chosen by the teacher (`mine.queries: unlabeled` or
     # `file:`): no qrels file is opened, and a carved dev set is judged by the teacher (dev.teacher_top)
     judged: bool = True
+    # multiplies the teacher's scores in every row; None (auto): a teacher that declared cosine
+    # scores (a bi-encoder) is put on the student's scale, the largest `scale` of the loss spec
+    # (their softmax over a list is otherwise almost uniform), any other teacher is left as it is
+    teacher_scale: float | None = checked(None, gt=0)
 
 
 @dataclass

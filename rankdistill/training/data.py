@@ -32,12 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rankdistill.data.beir import BeirDataset
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.textfile import read_text
 from rankdistill.mining.records import TrainingRecord, meta_path, read_training_set
 
 log = logging.getLogger(__name__)
+NEAR_UNIFORM, NEAR_ONE_HOT = 0.98, 0.02  # median normalised entropy of the teacher's lists that trains warn about
 SHORT_LIST_WARNING = 0.05  # warn when more than this share of the records is skipped for short lists
 
 DEV_SALT = "rankdistill-dev:"
@@ -92,12 +95,59 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
     return records
 
 
+def teacher_factor(config: Any, records: list[TrainingRecord]) -> float:
+    """What the teacher's scores are multiplied by in the rows: `data.teacher_scale` if set; else
+    the loss spec's largest `scale` when the records' teacher declared cosine scores, else 1."""
+    if config.data.teacher_scale is not None:
+        return float(config.data.teacher_scale)
+    if not records or any(r.teacher_scale != "cosine" for r in records) or config.loss is None:
+        return 1.0
+    from rankdistill.losses import parse_loss_spec
+
+    scales = [float(params["scale"]) for _, params in parse_loss_spec(config.loss).values() if "scale" in params]
+    factor = max(scales, default=1.0)
+    if factor != 1.0:
+        log.info("the teacher's scores are cosines: multiplied by %g, the student's scale (data.teacher_scale to choose)", factor)
+    return factor
+
+
+def normalised_entropies(labels: list[list[float]], temperature: float = 1.0) -> np.ndarray:
+    """Per list: the entropy of softmax(scores / temperature) over log(list length), in [0, 1]
+    (1: uniform, the list teaches nothing; 0: one-hot)."""
+    scores = np.asarray(labels, dtype=np.float64) / temperature
+    if scores.ndim != 2 or scores.shape[1] < 2:
+        return np.zeros(0)
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return -(p * np.log(np.clip(p, 1e-300, None))).sum(axis=1) / np.log(scores.shape[1])
+
+
+def check_teacher_spread(labels: list[list[float]], loss: Any) -> float | None:
+    """Warn when the teacher's lists, at the loss's teacher temperature, are near-uniform (median
+    normalised entropy above NEAR_UNIFORM) or near-one-hot (below NEAR_ONE_HOT); returns the median."""
+    if not labels or loss is None:
+        return None
+    from rankdistill.losses import parse_loss_spec
+
+    parts = parse_loss_spec(loss)
+    temperatures = [float(p.get("teacher_temperature", p.get("temperature", 1.0))) for _, p in parts.values()]
+    median = float(np.median(normalised_entropies(labels, temperatures[0] if temperatures else 1.0)))
+    if median > NEAR_UNIFORM:
+        log.warning("the teacher's lists are near-uniform (median normalised entropy %.3f of its softmax): a list loss then teaches the "
+                    "student to flatten its lists. Put the teacher on the student's scale (data.teacher_scale) or lower its temperature", median)
+    elif median < NEAR_ONE_HOT:
+        log.warning("the teacher's lists are near one-hot (median normalised entropy %.3f): a list loss then sees only its top document; "
+                    "raise the teacher temperature or lower data.teacher_scale", median)
+    return median
+
+
 def build_rows(
     records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset(), positives: int | None = None,
-    with_ids: bool = False,
+    with_ids: bool = False, teacher_factor: float = 1.0,
 ) -> TrainingRows:
     """The rows described above; `with_ids` adds `query_id` and `doc_ids` (positive first, the
-    label's order) for trainers that look documents up by id (query-side training)."""
+    label's order) for trainers that look documents up by id (query-side training);
+    `teacher_factor` multiplies every teacher score."""
     counts = {"records": len(records), "held_out_for_dev": 0, "skipped_few_negatives": 0, "skipped_no_positive": 0, "rows": 0}
     rows = []
     for record in records:
@@ -120,7 +170,7 @@ def build_rows(
                     "query": record.query,
                     "positive": dataset.doc_text(positive.doc_id),
                     **negative_texts,
-                    "label": [positive.score, *(n.score for n in chosen)],
+                    "label": [teacher_factor * positive.score, *(teacher_factor * n.score for n in chosen)],
                     **({"query_id": record.query_id, "doc_ids": [positive.doc_id, *(n.doc_id for n in chosen)]} if with_ids else {}),
                 }
             )

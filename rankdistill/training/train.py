@@ -37,8 +37,8 @@ from rankdistill.core.errors import UserError
 from rankdistill.data import BeirDataset, load_queries, open_dataset, open_with_queries, with_queries_of
 from rankdistill.core.provenance import provenance
 from rankdistill.training.config import TrainConfig, config_dict
-from rankdistill.training.data import (DevSet, build_rows, carve_dev_ids, dev_from_records, dev_from_split, dev_from_teacher, load_records,
-                                       with_bm25_candidates)
+from rankdistill.training.data import (DevSet, build_rows, carve_dev_ids, check_teacher_spread, dev_from_records, dev_from_split,
+                                       dev_from_teacher, load_records, teacher_factor, with_bm25_candidates)
 from rankdistill.training.dev import average_nonzeros, dev_evaluator
 from rankdistill.training.students import build_student
 
@@ -152,7 +152,9 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
                    else dev_from_teacher(records, dataset, dev_ids, config.dev.teacher_top, config.dev.corpus, config.dev.distractors, config.seed))
     if dev is not None and config.student.kind == "cross-encoder":
         dev = with_bm25_candidates(dev, dev_dataset if config.dev.split else dataset, config.dev.rerank_depth)
-    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids)
+    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids,
+                      teacher_factor(config, records))
+    check_teacher_spread([row["label"] for row in rows.rows], config.loss)
     return rows.rows, rows.counts, dev
 
 
