@@ -245,3 +245,20 @@ def test_prior_split_partitions_the_evaluated_queries() -> None:
     assert groups == {WITH: ["a", "c"], WITHOUT: ["b", "d"]}  # a grade-0 judgement is no relevant document
     means = group_means({"a": {"nDCG@10": 1.0}, "c": {"nDCG@10": 0.5}, "b": {"nDCG@10": 0.2}}, groups, "nDCG@10")
     assert means == {WITH: 0.75, WITHOUT: 0.1}
+
+
+def test_a_study_tracks_judgements_beside_the_teachers_dev_signal_without_selecting_by_them(
+    log_dataset: Path, tmp_path: Path, tiny_dense_model: str
+) -> None:
+    train_qrels = {"t1": {"d1": 1}, "t2": {"d7": 1}, "t3": {"d3": 1}, "t4": {"d6": 1}, "t5": {"d4": 1}, "t6": {"d9": 1},
+                   "t7": {"d10": 1}, "t8": {"d2": 1}}
+    write_beir(log_dataset, TINY_CORPUS, {**TRAIN_QUERIES, **TEST_QUERIES}, train_qrels, split="train")
+    path = label_free_config(tmp_path, log_dataset, tiny_dense_model, name="tracked")
+    path.write_text(path.read_text().replace("teacher_top: 2}", "teacher_top: 2, track_judged: train}"))
+    run_pipeline(load_pipeline_config(path), "tracked.yaml")
+    record = json.loads((tmp_path / "runs" / "tracked" / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+    assert record["dev"]["judgements_read_for_tracking"] == "train"
+    curve = record["dev"]["curve"]
+    assert all(0 <= point["judged_ndcg@10"] <= 1 for point in curve)
+    teacher = [point["ndcg@10"] for point in curve]
+    assert record["dev"]["selected"]["epoch"] == teacher.index(max(teacher))  # chosen by the teacher's signal alone

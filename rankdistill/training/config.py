@@ -139,6 +139,10 @@ class DevConfig:
     # without judgements (data.judged: false): a carved dev query's relevant documents are the
     # teacher's top this many of its mined list, so the dev curve is agreement with the teacher
     teacher_top: int = checked(3, ge=1)
+    # studies only, without judgements: also measure the dev queries against this qrels split
+    # (e.g. train) to show how the teacher's dev signal tracks judgements; it selects nothing, but
+    # the run has then read judgements (the record says so)
+    track_judged: str | None = None
 
 
 @dataclass
@@ -270,6 +274,8 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
     if config.student.interpolate != 1.0 and not config.student.frozen_documents:
         fail("student.interpolate", "weight interpolation is for query-side students (frozen_documents: true)")
+    if config.dev.track_judged and not config.student.frozen_documents:
+        fail("dev.track_judged", "tracking judgements beside the dev set is for query-side students (frozen_documents: true)")
     if config.trainer.select != "last" and not config.student.frozen_documents:
         fail("trainer.select", "choosing the best dev epoch is for query-side students (frozen_documents: true)")
     if config.student.anchor and not config.student.frozen_documents:

@@ -56,6 +56,9 @@ class DevSet:
     relevant: dict[str, set[str]]
     # a reranker's dev set: each query's first-stage candidates, best first (their texts in corpus)
     candidates: dict[str, list[str]] | None = None
+    # dev.track_judged: the same queries' judgements from a qrels split, measured beside the
+    # teacher's for a study of how well the teacher's dev signal tracks them; never selects anything
+    tracked: dict[str, set[str]] | None = None
 
 
 @dataclass

@@ -155,16 +155,34 @@ def anchor_loss(vectors: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (1 - torch.nn.functional.cosine_similarity(vectors.float(), targets, dim=-1)).mean()
 
 
-def dev_ndcg(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int = 64) -> float:
-    """nDCG@10 of the dev queries searched over the whole frozen corpus (binary judgements)."""
+def dev_ndcg(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int = 64,
+             relevant: dict[str, set[str]] | None = None) -> float:
+    """nDCG@10 of the dev queries searched over the whole frozen corpus (binary judgements:
+    `dev.relevant`, or `relevant`)."""
+    return dev_ndcgs(model, dev, documents, corpus, batch_size, [relevant or dev.relevant])[0]
+
+
+def dev_ndcgs(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int,
+              judgements: list[dict[str, set[str]]]) -> list[float]:
+    """The dev queries searched once, scored against each set of binary judgements."""
     from rankdistill.metrics import evaluate_run
 
     ids = list(dev.queries)
     vectors = encode_texts(model, [dev.queries[q] for q in ids], batch_size)
     scores, rows = (vectors @ corpus.T).topk(min(100, corpus.shape[0]), dim=1)
     run = {q: {documents.doc_ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist())} for i, q in enumerate(ids)}
-    qrels = {q: {d: 1 for d in dev.relevant[q]} for q in ids}
-    return float(evaluate_run(qrels, run).aggregate["nDCG@10"])
+    return [float(evaluate_run({q: dict.fromkeys(relevant.get(q, ()), 1) for q in ids}, run).aggregate["nDCG@10"]) for relevant in judgements]
+
+
+def curve_point(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, epoch: int, step: int) -> dict[str, Any]:
+    """One point of the dev curve: nDCG@10 against the dev judgements (the teacher's, without
+    judgements), and against `dev.tracked` (dev.track_judged) when set, which nothing selects by."""
+    sets = [dev.relevant] + ([dev.tracked] if dev.tracked is not None else [])
+    values = dev_ndcgs(model, dev, documents, corpus, 64, sets)
+    point = {"epoch": epoch, "step": step, "ndcg@10": round(values[0], 4)}
+    if dev.tracked is not None:
+        point["judged_ndcg@10"] = round(values[1], 4)
+    return point
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -247,7 +265,7 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         print(f"resuming query-side training after epoch {state['epoch']}")
     if dev is not None and not state["dev_curve"]:  # the starting point: epoch 0 is the zero-shot model
         with inference_autocast(torch.device(device).type, precision):
-            state["dev_curve"].append({"epoch": 0, "step": 0, "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4)})
+            state["dev_curve"].append(curve_point(model, dev, documents, corpus, 0, 0))
         print(f"epoch 0/{epochs}: dev nDCG@10 {state['dev_curve'][0]['ndcg@10']:.4f}")
     model.train()
     for epoch in range(state["epoch"], epochs):
@@ -280,10 +298,10 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         state["seconds"] += time.perf_counter() - started
         if dev is not None:
             with inference_autocast(torch.device(device).type, precision):
-                score = dev_ndcg(model, dev, documents, corpus)
-            state["dev_curve"].append({"epoch": epoch + 1, "step": state["step"], "ndcg@10": round(score, 4)})
+                state["dev_curve"].append(curve_point(model, dev, documents, corpus, epoch + 1, state["step"]))
+            score = state["dev_curve"][-1]["ndcg@10"]
             print(f"epoch {epoch + 1}/{epochs}: step {state['step']}, dev nDCG@10 {score:.4f}")
-            if t.select == "best_dev" and round(score, 4) > max(p["ndcg@10"] for p in state["dev_curve"][:-1]):
+            if t.select == "best_dev" and score > max(p["ndcg@10"] for p in state["dev_curve"][:-1]):
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 state["best_epoch"] = epoch + 1
         checkpoints.mkdir(parents=True, exist_ok=True)
@@ -311,6 +329,8 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     if dev is not None:
         record["dev"] = {"source": dev.source, "query_ids": list(dev.queries), "corpus_size": len(documents.doc_ids),
                          "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
+        if dev.tracked is not None:  # a study: this run read the dev queries' judgements (they selected nothing)
+            record["dev"]["judgements_read_for_tracking"] = config.dev.track_judged
     record["provenance"] = provenance()
     if t.select == "best_dev":
         # epoch 0 (the starting model) counts: if no epoch beat it, the starting weights are kept

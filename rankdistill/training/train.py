@@ -150,6 +150,9 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
             held_out = set(dev_ids)
             dev = (dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed) if config.data.judged
                    else dev_from_teacher(records, dataset, dev_ids, config.dev.teacher_top, config.dev.corpus, config.dev.distractors, config.seed))
+            if config.dev.track_judged:
+                judged = open_dataset(config.data.dataset, config.dev.track_judged, config.data_root).qrels
+                dev = dataclasses.replace(dev, tracked={q: {d for d, g in judged.get(q, {}).items() if g > 0} for q in dev_ids})
     if dev is not None and config.student.kind == "cross-encoder":
         dev = with_bm25_candidates(dev, dev_dataset if config.dev.split else dataset, config.dev.rerank_depth)
     rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids,
