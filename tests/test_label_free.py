@@ -262,3 +262,13 @@ def test_a_study_tracks_judgements_beside_the_teachers_dev_signal_without_select
     assert all(0 <= point["judged_ndcg@10"] <= 1 for point in curve)
     teacher = [point["ndcg@10"] for point in curve]
     assert record["dev"]["selected"]["epoch"] == teacher.index(max(teacher))  # chosen by the teacher's signal alone
+
+
+def test_resampled_dev_carves_depend_on_the_seed() -> None:
+    from rankdistill.training.data import carve_dev_ids
+
+    ids = [f"q{i}" for i in range(500)]
+    fixed = carve_dev_ids(ids, 50)
+    assert carve_dev_ids(list(reversed(ids)), 50) == fixed  # the fixed carve: order-free, seed-free
+    assert carve_dev_ids(ids, 50, seed=13) == carve_dev_ids(ids, 50, seed=13)
+    assert len(set(carve_dev_ids(ids, 50, seed=13)) & set(carve_dev_ids(ids, 50, seed=14))) < 20

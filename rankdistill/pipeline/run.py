@@ -434,7 +434,7 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
                                                            "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
                                                            "max_texts": None, "teacher_max_length": None, "document_kl": 0.0})
         without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False, "select": "last"})
-        without_later_defaults(train_settings["dev"], {"rerank_depth": None, "teacher_top": 3, "track_judged": None})
+        without_later_defaults(train_settings["dev"], {"rerank_depth": None, "teacher_top": 3, "track_judged": None, "resample": False})
         datasets = index_datasets(config)
         index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
         if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key

@@ -143,6 +143,10 @@ class DevConfig:
     # (e.g. train) to show how the teacher's dev signal tracks judgements; it selects nothing, but
     # the run has then read judgements (the record says so)
     track_judged: str | None = None
+    # true: the carved dev queries depend on the run's seed too, so a seed varies every source of
+    # randomness (the dev carve, hence the training queries and the chosen epoch); false: the same
+    # dev queries for every seed
+    resample: bool = False
 
 
 @dataclass

@@ -68,13 +68,15 @@ class TrainingRows:
     dev_query_ids: list[str] = field(default_factory=list)
 
 
-def dev_order(query_id: str) -> str:
-    return hashlib.sha256(f"{DEV_SALT}{query_id}".encode()).hexdigest()
+def dev_order(query_id: str, seed: int | None = None) -> str:
+    salt = DEV_SALT if seed is None else f"{DEV_SALT}{seed}:"
+    return hashlib.sha256(f"{salt}{query_id}".encode()).hexdigest()
 
 
-def carve_dev_ids(query_ids: list[str], count: int) -> list[str]:
-    """The `count` query ids that come first in the fixed hash order (sorted by that order)."""
-    return sorted(query_ids, key=dev_order)[:count]
+def carve_dev_ids(query_ids: list[str], count: int, seed: int | None = None) -> list[str]:
+    """The `count` query ids that come first in the fixed hash order (sorted by that order); with
+    a `seed` (dev.resample), an order of that seed's own, so seeds hold out different queries."""
+    return sorted(query_ids, key=lambda q: dev_order(q, seed))[:count]
 
 
 def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]:

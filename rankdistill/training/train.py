@@ -146,7 +146,7 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
             if config.data.keep_split_queries:  # a judged dev: a generated query's own source is an easy find
                 generated = set(load_queries(Path(config.data.queries) / "queries.jsonl"))
                 pool = [q for q in pool if q not in generated]
-            dev_ids = carve_dev_ids(pool, config.dev.queries)
+            dev_ids = carve_dev_ids(pool, config.dev.queries, config.seed if config.dev.resample else None)
             held_out = set(dev_ids)
             dev = (dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed) if config.data.judged
                    else dev_from_teacher(records, dataset, dev_ids, config.dev.teacher_top, config.dev.corpus, config.dev.distractors, config.seed))
