@@ -30,6 +30,11 @@ _API: dict[str, tuple[str, str]] = {
     "ScoreStore": ("rankdistill.store", "ScoreStore"),
     "score_pairs": ("rankdistill.store.scoring", "score_with_store"),
     "mine": ("rankdistill.mining.build", "build_training_set"),
+    # queries without judgements: a split's queries with no qrels opened, or a query log; the
+    # teacher picks each query's positives from the union of the first stages
+    "open_unlabeled": ("rankdistill.data.query_sources", "open_unlabeled"),
+    "open_query_log": ("rankdistill.data.query_sources", "open_query_log"),
+    "teacher_labelled_set": ("rankdistill.mining.teacher_labelled", "teacher_labelled_set"),
     "write_training_set": ("rankdistill.mining.records", "write_training_set"),
     "build_loss": ("rankdistill.losses", "build_loss"),
     "train_student": ("rankdistill.training.train", "train"),

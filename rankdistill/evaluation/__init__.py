@@ -84,8 +84,7 @@ def rerank(
     """Rescore each query's top-`depth` hits with `teacher` (through a ScoreStore when
     `store_root` is given, so a rerun scores nothing; with a `shard` of several ranks each
     first stores the pairs it owns) and return them in the teacher's order."""
-    from rankdistill.store import score_with_store
-    from rankdistill.store.scoring import score_shard
+    from rankdistill.store.scoring import score_on_every_rank
 
     query_ids, doc_ids = [], []
     for query_id, hits in results.items():
@@ -97,9 +96,7 @@ def rerank(
     if store_root is None:
         scores = teacher.score(queries, docs)
     else:
-        score_shard(teacher, queries, docs, store_root, batch_size, shard=shard)
-        (shard or Shard()).barrier()
-        scores = score_with_store(teacher, queries, docs, store_root, batch_size=batch_size)
+        scores = score_on_every_rank(teacher, queries, docs, store_root, batch_size, shard=shard)
     reranked: Results = {query_id: {} for query_id in results}
     for query_id, doc_id, score in zip(query_ids, doc_ids, scores.tolist()):
         reranked[query_id][doc_id] = score

@@ -13,8 +13,7 @@ from rankdistill.mining.candidates import mine_candidates, positive_ids
 from rankdistill.mining.false_negatives import Action, Reference, check_rules, control_false_negatives
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
-from rankdistill.store import score_with_store
-from rankdistill.store.scoring import score_shard
+from rankdistill.store.scoring import score_on_every_rank
 from rankdistill.teachers.base import Teacher, score_scale
 
 log = logging.getLogger(__name__)
@@ -117,9 +116,7 @@ def build_training_set(
         for doc_id in [*positives, *(s.doc_id for s in sampled)]:
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(doc_id))
-    score_shard(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info)
-    shard.barrier()
-    scores = score_with_store(teacher, queries, docs, store_root, batch_size, progress, teacher_info).tolist()
+    scores = score_on_every_rank(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info).tolist()
 
     records: list[TrainingRecord] = []
     at = 0

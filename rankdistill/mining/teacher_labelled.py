@@ -25,8 +25,7 @@ from rankdistill.data.beir import BeirDataset
 from rankdistill.mining.candidates import mine_candidates
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import query_rng
-from rankdistill.store import score_with_store
-from rankdistill.store.scoring import score_shard
+from rankdistill.store.scoring import score_on_every_rank
 from rankdistill.teachers.base import Teacher, score_scale
 
 log = logging.getLogger(__name__)
@@ -69,9 +68,7 @@ def teacher_labelled_set(
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(candidate.doc_id))
     counts["candidates_scored"] = len(docs)
-    score_shard(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info)
-    shard.barrier()
-    scores = score_with_store(teacher, queries, docs, store_root, batch_size, progress, teacher_info).tolist()
+    scores = score_on_every_rank(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info).tolist()
 
     records: list[TrainingRecord] = []
     at = 0

@@ -62,3 +62,20 @@ def score_shard(
         return
     for stored, store in _stored(teacher, store_root, info):
         store.score_pairs(stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size)
+
+
+def score_on_every_rank(
+    teacher: Teacher,
+    queries: list[str],
+    docs: list[str],
+    store_root: str | Path,
+    batch_size: int = 32,
+    progress: bool = True,
+    shard: Shard | None = None,
+    info: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """Every pair's score on every rank: each rank first stores the missing pairs it owns
+    (`score_shard`), then after a barrier all read them back (`score_with_store`)."""
+    score_shard(teacher, queries, docs, store_root, batch_size, progress, shard, info)
+    (shard or Shard()).barrier()
+    return score_with_store(teacher, queries, docs, store_root, batch_size, progress, info)
