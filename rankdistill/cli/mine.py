@@ -37,6 +37,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     mine.add_argument("--queries", default=None, help="a folder of generated queries (rankdistill generate) instead of a qrels split")
     mine.add_argument("--accept-rank", type=flag_type(MineSection, "accept_rank"), default=None,
                       help="keep a positive only if fewer than this many sampled negatives outscore it with the teacher (default: all; 3 suits --queries)")
+    mine.add_argument("--unjudged", default=None, metavar="unlabeled|FILE",
+                      help="queries without judgements: 'unlabeled' (the dataset's queries but those of --exclude-split; no qrels read) "
+                           "or a query log FILE (one query a line, or JSONL _id/text); the teacher picks each query's positives "
+                           "from the union of the retrievers' top --depth")
+    mine.add_argument("--exclude-split", default="test", help="with --unjudged unlabeled: the evaluated split whose queries are left out (default test)")
+    mine.add_argument("--teacher-positives", type=flag_type(MineSection, "teacher_positives"), default=1,
+                      help="with --unjudged: the teacher's top this many are a query's positives (default 1)")
     mine.set_defaults(handler=handle)
 
 
@@ -46,6 +53,8 @@ def handle(args: argparse.Namespace) -> None:
     from rankdistill.mining import build_training_set, meta_path, write_training_set
     from rankdistill.teachers import build_teacher
 
+    if args.unjudged:
+        return handle_unjudged(args)
     if args.queries:  # generated queries (`rankdistill generate`) over the dataset's corpus
         from rankdistill.data import open_with_queries
         from rankdistill.mining.generate import SPLIT
@@ -83,6 +92,36 @@ def handle(args: argparse.Namespace) -> None:
         settings.update(queries=args.queries, accept_rank=args.accept_rank)
     if not shard.is_main:
         return  # every rank has the same records; rank 0 writes them
+    write_training_set(args.output, records, {"config": settings, "counts": counts})
+    print(", ".join(f"{key} {value}" for key, value in counts.items()))
+    print(f"wrote {args.output} and {meta_path(args.output)}")
+
+
+def handle_unjudged(args: argparse.Namespace) -> None:
+    """Mine queries without judgements: the teacher's top picks are the positives."""
+    from rankdistill.core.distributed import Shard
+    from rankdistill.data.query_sources import UNLABELED, evaluated_queries, open_query_log, open_unlabeled
+    from rankdistill.mining import meta_path, write_training_set
+    from rankdistill.mining.teacher_labelled import teacher_labelled_set
+    from rankdistill.teachers import build_teacher
+
+    if args.unjudged == UNLABELED:
+        dataset = open_unlabeled(args.dataset, set(evaluated_queries(args.dataset, args.exclude_split, args.data_root)), args.data_root)
+    else:
+        dataset = open_query_log(args.dataset, args.unjudged, args.data_root)
+    corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
+    teacher = build_teacher(args.teacher, corpus_texts=corpus_texts, batch_size=args.batch_size, max_length=args.max_length, device=args.device)
+    shard = Shard.from_env()
+    records, counts = teacher_labelled_set(
+        dataset, args.retriever, teacher, args.store, positives=args.teacher_positives, n_top=args.n_top, n_random=args.n_random,
+        depth=args.depth, seed=args.seed, batch_size=args.batch_size, device=args.device, max_length=args.max_length,
+        progress=args.verbose, teacher_info={"spec": args.teacher}, shard=shard,
+    )
+    if not shard.is_main:
+        return
+    settings = {"dataset": dataset.name, "split": dataset.split, "queries": args.unjudged, "judgements": "none (teacher-chosen positives)",
+                "retrievers": args.retriever, "teacher": args.teacher, "teacher_fingerprint": teacher.fingerprint,
+                "teacher_positives": args.teacher_positives, "n_top": args.n_top, "n_random": args.n_random, "depth": args.depth, "seed": args.seed}
     write_training_set(args.output, records, {"config": settings, "counts": counts})
     print(", ".join(f"{key} {value}" for key, value in counts.items()))
     print(f"wrote {args.output} and {meta_path(args.output)}")

@@ -26,3 +26,24 @@ def test_mine_command_writes_a_readable_training_set(tmp_path: Path, capsys) -> 
     assert all(r.teacher == meta["config"]["teacher_fingerprint"] for r in records)
     assert main([*args, "--split", "nosuch"]) == 2
     assert "no such split 'nosuch'" in capsys.readouterr().err
+
+
+def test_mine_command_without_judgements_reads_no_qrels_of_the_queries_it_mines(tmp_path: Path, capsys) -> None:
+    from tests.test_label_free import TEST_QRELS, TEST_QUERIES, TRAIN_QUERIES as LOG_QUERIES
+
+    beir = write_beir(tmp_path / "logset", queries={**LOG_QUERIES, **TEST_QUERIES}, qrels=TEST_QRELS, split="test")
+    (beir / "qrels" / "train.tsv").write_bytes(b"\xff poisoned: any read fails")
+    output = tmp_path / "mined" / "log.jsonl"
+    args = ["mine", "--dataset", str(beir), "--retriever", "bm25", "--teacher", "bm25", "--store", str(tmp_path / "store"),
+            "--output", str(output), "--n-top", "2", "--n-random", "0", "--depth", "4"]
+    assert main([*args, "--unjudged", "unlabeled"]) == 0
+    records = read_training_set(output)
+    meta = json.loads(meta_path(output).read_text())
+    assert meta["counts"]["queries"] == len(LOG_QUERIES)  # every query but the test split's
+    assert {r.query_id for r in records} <= set(LOG_QUERIES) and len(records) == len(LOG_QUERIES) - meta["counts"]["queries_without_negatives"]
+    assert all(len(r.positives) == 1 and r.positives[0].score >= r.negatives[0].score for r in records)
+    log = tmp_path / "log.txt"
+    log.write_text("how is honey made by bees\n")
+    assert main([*args, "--unjudged", str(log)]) == 0
+    (record,) = read_training_set(output)
+    assert record.query_id == "log-1" and json.loads(meta_path(output).read_text())["config"]["judgements"].startswith("none")
