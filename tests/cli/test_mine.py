@@ -43,7 +43,7 @@ def test_mine_command_without_judgements_reads_no_qrels_of_the_queries_it_mines(
     assert {r.query_id for r in records} <= set(LOG_QUERIES) and len(records) == len(LOG_QUERIES) - meta["counts"]["queries_without_negatives"]
     assert all(len(r.positives) == 1 and r.positives[0].score >= r.negatives[0].score for r in records)
     log = tmp_path / "log.txt"
-    log.write_text("how is honey made by bees\n")
+    log.write_text("do bees, coffee, glaciers and vaccines need the sun\n")
     assert main([*args, "--unjudged", str(log)]) == 0
     (record,) = read_training_set(output)
     assert record.query_id == "log-1" and json.loads(meta_path(output).read_text())["config"]["judgements"].startswith("none")
