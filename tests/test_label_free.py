@@ -272,3 +272,19 @@ def test_resampled_dev_carves_depend_on_the_seed() -> None:
     assert carve_dev_ids(list(reversed(ids)), 50) == fixed  # the fixed carve: order-free, seed-free
     assert carve_dev_ids(ids, 50, seed=13) == carve_dev_ids(ids, 50, seed=13)
     assert len(set(carve_dev_ids(ids, 50, seed=13)) & set(carve_dev_ids(ids, 50, seed=14))) < 20
+
+
+def test_dev_queries_are_encoded_at_the_inference_length_not_the_training_cut(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A student trained on queries cut at 64 tokens is searched with whole queries: its dev curve
+    must measure that (ArguAna's long arguments hid a loss of 0.05 when measured cut)."""
+    from rankdistill.training import query_side
+    from rankdistill.training.data import DevSet
+
+    class Model:
+        max_seq_length = 64
+
+    seen = []
+    monkeypatch.setattr(query_side, "dev_ndcgs", lambda model, *args: seen.append(model.max_seq_length) or [0.5])
+    model = Model()
+    point = query_side.curve_point(model, DevSet("d", {"q": "x"}, {}, {"q": set()}), None, None, 3, 30, length=256)
+    assert seen == [256] and model.max_seq_length == 64 and point == {"epoch": 3, "step": 30, "ndcg@10": 0.5}
