@@ -13,7 +13,8 @@ import torch
 
 from rankdistill.core.errors import UserError
 from rankdistill.data.contamination import find_contamination, normalise_text
-from rankdistill.data.query_sources import in_half, load_query_log, open_unlabeled, restrict_to_half
+from rankdistill.data.query_sources import in_half, judged_budget, load_query_log, open_unlabeled, restrict_to_half
+from rankdistill.mining.teacher_labelled import JUDGED_MARGIN
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.pipeline.run import run_pipeline
 from tests.conftest import TINY_CORPUS, write_beir
@@ -166,6 +167,61 @@ def test_teacher_positives_come_from_the_union_of_the_first_stages(tmp_path: Pat
     assert listed == {"d1", "d2", "d6", "d5"}  # the union of both top 2s, nothing else
     assert counts["candidates_scored"] == 4
     assert only_first[0].positives[0].doc_id == "d1"  # one retriever caps what the teacher can choose
+
+    # a label budget: the judged positive replaces the teacher's choice even where no retriever
+    # found it, it is scored by the teacher and lifted above its list; other queries are untouched
+    two = BeirDataset("toy", tmp_path, "log", corpus, {"q": "bees and honey", "r": "bees and honey"}, {})
+    candidates_module.build_retriever = lambda spec, settings=None: Fixed(spec)
+    try:
+        budget, budget_counts = teacher_labelled_set(two, ["first", "second"], Teacher(), tmp_path / "store", n_top=2, n_random=0,
+                                                     depth=2, judged={"q": {"d7": 1, "d1": 0}})
+    finally:
+        candidates_module.build_retriever = original
+    by_query = {r.query_id: r for r in budget}
+    assert [p.doc_id for p in by_query["q"].positives] == ["d7"]
+    assert by_query["q"].positives[0].score == 5.0 + JUDGED_MARGIN  # the list's best (honey, 5.0) + the margin
+    assert [n.doc_id for n in by_query["q"].negatives] == ["d6", "d1"]  # the teacher's order without the judged positive
+    assert by_query["r"].positives[0].doc_id == "d6"
+    assert budget_counts["judged_queries"] == 1 and budget_counts["judged_positives_lifted"] == 1
+
+
+def test_a_label_budget_is_seeded_nested_and_only_judged_queries() -> None:
+    qrels = {f"q{i}": {"d": 1} for i in range(50)} | {"zero": {"d": 0}}
+    small, large = judged_budget(qrels, 5, seed=13), judged_budget(qrels, 20, seed=13)
+    assert len(small) == 5 and small < large and "zero" not in large
+    assert judged_budget(qrels, 5, seed=14) != small  # the seed chooses the queries
+    assert judged_budget(qrels, 5, seed=13, among={"q1", "q2", "q3", "q4", "q5", "zero"}) == {"q1", "q2", "q3", "q4", "q5"}
+    with pytest.raises(UserError, match="only 50"):
+        judged_budget(qrels, 51, seed=13)
+
+
+def test_a_label_budget_mines_only_its_judged_queries_or_lets_the_teacher_label_the_rest(tmp_path: Path, tiny_dense_model: str) -> None:
+    from rankdistill.pipeline.run import pipeline_stages
+    from rankdistill.pipeline.stages import run_stages
+
+    judged = {q: {d: 1} for q, d in zip(TRAIN_QUERIES, ["d1", "d7", "d2", "d6", "d3", "d4", "d5", "d8"])}
+    beir = write_beir(tmp_path / "budget", TINY_CORPUS, {**TRAIN_QUERIES, **TEST_QUERIES}, TEST_QRELS, split="test")
+    write_beir(beir, TINY_CORPUS, {**TRAIN_QUERIES, **TEST_QUERIES}, judged, split="train")
+    chosen = judged_budget(judged, 3, seed=13)
+
+    def mined(queries: str, name: str) -> list[dict]:
+        config = load_pipeline_config(_with_budget(label_free_config(tmp_path, beir, tiny_dense_model, queries=queries, name=name), 3))
+        outcome = run_stages([s for s in pipeline_stages(config) if s.name == "mine"], config.run_dir())[0]
+        return [json.loads(line) for line in (outcome.folder / "train.jsonl").read_text().splitlines()]
+
+    only = mined("split", "judgements-only")
+    assert {r["query_id"] for r in only} == chosen
+    both = mined("unlabeled", "teacher-and-judgements")
+    assert {r["query_id"] for r in both} == set(TRAIN_QUERIES)
+    for record in both:
+        if record["query_id"] in chosen:
+            assert [p["doc_id"] for p in record["positives"]] == list(judged[record["query_id"]])
+            assert record["positives"][0]["score"] > max(n["score"] for n in record["negatives"])
+
+
+def _with_budget(path: Path, n: int) -> Path:
+    path.write_text(path.read_text().replace("mine: {queries:", f"mine: {{judged_queries: {n}, queries:"))
+    return path
 
 
 def test_contamination_counts_id_and_text_matches() -> None:

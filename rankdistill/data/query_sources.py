@@ -25,6 +25,7 @@ UNLABELED = "unlabeled"
 LOG_PREFIX = "file:"
 HALVES = ("a", "b")
 HALF_SALT = "rankdistill-half:"
+BUDGET_SALT = "rankdistill-budget:"
 
 
 def is_label_free(source: str) -> bool:
@@ -44,6 +45,18 @@ def in_half(queries: dict[str, str], half: str | None) -> dict[str, str]:
     if half not in HALVES:
         raise UserError(f"query half {half!r}: expected one of {', '.join(HALVES)}")
     return {q: text for q, text in queries.items() if query_half(q) == half}
+
+
+def judged_budget(qrels: dict[str, dict[str, int]], n: int, seed: int, among: Collection[str] | None = None) -> set[str]:
+    """The `n` judged queries a label budget keeps: those with a positive (grade > 0), among
+    `among` if given, in an order fixed by a hash of the seed and the query id. A smaller budget
+    is a subset of a larger one under the same seed, so a label-budget curve adds queries."""
+    allowed = None if among is None else set(among)
+    judged = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values()) and (allowed is None or q in allowed)]
+    if n > len(judged):
+        raise UserError(f"a label budget of {n} judged queries, but only {len(judged)} have a judged positive")
+    judged.sort(key=lambda q: hashlib.sha256(f"{BUDGET_SALT}{seed}:{q}".encode()).hexdigest())
+    return set(judged[:n])
 
 
 def load_query_log(path: str | Path) -> dict[str, str]:
@@ -104,7 +117,6 @@ def open_query_log(name_or_path: str, log: str | Path, data_root: str | Path | N
 
 def log_path(source: str) -> Path:
     return Path(source[len(LOG_PREFIX):])
-
 
 
 def restrict_to_half(dataset: BeirDataset, half: str | None) -> BeirDataset:

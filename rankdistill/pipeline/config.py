@@ -91,6 +91,10 @@ class MineSection:
     accept_rank: int | None = checked(None, ge=1)
     # unlabeled / file: queries: how many of the teacher's top candidates are a query's positives
     teacher_positives: int = checked(1, ge=1)
+    # a label budget: only this many of `split`'s judged queries (chosen by a seeded hash) keep
+    # their judgements. With `split`, the others are dropped (judgements only); with unlabeled /
+    # file:, the chosen ones take their judged positives and the teacher labels the rest
+    judged_queries: int | None = checked(None, ge=0)
 
     def label_free(self) -> bool:
         from rankdistill.data.query_sources import is_label_free
@@ -179,6 +183,9 @@ def check_generate(config: PipelineConfig, path: Path) -> None:
     source = config.mine.queries
     if source not in QUERIES[:-1] and not (source.startswith("file:") and len(source) > len("file:")):
         raise InputError(path, f"expected one of {', '.join(QUERIES)}, got {source!r}", field_line(path, "mine.queries"), "mine.queries")
+    if config.mine.judged_queries is not None and config.mine.generated():
+        raise InputError(path, f"'mine.judged_queries' is a budget of judged queries of 'mine.split', not of 'mine.queries: {source}'",
+                         field_line(path, "mine.judged_queries"), "mine.judged_queries")
     if config.mine.label_free():
         if config.generate is not None:
             raise InputError(path, f"a 'generate' section is not used with 'mine.queries: {source}'", field_line(path, "generate"), "generate")

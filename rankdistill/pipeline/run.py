@@ -133,6 +133,11 @@ def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tupl
         return [(open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root), config.mine.accept())]
     judged = open_dataset(config.dataset, config.mine.split, config.data_root)
     if config.mine.queries == "split":
+        if config.mine.judged_queries is not None:  # judgements only, on a budget
+            from rankdistill.data.query_sources import judged_budget
+            from rankdistill.training.teacher import restricted
+
+            judged = restricted(judged, judged_budget(judged.qrels, config.mine.judged_queries, config.seed))
         return [(judged, config.mine.accept_rank)]
     # both: the generated queries over the corpus just read
     return [(judged, None), (queries_over(judged, upstream["generate"], SPLIT), config.mine.accept())]
@@ -215,12 +220,20 @@ def _mine_label_free(config: PipelineConfig, dataset: BeirDataset, folder: Path,
 
     mine, shard = config.mine, Shard.from_env()
     teacher = build_run_teacher(config, [dataset.doc_text(d) for d in dataset.corpus], None)
+    judged, judgements = None, "none (teacher-chosen positives)"
+    if mine.judged_queries:  # a label budget: a few queries keep the judgements of `mine.split`
+        from rankdistill.data import open_dataset
+        from rankdistill.data.query_sources import judged_budget
+
+        qrels = open_dataset(config.dataset, mine.split, config.data_root).qrels
+        judged = {q: qrels[q] for q in judged_budget(qrels, mine.judged_queries, config.seed, among=dataset.queries)}
+        judgements = f"{len(judged)} queries' judged positives from {mine.split} (the teacher's for the rest)"
     records, counts = teacher_labelled_set(
         dataset, mine.retrievers, teacher, store_root(config), positives=mine.teacher_positives, n_top=mine.n_top,
         n_random=mine.n_random, depth=mine.depth, seed=config.seed, batch_size=mine.batch_size, max_length=mine.max_length,
-        progress=True, shard=shard,
+        progress=True, shard=shard, judged=judged,
     )
-    settings = {"dataset": dataset.name, "split": dataset.split, "queries": mine.queries, "judgements": "none (teacher-chosen positives)",
+    settings = {"dataset": dataset.name, "split": dataset.split, "queries": mine.queries, "judgements": judgements,
                 "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, "teacher_positives": mine.teacher_positives,
                 "n_top": mine.n_top, "n_random": mine.n_random, "depth": mine.depth}
     if shard.is_main:
@@ -417,7 +430,7 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
                                 _stage_generate(config), [], ["queries.jsonl", "qrels"]))
         if not embedding_distillation(config):
             mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None,
-                                                                                     "teacher_positives": 1})
+                                                                                     "teacher_positives": 1, "judged_queries": None})
             if config.mine.label_free():  # which queries are held out depends on what is evaluated
                 mine_settings.update(teacher_positives=config.mine.teacher_positives, evaluated=evaluated_key(config))
             stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
