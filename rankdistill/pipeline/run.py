@@ -149,13 +149,11 @@ def check_contamination(config: PipelineConfig, training: dict[str, str], strict
     from rankdistill.core.errors import UserError
     from rankdistill.data.contamination import find_contamination
 
-    from rankdistill.data.query_sources import evaluated_queries
-
     found = []
     ev = config.evaluate
     for name in ev.datasets:
         try:
-            queries = evaluated_queries(name, ev.split, config.data_root, ev.query_half)
+            queries = evaluation_queries(config, only=name)[name]
         except UserError as exc:  # the evaluate stage will say so; mining does not need them
             log.info("contamination check skipped for %s: %s", name, exc)
             continue
@@ -170,7 +168,7 @@ def check_contamination(config: PipelineConfig, training: dict[str, str], strict
 
 def _stage_mine(config: PipelineConfig, strict: bool = False):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.mining import build_training_set, write_training_set
+        from rankdistill.mining import build_training_set
         from rankdistill.training.teacher import read_folds, restricted
 
         mine = config.mine
@@ -178,7 +176,8 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
         dataset = sources[0][0]
         contamination = check_contamination(config, {q: t for part, _ in sources for q, t in part.queries.items()}, strict)
         if mine.label_free():
-            return _mine_label_free(config, dataset, folder, contamination)
+            records, counts, settings = _mine_label_free(config, dataset)
+            return _write_mined(folder, records, counts, settings, contamination)
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
         options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
         shard = Shard.from_env()
@@ -204,18 +203,25 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
         settings = {"dataset": dataset.name, "split": split, "retrievers": mine.retrievers, "teacher_fingerprint": fingerprint, **options}
         if mine.queries != "split":
             settings.update(queries=str(upstream["generate"]), accept_rank=mine.accept())
-        if shard.is_main:
-            write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts, "contamination": contamination})
-        shard.barrier()
-        return {"training_set": str(folder / "train.jsonl"), "counts": counts, "contamination": contamination}
+        return _write_mined(folder, records, counts, settings, contamination)
 
     return run
 
 
-def _mine_label_free(config: PipelineConfig, dataset: BeirDataset, folder: Path, contamination: list[dict[str, Any]]) -> dict[str, Any]:
+def _write_mined(folder: Path, records: list, counts: dict[str, int], settings: dict[str, Any], contamination: list[dict[str, Any]]) -> dict[str, Any]:
+    """The mine stage's training set, written by the main rank once every rank has its records."""
+    from rankdistill.mining import write_training_set
+
+    shard = Shard.from_env()
+    if shard.is_main:
+        write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts, "contamination": contamination})
+    shard.barrier()
+    return {"training_set": str(folder / "train.jsonl"), "counts": counts, "contamination": contamination}
+
+
+def _mine_label_free(config: PipelineConfig, dataset: BeirDataset) -> tuple[list, dict[str, int], dict[str, Any]]:
     """Mine for queries without judgements: the teacher picks the positives from the union of
     the retrievers' candidates (rankdistill/mining/teacher_labelled.py)."""
-    from rankdistill.mining import write_training_set
     from rankdistill.mining.teacher_labelled import teacher_labelled_set
 
     mine, shard = config.mine, Shard.from_env()
@@ -236,10 +242,7 @@ def _mine_label_free(config: PipelineConfig, dataset: BeirDataset, folder: Path,
     settings = {"dataset": dataset.name, "split": dataset.split, "queries": mine.queries, "judgements": judgements,
                 "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, "teacher_positives": mine.teacher_positives,
                 "n_top": mine.n_top, "n_random": mine.n_random, "depth": mine.depth}
-    if shard.is_main:
-        write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts, "contamination": contamination})
-    shard.barrier()
-    return {"training_set": str(folder / "train.jsonl"), "counts": counts, "contamination": contamination}
+    return records, counts, settings
 
 
 def student_kind(config: PipelineConfig) -> str | None:
