@@ -40,6 +40,7 @@ import numpy as np
 
 from rankdistill.core.errors import UserError
 from rankdistill.training.config import TrainConfig, config_dict
+from rankdistill.training.finite import FiniteGuard, check_weights
 
 log = logging.getLogger(__name__)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
@@ -218,7 +219,7 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
         loss = EmbedDistillLoss(model, distance_metric=config.loss)
     arguments = training_arguments(config, checkpoints, "dense", False)
     rows = Dataset.from_dict({"text": texts, "label": [row.tolist() for row in np.asarray(targets, dtype=np.float32)]})
-    trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=rows, loss=loss)
+    trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=rows, loss=loss, callbacks=[FiniteGuard(loss)])
     resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     if resume is not None:
         print(f"resuming from {resume}")
@@ -247,6 +248,7 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
     model.eval()
     model.max_seq_length = inference_length  # training truncation is a speed setting
     with storage_errors(output):
+        check_weights(model, str(output))
         if student_config.serve == "teacher-documents":
             save_teacher_documents(model, teacher, output, record)
         else:

@@ -223,6 +223,7 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     from rankdistill.encoders.models import resolve_model
     from rankdistill.core.provenance import provenance
     from rankdistill.retrieval.dense import normalizes
+    from rankdistill.training.finite import check_gradients, check_loss, check_weights
     from rankdistill.training.students import load_student
     from rankdistill.training.train import RECORD, TrainResult, prepare_data
 
@@ -306,8 +307,10 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
                     drift = anchor_loss(_encode_queries(model, [anchored[i] for i in held]), anchor_vectors[held])
                 value = value + config.student.anchor * drift
                 parts["anchor"] = float(drift.detach())
+            check_loss(value, state["step"] + 1, parts)
             optimizer.zero_grad(set_to_none=True)
             value.backward()
+            check_gradients(model, state["step"] + 1)
             optimizer.step()
             scheduler.step()
             state["step"] += 1
@@ -369,6 +372,7 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
             record["dev"]["metrics"]["dev_cosine_ndcg@10"] = record["dev"]["interpolated"]["ndcg@10"]
             print(f"interpolated {config.student.interpolate}: dev nDCG@10 {record['dev']['interpolated']['ndcg@10']:.4f}")
     model.max_seq_length = inference_length
+    check_weights(model, str(output))
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     save_asymmetric(model, document_model, staging, {"document_model": config.student.model, "document_weights_sha256": documents.weights_sha256})

@@ -139,16 +139,21 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
         use_cpu=device == "cpu" or not torch.cuda.is_available(),
         dataloader_drop_last=False,
     )
+    from rankdistill.training.finite import FiniteGuard, check_weights
+
+    loss = ListNetLoss(model)
     trainer = CrossEncoderTrainer(
         model=model,
         args=arguments,
         train_dataset=Dataset.from_list(rows),
-        loss=ListNetLoss(model),
+        loss=loss,
+        callbacks=[FiniteGuard(loss)],
     )
     resume = checkpoints.is_dir() and any(checkpoints.glob("checkpoint-*"))
     with storage_errors(checkpoints):
         trainer.train(resume_from_checkpoint=True if resume else None)
 
+    check_weights(model, str(output))
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))

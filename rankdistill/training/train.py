@@ -40,6 +40,7 @@ from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.data import (DevSet, build_rows, carve_dev_ids, check_teacher_spread, dev_from_records, dev_from_split,
                                        dev_from_teacher, load_records, teacher_factor, with_bm25_candidates)
 from rankdistill.training.dev import average_nonzeros, dev_evaluator
+from rankdistill.training.finite import FiniteGuard, check_weights
 from rankdistill.training.students import build_student
 
 log = logging.getLogger(__name__)
@@ -240,7 +241,7 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
         train_dataset=Dataset.from_list(rows),
         loss=student.loss,
         evaluator=evaluator,
-        callbacks=[*([SaveLossState(own)] if own else []), *student.callbacks, *(callbacks or [])],  # the loss state first
+        callbacks=[*([SaveLossState(own)] if own else []), FiniteGuard(student.loss), *student.callbacks, *(callbacks or [])],  # the loss state first
     )
     resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     if resume is not None:
@@ -308,6 +309,7 @@ def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
     """Save to a staging folder beside `output`, then rename it into place."""
     from rankdistill.core.atomic import atomic_write_json
 
+    check_weights(model, str(output))
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
