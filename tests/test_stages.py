@@ -80,3 +80,47 @@ def test_a_stage_reading_a_later_stage_is_an_error(tmp_path: Path) -> None:
     recorder = Recorder()
     with pytest.raises(ValueError, match="do not run before it"):
         run_stages([recorder.stage("train", {"value": "b"}, ["mine"])], tmp_path)
+
+
+@pytest.mark.parametrize("fault", ["same size, other bytes", "truncated", "deleted", "added"])
+def test_a_cached_stage_whose_outputs_changed_is_redone(tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture) -> None:
+    first = run_stages(Recorder().pipeline(), tmp_path)
+    out = tmp_path / "stages" / "train" / "out"
+    if fault == "same size, other bytes":
+        out.write_text(out.read_text().upper())
+    elif fault == "truncated":
+        out.write_text(out.read_text()[:2])
+    elif fault == "deleted":
+        out.unlink()
+    else:
+        (out.parent / "stray").write_text("x")
+    recorder = Recorder()
+    again = run_stages(recorder.pipeline(), tmp_path)
+    assert recorder.ran == ["train"]  # redone; what it made again is what evaluate read, so evaluate stays cached
+    assert again[-1].summary == first[-1].summary and out.read_text() == "b+a"
+    assert "fail their check" in caplog.text and "stages/train" in caplog.text
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"key": 3}', ""])
+def test_a_broken_done_file_reruns_its_stage(tmp_path: Path, content: str) -> None:
+    run_stages(Recorder().pipeline(), tmp_path)
+    (tmp_path / "stages" / "evaluate" / "done.json").write_text(content)
+    recorder = Recorder()
+    run_stages(recorder.pipeline(), tmp_path)
+    assert recorder.ran == ["evaluate"]
+
+
+def test_a_done_file_without_sizes_is_checked_by_its_digest(tmp_path: Path) -> None:
+    import json
+
+    run_stages(Recorder().pipeline(), tmp_path)
+    done = tmp_path / "stages" / "mine" / "done.json"
+    written = json.loads(done.read_text())
+    del written["outputs_bytes"]  # as runs made before sizes were recorded wrote it
+    done.write_text(json.dumps(written))
+    recorder = Recorder()
+    run_stages(recorder.pipeline(), tmp_path)
+    assert recorder.ran == []
+    (tmp_path / "stages" / "mine" / "out").write_text("A")
+    run_stages(recorder.pipeline(), tmp_path)
+    assert recorder.ran == ["mine"]

@@ -3,9 +3,11 @@ config that made them.
 
     key(stage) = sha256(stage settings, keys of the stages it reads from)
 
-A finished stage writes `done.json` (key, settings, summary, seconds, a digest of its outputs,
-the digests of the outputs it read, provenance) last. On a rerun a stage whose `done.json` holds
-the same key, and whose inputs still have the digests it read, is skipped; a changed setting
+A finished stage writes `done.json` (key, settings, summary, seconds, a digest of its outputs and
+their sizes, the digests of the outputs it read, provenance) last. On a rerun a stage whose
+`done.json` holds the same key, whose inputs still have the digests it read, and whose outputs
+still have the sizes (and, up to 256 MB, the digest) it wrote, is skipped; outputs that fail that
+check are named in a warning and the stage runs again from an empty folder; a changed setting
 changes the key of that stage and of every stage downstream, so exactly those rerun. A stage
 killed half way has no `done.json`: it runs again in the same folder, where its own resumable
 state (score store shards, training checkpoints, index chunks) lets it continue. A folder holding
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 KEY_FILE = "key"
 DONE_FILE = "done.json"
 TRASH_PREFIX = ".removing-"
+VERIFY_FULL_BYTES = 256 << 20  # a cached stage's outputs up to this size are re-hashed in full before use
 
 
 @dataclass
@@ -92,13 +95,18 @@ def run_stages(
         keys[stage.name], folders[stage.name] = key, folder
         read = {name: digests[name] for name in stage.inputs}
         done = _read_done(folder)
+        redo = False
         if done is not None and done.get("key") == key and stage.name not in force and _same_inputs(done, read, ran):
-            log.info("stage %s: cached (%s)", stage.name, key)
-            digests[stage.name] = done.get("outputs_sha256")
-            outcomes.append(StageOutcome(stage.name, key, folder, True, float(done.get("seconds", 0.0)), done.get("summary", {})))
-            continue
+            problem = verify_outputs(folder, stage.outputs, done)
+            if problem is None:
+                log.info("stage %s: cached (%s)", stage.name, key)
+                digests[stage.name] = done.get("outputs_sha256")
+                outcomes.append(StageOutcome(stage.name, key, folder, True, float(done.get("seconds", 0.0)), done.get("summary", {})))
+                continue
+            log.warning("stage %s: its cached outputs fail their check (%s); running it again from scratch", stage.name, problem)
+            redo = True
         if shard.is_main:
-            if stage.name in force:
+            if stage.name in force or redo:
                 _move_aside(folder)
             _prepare(folder, key)
         shard.barrier()
@@ -114,7 +122,7 @@ def run_stages(
             atomic_write_json(
                 folder / DONE_FILE,
                 {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
-                 "inputs_sha256": read, "outputs_sha256": digests[stage.name],
+                 "inputs_sha256": read, "outputs_sha256": digests[stage.name], "outputs_bytes": output_sizes(folder, stage.outputs),
                  "summary": summary, "seconds": round(seconds, 3), "peak_rss_mb": peak, "provenance": provenance()},
             )
         shard.barrier()
@@ -151,14 +159,45 @@ def _same_inputs(done: dict[str, Any], read: dict[str, str | None], ran: set[str
     return all(recorded.get(name) == digest for name, digest in read.items())
 
 
-def outputs_digest(folder: Path, outputs: list[str] | None = None) -> str:
-    """sha256 over the relative paths and bytes of a stage's outputs (files under `outputs`, or
-    the whole folder but its bookkeeping), in path order."""
+def output_files(folder: Path, outputs: list[str] | None = None) -> list[Path]:
+    """A stage's output files (under `outputs`, or the whole folder but its bookkeeping), in path order."""
     roots = [folder / name for name in outputs] if outputs is not None else [folder]
-    files = sorted(
+    return sorted(
         path for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
         if path.is_file() and path.name not in (DONE_FILE, KEY_FILE)
     )
+
+
+def output_sizes(folder: Path, outputs: list[str] | None = None) -> dict[str, int]:
+    return {path.relative_to(folder).as_posix(): path.stat().st_size for path in output_files(folder, outputs)}
+
+
+def verify_outputs(folder: Path, outputs: list[str] | None, done: dict[str, Any]) -> str | None:
+    """Why a finished stage's outputs cannot be trusted (a file gone, added, or of another size
+    than `done.json` recorded; for outputs up to VERIFY_FULL_BYTES, any changed byte), or None."""
+    recorded = done.get("outputs_bytes")
+    if isinstance(recorded, dict):
+        now = output_sizes(folder, outputs)
+        for name in sorted(recorded.keys() | now.keys()):
+            if name not in now:
+                return f"{folder / name} is missing"
+            if name not in recorded:
+                return f"{folder / name} was not among its outputs"
+            if now[name] != recorded[name]:
+                return f"{folder / name} has {now[name]} bytes, not the {recorded[name]} written"
+        total = sum(now.values())
+    else:  # a done.json from before sizes were recorded
+        total = sum(path.stat().st_size for path in output_files(folder, outputs))
+    expected = done.get("outputs_sha256")
+    if expected is not None and total <= VERIFY_FULL_BYTES and outputs_digest(folder, outputs) != expected:
+        return f"the sha256 of its outputs in {folder} is not the one written"
+    return None
+
+
+def outputs_digest(folder: Path, outputs: list[str] | None = None) -> str:
+    """sha256 over the relative paths and bytes of a stage's outputs (files under `outputs`, or
+    the whole folder but its bookkeeping), in path order."""
+    files = output_files(folder, outputs)
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
@@ -186,10 +225,19 @@ def _remove_trash(root: Path) -> None:
 
 
 def _read_done(folder: Path) -> dict[str, Any] | None:
+    """A stage's done.json, or None where it is missing or not a done.json (the stage reruns)."""
+    path = folder / DONE_FILE
     try:
-        return json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        done = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as error:
+        log.warning("%s: unreadable (%s); the stage runs again", path, error)
+        return None
+    if not isinstance(done, dict) or not isinstance(done.get("key"), str):
+        log.warning("%s: not a done.json (no key); the stage runs again", path)
+        return None
+    return done
 
 
 def _prepare(folder: Path, key: str) -> None:
