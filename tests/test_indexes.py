@@ -125,6 +125,16 @@ def test_ivf_recall_grows_with_nprobe_and_is_exact_when_probing_every_list(vecto
     assert structure.effective_params() == {"nprobe": 32}
 
 
+def test_more_inverted_lists_than_documents_are_lowered_with_a_warning(vectors, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import faiss
+
+    base, queries = vectors
+    structure = build("IVF4096,Flat:nprobe=8", base, tmp_path)  # 2,000 documents
+    assert "4096 inverted lists for 2000 documents; building IVF51 instead" in caplog.text
+    assert faiss.extract_index_ivf(structure.index).nlist == 51
+    assert recall_at(structure.search(queries, 10)[1], exact(base, queries, 10), 10) > 0.5
+
+
 def test_hnsw_and_pq_load_back_with_their_search_settings(vectors, tmp_path: Path) -> None:
     import faiss
 

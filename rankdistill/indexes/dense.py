@@ -5,6 +5,8 @@ Both use inner product; vectors arrive already normalised when the model's simil
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +19,8 @@ from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Chunks
 from rankdistill.indexes.spec import IndexSpec, faiss_message
+
+log = logging.getLogger(__name__)
 
 FAISS_FILE = "index.faiss"
 CODES_FILE = "codes.faiss"
@@ -143,10 +147,25 @@ class FaissStructure:
         return FaissStructure(index, spec)
 
 
+def ivf_lists(index: faiss.Index) -> int | None:
+    """The inverted-list count of an IVF index (through any pre-transform), or None."""
+    try:
+        return int(faiss.extract_index_ivf(index).nlist)
+    except RuntimeError:
+        return None
+
+
 def build_faiss(spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int, seed: int) -> tuple[FaissStructure, dict[str, float]]:
     """Make the factory index; train it (IVF centroids, PQ/SQ codebooks) on a uniform sample of
     `train_size` vectors; add the corpus chunk by chunk. Returns the structure and timings."""
     index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
+    lists = ivf_lists(index)
+    documents = chunks.count() if lists is not None else 0
+    if lists is not None and lists > documents:  # k-means cannot make more centroids than there are documents
+        fewer = max(1, documents // 39)  # faiss' own floor: 39 training points per centroid
+        log.warning("index spec %r: %d inverted lists for %d documents; building IVF%d instead", spec.build, lists, documents, fewer)
+        spec = replace(spec, build=re.sub(r"IVF\d+", f"IVF{fewer}", spec.build, count=1))
+        index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
     if "efConstruction" in spec.build_params:
         graph = _hnsw(index)
         if graph is None:

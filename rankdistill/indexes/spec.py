@@ -166,10 +166,17 @@ def check_factory(spec: IndexSpec, dimension: int) -> None:
     if spec.kind != "faiss":
         return
     try:
-        faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as exc:
         detail = faiss_message(exc)
         raise UserError(
             f"index spec {spec.build!r}: faiss index_factory cannot build it for dimension {dimension} ({detail}); "
             "expected e.g. Flat, HNSW32, IVF256,PQ32, SQ8, binary, inverted or seismic"
         ) from None
+    space = faiss.ParameterSpace()  # the search parameters, on the empty index
+    for key, value in spec.params.items():
+        try:
+            space.set_index_parameter(index, key, float(value))
+        except RuntimeError as exc:
+            raise UserError(f"index spec {spec.text!r}: faiss cannot set search parameter {key}={value} on {spec.build} "
+                            f"({faiss_message(exc)}); IVF indexes take nprobe, HNSW indexes efSearch") from None

@@ -486,8 +486,11 @@ def run_pipeline(
     from rankdistill.pipeline.report import write_report
     from rankdistill.core.provenance import provenance
 
+    from rankdistill.pipeline.preflight import preflight
+
     shard = Shard.from_env()  # under torchrun every stage splits its work across the ranks
     run_dir = config.run_dir()
+    preflight(config, source)
     check_writable(run_dir, "run folder")
     if config.teacher is not None:
         check_writable(store_root(config), "teacher score store")
