@@ -47,6 +47,8 @@ def test_malformed_json_line_names_file_and_line(tmp_path: Path) -> None:
         ({"_id": "a"}, "text", "missing"),
         ({"_id": "a", "text": 7}, "text", "expected a string"),
         ({"_id": "", "text": "x"}, "_id", "empty id"),
+        ({"_id": "doc 7", "text": "x"}, "_id", "contains ' ': ids cannot hold whitespace"),  # TREC run files split on it
+        ({"_id": "doc\t7", "text": "x"}, "_id", "contains '\\t'"),
     ],
 )
 def test_corpus_field_errors(tmp_path: Path, record: dict, field: str, message: str) -> None:
@@ -114,6 +116,8 @@ def test_qrels_unknown_doc_can_be_a_counted_warning(tmp_path: Path) -> None:
         ("q1\td1", None, "expected 3 tab-separated columns"),
         ("q1 d1 1", None, "expected 3 tab-separated columns"),
         ("\td1\t1", "query-id", "empty"),
+        ("q 1\td1\t1", "query-id", "contains ' '"),
+        ("q1\td 1\t1", "corpus-id", "contains ' '"),
     ],
 )
 def test_qrels_row_errors(tmp_path: Path, row: str, field: str | None, message: str) -> None:

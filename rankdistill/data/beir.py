@@ -84,10 +84,20 @@ def check_encodable(path: Path, line_no: int, name: str, value: str) -> None:
         raise InputError(path, f"lone surrogate {value[exc.start]!r} at character {exc.start + 1} (a broken \\u escape)", line_no, name) from None
 
 
+def check_id_characters(path: Path, line_no: int, value: str, field: str) -> None:
+    """An id must survive the whitespace-separated formats it is written to (TREC run files,
+    qrels): whitespace or a control character in it is a located error."""
+    bad = next((c for c in value if c.isspace() or ord(c) < 32), None)
+    if bad is not None:
+        raise InputError(path, f"id {value!r} contains {bad!r}: ids cannot hold whitespace or control characters "
+                         "(TREC run files and qrels separate their columns with it)", line_no, field)
+
+
 def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, int]) -> str:
     doc_id = _string_field(path, line_no, record, "_id", required=True)
     if not doc_id.strip():
         raise InputError(path, "empty id", line_no, "_id")
+    check_id_characters(path, line_no, doc_id, "_id")
     if doc_id in first_seen:
         raise InputError(path, f"duplicate id {doc_id!r} (first on line {first_seen[doc_id]})", line_no, "_id")
     first_seen[doc_id] = line_no
@@ -179,6 +189,8 @@ def load_qrels(
             raise InputError(path, "empty", line_no, "query-id")
         if not doc_id:
             raise InputError(path, "empty", line_no, "corpus-id")
+        check_id_characters(path, line_no, query_id, "query-id")
+        check_id_characters(path, line_no, doc_id, "corpus-id")
         judgements.add(line_no, query_id, doc_id, grade)
     return judgements.finish(warnings)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.textfile import text_lines
-from rankdistill.data.beir import BeirDataset, check_encodable, load_queries
+from rankdistill.data.beir import BeirDataset, check_encodable, check_id_characters, load_queries
 from rankdistill.data.open import open_corpus
 
 UNLABELED = "unlabeled"
@@ -81,6 +81,7 @@ def load_query_log(path: str | Path) -> dict[str, str]:
             query_id, text = query_id.strip(), text.strip()
             if not query_id or not text:
                 raise InputError(path, "expected 'id<TAB>text' or a query without tabs", line_no)
+            check_id_characters(path, line_no, query_id, "id")
         else:
             query_id = f"log-{line_no}"
         if query_id in queries:
