@@ -24,12 +24,23 @@ def main(names: list[str]) -> None:
         evaluation = evaluate_retriever(dataset, "bm25")
         results = evaluation.results
         if dataset_info(name).ignore_identical_ids:
-            results = drop_identical_ids(results)  # what beir's ignore_identical_ids does, for MRR too
-        ndcg, _map, recall, _ = EvaluateRetrieval.evaluate(dataset.qrels, {q: dict(h) for q, h in results.items()}, [10, 100], False)
+            results = drop_identical_ids(
+                results
+            )  # what beir's ignore_identical_ids does, for MRR too
+        ndcg, _map, recall, _ = EvaluateRetrieval.evaluate(
+            dataset.qrels, {q: dict(h) for q, h in results.items()}, [10, 100], False
+        )
         mrr = EvaluateRetrieval.evaluate_custom(dataset.qrels, results, [10], metric="mrr")
-        theirs = {"nDCG@10": ndcg["NDCG@10"], "R@100": recall["Recall@100"], "MRR@10": mrr["MRR@10"], "MAP@100": _map["MAP@100"]}
+        theirs = {
+            "nDCG@10": ndcg["NDCG@10"],
+            "R@100": recall["Recall@100"],
+            "MRR@10": mrr["MRR@10"],
+            "MAP@100": _map["MAP@100"],
+        }
         for metric, value in theirs.items():
-            print(f"| {name} | {metric} | {evaluation.result.aggregate[metric]:.4f} | {value:.4f} |")
+            print(
+                f"| {name} | {metric} | {evaluation.result.aggregate[metric]:.4f} | {value:.4f} |"
+            )
         tied = 0
         for query_id, hits in results.items():
             ranked = list(hits.items())[:10]
@@ -38,8 +49,13 @@ def main(names: list[str]) -> None:
             if first is not None and sum(score == ranked[first][1] for _, score in ranked) > 1:
                 tied += 1
         print(f"| {name} | queries whose first relevant top-10 hit shares its score | {tied} | |")
-        trec_order = {q: dict(sorted(sorted(h.items(), reverse=True), key=lambda item: -item[1])) for q, h in truncate(results, 10).items()}
-        reordered = EvaluateRetrieval.evaluate_custom(dataset.qrels, trec_order, [10], metric="mrr")["MRR@10"]
+        trec_order = {
+            q: dict(sorted(sorted(h.items(), reverse=True), key=lambda item: -item[1]))
+            for q, h in truncate(results, 10).items()
+        }
+        reordered = EvaluateRetrieval.evaluate_custom(
+            dataset.qrels, trec_order, [10], metric="mrr"
+        )["MRR@10"]
         print(f"| {name} | MRR@10, beir on trec_eval's tie order | | {reordered:.4f} |")
 
 

@@ -11,6 +11,7 @@ The cuts are untrained (a fresh head): compute, not quality, is timed.
 
     RANKDISTILL_DATA=../shared/data .venv/bin/python evaluation/bench_ce_depth.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,28 +37,44 @@ def main() -> int:
     args = parser.parse_args()
     configure_threads()
     dataset = open_dataset("scifact", "test")
-    bodies = {f"first {n} layers": StudentConfig(kind="cross-encoder", model=args.teacher, layers=n, max_length=128) for n in range(1, 6)}
-    bodies["layers [0, 5]"] = StudentConfig(kind="cross-encoder", model=args.teacher, layers=[0, 5], max_length=128)
-    bodies["SPLADE-tiny body"] = StudentConfig(kind="cross-encoder", model="splade-tiny", max_length=128)
+    bodies = {
+        f"first {n} layers": StudentConfig(
+            kind="cross-encoder", model=args.teacher, layers=n, max_length=128
+        )
+        for n in range(1, 6)
+    }
+    bodies["layers [0, 5]"] = StudentConfig(
+        kind="cross-encoder", model=args.teacher, layers=[0, 5], max_length=128
+    )
+    bodies["SPLADE-tiny body"] = StudentConfig(
+        kind="cross-encoder", model="splade-tiny", max_length=128
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folders = {"teacher (6 layers)": args.teacher}
         for name, config in bodies.items():
             folders[name] = str(Path(tmp) / name.replace(" ", "_"))
             load_cross_encoder(config, "cpu").save(folders[name])
-        models = {name: build_teacher(f"cross-encoder:{folder}", None, 32, 128, None, "auto", "torch") for name, folder in folders.items()}
+        models = {
+            name: build_teacher(f"cross-encoder:{folder}", None, 32, 128, None, "auto", "torch")
+            for name, folder in folders.items()
+        }
         for model in models.values():  # load weights and warm the kernels: not query latency
             model.score(["warm-up"] * 4, ["warm-up document"] * 4)
         rounds = {name: [] for name in models}
         for _ in range(args.rounds):
             for name, model in models.items():
                 rounds[name].append(rerank_latency(dataset, model, 100, args.queries))
-    print(f"CPU capability: {cpu_capability()}; SciFact test, first {args.queries} queries, BM25 top 100, {args.rounds} rounds")
+    print(
+        f"CPU capability: {cpu_capability()}; SciFact test, first {args.queries} queries, BM25 top 100, {args.rounds} rounds"
+    )
     anchor = statistics.median(rounds["teacher (6 layers)"])
     print("| model | ms/query (median round) | rounds | speed-up over the teacher |")
     print("|---|---|---|---|")
     for name, values in rounds.items():
         ms = statistics.median(values)
-        print(f"| {name} | {ms:.1f} | {' / '.join(f'{v:.1f}' for v in values)} | {anchor / ms:.2f}x |")
+        print(
+            f"| {name} | {ms:.1f} | {' / '.join(f'{v:.1f}' for v in values)} | {anchor / ms:.2f}x |"
+        )
     return 0
 
 

@@ -29,11 +29,10 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from rankdistill.core.hardware import configure_threads, cpu_capability, resolve_precision
 from rankdistill.data import open_dataset
-from rankdistill.core.hardware import configure_threads, resolve_precision, cpu_capability
+from rankdistill.encoders.models import EncodingSettings, resolve_model
 from rankdistill.metrics.trec_eval import evaluate_run
-from rankdistill.encoders.models import resolve_model
-from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model
 
 PATHS = {  # name -> (backend, precision)
@@ -57,11 +56,15 @@ def corpus_sample(dataset, docs: int, seed: int = 0) -> list[str]:
     return [d for d in ids if d in keep]
 
 
-def ndcg10(dataset, doc_ids: list[str], doc_vectors: np.ndarray, query_vectors: np.ndarray) -> float:
+def ndcg10(
+    dataset, doc_ids: list[str], doc_vectors: np.ndarray, query_vectors: np.ndarray
+) -> float:
     query_ids = list(dataset.queries)
     scores = query_vectors @ doc_vectors.T
     top = np.argsort(-scores, axis=1)[:, :10]
-    results = {q: {doc_ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(query_ids)}
+    results = {
+        q: {doc_ids[j]: float(scores[i, j]) for j in top[i]} for i, q in enumerate(query_ids)
+    }
     return evaluate_run(dataset.qrels, results, ignore_identical_ids=True).aggregate["nDCG@10"]
 
 
@@ -69,9 +72,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--dataset", default="scifact")
-    parser.add_argument("--docs", type=int, default=2000, help="corpus size (judged + seeded sample); 0 = all")
+    parser.add_argument(
+        "--docs", type=int, default=2000, help="corpus size (judged + seeded sample); 0 = all"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--path", action="append", choices=PATHS, help="paths to time besides plain (default: all this CPU runs)")
+    parser.add_argument(
+        "--path",
+        action="append",
+        choices=PATHS,
+        help="paths to time besides plain (default: all this CPU runs)",
+    )
     args = parser.parse_args()
     threads = configure_threads()
     native_bf16 = resolve_precision("auto", "cpu") == "bf16"
@@ -87,14 +97,23 @@ def main() -> None:
     started = time.perf_counter()
     plain_docs = plain_model.encode(texts, batch_size=args.batch_size, normalize_embeddings=True)
     seconds = {"plain": time.perf_counter() - started}
-    quality = {"plain": ndcg10(dataset, doc_ids, plain_docs, plain_model.encode(queries, batch_size=args.batch_size, normalize_embeddings=True))}
+    quality = {
+        "plain": ndcg10(
+            dataset,
+            doc_ids,
+            plain_docs,
+            plain_model.encode(queries, batch_size=args.batch_size, normalize_embeddings=True),
+        )
+    }
     cosine = {}
 
     setup = {}
     for name in paths:
         backend, precision = PATHS[name]
         started = time.perf_counter()
-        model = load_dense_model(args.model, EncodingSettings(args.batch_size, None, "cpu", precision, backend))
+        model = load_dense_model(
+            args.model, EncodingSettings(args.batch_size, None, "cpu", precision, backend)
+        )
         encode_documents(model, texts[:32], progress=False)  # first-call costs
         setup[name] = time.perf_counter() - started
         started = time.perf_counter()
@@ -104,14 +123,21 @@ def main() -> None:
         quality[name] = ndcg10(dataset, doc_ids, vectors, encode_queries(model, queries))
         cosine[name] = float(np.min(np.sum(vectors * plain_docs, axis=1)))
 
-    print(f"model {args.model}, {len(texts)} {args.dataset} docs ({'all' if len(texts) == len(dataset.corpus) else 'judged + seeded sample'}), "
-          f"{len(queries)} test queries, batch {args.batch_size}, threads {threads}, torch {torch.__version__}, CPU capability {cpu_capability()}")
+    print(
+        f"model {args.model}, {len(texts)} {args.dataset} docs ({'all' if len(texts) == len(dataset.corpus) else 'judged + seeded sample'}), "
+        f"{len(queries)} test queries, batch {args.batch_size}, threads {threads}, torch {torch.__version__}, CPU capability {cpu_capability()}"
+    )
     print("| path | docs/s | vs plain | nDCG@10 | vs plain | min cosine to plain |")
     print("|---|---|---|---|---|---|")
     for name, secs in seconds.items():
-        print(f"| {name} | {len(texts) / secs:.1f} | {seconds['plain'] / secs:.2f}x | {quality[name]:.4f} | {quality[name] - quality['plain']:+.4f} | "
-              f"{cosine.get(name, 1.0):.4f} |")
-    print("setup before timing (load; export, quantisation, compilation): " + ", ".join(f"{n} {s:.1f} s" for n, s in setup.items()))
+        print(
+            f"| {name} | {len(texts) / secs:.1f} | {seconds['plain'] / secs:.2f}x | {quality[name]:.4f} | {quality[name] - quality['plain']:+.4f} | "
+            f"{cosine.get(name, 1.0):.4f} |"
+        )
+    print(
+        "setup before timing (load; export, quantisation, compilation): "
+        + ", ".join(f"{n} {s:.1f} s" for n, s in setup.items())
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,13 @@ import torch
 from transformers import TrainerCallback
 
 from rankdistill.encoders.models import resolve_model
-from rankdistill.training.config import DataConfig, DevConfig, StudentConfig, TrainConfig, TrainerConfig
+from rankdistill.training.config import (
+    DataConfig,
+    DevConfig,
+    StudentConfig,
+    TrainConfig,
+    TrainerConfig,
+)
 from rankdistill.training.train import prepare_data, train
 
 
@@ -66,11 +72,20 @@ def main() -> None:
             name=name,
             seed=13,
             output_dir=str(scratch),
-            data=DataConfig(dataset=args.dataset, training_set=args.training_set, negatives=args.negatives),
+            data=DataConfig(
+                dataset=args.dataset, training_set=args.training_set, negatives=args.negatives
+            ),
             student=StudentConfig(kind="dense", model=args.model, max_length=args.max_length),
             loss=loss,
-            trainer=TrainerConfig(max_steps=total, batch_size=args.batch_size, learning_rate=2e-5, warmup_ratio=0.1,
-                                  save_steps=10 * total, logging_steps=10 * total, device="cpu"),
+            trainer=TrainerConfig(
+                max_steps=total,
+                batch_size=args.batch_size,
+                learning_rate=2e-5,
+                warmup_ratio=0.1,
+                save_steps=10 * total,
+                logging_steps=10 * total,
+                device="cpu",
+            ),
             dev=DevConfig(queries=0),
         )
 
@@ -78,7 +93,11 @@ def main() -> None:
 
     def plain(round_no: int) -> float:
         from datasets import Dataset
-        from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+        from sentence_transformers import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
         from sentence_transformers.sentence_transformer.losses import MarginMSELoss
         from transformers import set_seed
 
@@ -87,12 +106,26 @@ def main() -> None:
         model.max_seq_length = args.max_length
         timer = StepTimer(args.warmup)
         arguments = SentenceTransformerTrainingArguments(
-            output_dir=str(scratch / f"plain-{round_no}"), max_steps=total, per_device_train_batch_size=args.batch_size,
-            learning_rate=2e-5, warmup_steps=0.1, weight_decay=0.01, seed=13, data_seed=13, save_strategy="no",
-            logging_steps=10 * total, report_to="none", use_cpu=True,
+            output_dir=str(scratch / f"plain-{round_no}"),
+            max_steps=total,
+            per_device_train_batch_size=args.batch_size,
+            learning_rate=2e-5,
+            warmup_steps=0.1,
+            weight_decay=0.01,
+            seed=13,
+            data_seed=13,
+            save_strategy="no",
+            logging_steps=10 * total,
+            report_to="none",
+            use_cpu=True,
         )
-        trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=Dataset.from_list(rows),
-                                             loss=MarginMSELoss(model), callbacks=[timer])
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=arguments,
+            train_dataset=Dataset.from_list(rows),
+            loss=MarginMSELoss(model),
+            callbacks=[timer],
+        )
         trainer.train()
         return timer.seconds()
 
@@ -107,7 +140,9 @@ def main() -> None:
     paths = {
         "plain ST MarginMSELoss": plain,
         "ours margin_mse": ours("margin_mse", "mmse"),
-        "ours listwise_kl + 0.1 infonce": ours({"listwise_kl": {"scale": 20}, "infonce": 0.1}, "kl"),
+        "ours listwise_kl + 0.1 infonce": ours(
+            {"listwise_kl": {"scale": 20}, "infonce": 0.1}, "kl"
+        ),
     }
     timings: dict[str, list[float]] = {name: [] for name in paths}
     for round_no in range(args.rounds):
@@ -115,15 +150,22 @@ def main() -> None:
         for name in names:
             timings[name].append(paths[name](round_no))
 
-    rate = {name: args.steps * args.batch_size / statistics.median(values) for name, values in timings.items()}
+    rate = {
+        name: args.steps * args.batch_size / statistics.median(values)
+        for name, values in timings.items()
+    }
     anchor = rate["plain ST MarginMSELoss"]
-    print(f"model {args.model}, max_seq_length {args.max_length}, {counts['rows']} rows of 1 positive + "
-          f"{args.negatives} negatives from {args.training_set}, batch {args.batch_size}, {args.warmup} warm-up + "
-          f"{args.steps} timed steps per run, {args.rounds} rounds, torch threads {torch.get_num_threads()}")
+    print(
+        f"model {args.model}, max_seq_length {args.max_length}, {counts['rows']} rows of 1 positive + "
+        f"{args.negatives} negatives from {args.training_set}, batch {args.batch_size}, {args.warmup} warm-up + "
+        f"{args.steps} timed steps per run, {args.rounds} rounds, torch threads {torch.get_num_threads()}"
+    )
     print("| path | examples/s (median) | timed seconds per round | ratio vs plain |")
     print("|---|---|---|---|")
     for name, values in timings.items():
-        print(f"| {name} | {rate[name]:.2f} | {', '.join(f'{v:.1f}' for v in values)} | {rate[name] / anchor:.3f} |")
+        print(
+            f"| {name} | {rate[name]:.2f} | {', '.join(f'{v:.1f}' for v in values)} | {rate[name] / anchor:.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ METRIC = "ndcg@10"
 STUDENT = "student__Flat_"
 ZERO_SHOT = "dense_all-MiniLM-L6-v2"
 RERANK = "bm25___teacher_rerank_100"
-NAME = re.compile(r"^(?P<dataset>[a-z]+)-budget-(?:(?P<arm>judged|both)-(?P<n>\d+)|teacher)(?:-seed(?P<seed>\d+))?$")
+NAME = re.compile(
+    r"^(?P<dataset>[a-z]+)-budget-(?:(?P<arm>judged|both)-(?P<n>\d+)|teacher)(?:-seed(?P<seed>\d+))?$"
+)
 ARMS = {"judged": "judgements only", "both": "teacher + judgements", "teacher": "teacher only"}
 
 
@@ -44,13 +46,19 @@ def seed_mean(runs: list[dict[str, float]]) -> dict[str, float]:
     return {q: float(np.mean([r[q] for r in runs])) for q in queries}
 
 
-def collect(dataset: str) -> tuple[dict[tuple[str, int | None], list[dict[str, float]]], dict[str, dict[str, float]]]:
+def collect(
+    dataset: str,
+) -> tuple[dict[tuple[str, int | None], list[dict[str, float]]], dict[str, dict[str, float]]]:
     """{(arm, N): [per-query values, one per seed]} and the shared baselines' per-query values."""
     found: dict[tuple[str, int | None], list[dict[str, float]]] = defaultdict(list)
     baselines: dict[str, dict[str, float]] = {}
     for run in sorted(RESULTS.iterdir()):
         match = NAME.match(run.name)
-        if not match or match["dataset"] != dataset or not (run / dataset / STUDENT / "metrics.json").is_file():
+        if (
+            not match
+            or match["dataset"] != dataset
+            or not (run / dataset / STUDENT / "metrics.json").is_file()
+        ):
             continue
         arm, n = match["arm"] or "teacher", int(match["n"]) if match["n"] else None
         found[(arm, n)].append(per_query(run, dataset, STUDENT))
@@ -65,27 +73,43 @@ def table(dataset: str) -> tuple[str, dict]:
     if not found:
         raise SystemExit(f"no label-budget runs of {dataset} under {RESULTS}")
     budgets = sorted({n for arm, n in found if n is not None})
-    mean = {key: float(np.mean([np.mean(list(r.values())) for r in runs])) for key, runs in found.items()}
-    lines = [f"### {dataset}: nDCG@10 against judged training queries", "",
-             "| judged queries | judgements only | teacher + judgements | both - judged (p) | seeds |", "|---|---|---|---|---|"]
+    mean = {
+        key: float(np.mean([np.mean(list(r.values())) for r in runs]))
+        for key, runs in found.items()
+    }
+    lines = [
+        f"### {dataset}: nDCG@10 against judged training queries",
+        "",
+        "| judged queries | judgements only | teacher + judgements | both - judged (p) | seeds |",
+        "|---|---|---|---|---|",
+    ]
     teacher = found.get(("teacher", None))
     if teacher:
-        lines.append(f"| 0 | {np.mean(list(baselines.get('zero-shot', {}).values()) or [np.nan]):.4f} (zero-shot) | "
-                     f"{mean[('teacher', None)]:.4f} (teacher only) | | {len(teacher)} |")
+        lines.append(
+            f"| 0 | {np.mean(list(baselines.get('zero-shot', {}).values()) or [np.nan]):.4f} (zero-shot) | "
+            f"{mean[('teacher', None)]:.4f} (teacher only) | | {len(teacher)} |"
+        )
     for n in budgets:
         judged, both = found.get(("judged", n)), found.get(("both", n))
         cells = [f"{mean[(arm, n)]:.4f}" if (arm, n) in mean else "" for arm in ("judged", "both")]
         test = ""
         if judged and both:
-            x, y = paired_values({q: {METRIC: v} for q, v in seed_mean(both).items()},
-                                 {q: {METRIC: v} for q, v in seed_mean(judged).items()}, METRIC)
+            x, y = paired_values(
+                {q: {METRIC: v} for q, v in seed_mean(both).items()},
+                {q: {METRIC: v} for q, v in seed_mean(judged).items()},
+                METRIC,
+            )
             result = compare(x, y)
             test = f"{result['delta']:+.4f} (p {result['randomisation_p']:.4f})"
         seeds = "/".join(str(len(found.get((arm, n), []))) for arm in ("judged", "both"))
         lines.append(f"| {n} | {cells[0]} | {cells[1]} | {test} | {seeds} |")
     for name, values in baselines.items():
         lines.append(f"\n{name}: {np.mean(list(values.values())):.4f}")
-    return "\n".join(lines), {"mean": mean, "budgets": budgets, "baselines": {k: float(np.mean(list(v.values()))) for k, v in baselines.items()}}
+    return "\n".join(lines), {
+        "mean": mean,
+        "budgets": budgets,
+        "baselines": {k: float(np.mean(list(v.values()))) for k, v in baselines.items()},
+    }
 
 
 def plot(curves: dict[str, dict]) -> None:
@@ -104,11 +128,21 @@ def plot(curves: dict[str, dict]) -> None:
             start = zero if arm == "judged" else mean.get(("teacher", None))
             if start is not None:
                 xs, ys = [0, *xs], [start, *ys]
-            ax.plot([max(x, 5) for x in xs], ys, style, label=ARMS[arm])  # 0 judged drawn at 5 on the log axis
+            ax.plot(
+                [max(x, 5) for x in xs], ys, style, label=ARMS[arm]
+            )  # 0 judged drawn at 5 on the log axis
         if ("teacher", None) in mean:
-            ax.axhline(mean[("teacher", None)], color="tab:green", linestyle=":", label=ARMS["teacher"])
+            ax.axhline(
+                mean[("teacher", None)], color="tab:green", linestyle=":", label=ARMS["teacher"]
+            )
         for name, value in curve["baselines"].items():
-            ax.axhline(value, color="grey", linewidth=0.8, linestyle="-." if "rerank" in name else "-", label=name)
+            ax.axhline(
+                value,
+                color="grey",
+                linewidth=0.8,
+                linestyle="-." if "rerank" in name else "-",
+                label=name,
+            )
         ax.set_xscale("log")
         ax.set_xticks([5, *budgets], ["0", *map(str, budgets)])
         ax.set_xlabel("judged training queries")

@@ -21,11 +21,19 @@ def main(training_set: str, dataset: str, split: str) -> None:
     records = [r for r in read_training_set(training_set) if r.query_id in judged]
     relevant = {q: {d for d, g in docs.items() if g > 0} for q, docs in judged.items()}
     top1 = sum(r.positives[0].doc_id in relevant[r.query_id] for r in records)
-    listed = sum(bool(relevant[r.query_id] & ({p.doc_id for p in r.positives} | {n.doc_id for n in r.negatives})) for r in records)
+    listed = sum(
+        bool(
+            relevant[r.query_id]
+            & ({p.doc_id for p in r.positives} | {n.doc_id for n in r.negatives})
+        )
+        for r in records
+    )
     length = 1 + max(len(r.negatives) for r in records)
     print(f"{training_set}: {len(records)} records with judgements in {dataset}/{split}")
-    print("| teacher's top 1 is a judged positive | a judged positive in the teacher's top "
-          f"{length} |\n|---|---|\n| {top1 / len(records):.3f} ({top1}) | {listed / len(records):.3f} ({listed}) |")
+    print(
+        "| teacher's top 1 is a judged positive | a judged positive in the teacher's top "
+        f"{length} |\n|---|---|\n| {top1 / len(records):.3f} ({top1}) | {listed / len(records):.3f} ({listed}) |"
+    )
 
 
 if __name__ == "__main__":

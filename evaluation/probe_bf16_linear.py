@@ -5,12 +5,23 @@ those instructions, as on an AVX2-only CPU, bf16 is several times slower (bench_
     .venv/bin/python evaluation/probe_bf16_linear.py
     ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 .venv/bin/python evaluation/probe_bf16_linear.py
 """
-import time, torch
+
+import time
+
+import torch
+
 torch.set_num_threads(2)
-x = torch.randn(32*256, 384); lin = torch.nn.Linear(384, 1536)
+x = torch.randn(32 * 256, 384)
+lin = torch.nn.Linear(384, 1536)
+
+
 def t(bf):
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf):
-        lin(x); s=time.perf_counter()
-        for _ in range(10): lin(x)
-        return time.perf_counter()-s
-print(torch.backends.cpu.get_cpu_capability(), "f32 %.3f bf16 %.3f" % (t(False), t(True)))
+        lin(x)
+        s = time.perf_counter()
+        for _ in range(10):
+            lin(x)
+        return time.perf_counter() - s
+
+
+print(torch.backends.cpu.get_cpu_capability(), f"f32 {t(False):.3f} bf16 {t(True):.3f}")

@@ -47,12 +47,20 @@ def batches(tokenizer, queries: list[str], docs: list[str], max_length: int, bat
     order = np.argsort([-(len(q) + len(d)) for q, d in zip(queries, docs)], kind="stable")
     for start in range(0, len(order), batch):
         rows = order[start : start + batch]
-        enc = tokenizer([queries[i] for i in rows], [docs[i] for i in rows], padding=True, truncation="longest_first",
-                        max_length=max_length, return_tensors="np")
+        enc = tokenizer(
+            [queries[i] for i in rows],
+            [docs[i] for i in rows],
+            padding=True,
+            truncation="longest_first",
+            max_length=max_length,
+            return_tensors="np",
+        )
         yield rows, {n: v.astype(np.int64) for n, v in enc.items()}
 
 
-def ov_scores(compiled, tokenizer, queries: list[str], docs: list[str], max_length: int, batch: int) -> tuple[np.ndarray, float]:
+def ov_scores(
+    compiled, tokenizer, queries: list[str], docs: list[str], max_length: int, batch: int
+) -> tuple[np.ndarray, float]:
     names = [i.get_any_name() for i in compiled.inputs]
     out = np.empty(len(queries), np.float32)
     started = time.perf_counter()
@@ -61,7 +69,9 @@ def ov_scores(compiled, tokenizer, queries: list[str], docs: list[str], max_leng
     return out, time.perf_counter() - started
 
 
-def ort_scores(path: str, tokenizer, queries: list[str], docs: list[str], max_length: int, batch: int) -> tuple[np.ndarray, float]:
+def ort_scores(
+    path: str, tokenizer, queries: list[str], docs: list[str], max_length: int, batch: int
+) -> tuple[np.ndarray, float]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -73,8 +83,14 @@ def ort_scores(path: str, tokenizer, queries: list[str], docs: list[str], max_le
     started = time.perf_counter()
     for start in range(0, len(order), batch):
         rows = order[start : start + batch]
-        enc = tokenizer([queries[i] for i in rows], [docs[i] for i in rows], padding=True, truncation="longest_first",
-                        max_length=max_length, return_tensors="np")
+        enc = tokenizer(
+            [queries[i] for i in rows],
+            [docs[i] for i in rows],
+            padding=True,
+            truncation="longest_first",
+            max_length=max_length,
+            return_tensors="np",
+        )
         out[rows] = session.run(None, {n: enc[n].astype(np.int64) for n in names})[0][:, 0]
     return out, time.perf_counter() - started
 
@@ -82,11 +98,19 @@ def ort_scores(path: str, tokenizer, queries: list[str], docs: list[str], max_le
 class Calibration:
     """CalibrationDataReader over pairs the timed set never contains."""
 
-    def __init__(self, tokenizer, names: list[str], queries: list[str], docs: list[str], max_length: int):
+    def __init__(
+        self, tokenizer, names: list[str], queries: list[str], docs: list[str], max_length: int
+    ):
         self.batches = []
         for start in range(0, len(queries), 16):
-            enc = tokenizer(queries[start : start + 16], docs[start : start + 16], padding=True, truncation="longest_first",
-                            max_length=max_length, return_tensors="np")
+            enc = tokenizer(
+                queries[start : start + 16],
+                docs[start : start + 16],
+                padding=True,
+                truncation="longest_first",
+                max_length=max_length,
+                return_tensors="np",
+            )
             self.batches.append({n: enc[n].astype(np.int64) for n in names})
         self.position = 0
 
@@ -109,7 +133,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
     from onnxruntime.transformers.optimizer import optimize_model
 
     queries, docs = real_pairs(args.pairs + args.calibration_pairs, 10)
@@ -120,15 +150,21 @@ def main() -> None:
     model = CrossEncoder(args.model, max_length=args.max_length, device="cpu")
     model.predict(list(zip(queries[:32], docs[:32])))
     started = time.perf_counter()
-    anchor = model.predict(list(zip(queries, docs)), batch_size=args.batch_size, activation_fn=torch.nn.Identity())
+    anchor = model.predict(
+        list(zip(queries, docs)), batch_size=args.batch_size, activation_fn=torch.nn.Identity()
+    )
     anchor_s = time.perf_counter() - started
 
     tmp = Path(tempfile.mkdtemp(prefix="ce-paths-"))
-    f32 = str(exported_model(model, args.model.replace("/", "-")[-16:], args.max_length, "onnx", root=tmp))
+    f32 = str(
+        exported_model(model, args.model.replace("/", "-")[-16:], args.max_length, "onnx", root=tmp)
+    )
     names = [i.name for i in onnx.load(f32).graph.input]
     config = model.model.config
     fused = str(tmp / "fused.onnx")
-    optimize_model(f32, model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size).save_model_to_file(fused)
+    optimize_model(
+        f32, model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+    ).save_model_to_file(fused)
     variants: dict[str, str] = {"ort-f32": f32, "ort-f32-fused": fused}
     setup: dict[str, float] = {}
 
@@ -146,26 +182,49 @@ def main() -> None:
         t = time.perf_counter()
         out = str(tmp / f"{name}.onnx")
         extra = {"CalibPercentile": 99.99} if method == CalibrationMethod.Percentile else {}
-        quantize_static(f32, out, Calibration(model.tokenizer, names, calib_q, calib_d, args.max_length), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method,
-                        nodes_to_exclude=exclude, op_types_to_quantize=["MatMul", "Gemm"], extra_options=extra)
+        quantize_static(
+            f32,
+            out,
+            Calibration(model.tokenizer, names, calib_q, calib_d, args.max_length),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=method,
+            nodes_to_exclude=exclude,
+            op_types_to_quantize=["MatMul", "Gemm"],
+            extra_options=extra,
+        )
         variants[name], setup[name] = out, time.perf_counter() - t
 
-    print(f"{len(queries)} SciFact train pairs (BM25 top-10), max_length {args.max_length}, batch {args.batch_size}, "
-          f"threads {configure_threads()}, torch CPU capability {cpu_capability()}; calibration: {len(calib_q)} pairs of other queries")
+    print(
+        f"{len(queries)} SciFact train pairs (BM25 top-10), max_length {args.max_length}, batch {args.batch_size}, "
+        f"threads {configure_threads()}, torch CPU capability {cpu_capability()}; calibration: {len(calib_q)} pairs of other queries"
+    )
     print(f"model: {args.model}")
     print("| path | seconds | pairs/s | vs plain fp32 | max abs diff | per-query tau | setup s |")
     print("|---|---|---|---|---|---|---|")
-    print(f"| plain CrossEncoder.predict (torch fp32, anchor) | {anchor_s:.2f} | {len(queries) / anchor_s:.1f} | 1.00x | | | |")
+    print(
+        f"| plain CrossEncoder.predict (torch fp32, anchor) | {anchor_s:.2f} | {len(queries) / anchor_s:.1f} | 1.00x | | | |"
+    )
     import nncf
     import openvino as ov
 
     core = ov.Core()
-    hint = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": configure_threads()}
+    hint = {
+        "INFERENCE_PRECISION_HINT": "f32",
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": configure_threads(),
+    }
     calib = Calibration(model.tokenizer, names, calib_q, calib_d, args.max_length).batches
     compiled = {"ov-f32": core.compile_model(core.read_model(f32), "CPU", hint)}
-    keep_attention = nncf.IgnoredScope(patterns=[".*attention.*", ".*classifier.*", ".*pooler.*"], validate=False)
-    keep_ends = nncf.IgnoredScope(patterns=[".*layer\\.0/.*", ".*layer\\.5/.*", ".*classifier.*", ".*pooler.*"], validate=False)
+    keep_attention = nncf.IgnoredScope(
+        patterns=[".*attention.*", ".*classifier.*", ".*pooler.*"], validate=False
+    )
+    keep_ends = nncf.IgnoredScope(
+        patterns=[".*layer\\.0/.*", ".*layer\\.5/.*", ".*classifier.*", ".*pooler.*"],
+        validate=False,
+    )
     for name, smooth, scope in (
         ("ov-int8-nncf", -1.0, None),
         ("ov-int8-nncf-smoothquant", 0.95, None),
@@ -173,18 +232,30 @@ def main() -> None:
         ("ov-int8-nncf-smoothquant-middle-layers", 0.95, keep_ends),
     ):
         t = time.perf_counter()
-        quantized = nncf.quantize(core.read_model(f32), nncf.Dataset(calib), model_type=nncf.ModelType.TRANSFORMER,
-                                  subset_size=len(calib), ignored_scope=scope,
-                                  advanced_parameters=nncf.AdvancedQuantizationParameters(smooth_quant_alpha=smooth))
+        quantized = nncf.quantize(
+            core.read_model(f32),
+            nncf.Dataset(calib),
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=len(calib),
+            ignored_scope=scope,
+            advanced_parameters=nncf.AdvancedQuantizationParameters(smooth_quant_alpha=smooth),
+        )
         compiled[name] = core.compile_model(quantized, "CPU", hint)
         setup[name] = time.perf_counter() - t
     for name, path in [*variants.items(), *compiled.items()]:
         if name.startswith("ov-"):
-            scores, seconds = ov_scores(path, model.tokenizer, queries, docs, args.max_length, args.batch_size)
+            scores, seconds = ov_scores(
+                path, model.tokenizer, queries, docs, args.max_length, args.batch_size
+            )
         else:
-            scores, seconds = ort_scores(path, model.tokenizer, queries, docs, args.max_length, args.batch_size)
-        print(f"| {name} | {seconds:.2f} | {len(queries) / seconds:.1f} | {anchor_s / seconds:.2f}x | {np.abs(scores - anchor).max():.4f} "
-              f"| {per_query_tau(queries, anchor, scores):.4f} | {setup.get(name, 0):.1f} |", flush=True)
+            scores, seconds = ort_scores(
+                path, model.tokenizer, queries, docs, args.max_length, args.batch_size
+            )
+        print(
+            f"| {name} | {seconds:.2f} | {len(queries) / seconds:.1f} | {anchor_s / seconds:.2f}x | {np.abs(scores - anchor).max():.4f} "
+            f"| {per_query_tau(queries, anchor, scores):.4f} | {setup.get(name, 0):.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

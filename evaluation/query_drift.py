@@ -31,7 +31,9 @@ def main() -> None:
     student[0].sub_modules["query"][0].max_seq_length = args.max_length
     before = starting.encode(texts, normalize_embeddings=True)
     after = student.encode_query(texts, normalize_embeddings=True)
-    print(f"{args.dataset}: mean cosine {float(np.mean(np.sum(before * after, axis=1))):.4f} over {len(texts)} documents at max length {args.max_length}")
+    print(
+        f"{args.dataset}: mean cosine {float(np.mean(np.sum(before * after, axis=1))):.4f} over {len(texts)} documents at max length {args.max_length}"
+    )
 
 
 if __name__ == "__main__":

@@ -79,13 +79,22 @@ def main() -> None:
     print(f"{args.dataset}\n\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for name, per_seed, per_query in rows:
         sd = f"{np.std(per_seed, ddof=1):.4f}" if len(per_seed) > 1 else "-"
-        cells = [name, str(len(per_seed)), f"{np.mean(per_seed):.4f} +- {sd}", " / ".join(f"{v:.4f}" for v in per_seed)]
+        cells = [
+            name,
+            str(len(per_seed)),
+            f"{np.mean(per_seed):.4f} +- {sd}",
+            " / ".join(f"{v:.4f}" for v in per_seed),
+        ]
         for reference in args.reference:
             if reference == name:
                 cells += ["(reference)", "", ""]
                 continue
             c = compare(*paired_values(per_query, by_name[reference], MAIN_METRIC))
-            cells += [f"{c['delta']:+.4f}", f"{c['wins']} / {c['losses']} / {c['ties']}", f"{c['randomisation_p']:.3g}"]
+            cells += [
+                f"{c['delta']:+.4f}",
+                f"{c['wins']} / {c['losses']} / {c['ties']}",
+                f"{c['randomisation_p']:.3g}",
+            ]
         print("| " + " | ".join(cells) + " |")
 
 

@@ -27,7 +27,9 @@ from rankdistill.training.train import prepare_data
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("run", help="a finished `rankdistill run` folder with a SPLADE student")
     parser.add_argument("--config", default="configs/experiments/scifact-splade.yaml")
     parser.add_argument("--rows", type=int, default=12)
@@ -45,15 +47,21 @@ def main() -> None:
         record = json.loads(line)
         docs = [record["positives"][0]["doc_id"], *(n["doc_id"] for n in record["negatives"])]
         q = zero_shot.encode_query([record["query"]], convert_to_tensor=True).to_dense()
-        d = zero_shot.encode_document([dataset.doc_text(x) for x in docs], convert_to_tensor=True).to_dense()
+        d = zero_shot.encode_document(
+            [dataset.doc_text(x) for x in docs], convert_to_tensor=True
+        ).to_dense()
         s = (q @ d.T).squeeze(0).numpy()
         t = np.array([record["positives"][0]["score"], *(n["score"] for n in record["negatives"])])
         student_margins += list(s[0] - s[1:])
         teacher_margins += list(t[0] - t[1:])
-    print(f"margins on {args.rows} training rows ({len(student_margins)} pairs): SPLADE-tiny zero-shot mean {np.mean(student_margins):.2f} "
-          f"std {np.std(student_margins):.2f}; teacher mean {np.mean(teacher_margins):.2f} std {np.std(teacher_margins):.2f}")
+    print(
+        f"margins on {args.rows} training rows ({len(student_margins)} pairs): SPLADE-tiny zero-shot mean {np.mean(student_margins):.2f} "
+        f"std {np.std(student_margins):.2f}; teacher mean {np.mean(teacher_margins):.2f} std {np.std(teacher_margins):.2f}"
+    )
 
-    train = dataclasses.replace(config.train, data=dataclasses.replace(config.train.data, training_set=str(training_set)))
+    train = dataclasses.replace(
+        config.train, data=dataclasses.replace(config.train.data, training_set=str(training_set))
+    )
     _, _, dev = prepare_data(train)
     queries, documents = list(dev.queries.values())[:100], list(dev.corpus.values())[:100]
     student = SparseEncoder(str(run / "stages" / "train" / "student"), device="cpu")

@@ -16,9 +16,16 @@ import sys
 from rankdistill.mining import read_training_set
 from rankdistill.mining.label_stats import label_statistics
 
-COLUMNS = [("records", "records", "{:.0f}"), ("entropy", "entropy / log n", "{:.3f}"), ("p_positive", "p(positive)", "{:.3f}"),
-           ("top1_agrees", "top-1 = judged positive", "{:.3f}"), ("median_positive_rank", "median positive rank", "{:.0f}"),
-           ("positive_rank", "mean positive rank", "{:.2f}"), ("margin", "margin (best pos - best neg)", "{:.2f}"), ("std", "score std", "{:.2f}")]
+COLUMNS = [
+    ("records", "records", "{:.0f}"),
+    ("entropy", "entropy / log n", "{:.3f}"),
+    ("p_positive", "p(positive)", "{:.3f}"),
+    ("top1_agrees", "top-1 = judged positive", "{:.3f}"),
+    ("median_positive_rank", "median positive rank", "{:.0f}"),
+    ("positive_rank", "mean positive rank", "{:.2f}"),
+    ("margin", "margin (best pos - best neg)", "{:.2f}"),
+    ("std", "score std", "{:.2f}"),
+]
 
 
 def main(arguments: list[str]) -> None:

@@ -27,13 +27,24 @@ def main(out: str, scale: str) -> None:
         dataset = rd.load_dataset("scifact", "train")
         teacher = rd.build_teacher("bi-encoder:all-MiniLM-L6-v2")
         records, counts = rd.mine(dataset, ["bm25"], teacher, root / "store", n_top=4, n_random=0)
-        rd.write_training_set(training_set, records, {"config": {"dataset": "scifact"}, "counts": counts})
+        rd.write_training_set(
+            training_set, records, {"config": {"dataset": "scifact"}, "counts": counts}
+        )
     config = rd.TrainConfig(
-        name=f"student-{scale}", output_dir=str(root), seed=13,
-        data=rd.DataConfig(dataset="scifact", split="train", training_set=str(training_set), negatives=4,
-                           teacher_scale=None if scale == "auto" else float(scale)),
-        student=rd.StudentConfig(model="all-MiniLM-L6-v2"), loss={"listwise_kl": {"scale": 20}},
-        trainer=rd.TrainerConfig(epochs=1, batch_size=16), dev=rd.DevConfig(queries=0),
+        name=f"student-{scale}",
+        output_dir=str(root),
+        seed=13,
+        data=rd.DataConfig(
+            dataset="scifact",
+            split="train",
+            training_set=str(training_set),
+            negatives=4,
+            teacher_scale=None if scale == "auto" else float(scale),
+        ),
+        student=rd.StudentConfig(model="all-MiniLM-L6-v2"),
+        loss={"listwise_kl": {"scale": 20}},
+        trainer=rd.TrainerConfig(epochs=1, batch_size=16),
+        dev=rd.DevConfig(queries=0),
     )
     student = root / f"student-{scale}" / "student"
     if not (student / "rankdistill_train.json").is_file():

@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--data", default="data/sample", help="dataset name or BEIR folder")
-    parser.add_argument("--spec", default="Flat", help="faiss index_factory string, or inverted / seismic for SPLADE")
+    parser.add_argument(
+        "--spec",
+        default="Flat",
+        help="faiss index_factory string, or inverted / seismic for SPLADE",
+    )
     parser.add_argument("--output", default="runs/example-index")
     args = parser.parse_args(argv)
 

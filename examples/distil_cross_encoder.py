@@ -17,7 +17,9 @@ import rankdistill as rd
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="data/sample", help="BEIR folder with qrels/train.tsv and qrels/test.tsv")
+    parser.add_argument(
+        "--data", default="data/sample", help="BEIR folder with qrels/train.tsv and qrels/test.tsv"
+    )
     parser.add_argument("--teacher", required=True, help="cross-encoder folder (one output label)")
     parser.add_argument("--student", default="all-MiniLM-L6-v2")
     parser.add_argument("--output", default="runs/example-distil")
@@ -28,9 +30,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     train = rd.load_dataset(args.data, "train")
     teacher = rd.build_teacher(f"cross-encoder:{args.teacher}")
     # candidates from BM25 and from the student's own zero-shot ranking: the hard negatives of both
-    records, counts = rd.mine(train, ["bm25", f"dense:{args.student}"], teacher, output / "store", n_top=4, n_random=4)
+    records, counts = rd.mine(
+        train, ["bm25", f"dense:{args.student}"], teacher, output / "store", n_top=4, n_random=4
+    )
     print(f"mined {len(records)} teacher-scored lists: {counts}")
-    training_set = rd.write_training_set(output / "train.jsonl", records, {"teacher": teacher.fingerprint})
+    training_set = rd.write_training_set(
+        output / "train.jsonl", records, {"teacher": teacher.fingerprint}
+    )
 
     config = rd.TrainConfig(
         name="student",
@@ -45,7 +51,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     test = rd.load_dataset(args.data, "test")
     scores = {}
-    for name, system in (("bm25", "bm25"), ("zero-shot", f"dense:{args.student}"), ("student", f"dense:{student}")):
+    for name, system in (
+        ("bm25", "bm25"),
+        ("zero-shot", f"dense:{args.student}"),
+        ("student", f"dense:{student}"),
+    ):
         scores[name] = rd.evaluate(test, system).result.aggregate["nDCG@10"]
         print(f"{name:10s} nDCG@10 {scores[name]:.4f}")
     return scores

@@ -16,8 +16,16 @@ import rankdistill as rd
 
 def main(argv: list[str] | None = None) -> list[float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", default="bi-encoder:all-MiniLM-L6-v2", help="teacher spec: cross-encoder:DIR, bi-encoder:MODEL, ...")
-    parser.add_argument("--data", default="data/sample", help="BEIR folder whose test queries and BM25 top-5 make the pairs")
+    parser.add_argument(
+        "--teacher",
+        default="bi-encoder:all-MiniLM-L6-v2",
+        help="teacher spec: cross-encoder:DIR, bi-encoder:MODEL, ...",
+    )
+    parser.add_argument(
+        "--data",
+        default="data/sample",
+        help="BEIR folder whose test queries and BM25 top-5 make the pairs",
+    )
     parser.add_argument("--store", default="runs/example-store")
     args = parser.parse_args(argv)
 

@@ -13,22 +13,26 @@ from pathlib import Path
 
 import numpy as np
 
-from rankdistill.data.beir import BeirDataset
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
+from rankdistill.data.beir import BeirDataset
 from rankdistill.retrieval.base import Results
 
 log = logging.getLogger(__name__)
 
 
-def candidate_pairs(dataset: BeirDataset, candidates: Results, depth: int) -> tuple[list[str], list[str]]:
+def candidate_pairs(
+    dataset: BeirDataset, candidates: Results, depth: int
+) -> tuple[list[str], list[str]]:
     """(query ids, doc ids) of each query's top-`depth` candidates, best first, for the queries
     of `dataset`; unknown query or doc ids are a UserError."""
     query_ids, doc_ids = [], []
     unknown_docs = 0
     for query_id, hits in candidates.items():
         if query_id not in dataset.queries:
-            raise UserError(f"candidates name query {query_id!r}, which {dataset.name}/{dataset.split} does not have")
+            raise UserError(
+                f"candidates name query {query_id!r}, which {dataset.name}/{dataset.split} does not have"
+            )
         for doc_id in sorted(hits, key=lambda d: -hits[d])[:depth]:
             if doc_id not in dataset.corpus:
                 unknown_docs += 1
@@ -67,7 +71,10 @@ def score_candidates(
     shard.barrier()
     if not shard.is_main:
         return None
-    return {name: score_with_store(t, queries, docs, store_root, batch_size, progress) for name, t in teachers.items()}
+    return {
+        name: score_with_store(t, queries, docs, store_root, batch_size, progress)
+        for name, t in teachers.items()
+    }
 
 
 def by_query(query_ids: list[str], scores: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,39 +107,77 @@ def score_report(
     """The markdown table (first stage vs each teacher as its reranker) and, under `folder`,
     diagnostics (histograms, spread, Kendall tau), per-teacher TREC runs and metrics.json."""
     from rankdistill.core.atomic import atomic_write_json, atomic_write_text
+    from rankdistill.core.provenance import provenance
     from rankdistill.data.resolve import dataset_info
     from rankdistill.evaluation import safe_name
-    from rankdistill.metrics import METRICS, evaluate_run, write_trec_run
     from rankdistill.evaluation.significance import compare, paired_values
-    from rankdistill.core.provenance import provenance
+    from rankdistill.metrics import METRICS, evaluate_run, write_trec_run
     from rankdistill.teachers.diagnostics import write_diagnostics
 
     info = dataset_info(dataset.name)
-    depth_runs = {first_stage: reranked_results(query_ids, doc_ids, np.asarray([candidates[q][d] for q, d in zip(query_ids, doc_ids)]))}
-    depth_runs.update({f"{first_stage} + {name}": reranked_results(query_ids, doc_ids, s) for name, s in scores.items()})
-    lines = [f"{dataset.name}/{dataset.split}: {len(set(query_ids))} queries, {len(query_ids)} candidate pairs", ""]
+    depth_runs = {
+        first_stage: reranked_results(
+            query_ids, doc_ids, np.asarray([candidates[q][d] for q, d in zip(query_ids, doc_ids)])
+        )
+    }
+    depth_runs.update(
+        {
+            f"{first_stage} + {name}": reranked_results(query_ids, doc_ids, s)
+            for name, s in scores.items()
+        }
+    )
+    lines = [
+        f"{dataset.name}/{dataset.split}: {len(set(query_ids))} queries, {len(query_ids)} candidate pairs",
+        "",
+    ]
     paired = f"vs {first_stage} ({PAIRED_METRIC})"
-    lines += ["| system | " + " | ".join(METRICS) + f" | {paired} | wins / losses / ties | randomisation p |", "|---|" + "---|" * (len(METRICS) + 3)]
+    lines += [
+        "| system | "
+        + " | ".join(METRICS)
+        + f" | {paired} | wins / losses / ties | randomisation p |",
+        "|---|" + "---|" * (len(METRICS) + 3),
+    ]
     metrics, significance = {}, {}
     if dataset.qrels:
         first = None
         for name, run in depth_runs.items():
-            result = evaluate_run(dataset.qrels, run, info.ignore_identical_ids, info.relevance_level)
+            result = evaluate_run(
+                dataset.qrels, run, info.ignore_identical_ids, info.relevance_level
+            )
             metrics[name] = result.aggregate
             cells = ["(reference)", "", ""]
             if first is None:
                 first = result.per_query
             else:
-                test = significance[name] = compare(*paired_values(result.per_query, first, PAIRED_METRIC))
-                cells = [f"{test['delta']:+.4f}", f"{test['wins']} / {test['losses']} / {test['ties']}", f"{test['randomisation_p']:.3g}"]
+                test = significance[name] = compare(
+                    *paired_values(result.per_query, first, PAIRED_METRIC)
+                )
+                cells = [
+                    f"{test['delta']:+.4f}",
+                    f"{test['wins']} / {test['losses']} / {test['ties']}",
+                    f"{test['randomisation_p']:.3g}",
+                ]
             lines.append(f"| {name} | " + " | ".join([*result.table_row(), *cells]) + " |")
-        lines += ["", f"Paired on per-query {PAIRED_METRIC}; randomisation: 10,000 sign flips, two-sided."]
+        lines += [
+            "",
+            f"Paired on per-query {PAIRED_METRIC}; randomisation: 10,000 sign flips, two-sided.",
+        ]
     table = "\n".join(lines)
     if folder is not None:
         folder = Path(folder)
         for name, run in depth_runs.items():
             write_trec_run(run, folder / "runs" / f"{safe_name(name)}.trec", tag=safe_name(name))
         write_diagnostics({name: by_query(query_ids, s) for name, s in scores.items()}, folder)
-        atomic_write_json(folder / "metrics.json", {"metrics": metrics, "vs_first_stage": significance, "settings": settings, "provenance": provenance()})
-        atomic_write_text(folder / "results.md", table + "\n\nDiagnostics: [diagnostics.md](diagnostics.md)\n")
+        atomic_write_json(
+            folder / "metrics.json",
+            {
+                "metrics": metrics,
+                "vs_first_stage": significance,
+                "settings": settings,
+                "provenance": provenance(),
+            },
+        )
+        atomic_write_text(
+            folder / "results.md", table + "\n\nDiagnostics: [diagnostics.md](diagnostics.md)\n"
+        )
     return table

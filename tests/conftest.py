@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("RANKDISTILL_DATA") or REPO.parent / "shared" / "data").resolve()  # tests change folders
+SHARED_DATA = Path(
+    os.environ.get("RANKDISTILL_DATA") or REPO.parent / "shared" / "data"
+).resolve()  # tests change folders
 
 # ir_datasets fixes its data folder when it is imported, so the tests' own one is set before any
 # test can import it: tests never read or write the user's ~/.ir_datasets.
@@ -21,12 +23,21 @@ os.environ["IR_DATASETS_HOME"] = str(IRDS_HOME)
 atexit.register(shutil.rmtree, IRDS_HOME, ignore_errors=True)
 
 TINY_CORPUS = {
-    "d1": ("Photosynthesis", "Plants convert sunlight, water and carbon dioxide into glucose and oxygen."),
+    "d1": (
+        "Photosynthesis",
+        "Plants convert sunlight, water and carbon dioxide into glucose and oxygen.",
+    ),
     "d2": ("Volcanoes", "Magma rises through the crust and erupts as lava, ash and volcanic gas."),
     "d3": ("Vaccines", "A vaccine trains the immune system to recognise a virus before infection."),
-    "d4": ("Black holes", "A black hole is a region of spacetime where gravity prevents light escaping."),
+    "d4": (
+        "Black holes",
+        "A black hole is a region of spacetime where gravity prevents light escaping.",
+    ),
     "d5": ("Coffee", "Caffeine in coffee blocks adenosine receptors and reduces tiredness."),
-    "d6": ("Honey bees", "Bees collect nectar from flowers and turn it into honey inside the hive."),
+    "d6": (
+        "Honey bees",
+        "Bees collect nectar from flowers and turn it into honey inside the hive.",
+    ),
     "d7": ("Tides", "The gravity of the moon pulls the oceans and causes high and low tides."),
     "d8": ("Antibiotics", "Antibiotics kill bacteria but do not work against viral infections."),
     "d9": ("Glaciers", "Glaciers are slow rivers of ice that carve valleys into mountains."),
@@ -113,13 +124,17 @@ def tiny_teacher_64(splade_tiny: str, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
-def flat_index(tiny_dense_model: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def flat_index(
+    tiny_dense_model: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
     """A tiny BEIR folder and a Flat index of it by `tiny_dense_model`: (folder, index folder)."""
     from rankdistill.indexes import BuildSettings, build_index
 
     beir = write_beir(tmp_path_factory.mktemp("beir") / "tiny")
     folder = tmp_path_factory.mktemp("indexes") / "flat"
-    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=3), progress=False)
+    build_index(
+        tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=3), progress=False
+    )
     return beir, folder
 
 
@@ -142,13 +157,18 @@ def irds_home(shared_data: Path) -> Path:
             pytest.skip(f"{archive} not found")
         target = IRDS_HOME / "beir" / name / "source.zip"
         if not target.exists():
-            assert hashlib.md5(archive.read_bytes()).hexdigest() == md5, f"{archive}: not the official BEIR zip"
+            assert hashlib.md5(archive.read_bytes()).hexdigest() == md5, (
+                f"{archive}: not the official BEIR zip"
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(archive)
     return IRDS_HOME
 
 
-IRDS_ZIPS = {"nfcorpus": "a89dba18a62ef92f7d323ec890a0d38d", "arguana": "8ad3e3c2a5867cdced806d6503f29b99"}
+IRDS_ZIPS = {
+    "nfcorpus": "a89dba18a62ef92f7d323ec890a0d38d",
+    "arguana": "8ad3e3c2a5867cdced806d6503f29b99",
+}
 
 
 @pytest.fixture(autouse=True)

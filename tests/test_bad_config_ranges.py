@@ -16,10 +16,23 @@ import pytest
 from rankdistill.core.config import EvaluateConfig, RunConfig, check_fields
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.indexes.build import BuildSettings
-from rankdistill.pipeline.config import IndexSection, MineSection, PipelineConfig, TeacherSection, load_pipeline_config
+from rankdistill.pipeline.config import (
+    IndexSection,
+    MineSection,
+    PipelineConfig,
+    TeacherSection,
+    load_pipeline_config,
+)
 from rankdistill.teachers.ensemble_config import EnsembleConfig, MemberConfig
+from rankdistill.training.config import (
+    DataConfig,
+    DevConfig,
+    StudentConfig,
+    TrainConfig,
+    TrainerConfig,
+    load_train_config,
+)
 from rankdistill.training.teacher import TeacherTrainingConfig
-from rankdistill.training.config import DataConfig, DevConfig, StudentConfig, TrainConfig, TrainerConfig, load_train_config
 
 RUN = """name: r
 dataset: scifact
@@ -49,8 +62,20 @@ def edited(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "line", "field", "message"),
     [
-        ("learning_rate: 2.0e-5", "learning_rate: -1.0e-5", 12, "train.trainer.learning_rate", "must be > 0, got -1e-05"),
-        ("learning_rate: 2.0e-5", "learning_rate: .nan", 12, "train.trainer.learning_rate", "expected a finite number"),
+        (
+            "learning_rate: 2.0e-5",
+            "learning_rate: -1.0e-5",
+            12,
+            "train.trainer.learning_rate",
+            "must be > 0, got -1e-05",
+        ),
+        (
+            "learning_rate: 2.0e-5",
+            "learning_rate: .nan",
+            12,
+            "train.trainer.learning_rate",
+            "expected a finite number",
+        ),
         ("batch_size: 16", "batch_size: 0", 13, "train.trainer.batch_size", "must be >= 1, got 0"),
         ("warmup_ratio: 0.1", "warmup_ratio: 1.0", 14, "train.trainer.warmup_ratio", "must be < 1"),
         ("[384, 192]", "[384, 0]", 9, "train.student.matryoshka_dims[1]", "must be >= 1, got 0"),
@@ -64,7 +89,9 @@ def edited(old: str, new: str) -> str:
         ("kind: dense", "kind: colbert", 9, "train.student.kind", "expected one of dense, sparse"),
     ],
 )
-def test_out_of_range_run_config_values_are_located(tmp_path: Path, old: str, new: str, line: int, field: str, message: str) -> None:
+def test_out_of_range_run_config_values_are_located(
+    tmp_path: Path, old: str, new: str, line: int, field: str, message: str
+) -> None:
     path = tmp_path / "run.yaml"
     path.write_text(edited(old, new))
     with pytest.raises(InputError) as error:
@@ -81,7 +108,9 @@ def test_the_unedited_config_loads(tmp_path: Path) -> None:
 
 def test_train_config_file_ranges_are_located(tmp_path: Path) -> None:
     path = tmp_path / "train.yaml"
-    path.write_text("data: {dataset: scifact, training_set: t.jsonl}\nloss: listwise_kl\ntrainer:\n  save_steps: 0\n")
+    path.write_text(
+        "data: {dataset: scifact, training_set: t.jsonl}\nloss: listwise_kl\ntrainer:\n  save_steps: 0\n"
+    )
     with pytest.raises(InputError) as error:
         load_train_config(path)
     assert (error.value.line, error.value.field) == (4, "trainer.save_steps")
@@ -90,9 +119,13 @@ def test_train_config_file_ranges_are_located(tmp_path: Path) -> None:
 def test_run_with_a_negative_learning_rate_exits_2_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "run.yaml"
     path.write_text(edited("learning_rate: 2.0e-5", "learning_rate: -0.001"))
-    result = subprocess.run([sys.executable, "-m", "rankdistill.cli", "run", str(path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "rankdistill.cli", "run", str(path)], capture_output=True, text=True
+    )
     assert result.returncode == 2
-    assert f"{path}:12: field 'train.trainer.learning_rate': must be > 0, got -0.001" in result.stderr
+    assert (
+        f"{path}:12: field 'train.trainer.learning_rate': must be > 0, got -0.001" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -104,8 +137,23 @@ def test_configs_built_in_code_are_checked_by_the_same_declarations() -> None:
     check_fields(TeacherTrainingConfig())  # every default passes its own check
 
 
-CONFIG_CLASSES = [EvaluateConfig, RunConfig, PipelineConfig, TeacherSection, MineSection, IndexSection, MemberConfig,
-                  EnsembleConfig, TeacherTrainingConfig, DataConfig, StudentConfig, TrainerConfig, DevConfig, TrainConfig, BuildSettings]
+CONFIG_CLASSES = [
+    EvaluateConfig,
+    RunConfig,
+    PipelineConfig,
+    TeacherSection,
+    MineSection,
+    IndexSection,
+    MemberConfig,
+    EnsembleConfig,
+    TeacherTrainingConfig,
+    DataConfig,
+    StudentConfig,
+    TrainerConfig,
+    DevConfig,
+    TrainConfig,
+    BuildSettings,
+]
 # Numbers with no range: any finite value means something (a margin on the teacher's scale, an ensemble weight).
 UNBOUNDED = {("MineSection", "fn_margin"), ("MemberConfig", "weight")}
 
@@ -115,9 +163,13 @@ def test_every_numeric_config_field_declares_its_range(cls: type) -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         kinds = set(typing.get_args(hints[f.name])) | {hints[f.name]}
-        numeric = kinds & {int, float} or any(typing.get_args(k) in ((int,), (float,)) for k in kinds)
+        numeric = kinds & {int, float} or any(
+            typing.get_args(k) in ((int,), (float,)) for k in kinds
+        )
         if numeric and (cls.__name__, f.name) not in UNBOUNDED:
             check = f.metadata.get("check")
-            assert check is not None and (check.ge, check.gt) != (None, None), f"{cls.__name__}.{f.name} has no declared range"
+            assert check is not None and (check.ge, check.gt) != (None, None), (
+                f"{cls.__name__}.{f.name} has no declared range"
+            )
     if cls not in (TeacherSection, EnsembleConfig, MemberConfig):  # these have no default teacher
         check_fields(cls())  # defaults are in range

@@ -10,26 +10,35 @@ from pathlib import Path
 
 import pytest
 
+from rankdistill.core.errors import InputError
 from rankdistill.data import load_dataset, load_queries
 from rankdistill.data.beir import load_corpus
-from rankdistill.core.errors import InputError
 from tests.conftest import TINY_CORPUS, write_beir
 
 
-def test_empty_documents_are_skipped_with_one_counted_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_empty_documents_are_skipped_with_one_counted_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     corpus = {**TINY_CORPUS, "e1": ("", ""), "e2": ("  ", "\t")}
     folder = write_beir(tmp_path / "b", corpus=corpus)
     with caplog.at_level(logging.WARNING):
         dataset = load_dataset(folder, "test")
     assert set(dataset.corpus) == set(TINY_CORPUS)
     assert len(dataset.warnings) == 1
-    assert "skipped 2 empty document(s)" in dataset.warnings[0] and "line 11, 'e1'" in dataset.warnings[0]
+    assert (
+        "skipped 2 empty document(s)" in dataset.warnings[0]
+        and "line 11, 'e1'" in dataset.warnings[0]
+    )
     assert dataset.warnings[0] in caplog.text
 
 
 def test_a_judgement_on_an_empty_document_is_kept_and_counted_not_an_error(tmp_path: Path) -> None:
-    folder = write_beir(tmp_path / "b", corpus={**TINY_CORPUS, "e1": ("", "")}, qrels={"q1": {"d1": 1, "e1": 1}})
-    dataset = load_dataset(folder, "test")  # unknown documents are an error for own data; empty ones are not
+    folder = write_beir(
+        tmp_path / "b", corpus={**TINY_CORPUS, "e1": ("", "")}, qrels={"q1": {"d1": 1, "e1": 1}}
+    )
+    dataset = load_dataset(
+        folder, "test"
+    )  # unknown documents are an error for own data; empty ones are not
     assert dataset.qrels["q1"] == {"d1": 1, "e1": 1} and "e1" not in dataset.corpus
     assert any("1 judgement(s) name empty documents" in w for w in dataset.warnings)
 
@@ -43,7 +52,12 @@ def test_a_corpus_of_only_empty_documents_is_an_error(tmp_path: Path) -> None:
 
 def test_an_empty_query_is_still_an_error(tmp_path: Path) -> None:
     path = tmp_path / "queries.jsonl"
-    path.write_text(json.dumps({"_id": "q1", "text": "fine"}) + "\n" + json.dumps({"_id": "q2", "text": " "}) + "\n")
+    path.write_text(
+        json.dumps({"_id": "q1", "text": "fine"})
+        + "\n"
+        + json.dumps({"_id": "q2", "text": " "})
+        + "\n"
+    )
     with pytest.raises(InputError) as error:
         load_queries(path)
     assert (error.value.line, error.value.field) == (2, "text")
@@ -52,6 +66,8 @@ def test_an_empty_query_is_still_an_error(tmp_path: Path) -> None:
 def test_bm25_never_returns_an_empty_document(tmp_path: Path) -> None:
     from rankdistill.evaluation import evaluate_many
 
-    folder = write_beir(tmp_path / "b", corpus={**TINY_CORPUS, "e1": ("", "")}, qrels={"q1": {"d1": 1, "e1": 1}})
+    folder = write_beir(
+        tmp_path / "b", corpus={**TINY_CORPUS, "e1": ("", "")}, qrels={"q1": {"d1": 1, "e1": 1}}
+    )
     [evaluation] = evaluate_many(datasets=[str(folder)], retrievers=["bm25"], k=100)
     assert all("e1" not in hits for hits in evaluation.results.values())

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from rankdistill.core.config import load_config
+from rankdistill.core.errors import InputError
 from rankdistill.data import load_dataset, load_qrels, load_queries
 from rankdistill.data.beir import load_corpus
-from rankdistill.core.errors import InputError
 from rankdistill.metrics import read_trec_run
 from rankdistill.mining.records import read_training_set
 
@@ -88,8 +88,18 @@ def test_cli_exits_2_without_traceback_on_a_utf16_corpus(tiny_beir: Path) -> Non
     corpus = tiny_beir / "corpus.jsonl"
     corpus.write_bytes(corpus.read_text(encoding="utf-8").encode("utf-16"))
     result = subprocess.run(
-        [sys.executable, "-m", "rankdistill.cli", "evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rankdistill.cli",
+            "evaluate",
+            "--dataset",
+            str(tiny_beir),
+            "--retriever",
+            "bm25",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2, result.stderr
     assert f"{corpus}:1: encoded as UTF-16" in result.stderr
@@ -98,7 +108,10 @@ def test_cli_exits_2_without_traceback_on_a_utf16_corpus(tiny_beir: Path) -> Non
 
 def test_literal_non_ascii_text_still_loads(tmp_path: Path) -> None:
     path = tmp_path / "corpus.jsonl"
-    path.write_text(json.dumps({"_id": "a", "text": "naïve café, 東京, rÃ©my"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"_id": "a", "text": "naïve café, 東京, rÃ©my"}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     assert load_corpus(path)["a"]["text"] == "naïve café, 東京, rÃ©my"
 
 
@@ -110,7 +123,9 @@ def test_a_lone_surrogate_escape_is_located_in_corpus_and_training_set(tmp_path:
     assert (error.value.line, error.value.field) == (2, "text")
 
     training = tmp_path / "train.jsonl"
-    training.write_text('{"query_id": "q1", "query": "x\\udfff", "positives": [], "negatives": [], "teacher": "t"}\n')
+    training.write_text(
+        '{"query_id": "q1", "query": "x\\udfff", "positives": [], "negatives": [], "teacher": "t"}\n'
+    )
     with pytest.raises(InputError, match="lone surrogate") as error:
         read_training_set(training)
     assert (error.value.line, error.value.field) == (1, "query")

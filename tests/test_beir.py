@@ -20,9 +20,16 @@ from beir.retrieval.evaluation import EvaluateRetrieval  # noqa: E402
 def beir_metrics(qrels: dict, results: dict) -> dict[str, float]:
     """nDCG@10, R@100, MRR@10 and MAP@100 as beir computes them."""
     copied = {q: dict(hits) for q, hits in results.items()}  # beir pops identical ids in place
-    ndcg, _map, recall, _ = EvaluateRetrieval.evaluate(qrels, copied, [10, 100], ignore_identical_ids=False)
+    ndcg, _map, recall, _ = EvaluateRetrieval.evaluate(
+        qrels, copied, [10, 100], ignore_identical_ids=False
+    )
     mrr = EvaluateRetrieval.evaluate_custom(qrels, copied, [10], metric="mrr")
-    return {"nDCG@10": ndcg["NDCG@10"], "R@100": recall["Recall@100"], "MRR@10": mrr["MRR@10"], "MAP@100": _map["MAP@100"]}
+    return {
+        "nDCG@10": ndcg["NDCG@10"],
+        "R@100": recall["Recall@100"],
+        "MRR@10": mrr["MRR@10"],
+        "MAP@100": _map["MAP@100"],
+    }
 
 
 @pytest.mark.slow
@@ -54,12 +61,19 @@ def test_an_index_through_beirs_evaluate_retrieval(tmp_path: Path, tiny_dense_mo
     """A built index (a student's, here a tiny real bi-encoder's) as a beir retriever: beir gets
     the index's own hits; a corpus the index was not built from is refused."""
     from rankdistill.core.errors import UserError
-    from rankdistill.indexes.build import BuildSettings, build_index
     from rankdistill.evaluation.indexes import evaluate_index
+    from rankdistill.indexes.build import BuildSettings, build_index
     from rankdistill.indexes.load import open_index
 
     folder = write_beir(tmp_path / "tiny")
-    build_index(tiny_dense_model, str(folder), "Flat", tmp_path / "idx", BuildSettings(chunk_size=4, precision="float32", backend="torch"), progress=False)
+    build_index(
+        tiny_dense_model,
+        str(folder),
+        "Flat",
+        tmp_path / "idx",
+        BuildSettings(chunk_size=4, precision="float32", backend="torch"),
+        progress=False,
+    )
     dataset = open_dataset(str(folder))
     index = open_index(tmp_path / "idx")
     retriever = EvaluateRetrieval(BeirSearch(index), k_values=[1, 3, 10])
@@ -67,6 +81,8 @@ def test_an_index_through_beirs_evaluate_retrieval(tmp_path: Path, tiny_dense_mo
     expected = evaluate_index(dataset, index, 10)
     assert results == expected.results
     ndcg, _, _, _ = retriever.evaluate(dataset.qrels, results, retriever.k_values)
-    assert round(ndcg["NDCG@10"], 4) == round(evaluate_run(dataset.qrels, results).aggregate["nDCG@10"], 4)
+    assert round(ndcg["NDCG@10"], 4) == round(
+        evaluate_run(dataset.qrels, results).aggregate["nDCG@10"], 4
+    )
     with pytest.raises(UserError, match="another corpus"):
         BeirSearch(index).search({"other": {"title": "", "text": "x"}}, dataset.queries, 10)

@@ -34,7 +34,11 @@ def test_defaults_fill_missing_keys(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("name: x\n")
     config = load_config(path)
-    assert config.evaluate.datasets == ["scifact"] and config.evaluate.k == 100 and config.evaluate.split is None
+    assert (
+        config.evaluate.datasets == ["scifact"]
+        and config.evaluate.k == 100
+        and config.evaluate.split is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,7 +52,9 @@ def test_defaults_fill_missing_keys(tmp_path: Path) -> None:
         ("evaluate:\n  k: 0\n", 2, "evaluate.k", "must be >= 1"),
     ],
 )
-def test_config_errors(tmp_path: Path, text: str, line: int | None, field: str, message: str) -> None:
+def test_config_errors(
+    tmp_path: Path, text: str, line: int | None, field: str, message: str
+) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(text)
     with pytest.raises(InputError) as error:
@@ -80,7 +86,9 @@ def test_extends_merges_mappings_and_replaces_the_rest(tmp_path: Path) -> None:
     assert config.evaluate.datasets == ["scifact", "nfcorpus"]
     # everything the child does not name comes from the base, nested fields included
     assert config.train.trainer.learning_rate == parent.train.trainer.learning_rate
-    assert config.train.trainer.gradient_checkpointing == parent.train.trainer.gradient_checkpointing
+    assert (
+        config.train.trainer.gradient_checkpointing == parent.train.trainer.gradient_checkpointing
+    )
     assert config.train.loss == parent.train.loss and config.mine == parent.mine
     assert config.evaluate.retrievers == parent.evaluate.retrievers
 
@@ -92,13 +100,23 @@ def test_extends_errors_point_into_the_file_that_holds_the_value(tmp_path: Path)
     (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\n")
     with pytest.raises(InputError) as error:
         load_pipeline_config(tmp_path / "child.yaml")
-    assert error.value.path == str(tmp_path / "base.yaml") and error.value.line == 3 and error.value.field == "evaluate.k"
+    assert (
+        error.value.path == str(tmp_path / "base.yaml")
+        and error.value.line == 3
+        and error.value.field == "evaluate.k"
+    )
 
     (tmp_path / "base.yaml").write_text("name: base\nevaluate:\n  k: 10\n")
-    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\nevaluate:\n  retreivers: [bm25]\n")
+    (tmp_path / "child.yaml").write_text(
+        "extends: base.yaml\nname: child\nevaluate:\n  retreivers: [bm25]\n"
+    )
     with pytest.raises(InputError) as error:
         load_pipeline_config(tmp_path / "child.yaml")
-    assert error.value.path == str(tmp_path / "child.yaml") and error.value.line == 4 and "unknown key" in str(error.value)
+    assert (
+        error.value.path == str(tmp_path / "child.yaml")
+        and error.value.line == 4
+        and "unknown key" in str(error.value)
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +124,10 @@ def test_extends_errors_point_into_the_file_that_holds_the_value(tmp_path: Path)
     [
         ({"child.yaml": "extends: missing.yaml\n"}, "base config not found"),
         ({"child.yaml": "extends: [a.yaml]\n"}, "expected one path"),
-        ({"child.yaml": "extends: loop.yaml\n", "loop.yaml": "extends: child.yaml\n"}, "extends itself"),
+        (
+            {"child.yaml": "extends: loop.yaml\n", "loop.yaml": "extends: child.yaml\n"},
+            "extends itself",
+        ),
     ],
 )
 def test_bad_extends(tmp_path: Path, files: dict[str, str], message: str) -> None:

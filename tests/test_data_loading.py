@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rankdistill.core.errors import InputError, UserError
 from rankdistill.data import load_corpus, load_dataset, load_qrels, load_queries
 from rankdistill.data.beir import join_title_text
-from rankdistill.core.errors import InputError, UserError
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -33,7 +33,9 @@ def test_title_is_optional_and_joined_like_beir() -> None:
 
 
 def test_malformed_json_line_names_file_and_line(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "corpus.jsonl", ['{"_id": "a", "text": "x"}', '{"_id": "b", "text": '])
+    path = write_lines(
+        tmp_path / "corpus.jsonl", ['{"_id": "a", "text": "x"}', '{"_id": "b", "text": ']
+    )
     with pytest.raises(InputError) as error:
         load_corpus(path)
     assert error.value.line == 2
@@ -47,12 +49,18 @@ def test_malformed_json_line_names_file_and_line(tmp_path: Path) -> None:
         ({"_id": "a"}, "text", "missing"),
         ({"_id": "a", "text": 7}, "text", "expected a string"),
         ({"_id": "", "text": "x"}, "_id", "empty id"),
-        ({"_id": "doc 7", "text": "x"}, "_id", "contains ' ': ids cannot hold whitespace"),  # TREC run files split on it
+        (
+            {"_id": "doc 7", "text": "x"},
+            "_id",
+            "contains ' ': ids cannot hold whitespace",
+        ),  # TREC run files split on it
         ({"_id": "doc\t7", "text": "x"}, "_id", "contains '\\t'"),
     ],
 )
 def test_corpus_field_errors(tmp_path: Path, record: dict, field: str, message: str) -> None:
-    path = write_lines(tmp_path / "corpus.jsonl", ['{"_id": "ok", "text": "fine"}', json.dumps(record)])
+    path = write_lines(
+        tmp_path / "corpus.jsonl", ['{"_id": "ok", "text": "fine"}', json.dumps(record)]
+    )
     with pytest.raises(InputError) as error:
         load_corpus(path)
     assert (error.value.line, error.value.field) == (2, field)

@@ -23,10 +23,25 @@ def rankdistill(args: list[str], cwd: Path, ranks: int = 1) -> str:
     """`rankdistill ARGS` in one process pinned to one core, or under torchrun with `ranks` local
     processes pinned to `ranks` cores (which they share: one thread each), so the two differ only in how the
     work is split, not in how many threads sum a dot product."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}  # this checkout, from any cwd
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(REPO),
+    }  # this checkout, from any cwd
     command = ["taskset", "-c", "0", sys.executable, "-m", "rankdistill.cli", *args]
     if ranks > 1:
-        command = ["taskset", "-c", ",".join(map(str, range(ranks))), str(TORCHRUN), "--standalone", "--nproc-per-node", str(ranks), "-m", "rankdistill.cli", *args]
+        command = [
+            "taskset",
+            "-c",
+            ",".join(map(str, range(ranks))),
+            str(TORCHRUN),
+            "--standalone",
+            "--nproc-per-node",
+            str(ranks),
+            "-m",
+            "rankdistill.cli",
+            *args,
+        ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -47,16 +62,38 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_beir(tmp_path_factory.mktemp("dist") / "tiny")
 
 
-BUILD = ["index", "build", "--spec", "IVF2,Flat:nprobe=2", "--chunk-size", "3", "--train-size", "10",
-         "--precision", "float32", "--backend", "torch", "--keep-chunks", "--device", "cpu"]
+BUILD = [
+    "index",
+    "build",
+    "--spec",
+    "IVF2,Flat:nprobe=2",
+    "--chunk-size",
+    "3",
+    "--train-size",
+    "10",
+    "--precision",
+    "float32",
+    "--backend",
+    "torch",
+    "--keep-chunks",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture(scope="module")
 def indexes(tiny: Path, tiny_dense_model: str) -> tuple[Path, Path]:
     """The same IVF index built by one process and by 2 torchrun ranks (4 chunks: 2 each)."""
     one, two = tiny.parent / "idx-one", tiny.parent / "idx-two"
-    rankdistill([*BUILD, "--model", tiny_dense_model, "--dataset", str(tiny), "--output", str(one)], tiny.parent)
-    out = rankdistill([*BUILD, "--model", tiny_dense_model, "--dataset", str(tiny), "--output", str(two)], tiny.parent, ranks=2)
+    rankdistill(
+        [*BUILD, "--model", tiny_dense_model, "--dataset", str(tiny), "--output", str(one)],
+        tiny.parent,
+    )
+    out = rankdistill(
+        [*BUILD, "--model", tiny_dense_model, "--dataset", str(tiny), "--output", str(two)],
+        tiny.parent,
+        ranks=2,
+    )
     assert out.count("built IVF2,Flat") == 1  # rank 0 reports, once
     return one, two
 
@@ -73,17 +110,30 @@ def test_two_ranks_build_the_same_index(indexes: tuple[Path, Path]) -> None:
     assert first["files"]["index.faiss"]["sha256"] == second["files"]["index.faiss"]["sha256"]
 
 
-def test_a_build_whose_rank_died_resumes_from_its_chunks(indexes: tuple[Path, Path], tiny: Path, tiny_dense_model: str) -> None:
+def test_a_build_whose_rank_died_resumes_from_its_chunks(
+    indexes: tuple[Path, Path], tiny: Path, tiny_dense_model: str
+) -> None:
     """As after rank 1 died mid-build: its last chunk and the manifest missing. The rerun (any
     world size; here one process) encodes only that chunk and ends with the same index."""
     from rankdistill.indexes.build import BuildSettings, build_index
 
     two = indexes[1]
     (two / "manifest.json").unlink()
-    saved = sorted((two / "chunks").glob("*.npy"))  # named by row range, e.g. 000000005-000000008.npy
+    saved = sorted(
+        (two / "chunks").glob("*.npy")
+    )  # named by row range, e.g. 000000005-000000008.npy
     saved[-1].unlink()
-    settings = BuildSettings(chunk_size=3, train_size=10, precision="float32", backend="torch", keep_chunks=True, device="cpu")
-    manifest = build_index(tiny_dense_model, str(tiny), "IVF2,Flat:nprobe=2", two, settings, progress=False)
+    settings = BuildSettings(
+        chunk_size=3,
+        train_size=10,
+        precision="float32",
+        backend="torch",
+        keep_chunks=True,
+        device="cpu",
+    )
+    manifest = build_index(
+        tiny_dense_model, str(tiny), "IVF2,Flat:nprobe=2", two, settings, progress=False
+    )
     assert manifest["build_seconds"]["reused_chunks"] == len(saved) - 1
     assert saved[-1].is_file()  # only the lost rows were encoded again, into the same range
 
@@ -97,9 +147,20 @@ def test_two_ranks_evaluate_to_the_same_metrics(indexes: tuple[Path, Path], tiny
     """`evaluate --index --retriever bm25`: the ranks split the queries (encoding and search);
     rank 0 writes the same runs and metrics one process writes."""
     one = indexes[0]
-    args = ["evaluate", "--dataset", str(tiny), "--index", str(one), "--retriever", "bm25", "--k", "5"]
+    args = [
+        "evaluate",
+        "--dataset",
+        str(tiny),
+        "--index",
+        str(one),
+        "--retriever",
+        "bm25",
+        "--k",
+        "5",
+    ]
     single = rankdistill([*args, "--output", str(tiny.parent / "eval-one")], tiny.parent)
     double = rankdistill([*args, "--output", str(tiny.parent / "eval-two")], tiny.parent, ranks=2)
+
     def table(stdout: str) -> list[list[str]]:  # without the timing columns
         return [line.split("|")[1:-3] for line in stdout.splitlines() if line.startswith("| ")]
 
@@ -109,27 +170,50 @@ def test_two_ranks_evaluate_to_the_same_metrics(indexes: tuple[Path, Path], tiny
         second = tiny.parent / "eval-two" / "tiny" / first.name
         assert (first / "run.trec").read_text() == (second / "run.trec").read_text()
         metrics = [json.loads((folder / "metrics.json").read_text()) for folder in (first, second)]
-        assert metrics[0]["metrics"] == metrics[1]["metrics"] and metrics[0]["per_query"] == metrics[1]["per_query"]
+        assert (
+            metrics[0]["metrics"] == metrics[1]["metrics"]
+            and metrics[0]["per_query"] == metrics[1]["per_query"]
+        )
         assert metrics[0]["num_queries"] == 4
 
 
 def test_two_ranks_mine_the_same_training_set(tiny: Path) -> None:
     """`mine`: the ranks split candidate retrieval (queries) and teacher scoring (pairs, into one
     store); rank 0 writes a training set equal to one process's."""
-    args = ["mine", "--dataset", str(tiny), "--split", "test", "--retriever", "bm25", "--teacher", "bm25",
-            "--n-top", "2", "--n-random", "2", "--depth", "6"]
+    args = [
+        "mine",
+        "--dataset",
+        str(tiny),
+        "--split",
+        "test",
+        "--retriever",
+        "bm25",
+        "--teacher",
+        "bm25",
+        "--n-top",
+        "2",
+        "--n-random",
+        "2",
+        "--depth",
+        "6",
+    ]
     rankdistill([*args, "--store", "store-one", "--output", "one.jsonl"], tiny.parent)
     rankdistill([*args, "--store", "store-two", "--output", "two.jsonl"], tiny.parent, ranks=2)
     one, two = ((tiny.parent / name).read_text() for name in ("one.jsonl", "two.jsonl"))
     assert one == two and one.strip()
-    meta = [json.loads((tiny.parent / f"{name}.jsonl.meta.json").read_text()) for name in ("one", "two")]
+    meta = [
+        json.loads((tiny.parent / f"{name}.jsonl.meta.json").read_text()) for name in ("one", "two")
+    ]
     assert meta[0]["counts"] == meta[1]["counts"]
     (store,) = list((tiny.parent / "store-two").iterdir())
-    assert len({shard.name.split("-")[2] for shard in store.glob("shard-*.bin")}) == 2  # both ranks scored
+    assert (
+        len({shard.name.split("-")[2] for shard in store.glob("shard-*.bin")}) == 2
+    )  # both ranks scored
 
 
 def rounded_rows(jsonl: str) -> list:
     """The rows of a training set, every float cut to 6 significant digits."""
+
     def rounded(value):
         if isinstance(value, float):
             return float(f"{value:.6g}")
@@ -138,6 +222,7 @@ def rounded_rows(jsonl: str) -> list:
         if isinstance(value, list):
             return [rounded(v) for v in value]
         return value
+
     return [rounded(json.loads(line)) for line in jsonl.splitlines()]
 
 
@@ -157,9 +242,13 @@ def test_two_ranks_run_the_whole_loop(tmp_path: Path, tiny_dense_model: str) -> 
         assert out.count("report: ") == 1
         run = folder / "runs" / "tiny"
         assert (run / "report.md").is_file()
-        trained = json.loads((run / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+        trained = json.loads(
+            (run / "stages" / "train" / "student" / "rankdistill_train.json").read_text()
+        )
         assert trained["world_size"] == ranks
-        summaries[ranks] = json.loads((run / "stages" / "evaluate" / "done.json").read_text())["summary"]["datasets"]["tiny"]
+        summaries[ranks] = json.loads((run / "stages" / "evaluate" / "done.json").read_text())[
+            "summary"
+        ]["datasets"]["tiny"]
         summaries[ranks]["train.jsonl"] = (run / "stages" / "mine" / "train.jsonl").read_text()
     one, two = summaries[1], summaries[2]
     # the same rows, documents and order; teacher scores to 6 significant digits, since 2 ranks

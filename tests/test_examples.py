@@ -29,16 +29,39 @@ def tiny_cross_encoder(splade_tiny: str, tmp_path_factory: pytest.TempPathFactor
 
 
 def test_public_api_lists_its_names() -> None:
-    for name in ("load_dataset", "build_teacher", "ScoreStore", "mine", "build_loss", "train_student", "build_index", "load_index", "evaluate", "run_pipeline", "TrainConfig"):
+    for name in (
+        "load_dataset",
+        "build_teacher",
+        "ScoreStore",
+        "mine",
+        "build_loss",
+        "train_student",
+        "build_index",
+        "load_index",
+        "evaluate",
+        "run_pipeline",
+        "TrainConfig",
+    ):
         assert name in rd.__all__
         assert getattr(rd, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         rd.nope  # noqa: B018
 
 
-def test_distil_cross_encoder_example(tiny_cross_encoder: str, tiny_dense_model: str, tmp_path: Path) -> None:
+def test_distil_cross_encoder_example(
+    tiny_cross_encoder: str, tiny_dense_model: str, tmp_path: Path
+) -> None:
     scores = load_example("distil_cross_encoder").main(
-        ["--data", SAMPLE, "--teacher", tiny_cross_encoder, "--student", tiny_dense_model, "--output", str(tmp_path / "run")]
+        [
+            "--data",
+            SAMPLE,
+            "--teacher",
+            tiny_cross_encoder,
+            "--student",
+            tiny_dense_model,
+            "--output",
+            str(tmp_path / "run"),
+        ]
     )
     assert set(scores) == {"bm25", "zero-shot", "student"}
     assert all(0.0 <= value <= 1.0 for value in scores.values())
@@ -46,9 +69,18 @@ def test_distil_cross_encoder_example(tiny_cross_encoder: str, tiny_dense_model:
     assert (tmp_path / "run" / "student" / "student").is_dir()
 
 
-def test_score_pairs_example_reuses_the_store(tiny_dense_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_pairs_example_reuses_the_store(
+    tiny_dense_model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     example = load_example("score_pairs")
-    arguments = ["--teacher", f"bi-encoder:{tiny_dense_model}", "--data", SAMPLE, "--store", str(tmp_path / "store")]
+    arguments = [
+        "--teacher",
+        f"bi-encoder:{tiny_dense_model}",
+        "--data",
+        SAMPLE,
+        "--store",
+        str(tmp_path / "store"),
+    ]
     first = example.main(arguments)
     assert 6 <= len(first) <= 30  # 6 test queries x at most BM25's top 5
     assert example.main(arguments) == first
@@ -57,8 +89,21 @@ def test_score_pairs_example_reuses_the_store(tiny_dense_model: str, tmp_path: P
 
 def test_build_and_evaluate_index_example(tiny_dense_model: str, tmp_path: Path) -> None:
     metrics = load_example("build_and_evaluate_index").main(
-        ["--model", tiny_dense_model, "--data", SAMPLE, "--spec", "Flat", "--output", str(tmp_path / "indexes")]
+        [
+            "--model",
+            tiny_dense_model,
+            "--data",
+            SAMPLE,
+            "--spec",
+            "Flat",
+            "--output",
+            str(tmp_path / "indexes"),
+        ]
     )
     assert 0.0 < metrics["nDCG@10"] <= 1.0
-    direct = rd.evaluate(rd.load_dataset(SAMPLE), f"dense:{tiny_dense_model}").result.aggregate["nDCG@10"]
-    assert metrics["nDCG@10"] == pytest.approx(direct, abs=1e-6)  # an index is a retriever: same path, same score
+    direct = rd.evaluate(rd.load_dataset(SAMPLE), f"dense:{tiny_dense_model}").result.aggregate[
+        "nDCG@10"
+    ]
+    assert metrics["nDCG@10"] == pytest.approx(
+        direct, abs=1e-6
+    )  # an index is a retriever: same path, same score

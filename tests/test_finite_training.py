@@ -10,12 +10,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from rankdistill.training.finite import NonFiniteTraining, check_gradients, check_loss, check_weights
+from rankdistill.training.finite import (
+    NonFiniteTraining,
+    check_gradients,
+    check_loss,
+    check_weights,
+)
 from tests.test_training import REPO, tiny_training_set, train_from, write_config
 
 
 def test_the_first_non_finite_term_is_named_with_its_step() -> None:
-    check_loss({"listwise_kl": torch.tensor(0.5), "infonce": torch.tensor(1.0)}, 3)  # finite: nothing happens
+    check_loss(
+        {"listwise_kl": torch.tensor(0.5), "infonce": torch.tensor(1.0)}, 3
+    )  # finite: nothing happens
     with pytest.raises(NonFiniteTraining, match=r"step 3: non-finite loss \(listwise_kl = nan\)"):
         check_loss({"listwise_kl": torch.tensor(float("nan")), "infonce": torch.tensor(1.0)}, 3)
     with pytest.raises(NonFiniteTraining, match=r"step 7: .*anchor = inf"):
@@ -35,15 +42,27 @@ def test_a_non_finite_gradient_or_weight_is_named() -> None:
         check_weights(layer, "out/student")
 
 
-def test_a_diverging_run_stops_at_its_step_and_saves_no_student(tmp_path: Path, tiny_dense_model: str) -> None:
+def test_a_diverging_run_stops_at_its_step_and_saves_no_student(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
     beir, training_set = tiny_training_set(tmp_path)
-    config = write_config(tmp_path, beir, training_set, tiny_dense_model,
-                          trainer="  max_steps: 4\n  batch_size: 2\n  learning_rate: 1.0e+30\n  save_steps: 100\n  logging_steps: 1\n  device: cpu")
+    config = write_config(
+        tmp_path,
+        beir,
+        training_set,
+        tiny_dense_model,
+        trainer="  max_steps: 4\n  batch_size: 2\n  learning_rate: 1.0e+30\n  save_steps: 100\n  logging_steps: 1\n  device: cpu",
+    )
     with pytest.raises(NonFiniteTraining, match=r"training stopped at step [2-4]"):
         train_from(config)
     assert not (tmp_path / "runs" / "run" / "student").exists()
     # the CLI: exit 2, the message, no traceback
-    done = subprocess.run([sys.executable, "-m", "rankdistill.cli", "train", "--config", str(config)], capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "rankdistill.cli", "train", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     assert "training stopped at step" in done.stderr and "Traceback" not in done.stderr
 
@@ -61,13 +80,21 @@ def test_a_student_with_a_nan_weight_is_not_saved(tmp_path: Path, tiny_dense_mod
     assert not (tmp_path / "student").exists() and not (tmp_path / ".student.partial").exists()
 
 
-def test_query_side_training_stops_at_a_non_finite_loss(tmp_path: Path, tiny_dense_model: str) -> None:
+def test_query_side_training_stops_at_a_non_finite_loss(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
     from rankdistill.pipeline.config import load_pipeline_config
     from rankdistill.pipeline.run import run_pipeline
-    from tests.test_label_free import TEST_QRELS, TEST_QUERIES, TRAIN_QUERIES, label_free_config
     from tests.conftest import TINY_CORPUS, write_beir
+    from tests.test_label_free import TEST_QRELS, TEST_QUERIES, TRAIN_QUERIES, label_free_config
 
-    beir = write_beir(tmp_path / "logset", TINY_CORPUS, {**TRAIN_QUERIES, **TEST_QUERIES}, TEST_QRELS, split="test")
+    beir = write_beir(
+        tmp_path / "logset",
+        TINY_CORPUS,
+        {**TRAIN_QUERIES, **TEST_QUERIES},
+        TEST_QRELS,
+        split="test",
+    )
     path = label_free_config(tmp_path, beir, tiny_dense_model)
     path.write_text(path.read_text().replace("learning_rate: 1.0e-3", "learning_rate: 1.0e+30"))
     with pytest.raises(NonFiniteTraining, match="training stopped at step [2-9]"):

@@ -10,12 +10,27 @@ import pytest
 
 from rankdistill.core import hardware
 from rankdistill.core.errors import InputError, UserError
-from rankdistill.core.hardware import available_cpus, choose_precision, precision_fields, resolve_precision
+from rankdistill.core.hardware import (
+    available_cpus,
+    choose_precision,
+    precision_fields,
+    resolve_precision,
+)
 
 
-@pytest.mark.parametrize(("capability", "expected"), [("AVX2", "float32"), ("AVX512", "float32"), ("DEFAULT", "float32"),
-                                                      ("AMX", "bf16"), ("AVX512_BF16", "bf16")])
-def test_auto_is_bf16_only_on_cpus_that_run_it_natively(monkeypatch, capability: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("capability", "expected"),
+    [
+        ("AVX2", "float32"),
+        ("AVX512", "float32"),
+        ("DEFAULT", "float32"),
+        ("AMX", "bf16"),
+        ("AVX512_BF16", "bf16"),
+    ],
+)
+def test_auto_is_bf16_only_on_cpus_that_run_it_natively(
+    monkeypatch, capability: str, expected: str
+) -> None:
     monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", capability)
     choice = choose_precision("auto", "cpu")
     assert choice.precision == expected and capability in choice.reason
@@ -31,7 +46,9 @@ def test_auto_on_cuda_follows_the_device(monkeypatch) -> None:
 
 def test_explicit_choices_aliases_and_mistakes() -> None:
     assert resolve_precision("float32", "cpu") == "float32"
-    assert resolve_precision(True, "cpu") == "bf16" and resolve_precision(False, "cpu") == "float32"  # the bf16 alias
+    assert (
+        resolve_precision(True, "cpu") == "bf16" and resolve_precision(False, "cpu") == "float32"
+    )  # the bf16 alias
     with pytest.raises(UserError, match="fp16 runs on CUDA only"):
         resolve_precision("fp16", "cpu")
     with pytest.raises(UserError, match="unknown precision 'half'"):
@@ -43,7 +60,9 @@ def test_fingerprint_fields_keep_float32_and_bf16_as_they_were() -> None:
     assert precision_fields("fp16") == {"precision": "fp16"}
 
 
-def test_the_resolved_precision_changes_the_teacher_fingerprint(tiny_dense_model: str, monkeypatch) -> None:
+def test_the_resolved_precision_changes_the_teacher_fingerprint(
+    tiny_dense_model: str, monkeypatch
+) -> None:
     from rankdistill.teachers import build_teacher
 
     on_avx2 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu")  # auto -> float32
@@ -64,10 +83,16 @@ def test_yaml_alias_keys_and_located_errors(tmp_path: Path) -> None:
     path.write_text("evaluate:\n  precision: auto\n")
     assert load_config(path).evaluate.precision == "auto"
     path.write_text("evaluate:\n  precision: bf16\n  bf16: false\n")
-    with pytest.raises(InputError, match=r"run.yaml:3: field 'evaluate.bf16': given twice \(bf16 is an alias of precision\)"):
+    with pytest.raises(
+        InputError,
+        match=r"run.yaml:3: field 'evaluate.bf16': given twice \(bf16 is an alias of precision\)",
+    ):
         load_config(path)
     path.write_text("evaluate:\n  precision: half\n")
-    with pytest.raises(InputError, match=r"run.yaml:2: field 'evaluate.precision': expected one of auto, float32, bf16, fp16"):
+    with pytest.raises(
+        InputError,
+        match=r"run.yaml:2: field 'evaluate.precision': expected one of auto, float32, bf16, fp16",
+    ):
         load_config(path)
 
 
@@ -79,7 +104,12 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
     config = load_pipeline_config("configs/default.yaml")
     monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", "AMX")
     reasons = resolve_precisions(config)
-    assert config.index.precision == config.train.trainer.precision == config.teacher.members[1].precision == "bf16"
+    assert (
+        config.index.precision
+        == config.train.trainer.precision
+        == config.teacher.members[1].precision
+        == "bf16"
+    )
     assert "AMX" in reasons["index.precision"]
     stages = {s.name: s.settings for s in pipeline_stages(config)}
     # what a config with `bf16: true` hashed to before `precision` existed
@@ -87,7 +117,9 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
     assert stages["mine"]["teacher"][1]["bf16"] is True
     forced = load_pipeline_config("configs/default.yaml")
     reasons = resolve_precisions(forced, override="float32")
-    assert forced.index.precision == "float32" and reasons["index.precision"].startswith("float32 (--precision")
+    assert forced.index.precision == "float32" and reasons["index.precision"].startswith(
+        "float32 (--precision"
+    )
     assert {s.name: s.settings for s in pipeline_stages(forced)}["index"] != stages["index"]
     assert legacy_precision_keys({"a": [{"precision": "fp16"}]}) == {"a": [{"precision": "fp16"}]}
 
@@ -95,7 +127,6 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
 def test_progress_callbacks_fire_per_batch(tiny_dense_model: str) -> None:
     from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.dense import encode_texts, load_dense_model
-    from rankdistill.retrieval.sparse import encode_sparse, load_sparse_model
 
     model = load_dense_model(tiny_dense_model, EncodingSettings(batch_size=5, precision="float32"))
     texts = [f"progress text number {i} " + "word " * (i % 7) for i in range(23)]
@@ -103,18 +134,25 @@ def test_progress_callbacks_fire_per_batch(tiny_dense_model: str) -> None:
     vectors = encode_texts(model, texts, "document", on_batch=calls.append)
     assert calls == [5, 5, 5, 5, 3]
     reference = model.model.encode_document(texts, convert_to_numpy=True, normalize_embeddings=True)
-    np.testing.assert_allclose(vectors, reference, atol=1e-5)  # batched by length, put back in order
+    np.testing.assert_allclose(
+        vectors, reference, atol=1e-5
+    )  # batched by length, put back in order
     calls.clear()
     encode_texts(model, texts, "document", on_batch=calls.append)
     assert calls == []  # all memoised: nothing encoded, nothing reported
 
 
-def test_index_encoding_bar_moves_every_batch(tiny_dense_model: str, tmp_path: Path, monkeypatch) -> None:
-    from rankdistill.indexes.encode import encode_chunks, load_encoder
+def test_index_encoding_bar_moves_every_batch(
+    tiny_dense_model: str, tmp_path: Path, monkeypatch
+) -> None:
     from rankdistill.encoders.models import EncodingSettings
+    from rankdistill.indexes.encode import encode_chunks, load_encoder
 
     updates: list[int] = []
-    monkeypatch.setattr("rankdistill.indexes.encode.tqdm.update", lambda self, n=1: getattr(self, "desc", None) == "encoding" and updates.append(n))
+    monkeypatch.setattr(
+        "rankdistill.indexes.encode.tqdm.update",
+        lambda self, n=1: getattr(self, "desc", None) == "encoding" and updates.append(n),
+    )
     encoder = load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(batch_size=4))
     texts = [f"a document to index, number {i}" for i in range(10)]
     encode_chunks(encoder, texts, tmp_path / "chunks", chunk_size=10, source={})
@@ -134,7 +172,9 @@ def test_run_records_the_precision_and_why(tmp_path: Path) -> None:
 
     config = load_pipeline_config("configs/default.yaml")
     reasons = resolve_precisions(config)
-    assert set(reasons.values()) == {"float32 (auto: the CPU has no native bf16 (AVX2), where bf16 is emulated and slower)"}
+    assert set(reasons.values()) == {
+        "float32 (auto: the CPU has no native bf16 (AVX2), where bf16 is emulated and slower)"
+    }
     assert json.dumps(reasons)  # what config.json and the report carry
 
 
@@ -151,7 +191,10 @@ def test_auto_backend_is_openvino_only_for_bf16_on_a_cpu(monkeypatch):
     assert resolve_backend("auto", "auto", "cpu") == ("torch", "float32")  # AVX2 (conftest)
     assert resolve_backend("onnx", "auto", "cpu") == ("onnx", "float32")
     monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", "AMX")
-    assert resolve_backend("auto", "auto", "cpu") == ("openvino" if openvino_available() else "torch", "bf16")
+    assert resolve_backend("auto", "auto", "cpu") == (
+        "openvino" if openvino_available() else "torch",
+        "bf16",
+    )
     assert resolve_backend("auto", "float32", "cpu") == ("torch", "float32")
     with pytest.raises(UserError, match="runs float32"):
         resolve_backend("onnx-int8", "bf16", "cpu")
@@ -166,7 +209,9 @@ def test_rankdistill_threads_overrides_the_thread_count(monkeypatch: pytest.Monk
     try:
         monkeypatch.setenv("RANKDISTILL_THREADS", "1")
         assert configure_threads.__wrapped__() == 1 and torch.get_num_threads() == 1
-        monkeypatch.setenv("RANKDISTILL_THREADS", "none")  # not a positive number: the CPUs this process may use
+        monkeypatch.setenv(
+            "RANKDISTILL_THREADS", "none"
+        )  # not a positive number: the CPUs this process may use
         assert configure_threads.__wrapped__() == available_cpus()
     finally:
         torch.set_num_threads(before)

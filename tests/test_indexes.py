@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from rankdistill.data.beir import join_title_text, load_corpus, load_queries
 from rankdistill.core.errors import UserError
-from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
-from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
-from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
+from rankdistill.data.beir import join_title_text, load_corpus, load_queries
 from rankdistill.encoders.models import EncodingSettings
+from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
+from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
+from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory
 from rankdistill.indexes.structures import build_structure, load_structure
@@ -49,7 +49,9 @@ def one_faiss_thread():
 @pytest.fixture(scope="module")
 def vectors() -> tuple[np.ndarray, np.ndarray]:
     """2000 clustered 32-d base vectors and 50 queries from the same mixture."""
-    return np.concatenate(list(synthetic_chunks(2000, SMALL_MIXTURE, chunk_size=700))), synthetic_queries(50, SMALL_MIXTURE)
+    return np.concatenate(
+        list(synthetic_chunks(2000, SMALL_MIXTURE, chunk_size=700))
+    ), synthetic_queries(50, SMALL_MIXTURE)
 
 
 def exact(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
@@ -59,7 +61,13 @@ def exact(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
 def build(spec: str, base: np.ndarray, tmp_path: Path):
     """Build from 3 chunks, save, load back: the structure as a reader of the folder sees it."""
     parsed = parse_spec(spec)
-    structure, _ = build_structure(parsed, Chunks.from_array(base, chunk_size=700), base.shape[1], train_size=1000, folder=tmp_path)
+    structure, _ = build_structure(
+        parsed,
+        Chunks.from_array(base, chunk_size=700),
+        base.shape[1],
+        train_size=1000,
+        folder=tmp_path,
+    )
     structure.save(tmp_path)
     return load_structure(parsed, tmp_path)
 
@@ -71,7 +79,11 @@ def test_spec_strings_parse_into_build_and_search_settings() -> None:
     spec = parse_spec("IVF256,PQ32:nprobe=16")
     assert (spec.build, spec.kind, spec.params) == ("IVF256,PQ32", "faiss", {"nprobe": 16})
     assert parse_spec("binary").search_params() == {"rescore": 10}
-    assert parse_spec("seismic:heap_factor=0.8").search_params() == {"query_cut": 10, "heap_factor": 0.8, "rescore": 2}
+    assert parse_spec("seismic:heap_factor=0.8").search_params() == {
+        "query_cut": 10,
+        "heap_factor": 0.8,
+        "rescore": 2,
+    }
     assert parse_spec("inverted").search_params() == {} and parse_spec("inverted").is_sparse
     sweep = expand_spec("HNSW32:efSearch=16/64")
     assert [s.text for s in sweep] == ["HNSW32:efSearch=16", "HNSW32:efSearch=64"]
@@ -111,10 +123,14 @@ def test_flat_round_trip_equals_exact(vectors, tmp_path: Path) -> None:
     base, queries = vectors
     scores, indices = build("Flat", base, tmp_path).search(queries, 10)
     np.testing.assert_array_equal(indices, exact(base, queries, 10))
-    np.testing.assert_allclose(scores, np.take_along_axis(queries @ base.T, indices, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        scores, np.take_along_axis(queries @ base.T, indices, axis=1), rtol=1e-5
+    )
 
 
-def test_ivf_recall_grows_with_nprobe_and_is_exact_when_probing_every_list(vectors, tmp_path: Path) -> None:
+def test_ivf_recall_grows_with_nprobe_and_is_exact_when_probing_every_list(
+    vectors, tmp_path: Path
+) -> None:
     base, queries = vectors
     truth = exact(base, queries, 10)
     structure = build("IVF32,Flat:nprobe=1", base, tmp_path)
@@ -125,7 +141,9 @@ def test_ivf_recall_grows_with_nprobe_and_is_exact_when_probing_every_list(vecto
     assert structure.effective_params() == {"nprobe": 32}
 
 
-def test_more_inverted_lists_than_documents_are_lowered_with_a_warning(vectors, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_more_inverted_lists_than_documents_are_lowered_with_a_warning(
+    vectors, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     import faiss
 
     base, queries = vectors
@@ -140,8 +158,14 @@ def test_hnsw_and_pq_load_back_with_their_search_settings(vectors, tmp_path: Pat
 
     base, queries = vectors
     hnsw = build("HNSW16:efConstruction=80,efSearch=64", base, tmp_path / "hnsw")
-    assert hnsw.effective_params()["efSearch"] == 64 and faiss.downcast_index(hnsw.index).hnsw.efConstruction == 80
-    assert hnsw.spec.text == "HNSW16:efConstruction=80,efSearch=64" and hnsw.spec.build_key == "HNSW16:efConstruction=80"
+    assert (
+        hnsw.effective_params()["efSearch"] == 64
+        and faiss.downcast_index(hnsw.index).hnsw.efConstruction == 80
+    )
+    assert (
+        hnsw.spec.text == "HNSW16:efConstruction=80,efSearch=64"
+        and hnsw.spec.build_key == "HNSW16:efConstruction=80"
+    )
     with pytest.raises(UserError, match="fixed when the index is built"):
         hnsw.spec.with_params({"efConstruction": 40})
     with pytest.raises(UserError, match="efConstruction applies to HNSW"):
@@ -151,15 +175,21 @@ def test_hnsw_and_pq_load_back_with_their_search_settings(vectors, tmp_path: Pat
     assert pq.sizes()["index"] / pq.count < base.shape[1] * 4 / 2  # compressed well below float32
     assert (pq.sizes()["code"], hnsw.sizes()["code"]) == (8, base.shape[1] * 4)
     refined = build("IVF16,PQ8x4fs,RFlat:nprobe=16,k_factor_rf=4", base, tmp_path / "refine")
-    assert refined.sizes()["code"] == 8 * 4 // 8 + base.shape[1] * 4  # 4-bit PQ codes + float refine vectors
+    assert (
+        refined.sizes()["code"] == 8 * 4 // 8 + base.shape[1] * 4
+    )  # 4-bit PQ codes + float refine vectors
 
 
-def test_binary_rescoring_the_whole_corpus_is_exact_and_codes_are_d_over_8_bytes(vectors, tmp_path: Path) -> None:
+def test_binary_rescoring_the_whole_corpus_is_exact_and_codes_are_d_over_8_bytes(
+    vectors, tmp_path: Path
+) -> None:
     base, queries = vectors
     structure = build("binary:rescore=200", base, tmp_path)  # shortlist 200 * 10 = every vector
     scores, indices = structure.search(queries, 10)
     np.testing.assert_array_equal(indices, exact(base, queries, 10))
-    np.testing.assert_allclose(scores, np.take_along_axis(queries @ base.T, indices, axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        scores, np.take_along_axis(queries @ base.T, indices, axis=1), rtol=1e-5
+    )
     assert structure.codes.code_size == base.shape[1] // 8
     structure.set_params({"rescore": 1})  # Hamming order only: cheaper, and worse
     assert recall_at(structure.search(queries, 10)[1], indices, 10) < 1.0
@@ -167,9 +197,13 @@ def test_binary_rescoring_the_whole_corpus_is_exact_and_codes_are_d_over_8_bytes
 
 def random_sparse(rows: int, vocabulary: int, per_row: int, seed: int) -> sp.csr_matrix:
     rng = np.random.default_rng(seed)
-    cols = np.concatenate([rng.choice(vocabulary, per_row, replace=False, p=None) for _ in range(rows)])
+    cols = np.concatenate(
+        [rng.choice(vocabulary, per_row, replace=False, p=None) for _ in range(rows)]
+    )
     values = rng.gamma(1.0, 1.0, rows * per_row).astype(np.float32)
-    return sp.csr_matrix((values, (np.repeat(np.arange(rows), per_row), cols)), shape=(rows, vocabulary))
+    return sp.csr_matrix(
+        (values, (np.repeat(np.arange(rows), per_row), cols)), shape=(rows, vocabulary)
+    )
 
 
 def test_inverted_index_equals_exact_sparse_search(tmp_path: Path) -> None:
@@ -186,7 +220,9 @@ def test_inverted_index_equals_exact_sparse_search(tmp_path: Path) -> None:
         np.testing.assert_array_equal(scores, want_scores[: batch.shape[0]])
 
 
-def test_seismic_shortlists_are_rescored_exactly_and_query_cut_trades_recall(tmp_path: Path) -> None:
+def test_seismic_shortlists_are_rescored_exactly_and_query_cut_trades_recall(
+    tmp_path: Path,
+) -> None:
     docs = random_sparse(600, 500, 25, seed=1)
     queries = random_sparse(40, 500, 8, seed=2)
     spec = parse_spec("seismic:query_cut=0,heap_factor=1,rescore=5")
@@ -198,7 +234,9 @@ def test_seismic_shortlists_are_rescored_exactly_and_query_cut_trades_recall(tmp
         scores, indices = loaded.search(batch, 10)
         assert recall_at(indices, want[: batch.shape[0]], 10) >= 0.95
         exact_scores = np.take_along_axis((batch @ docs.T).toarray(), indices, axis=1)
-        np.testing.assert_allclose(scores, exact_scores, rtol=1e-6)  # float32, not Seismic's float16
+        np.testing.assert_allclose(
+            scores, exact_scores, rtol=1e-6
+        )  # float32, not Seismic's float16
     loaded.set_params({"query_cut": 1, "rescore": 1})
     assert recall_at(loaded.search(queries, 10)[1], want, 10) < 0.9
 
@@ -206,12 +244,18 @@ def test_seismic_shortlists_are_rescored_exactly_and_query_cut_trades_recall(tmp
 # --- whole indexes: build, load, search, evaluate ------------------------------------------
 
 
-def test_built_flat_index_searches_like_exact_dense_retrieval(flat_index, tiny_dense_model: str) -> None:
-    from rankdistill.data.beir import load_corpus, join_title_text
+def test_built_flat_index_searches_like_exact_dense_retrieval(
+    flat_index, tiny_dense_model: str
+) -> None:
+    from rankdistill.data.beir import join_title_text, load_corpus
 
     beir, folder = flat_index
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["count"] == 10 and manifest["dimension"] == 128 and manifest["model"]["normalized"] is True
+    assert (
+        manifest["count"] == 10
+        and manifest["dimension"] == 128
+        and manifest["model"]["normalized"] is True
+    )
     assert not (folder / "chunks").exists()  # removed once the index is complete
     corpus = load_corpus(beir / "corpus.jsonl")
     queries = load_queries(beir / "queries.jsonl")
@@ -229,14 +273,20 @@ def table_rows(dataset_folder: Path, index: Path, retriever: str) -> list[list[s
     from rankdistill.evaluation import format_table
 
     dataset = rd.load_dataset(str(dataset_folder))
-    table = format_table([rd.evaluate(dataset, retriever), rd.evaluate(dataset, rd.load_index(index))])
+    table = format_table(
+        [rd.evaluate(dataset, retriever), rd.evaluate(dataset, rd.load_index(index))]
+    )
     return [line.split(" | ")[3:7] for line in table.splitlines() if line.startswith("| tiny")]
 
 
-def test_evaluate_through_an_index_matches_the_dense_retriever(flat_index, tiny_dense_model: str) -> None:
+def test_evaluate_through_an_index_matches_the_dense_retriever(
+    flat_index, tiny_dense_model: str
+) -> None:
     beir, folder = flat_index
     rows = table_rows(beir, folder, f"dense:{tiny_dense_model}")
-    assert len(rows) == 2 and rows[0] == rows[1]  # same metrics through the index as exact retrieval
+    assert (
+        len(rows) == 2 and rows[0] == rows[1]
+    )  # same metrics through the index as exact retrieval
 
 
 def test_loading_with_another_model_is_refused(flat_index) -> None:
@@ -279,7 +329,9 @@ def test_manifest_of_another_version_or_missing_is_refused(flat_index, tmp_path:
         open_index(folder)
 
 
-def test_inverted_index_on_splade_matches_exact_sparse_retrieval(splade_tiny: str, tiny_beir: Path, tmp_path: Path) -> None:
+def test_inverted_index_on_splade_matches_exact_sparse_retrieval(
+    splade_tiny: str, tiny_beir: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "inverted"
     build_index(splade_tiny, str(tiny_beir), "inverted", folder, progress=False)
     rows = table_rows(tiny_beir, folder, f"sparse:{splade_tiny}")
@@ -289,17 +341,43 @@ def test_inverted_index_on_splade_matches_exact_sparse_retrieval(splade_tiny: st
 # --- resume after a real kill -----------------------------------------------------------------
 
 
-def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tmp_path: Path) -> None:
+def test_killed_build_resumes_from_its_finished_chunks(
+    tiny_dense_model: str, tmp_path: Path
+) -> None:
     words = "cell gene protein virus water light energy brain heart ocean star metal".split()
     rng = np.random.default_rng(3)
     corpus = {f"d{i}": (f"title {i}", " ".join(rng.choice(words, 12))) for i in range(1200)}
-    beir = write_beir(tmp_path / "many", corpus=corpus, queries={"q1": "gene protein"}, qrels={"q1": {"d1": 1}})
+    beir = write_beir(
+        tmp_path / "many", corpus=corpus, queries={"q1": "gene protein"}, qrels={"q1": {"d1": 1}}
+    )
     folder = tmp_path / "index"
-    args = ["index", "build", "--model", tiny_dense_model, "--dataset", str(beir), "--spec", "Flat", "--output", str(folder), "--chunk-size", "40", "--keep-chunks"]
-    process = subprocess.Popen([sys.executable, "-m", "rankdistill.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        "index",
+        "build",
+        "--model",
+        tiny_dense_model,
+        "--dataset",
+        str(beir),
+        "--spec",
+        "Flat",
+        "--output",
+        str(folder),
+        "--chunk-size",
+        "40",
+        "--keep-chunks",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rankdistill.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     chunks = folder / "chunks"
     deadline = time.monotonic() + 120
-    while len(list(chunks.glob("*.npy"))) < 2 and process.poll() is None and time.monotonic() < deadline:
+    while (
+        len(list(chunks.glob("*.npy"))) < 2
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -307,8 +385,17 @@ def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tm
     finished = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
     assert 2 <= len(finished) < 30 and not (folder / "manifest.json").exists()
 
-    manifest = build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=40, keep_chunks=True), progress=False)
-    assert manifest["build_seconds"]["reused_chunks"] == len(finished)  # `index build` prints it as "resumed: reused N"
+    manifest = build_index(
+        tiny_dense_model,
+        str(beir),
+        "Flat",
+        folder,
+        BuildSettings(chunk_size=40, keep_chunks=True),
+        progress=False,
+    )
+    assert manifest["build_seconds"]["reused_chunks"] == len(
+        finished
+    )  # `index build` prints it as "resumed: reused N"
     after = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
     assert len(after) == 30 and all(after[name] == mtime for name, mtime in finished.items())
     # the resumed index holds every document, each vector where a fresh encoding puts it
@@ -320,26 +407,58 @@ def test_killed_build_resumes_from_its_finished_chunks(tiny_dense_model: str, tm
     assert found[:, 0].tolist() == probe and np.allclose(scores[:, 0], 1.0, atol=1e-4)
 
 
-def test_unfinished_encoding_with_other_settings_is_refused(tiny_dense_model: str, tmp_path: Path) -> None:
+def test_unfinished_encoding_with_other_settings_is_refused(
+    tiny_dense_model: str, tmp_path: Path
+) -> None:
     encoder = load_encoder(tiny_dense_model, sparse=False)
     texts = [f"text number {i}" for i in range(7)]
     encode_chunks(encoder, texts, tmp_path, 3, {"corpus_sha256": "a"}, progress=False)
     with pytest.raises(UserError, match="other settings .*corpus_sha256"):
         encode_chunks(encoder, texts, tmp_path, 3, {"corpus_sha256": "b"}, progress=False)
-    assert len(encode_chunks(encoder, texts, tmp_path, 4, {"corpus_sha256": "a"}, progress=False)) == 3  # chunk size is free
+    assert (
+        len(encode_chunks(encoder, texts, tmp_path, 4, {"corpus_sha256": "a"}, progress=False)) == 3
+    )  # chunk size is free
 
 
 # --- bench ------------------------------------------------------------------------------------
 
 
-def test_bench_measures_every_setting_against_exact_and_writes_its_report(vectors, tmp_path: Path) -> None:
+def test_bench_measures_every_setting_against_exact_and_writes_its_report(
+    vectors, tmp_path: Path
+) -> None:
     base, queries = vectors
-    specs = [s for text in ("Flat", "IVF32,Flat:nprobe=1/32", "binary:rescore=2") for s in expand_spec(text)]
-    rows = run_bench(Chunks.from_array(base), queries, specs, base.shape[1], k=10, train_size=1000, rounds=2, single=5, report=lambda _: None)
-    assert [r.spec for r in rows] == ["Flat (exact)", "Flat", "IVF32,Flat:nprobe=1", "IVF32,Flat:nprobe=32", "binary:rescore=2"]
+    specs = [
+        s
+        for text in ("Flat", "IVF32,Flat:nprobe=1/32", "binary:rescore=2")
+        for s in expand_spec(text)
+    ]
+    rows = run_bench(
+        Chunks.from_array(base),
+        queries,
+        specs,
+        base.shape[1],
+        k=10,
+        train_size=1000,
+        rounds=2,
+        single=5,
+        report=lambda _: None,
+    )
+    assert [r.spec for r in rows] == [
+        "Flat (exact)",
+        "Flat",
+        "IVF32,Flat:nprobe=1",
+        "IVF32,Flat:nprobe=32",
+        "binary:rescore=2",
+    ]
     recall = {r.spec: r.recall for r in rows}
-    assert recall["Flat"] == recall["IVF32,Flat:nprobe=32"] == 1.0 and recall["IVF32,Flat:nprobe=1"] < 1.0
-    assert rows[1].index_bytes_per_vector >= 32 * 4 and rows[-1].index_bytes_per_vector < 32 * 4 / 8 + 8
+    assert (
+        recall["Flat"] == recall["IVF32,Flat:nprobe=32"] == 1.0
+        and recall["IVF32,Flat:nprobe=1"] < 1.0
+    )
+    assert (
+        rows[1].index_bytes_per_vector >= 32 * 4
+        and rows[-1].index_bytes_per_vector < 32 * 4 / 8 + 8
+    )
     assert [r.code_bytes_per_vector for r in rows[1:]] == [32 * 4, 32 * 4, 32 * 4, 32 // 8]
     assert rows[-1].rescore_bytes_per_vector == 32 * 4
     assert all(r.qps_batch > 0 and r.qps_single > 0 for r in rows)
@@ -349,20 +468,34 @@ def test_bench_measures_every_setting_against_exact_and_writes_its_report(vector
     assert json.loads((tmp_path / "bench.json").read_text())["rows"][2]["params"] == "nprobe=1"
 
 
-def test_bf16_index_records_its_precision_and_queries_use_it(tiny_dense_model: str, tmp_path: Path) -> None:
+def test_bf16_index_records_its_precision_and_queries_use_it(
+    tiny_dense_model: str, tmp_path: Path
+) -> None:
     beir = write_beir(tmp_path / "tiny")
     folder = tmp_path / "bf16"
-    build_index(tiny_dense_model, str(beir), "Flat", folder, BuildSettings(precision="bf16"), progress=False)
+    build_index(
+        tiny_dense_model, str(beir), "Flat", folder, BuildSettings(precision="bf16"), progress=False
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["model"]["bf16"] is True and manifest["model"]["precision"] == "bf16"
     index = open_index(folder)
-    assert index.encoder.precision == "bf16" and index.encoder.fingerprint == manifest["model"]["fingerprint"]
-    assert index.encoder.fingerprint != load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(precision="float32")).fingerprint
+    assert (
+        index.encoder.precision == "bf16"
+        and index.encoder.fingerprint == manifest["model"]["fingerprint"]
+    )
+    assert (
+        index.encoder.fingerprint
+        != load_encoder(
+            tiny_dense_model, sparse=False, settings=EncodingSettings(precision="float32")
+        ).fingerprint
+    )
     queries = load_queries(beir / "queries.jsonl")
     assert all(len(hits) == 3 for hits in index.search(queries, 3).values())
 
 
-def test_an_index_scores_candidates_from_its_stored_vectors(tiny_dense_model: str, tmp_path: Path, monkeypatch) -> None:
+def test_an_index_scores_candidates_from_its_stored_vectors(
+    tiny_dense_model: str, tmp_path: Path, monkeypatch
+) -> None:
     """Teacher-student agreement reads the student's document vectors from its index instead of
     encoding the reranked documents again."""
     beir = write_beir(tmp_path / "tiny")

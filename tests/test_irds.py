@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from rankdistill.data import dataset_info, open_corpus, open_dataset
 from rankdistill.core.errors import InputError, UserError
+from rankdistill.data import dataset_info, open_corpus, open_dataset
 from tests.conftest import REPO
 
 pytest.importorskip("ir_datasets")
 
+
 @pytest.mark.parametrize("split", ["train", "dev", "test"])
-def test_irds_nfcorpus_equals_the_beir_folder(irds_home: Path, shared_data: Path, split: str) -> None:
+def test_irds_nfcorpus_equals_the_beir_folder(
+    irds_home: Path, shared_data: Path, split: str
+) -> None:
     """Every split of irds:beir/nfcorpus holds exactly the corpus, judged queries and qrels of
     the BEIR folder, whether the split is named in the id or given apart."""
     folder = open_dataset("nfcorpus", split, shared_data)
@@ -35,7 +38,11 @@ def test_irds_arguana_keeps_beir_conventions(irds_home: Path, shared_data: Path)
     its queries-are-documents convention follows the data, not the name."""
     irds = open_dataset("irds:beir/arguana")
     folder = open_dataset("arguana", None, shared_data)
-    assert irds.corpus == folder.corpus and irds.queries == folder.queries and irds.qrels == folder.qrels
+    assert (
+        irds.corpus == folder.corpus
+        and irds.queries == folder.queries
+        and irds.qrels == folder.qrels
+    )
     assert len(irds.warnings) == 1 and "5 judgement(s)" in irds.warnings[0]
     assert dataset_info(irds.name).ignore_identical_ids
     assert not dataset_info("irds:beir/nfcorpus/test").ignore_identical_ids
@@ -64,15 +71,30 @@ def test_cli_irds_without_its_source_exits_2_with_where_to_put_it(tmp_path: Path
     and the message says where the zip goes."""
     env = {**os.environ, "IR_DATASETS_HOME": str(tmp_path / "empty"), "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        [sys.executable, "-m", "rankdistill.cli", "evaluate", "--dataset", "irds:beir/arguana", "--retriever", "bm25"],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "rankdistill.cli",
+            "evaluate",
+            "--dataset",
+            "irds:beir/arguana",
+            "--retriever",
+            "bm25",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{tmp_path / 'empty'}/beir/<name>/source.zip" in result.stderr
 
 
-def test_irds_records_are_validated_with_their_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_irds_records_are_validated_with_their_location(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A dataset registered from local files (ir_datasets' own TSV formats) with an empty
     document: the error names the id, the component, the record and the field."""
     import ir_datasets
@@ -83,25 +105,50 @@ def test_irds_records_are_validated_with_their_location(monkeypatch: pytest.Monk
     (tmp_path / "docs.tsv").write_text("d1\tfirst document\nd2\t \nd3\tthird\n")
     (tmp_path / "queries.tsv").write_text("q1\ta query\n")
     (tmp_path / "qrels.txt").write_text("q1 0 d1 1\nq1 0 d9 1\n")
-    dataset = Dataset(TsvDocs(LocalDownload(tmp_path / "docs.tsv")), TsvQueries(LocalDownload(tmp_path / "queries.tsv")),
-                      TrecQrels(LocalDownload(tmp_path / "qrels.txt"), {}))
+    dataset = Dataset(
+        TsvDocs(LocalDownload(tmp_path / "docs.tsv")),
+        TsvQueries(LocalDownload(tmp_path / "queries.tsv")),
+        TrecQrels(LocalDownload(tmp_path / "qrels.txt"), {}),
+    )
     monkeypatch.setitem(ir_datasets.registry._registered, "rankdistill-test/bad-doc", dataset)
-    with pytest.raises(InputError, match=r"^irds:rankdistill-test/bad-doc docs:2: field 'text': empty document"):
+    with pytest.raises(
+        InputError, match=r"^irds:rankdistill-test/bad-doc docs:2: field 'text': empty document"
+    ):
         open_dataset("irds:rankdistill-test/bad-doc")
     (tmp_path / "docs.tsv").write_text("d1\tfirst document\nd2\tsecond\n")
     with pytest.raises(InputError, match=r"qrels:2: field 'doc_id': unknown document id 'd9'"):
         open_dataset("irds:rankdistill-test/bad-doc")
 
 
-def test_cli_evaluate_irds_prints_the_folder_ndcg(irds_home: Path, shared_data: Path, tmp_path: Path) -> None:
+def test_cli_evaluate_irds_prints_the_folder_ndcg(
+    irds_home: Path, shared_data: Path, tmp_path: Path
+) -> None:
     """`rankdistill evaluate --dataset irds:beir/nfcorpus/test --retriever bm25` prints the same
     metrics as `--dataset nfcorpus` (the issue's acceptance check)."""
-    env = {**os.environ, "IR_DATASETS_HOME": str(irds_home), "RANKDISTILL_DATA": str(shared_data), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "IR_DATASETS_HOME": str(irds_home),
+        "RANKDISTILL_DATA": str(shared_data),
+        "PYTHONPATH": str(REPO),
+    }
 
     def table(dataset: str) -> list[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "rankdistill.cli", "evaluate", "--dataset", dataset, "--retriever", "bm25"],
-            capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "rankdistill.cli",
+                "evaluate",
+                "--dataset",
+                dataset,
+                "--retriever",
+                "bm25",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+            cwd=tmp_path,
         )
         assert result.returncode == 0, result.stderr[-2000:]
         row = [line for line in result.stdout.splitlines() if "| bm25 |" in line]
@@ -138,7 +185,9 @@ def test_scoreddocs_serve_as_candidates(shared_data: Path, monkeypatch: pytest.M
     assert all(list(top3[q]) == list(evaluation.results[q])[:3] for q in top3)
 
 
-def test_docpairs_serve_as_mining_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_docpairs_serve_as_mining_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`docpairs:irds:<id>`: the documents of a query's training pairs become its candidates, in
     the order they first appear; positives are not candidates and unknown documents are skipped."""
     from ir_datasets.formats import TsvDocPairs
@@ -147,8 +196,12 @@ def test_docpairs_serve_as_mining_candidates(tmp_path: Path, monkeypatch: pytest
     from rankdistill.mining import mine_candidates
     from tests.conftest import write_beir
 
-    (tmp_path / "pairs.tsv").write_text("q1\td1\td9\nq1\td1\td2\nq1\td1\tnot-a-doc\nq2\td7\td4\nq2\td7\td1\nq3\td8\td2\n")
-    _register(monkeypatch, "rankdistill-test/pairs", TsvDocPairs(LocalDownload(tmp_path / "pairs.tsv")))
+    (tmp_path / "pairs.tsv").write_text(
+        "q1\td1\td9\nq1\td1\td2\nq1\td1\tnot-a-doc\nq2\td7\td4\nq2\td7\td1\nq3\td8\td2\n"
+    )
+    _register(
+        monkeypatch, "rankdistill-test/pairs", TsvDocPairs(LocalDownload(tmp_path / "pairs.tsv"))
+    )
     dataset = open_dataset(str(write_beir(tmp_path / "tiny")))
     candidates = mine_candidates(dataset, ["docpairs:irds:rankdistill-test/pairs"], depth=10)
     assert [c.doc_id for c in candidates["q1"]] == ["d9", "d2"]
@@ -165,8 +218,10 @@ def test_a_run_config_evaluates_an_irds_dataset(irds_home: Path, tmp_path: Path)
     from rankdistill.pipeline.run import run_pipeline
 
     config = tmp_path / "irds.yaml"
-    config.write_text(f"name: irds\noutput_dir: {tmp_path / 'runs'}\n"
-                      "evaluate: {datasets: [irds:beir/nfcorpus/test], retrievers: [bm25], k: 100}\n")
+    config.write_text(
+        f"name: irds\noutput_dir: {tmp_path / 'runs'}\n"
+        "evaluate: {datasets: [irds:beir/nfcorpus/test], retrievers: [bm25], k: 100}\n"
+    )
     (outcome,) = run_pipeline(load_pipeline_config(config), config)
     metrics = outcome.summary["datasets"]["irds:beir/nfcorpus/test"]["systems"]["bm25"]["metrics"]
     assert round(metrics["nDCG@10"], 4) == 0.3210

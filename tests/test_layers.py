@@ -7,7 +7,21 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rankdistill"
-CHAIN = ["core", "data", "encoders", "retrieval", "teachers", "store", "mining", "losses", "training", "indexes", "evaluation", "pipeline", "cli"]
+CHAIN = [
+    "core",
+    "data",
+    "encoders",
+    "retrieval",
+    "teachers",
+    "store",
+    "mining",
+    "losses",
+    "training",
+    "indexes",
+    "evaluation",
+    "pipeline",
+    "cli",
+]
 # modules and packages directly under rankdistill/ -> their layer
 LAYER_OF = {
     "__init__": "api",  # the lazy public API names everything and imports nothing at import time
@@ -22,7 +36,8 @@ LAYER_OF = {
     "training": "training",
     "indexes": "indexes",
     "metrics": "retrieval",  # scoring a run against qrels: evaluation, and training's dev curves, use it
-    "evaluation": "evaluation", "scoring": "evaluation",
+    "evaluation": "evaluation",
+    "scoring": "evaluation",
     "pipeline": "pipeline",
     "cli": "cli",
 }
@@ -37,12 +52,21 @@ def imports(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("rankdistill."):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module.startswith("rankdistill.")
+        ):
             found.append((node.lineno, node.module))
         elif isinstance(node, ast.ImportFrom) and node.module == "rankdistill":
             found.extend((node.lineno, f"rankdistill.{alias.name}") for alias in node.names)
         elif isinstance(node, ast.Import):
-            found.extend((node.lineno, alias.name) for alias in node.names if alias.name.startswith("rankdistill."))
+            found.extend(
+                (node.lineno, alias.name)
+                for alias in node.names
+                if alias.name.startswith("rankdistill.")
+            )
     return found
 
 
@@ -60,8 +84,14 @@ def edges() -> list[tuple[str, str, str]]:
 
 
 def test_every_unit_has_a_layer() -> None:
-    units = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir() if (p.suffix == ".py" or (p / "__init__.py").is_file())}
-    assert units - set(LAYER_OF) == set(), "give each new top-level module or package a layer here and in ARCHITECTURE.md"
+    units = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").is_file())
+    }
+    assert units - set(LAYER_OF) == set(), (
+        "give each new top-level module or package a layer here and in ARCHITECTURE.md"
+    )
 
 
 def test_imports_follow_the_chain() -> None:

@@ -4,11 +4,11 @@ and nothing scored again."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import tarfile
-import io
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,11 @@ BEFORE = "99aa855"  # main before precision, backends and the layout moved
 def old_package(target: Path) -> Path:
     """The `rankdistill` package as it was at BEFORE, unpacked under `target`."""
     try:
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE, "rankdistill"], capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", BEFORE, "rankdistill"],
+            capture_output=True,
+            check=True,
+        ).stdout
     except (subprocess.CalledProcessError, FileNotFoundError):
         pytest.skip(f"git history with {BEFORE} is not available")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -31,21 +35,37 @@ def old_package(target: Path) -> Path:
     return target
 
 
-def test_a_run_made_before_the_move_is_cached_after_it(tmp_path: Path, tiny_dense_model: str) -> None:
+def test_a_run_made_before_the_move_is_cached_after_it(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
     beir = write_beir(write_beir(tmp_path / "tiny", split="train"), split="test")
     config = pipeline_config(tmp_path, beir, tiny_dense_model)
     old = old_package(tmp_path / "old")
     environment = {**os.environ, "PYTHONPATH": str(old), "RANKDISTILL_CPU_CAPABILITY": "AVX2"}
-    made = subprocess.run([sys.executable, "-m", "rankdistill.cli", "run", str(config)], cwd=tmp_path, env=environment,
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        [sys.executable, "-m", "rankdistill.cli", "run", str(config)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr[-3000:]
     store = tmp_path / "runs" / "score-store"
     stored = sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file())
     assert stored, "the old code scored into the store"
 
     environment["PYTHONPATH"] = str(REPO)
-    again = subprocess.run([sys.executable, "-m", "rankdistill.cli", "run", str(config)], cwd=tmp_path, env=environment,
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "rankdistill.cli", "run", str(config)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "mine cached, train cached, index cached, evaluate cached" in again.stdout, again.stdout[-800:]
-    assert sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file()) == stored  # nothing rescored
+    assert "mine cached, train cached, index cached, evaluate cached" in again.stdout, again.stdout[
+        -800:
+    ]
+    assert (
+        sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file()) == stored
+    )  # nothing rescored

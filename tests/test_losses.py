@@ -45,12 +45,15 @@ T = torch.tensor
 
 # --- hand-computed values -------------------------------------------------------------------
 
+
 def test_margin_mse_by_hand_and_through_sentence_transformers() -> None:
     s, t = [[2.0, 1.0, 0.0]], [[3.0, 1.0, 2.0]]
     # student margins (1, 2), teacher margins (2, 1): ((1-2)^2 + (2-1)^2) / 2
     assert margin_mse(T(s), T(t)).item() == pytest.approx(1.0)
     module = MarginMSE(nn.Identity(), similarity="dot")
-    assert module.compute_loss_from_embeddings(score_embeddings(s), T(t)).item() == pytest.approx(1.0)
+    assert module.compute_loss_from_embeddings(score_embeddings(s), T(t)).item() == pytest.approx(
+        1.0
+    )
 
 
 def test_listwise_kl_forward_and_reverse_by_hand() -> None:
@@ -65,37 +68,53 @@ def test_listwise_kl_forward_and_reverse_by_hand() -> None:
     assert listwise_kl(s, t, 2.0, 2.0).item() == pytest.approx(forward_t2, abs=1e-6)
     for direction, expected in (("forward", forward), ("reverse", reverse)):
         module = ListwiseKL(nn.Identity(), direction=direction, similarity="dot")
-        assert module.compute_loss_from_embeddings(score_embeddings(s.tolist()), t).item() == pytest.approx(expected, abs=1e-6)
+        assert module.compute_loss_from_embeddings(
+            score_embeddings(s.tolist()), t
+        ).item() == pytest.approx(expected, abs=1e-6)
 
 
 def test_listwise_kl_positive_margin_lifts_only_a_positive_the_teacher_ranks_low() -> None:
     from rankdistill.losses.listwise_kl import positive_first
 
-    teacher = T([[1.0, 3.0, 2.0], [5.0, 3.0, 2.0]])  # row 0: a negative above the positive; row 1: positive first
+    teacher = T(
+        [[1.0, 3.0, 2.0], [5.0, 3.0, 2.0]]
+    )  # row 0: a negative above the positive; row 1: positive first
     lifted = positive_first(teacher, 0.5)
     assert lifted.tolist() == [[3.5, 3.0, 2.0], [5.0, 3.0, 2.0]]  # the negatives' order is kept
     s = T([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     module = ListwiseKL(nn.Identity(), similarity="dot", positive_margin=0.5)
-    assert module.score_loss(s, teacher).item() == pytest.approx(listwise_kl(s, lifted).item(), abs=1e-6)
-    assert module.compute_loss_from_embeddings(score_embeddings(s.tolist()), teacher).item() == pytest.approx(
+    assert module.score_loss(s, teacher).item() == pytest.approx(
         listwise_kl(s, lifted).item(), abs=1e-6
     )
-    assert module.score_loss(s, teacher).item() != pytest.approx(listwise_kl(s, teacher).item(), abs=1e-3)
-    assert ListwiseKL(nn.Identity(), similarity="dot").score_loss(s, teacher).item() == pytest.approx(listwise_kl(s, teacher).item())
-    assert "positive_margin" not in ListwiseKL(nn.Identity()).get_config_dict()  # stage keys of older runs unchanged
+    assert module.compute_loss_from_embeddings(
+        score_embeddings(s.tolist()), teacher
+    ).item() == pytest.approx(listwise_kl(s, lifted).item(), abs=1e-6)
+    assert module.score_loss(s, teacher).item() != pytest.approx(
+        listwise_kl(s, teacher).item(), abs=1e-3
+    )
+    assert ListwiseKL(nn.Identity(), similarity="dot").score_loss(
+        s, teacher
+    ).item() == pytest.approx(listwise_kl(s, teacher).item())
+    assert (
+        "positive_margin" not in ListwiseKL(nn.Identity()).get_config_dict()
+    )  # stage keys of older runs unchanged
 
 
 def test_ranknet_by_hand() -> None:
     # teacher order 0 > 1 > 2; student scores (0, 1, 0): pairs (0,1), (0,2), (1,2)
     expected = (math.log(1 + math.e) + math.log(2) + math.log(1 + math.exp(-1))) / 3
-    assert ranknet(T([[0.0, 1.0, 0.0]]), T([[2.0, 1.0, 0.0]])).item() == pytest.approx(expected, abs=1e-6)
+    assert ranknet(T([[0.0, 1.0, 0.0]]), T([[2.0, 1.0, 0.0]])).item() == pytest.approx(
+        expected, abs=1e-6
+    )
     # ties give no pair, and no pair at all gives 0
     assert ranknet(T([[0.0, 1.0]]), T([[1.0, 1.0]])).item() == 0.0
 
 
 def test_score_mse_by_hand() -> None:
     # unlike Margin-MSE, an offset between student and teacher costs: (1 + 1 + 4) / 3 = 2
-    assert score_mse(T([[1.0, 0.0, 0.0]]), T([[2.0, 1.0, 2.0]])).item() == pytest.approx(2.0, abs=1e-6)
+    assert score_mse(T([[1.0, 0.0, 0.0]]), T([[2.0, 1.0, 2.0]])).item() == pytest.approx(
+        2.0, abs=1e-6
+    )
     assert margin_mse(T([[1.0, 0.0]]), T([[2.0, 1.0]])).item() == 0.0
 
 
@@ -109,11 +128,15 @@ def test_plackett_luce_by_hand() -> None:
     # ranking: positive (col 0), then negatives by teacher score: col 1 (ln 2), col 2 (0)
     # weights softmax(0, ln2, 0) = (1/4, 1/2, 1/4); student (1, 0, 2)
     expected = 0.25 * (lse(1, 0, 2) - 1) + 0.5 * (lse(0, 2) - 0) + 0.25 * 0
-    assert plackett_luce(T([[1.0, 0.0, 2.0]]), T([[0.0, math.log(2.0), 0.0]])).item() == pytest.approx(expected, abs=1e-6)
+    assert plackett_luce(
+        T([[1.0, 0.0, 2.0]]), T([[0.0, math.log(2.0), 0.0]])
+    ).item() == pytest.approx(expected, abs=1e-6)
     # the positive comes first even when the teacher scores a negative above it
     # ranking 0, 2, 1 with weights (1/4, 1/2 for col 2, 1/4 for col 1)
     expected = 0.25 * (lse(1, 2, 0) - 1) + 0.5 * (lse(2, 0) - 2) + 0.25 * 0
-    assert plackett_luce(T([[1.0, 0.0, 2.0]]), T([[0.0, 0.0, math.log(2.0)]])).item() == pytest.approx(expected, abs=1e-6)
+    assert plackett_luce(
+        T([[1.0, 0.0, 2.0]]), T([[0.0, 0.0, math.log(2.0)]])
+    ).item() == pytest.approx(expected, abs=1e-6)
 
 
 def test_cprd_by_hand() -> None:
@@ -123,12 +146,16 @@ def test_cprd_by_hand() -> None:
     rank3 = ((lse(1, 0.5, 0) - 1) + (lse(0.5, 0) - 0.5)) / 2
     assert cprd(s, t, k=3).item() == pytest.approx(base + rank3, abs=1e-6)
     # k=2 keeps only the top two hard negatives; the easy one only enters the base term
-    assert cprd(s, t, k=2, rank_weight=0.5).item() == pytest.approx(base + 0.5 * (lse(1, 0.5) - 1), abs=1e-6)
+    assert cprd(s, t, k=2, rank_weight=0.5).item() == pytest.approx(
+        base + 0.5 * (lse(1, 0.5) - 1), abs=1e-6
+    )
 
 
 def test_info_nce_by_hand_with_a_masked_candidate() -> None:
     scores = T([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0]])
-    excluded = T([[False, False, True], [False, True, False]])  # row 1's own positive can not be masked
+    excluded = T(
+        [[False, False, True], [False, True, False]]
+    )  # row 1's own positive can not be masked
     expected = ((lse(2, 1) - 2) + (lse(0, 3, 1) - 3)) / 2
     assert info_nce(scores, T([0, 1]), excluded).item() == pytest.approx(expected, abs=1e-6)
 
@@ -150,7 +177,9 @@ PURE = {
 
 @pytest.mark.parametrize("name", PURE)
 def test_a_negative_scored_above_the_preferred_positive_is_pushed_down(name: str) -> None:
-    student = T([[0.0, 1.0, -1.0]], requires_grad=True)  # the student ranks negative 1 above the positive
+    student = T(
+        [[0.0, 1.0, -1.0]], requires_grad=True
+    )  # the student ranks negative 1 above the positive
     teacher = T([[5.0, 0.0, -2.0]])
     PURE[name](student, teacher).backward()
     grad = student.grad[0]
@@ -173,7 +202,10 @@ def test_cprd_and_plackett_luce_teach_the_teachers_order_among_negatives() -> No
 
 # --- agreement with sentence-transformers where we delegate ----------------------------------
 
-def random_embeddings(batch: int = 4, columns: int = 4, dim: int = 8, seed: int = 0) -> list[torch.Tensor]:
+
+def random_embeddings(
+    batch: int = 4, columns: int = 4, dim: int = 8, seed: int = 0
+) -> list[torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return [torch.randn(batch, dim, generator=generator) for _ in range(columns)]
 
@@ -186,21 +218,41 @@ def test_delegated_losses_equal_sentence_transformers_and_our_formulas() -> None
     teacher = torch.randn(4, 3, generator=torch.Generator().manual_seed(1)) * 3
     student = torch.stack([pairwise_cos_sim(embeddings[0], e) for e in embeddings[1:]], dim=1)
 
-    ours = MarginMSE(nn.Identity(), similarity="cosine").compute_loss_from_embeddings(embeddings, teacher)
-    theirs = MarginMSELoss(nn.Identity(), similarity_fct=pairwise_cos_sim).compute_loss_from_embeddings(embeddings, teacher)
-    assert ours.item() == pytest.approx(theirs.item(), rel=1e-6) == pytest.approx(margin_mse(student, teacher).item(), rel=1e-5)
+    ours = MarginMSE(nn.Identity(), similarity="cosine").compute_loss_from_embeddings(
+        embeddings, teacher
+    )
+    theirs = MarginMSELoss(
+        nn.Identity(), similarity_fct=pairwise_cos_sim
+    ).compute_loss_from_embeddings(embeddings, teacher)
+    assert (
+        ours.item()
+        == pytest.approx(theirs.item(), rel=1e-6)
+        == pytest.approx(margin_mse(student, teacher).item(), rel=1e-5)
+    )
 
-    ours = ListwiseKL(nn.Identity(), temperature=0.5, similarity="cosine").compute_loss_from_embeddings(embeddings, teacher)
-    theirs = DistillKLDivLoss(nn.Identity(), similarity_fct=pairwise_cos_sim, temperature=0.5).compute_loss_from_embeddings(embeddings, teacher)
-    assert ours.item() == pytest.approx(theirs.item(), rel=1e-6) == pytest.approx(listwise_kl(student, teacher, 0.5, 0.5).item(), rel=1e-5)
+    ours = ListwiseKL(
+        nn.Identity(), temperature=0.5, similarity="cosine"
+    ).compute_loss_from_embeddings(embeddings, teacher)
+    theirs = DistillKLDivLoss(
+        nn.Identity(), similarity_fct=pairwise_cos_sim, temperature=0.5
+    ).compute_loss_from_embeddings(embeddings, teacher)
+    assert (
+        ours.item()
+        == pytest.approx(theirs.item(), rel=1e-6)
+        == pytest.approx(listwise_kl(student, teacher, 0.5, 0.5).item(), rel=1e-5)
+    )
 
 
 def test_infonce_without_duplicates_equals_multiple_negatives_ranking_loss() -> None:
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     embeddings = random_embeddings()
-    ours = InfoNCE(nn.Identity(), similarity="cosine", mask_known_positives=False).compute_loss_from_embeddings(embeddings)
-    theirs = MultipleNegativesRankingLoss(nn.Identity()).compute_loss_from_embeddings(embeddings, None)
+    ours = InfoNCE(
+        nn.Identity(), similarity="cosine", mask_known_positives=False
+    ).compute_loss_from_embeddings(embeddings)
+    theirs = MultipleNegativesRankingLoss(nn.Identity()).compute_loss_from_embeddings(
+        embeddings, None
+    )
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-6)
 
 
@@ -212,7 +264,10 @@ def test_infonce_masks_duplicates_of_a_positive_and_positives_of_the_same_query(
     def column(*texts: str) -> dict[str, torch.Tensor]:
         width = max(len(ids[t]) for t in texts)
         rows = [ids[t] + [0] * (width - len(ids[t])) for t in texts]
-        return {"input_ids": T(rows), "attention_mask": T([[1] * len(ids[t]) + [0] * (width - len(ids[t])) for t in texts])}
+        return {
+            "input_ids": T(rows),
+            "attention_mask": T([[1] * len(ids[t]) + [0] * (width - len(ids[t])) for t in texts]),
+        }
 
     features = [column("q1", "q2", "q1"), column("d1", "d3", "d4"), column("d2", "d1", "d5")]
     embeddings = random_embeddings(batch=3, columns=3, seed=3)
@@ -222,7 +277,9 @@ def test_infonce_masks_duplicates_of_a_positive_and_positives_of_the_same_query(
 
     scores = embeddings[0] @ torch.cat(embeddings[1:]).T  # candidates d1 d3 d4 | d2 d1 d5
     excluded = torch.zeros(3, 6, dtype=torch.bool)
-    excluded[0, [2, 4]] = True  # row 0 (q1): d4 is q1's other positive, the second d1 is its own positive
+    excluded[0, [2, 4]] = (
+        True  # row 0 (q1): d4 is q1's other positive, the second d1 is its own positive
+    )
     excluded[2, [0, 4]] = True  # row 2 (q1): d1 (twice) is q1's other positive
     assert masked.item() == pytest.approx(info_nce(scores, T([0, 1, 2]), excluded).item(), rel=1e-6)
     assert masked.item() != pytest.approx(info_nce(scores, T([0, 1, 2])).item(), rel=1e-3)
@@ -233,11 +290,18 @@ def test_infonce_masks_duplicates_of_a_positive_and_positives_of_the_same_query(
 SPECS = [*LOSSES, {"listwise_kl": {"weight": 1.0, "direction": "reverse"}, "infonce": 0.1}]
 
 
-def batch_features(model, rows: int = 2, negatives: int = 3) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor]:
+def batch_features(
+    model, rows: int = 2, negatives: int = 3
+) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor]:
     queries = ["what causes tides", "how do vaccines work"][:rows]
     docs = [
         ["the moon pulls the oceans", "vaccines train immunity", "lava erupts", "bees make honey"],
-        ["vaccines train immunity", "the moon pulls the oceans", "coffee blocks adenosine", "ice carves valleys"],
+        [
+            "vaccines train immunity",
+            "the moon pulls the oceans",
+            "coffee blocks adenosine",
+            "ice carves valleys",
+        ],
     ][:rows]
     columns = [queries] + [[row[j] for row in docs] for j in range(negatives + 1)]
     labels = torch.tensor([[5.0, 1.0, 0.5, 0.0]] * rows)[:, : negatives + 1]
@@ -258,7 +322,11 @@ def test_dense_student_forward_and_backward(spec, tiny_dense_model: str) -> None
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
 
 
-@pytest.mark.parametrize("spec", ["margin_mse", "listwise_kl", "infonce", SPECS[-1]], ids=lambda s: s if isinstance(s, str) else "combined")
+@pytest.mark.parametrize(
+    "spec",
+    ["margin_mse", "listwise_kl", "infonce", SPECS[-1]],
+    ids=lambda s: s if isinstance(s, str) else "combined",
+)
 def test_sparse_student_under_splade_loss(spec, splade_tiny: str) -> None:
     from sentence_transformers.sparse_encoder import SparseEncoder
     from sentence_transformers.sparse_encoder.losses import SpladeLoss
@@ -272,15 +340,24 @@ def test_sparse_student_under_splade_loss(spec, splade_tiny: str) -> None:
     assert "document_regularizer_loss" in parts and "query_regularizer_loss" in parts
     sum(parts.values()).backward()
     if spec == "infonce":
-        assert inner._keys is None and not inner._warned, "InfoNCE under SpladeLoss must have seen the batch's token ids"
+        assert inner._keys is None and not inner._warned, (
+            "InfoNCE under SpladeLoss must have seen the batch's token ids"
+        )
 
 
 # --- user errors -----------------------------------------------------------------------------
 
+
 def test_unknown_loss_or_parameter_is_a_user_error_listing_what_is_known() -> None:
-    with pytest.raises(UserError, match=r"unknown loss 'listwise_kll' \(known: margin_mse, score_mse, listwise_kl, ranknet"):
+    with pytest.raises(
+        UserError,
+        match=r"unknown loss 'listwise_kll' \(known: margin_mse, score_mse, listwise_kl, ranknet",
+    ):
         build_loss("listwise_kll", nn.Identity())
-    with pytest.raises(UserError, match=r"loss 'listwise_kl': unknown parameter 'temprature' \(known: weight, direction, temperature"):
+    with pytest.raises(
+        UserError,
+        match=r"loss 'listwise_kl': unknown parameter 'temprature' \(known: weight, direction, temperature",
+    ):
         build_loss({"listwise_kl": {"temprature": 2.0}}, nn.Identity())
     with pytest.raises(UserError, match="direction must be one of forward, reverse"):
         build_loss({"listwise_kl": {"direction": "sideways"}}, nn.Identity())
@@ -294,7 +371,9 @@ def test_mismatched_list_sizes_and_missing_teacher_scores_are_user_errors() -> N
         if name == "infonce":
             continue
         loss = build_loss({name: {"similarity": "dot"}}, nn.Identity())
-        with pytest.raises(UserError, match=r"teacher scores of shape \(2, 5\) do not match 2 rows of 3 candidates"):
+        with pytest.raises(
+            UserError, match=r"teacher scores of shape \(2, 5\) do not match 2 rows of 3 candidates"
+        ):
             loss.compute_loss_from_embeddings(embeddings, torch.zeros(2, 5))
         with pytest.raises(UserError, match="missing teacher scores"):
             loss.compute_loss_from_embeddings(embeddings, None)
@@ -303,13 +382,17 @@ def test_mismatched_list_sizes_and_missing_teacher_scores_are_user_errors() -> N
 def test_weighted_sum_adds_weighted_parts() -> None:
     embeddings = random_embeddings(batch=3, columns=4, seed=5)
     teacher = torch.randn(3, 3, generator=torch.Generator().manual_seed(6))
-    loss = build_loss({"listnet": 2.0, "ranknet": {"weight": 0.5, "similarity": "dot"}}, nn.Identity())
+    loss = build_loss(
+        {"listnet": 2.0, "ranknet": {"weight": 0.5, "similarity": "dot"}}, nn.Identity()
+    )
     assert isinstance(loss, WeightedSum)
     parts = loss.compute_loss_from_embeddings(embeddings, teacher)
     scores = torch.stack([(embeddings[0] * e).sum(1) for e in embeddings[1:]], dim=1)
     assert parts["ranknet"].item() == pytest.approx(0.5 * ranknet(scores, teacher).item(), rel=1e-5)
     loss.return_components = False
-    assert loss.compute_loss_from_embeddings(embeddings, teacher).item() == pytest.approx(sum(p.item() for p in parts.values()), rel=1e-6)
+    assert loss.compute_loss_from_embeddings(embeddings, teacher).item() == pytest.approx(
+        sum(p.item() for p in parts.values()), rel=1e-6
+    )
 
 
 def test_every_loss_documents_args_and_an_example_that_builds(tiny_dense_model: str) -> None:
@@ -323,9 +406,13 @@ def test_every_loss_documents_args_and_an_example_that_builds(tiny_dense_model: 
     model = SentenceTransformer(tiny_dense_model, device="cpu")
     for name, cls in LOSSES.items():
         module_doc = __import__(cls.__module__, fromlist=["_"]).__doc__ or ""
-        assert "arXiv" in module_doc or "ICML" in module_doc or "CVPR" in module_doc, f"{name}: cite the paper"
+        assert "arXiv" in module_doc or "ICML" in module_doc or "CVPR" in module_doc, (
+            f"{name}: cite the paper"
+        )
         doc = cls.__doc__ or ""
         assert "Args:" in doc and "Example::" in doc, name
-        spec = python_ast.literal_eval(re.search(r"build_loss\((\{.*\}), SentenceTransformer", doc)[1])
+        spec = python_ast.literal_eval(
+            re.search(r"build_loss\((\{.*\}), SentenceTransformer", doc)[1]
+        )
         assert name in spec
         assert build_loss(spec, model) is not None

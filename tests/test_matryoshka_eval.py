@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from rankdistill.data import open_dataset
-
 from rankdistill.evaluation import evaluate_retriever
 from rankdistill.pipeline.matryoshka import evaluate_dims, truncate
 from rankdistill.retrieval.dense import load_dense_model
@@ -29,8 +28,13 @@ def test_full_dimension_equals_exact_dense_search(tmp_path: Path, tiny_dense_mod
     dataset = open_dataset(str(write_beir(tmp_path / "tiny")))
     full = evaluate_retriever(dataset, f"dense:{tiny_dense_model}", k=10)
     dimension = load_dense_model(tiny_dense_model).model.get_sentence_embedding_dimension()
-    evaluations = evaluate_dims(dataset, tiny_dense_model, "tiny", [dimension // 8, dimension], 10, 8, None)
-    assert [e.retriever for e in evaluations] == [f"tiny @ {dimension} dims", f"tiny @ {dimension // 8} dims"]
+    evaluations = evaluate_dims(
+        dataset, tiny_dense_model, "tiny", [dimension // 8, dimension], 10, 8, None
+    )
+    assert [e.retriever for e in evaluations] == [
+        f"tiny @ {dimension} dims",
+        f"tiny @ {dimension // 8} dims",
+    ]
     at_full, at_eighth = evaluations
     assert at_full.result.aggregate == pytest.approx(full.result.aggregate)
     for query, hits in full.results.items():

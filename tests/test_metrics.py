@@ -48,7 +48,9 @@ def test_identical_ids_are_ignored_only_when_asked() -> None:
     qrels = {"x": {"d1": 1}}
     run = {"x": {"x": 1.0, "d1": 0.5}}
     assert evaluate_run(qrels, run).aggregate["MRR@10"] == pytest.approx(0.5)
-    assert evaluate_run(qrels, run, ignore_identical_ids=True).aggregate["MRR@10"] == pytest.approx(1.0)
+    assert evaluate_run(qrels, run, ignore_identical_ids=True).aggregate["MRR@10"] == pytest.approx(
+        1.0
+    )
 
 
 def test_trec_run_round_trip_keeps_order(tmp_path: Path) -> None:

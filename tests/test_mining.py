@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.data.beir import BeirDataset, load_dataset
 from rankdistill.core.errors import InputError, UserError
+from rankdistill.data.beir import BeirDataset, load_dataset
 from rankdistill.mining import (
     Candidate,
     build_training_set,
     control_false_negatives,
-    meta_path,
     merge_rankings,
+    meta_path,
     mine_candidates,
     read_training_set,
     sample_negatives,
@@ -35,7 +35,13 @@ TRAIN_QUERIES = {
     "t4": "magma, lava, volcanic ash",
     "t5": "volcanic gas",
 }
-TRAIN_QRELS = {"t1": {"d7": 1}, "t2": {"d3": 1, "d8": 0}, "t3": {"d1": 2, "d6": 1}, "t4": {"d2": 1}, "t5": {"d2": 0}}
+TRAIN_QRELS = {
+    "t1": {"d7": 1},
+    "t2": {"d3": 1, "d8": 0},
+    "t3": {"d1": 2, "d6": 1},
+    "t4": {"d2": 1},
+    "t5": {"d2": 0},
+}
 # Teacher scores by document: d4 outscores t1's positive d7, a false negative for margin 0.
 DOC_SCORES = {"d7": 5.0, "d4": 6.0, "d3": 2.0, "d1": 3.0, "d6": 2.0}
 DOC_TEXT = {f"{title} {text}": doc_id for doc_id, (title, text) in TINY_CORPUS.items()}
@@ -57,7 +63,9 @@ class TableTeacher:
 
 @pytest.fixture
 def train_set(tmp_path: Path) -> BeirDataset:
-    folder = write_beir(tmp_path / "tiny-train", queries=TRAIN_QUERIES, qrels=TRAIN_QRELS, split="train")
+    folder = write_beir(
+        tmp_path / "tiny-train", queries=TRAIN_QUERIES, qrels=TRAIN_QRELS, split="train"
+    )
     return load_dataset(folder, "train")
 
 
@@ -107,18 +115,36 @@ def test_mining_rejects_bad_settings(tiny_beir: Path) -> None:
 
 def test_sampling_takes_top_then_random_with_probabilities() -> None:
     candidates = ranked(10)
-    sampled = sample_negatives(candidates, {"d2"}, query_id="q", n_top=2, n_random=3, top_depth=5, skip_top=1, seed=13)
-    assert [(s.doc_id, s.how, s.prob) for s in sampled[:2]] == [("d3", "top", 1.0), ("d4", "top", 1.0)]
+    sampled = sample_negatives(
+        candidates, {"d2"}, query_id="q", n_top=2, n_random=3, top_depth=5, skip_top=1, seed=13
+    )
+    assert [(s.doc_id, s.how, s.prob) for s in sampled[:2]] == [
+        ("d3", "top", 1.0),
+        ("d4", "top", 1.0),
+    ]
     random = sampled[2:]
     assert len(random) == 3 and all(s.how == "random" and s.prob == 3 / 6 for s in random)
-    assert {s.doc_id for s in random} <= {"d5", "d6", "d7", "d8", "d9", "d10"}  # not skipped d1, positive d2
+    assert {s.doc_id for s in random} <= {
+        "d5",
+        "d6",
+        "d7",
+        "d8",
+        "d9",
+        "d10",
+    }  # not skipped d1, positive d2
     assert sampled[2].ranks == {"bm25": int(sampled[2].doc_id[1:])}
 
-    shallow = sample_negatives(candidates, {"d2"}, query_id="q", n_top=2, n_random=3, top_depth=3, skip_top=1, seed=13)
+    shallow = sample_negatives(
+        candidates, {"d2"}, query_id="q", n_top=2, n_random=3, top_depth=3, skip_top=1, seed=13
+    )
     assert [s.doc_id for s in shallow if s.how == "top"] == ["d3"]  # d4 is below top_depth
     assert {s.prob for s in shallow if s.how == "random"} == {3 / 7}
-    everything = sample_negatives(candidates, set(), query_id="q", n_top=0, n_random=50, top_depth=5, seed=13)
-    assert [s.doc_id for s in everything] == [c.doc_id for c in candidates] and {s.prob for s in everything} == {1.0}
+    everything = sample_negatives(
+        candidates, set(), query_id="q", n_top=0, n_random=50, top_depth=5, seed=13
+    )
+    assert [s.doc_id for s in everything] == [c.doc_id for c in candidates] and {
+        s.prob for s in everything
+    } == {1.0}
 
 
 def test_random_picks_are_uniform_over_the_pool() -> None:
@@ -126,7 +152,9 @@ def test_random_picks_are_uniform_over_the_pool() -> None:
     counts: Counter[str] = Counter()
     trials = 3000
     for seed in range(trials):
-        picks = sample_negatives(candidates, set(), query_id="q", n_top=2, n_random=2, top_depth=6, seed=seed)
+        picks = sample_negatives(
+            candidates, set(), query_id="q", n_top=2, n_random=2, top_depth=6, seed=seed
+        )
         counts.update(s.doc_id for s in picks if s.how == "random")
     assert set(counts) == {"d3", "d4", "d5", "d6"}
     for doc_id in counts:  # each is included with the recorded probability 2/4
@@ -137,7 +165,9 @@ def test_sampling_is_seeded_per_query() -> None:
     candidates = ranked(30)
 
     def picks(query_id: str, seed: int) -> list[str]:
-        sampled = sample_negatives(candidates, set(), query_id=query_id, n_top=1, n_random=4, top_depth=5, seed=seed)
+        sampled = sample_negatives(
+            candidates, set(), query_id=query_id, n_top=1, n_random=4, top_depth=5, seed=seed
+        )
         return [s.doc_id for s in sampled]
 
     assert picks("q1", 13) == picks("q1", 13)
@@ -174,7 +204,9 @@ NEG = np.array([1.0, 2.5, 3.0, 4.0])
         (None, None, [False, False, False, False]),
     ],
 )
-def test_false_negative_rules(margin: float | None, fraction: float | None, suspects: list[bool]) -> None:
+def test_false_negative_rules(
+    margin: float | None, fraction: float | None, suspects: list[bool]
+) -> None:
     dropped = control_false_negatives(POS, NEG, margin, fraction, "drop")
     assert dropped.decisions == ["drop" if s else "keep" for s in suspects]
     n = sum(suspects)
@@ -190,10 +222,17 @@ def test_rules_against_the_highest_positive() -> None:
     highest = control_false_negatives(POS, NEG, 0.0, None, "drop", "highest")
     assert lowest.decisions == ["keep", "keep", "drop", "drop"]
     assert highest.decisions == ["keep"] * 4
-    near_best = control_false_negatives(POS, NEG, 1.0, 0.5, "relabel", "highest")  # >= 4.0 or >= 2.5
+    near_best = control_false_negatives(
+        POS, NEG, 1.0, 0.5, "relabel", "highest"
+    )  # >= 4.0 or >= 2.5
     assert near_best.decisions == ["keep", "relabel", "relabel", "relabel"]
     # the fraction rule checks the sign of the reference it uses, not of every positive
-    assert control_false_negatives(np.array([-1.0, 5.0]), NEG, None, 0.7, "drop", "highest").counts["dropped"] == 1
+    assert (
+        control_false_negatives(np.array([-1.0, 5.0]), NEG, None, 0.7, "drop", "highest").counts[
+            "dropped"
+        ]
+        == 1
+    )
 
 
 def test_fraction_rule_refuses_non_positive_scores() -> None:
@@ -209,7 +248,9 @@ def test_fraction_rule_refuses_non_positive_scores() -> None:
 
 
 def build(dataset: BeirDataset, teacher: TableTeacher, store: Path, **options):
-    settings = dict(n_top=1, n_random=1, skip_top=0, depth=10, fn_margin=0.0, fn_action="drop", seed=13)
+    settings = dict(
+        n_top=1, n_random=1, skip_top=0, depth=10, fn_margin=0.0, fn_action="drop", seed=13
+    )
     return build_training_set(dataset, RETRIEVERS, teacher, store, **{**settings, **options})
 
 
@@ -237,7 +278,10 @@ def test_build_end_to_end_and_store_reuse(train_set: BeirDataset, tmp_path: Path
     assert [(n.how, n.prob) for n in t1.negatives] == [("random", 0.5)]  # pool d10, d9
     assert t1.negatives[0].doc_id in {"d9", "d10"} and t1.teacher == TableTeacher.fingerprint
     t2 = by_query["t2"]
-    assert [(n.doc_id, n.how, n.prob, n.score) for n in t2.negatives] == [("d8", "top", 1.0, 1.0), ("d10", "random", 1.0, 1.0)]
+    assert [(n.doc_id, n.how, n.prob, n.score) for n in t2.negatives] == [
+        ("d8", "top", 1.0, 1.0),
+        ("d10", "random", 1.0, 1.0),
+    ]
     assert t2.negatives[0].ranks == {"bm25": 2, "bm25:k1=0.9,b=0.4": 2}
     assert teacher.calls == 9  # 3 per record: positives, top and random picks, d4 included
 
@@ -257,17 +301,32 @@ def test_build_end_to_end_and_store_reuse(train_set: BeirDataset, tmp_path: Path
 
 def test_write_read_round_trip(train_set: BeirDataset, tmp_path: Path) -> None:
     records, counts = build(train_set, TableTeacher(), tmp_path / "store", fn_action="relabel")
-    path = write_training_set(tmp_path / "out" / "train.jsonl", records, {"config": {"seed": 13}, "counts": counts})
+    path = write_training_set(
+        tmp_path / "out" / "train.jsonl", records, {"config": {"seed": 13}, "counts": counts}
+    )
     assert read_training_set(path) == records
     meta = json.loads(meta_path(path).read_text())
-    assert meta["counts"]["relabelled"] == 1 and meta["records"] == 3 and meta["config"] == {"seed": 13}
+    assert (
+        meta["counts"]["relabelled"] == 1
+        and meta["records"] == 3
+        and meta["config"] == {"seed": 13}
+    )
     assert meta["provenance"]["versions"]["rankdistill"]
     first = json.loads(path.read_text().splitlines()[0])
-    assert set(first) == {"query_id", "query", "positives", "negatives", "teacher", "teacher_scale"}  # the scale the teacher declared
+    assert set(first) == {
+        "query_id",
+        "query",
+        "positives",
+        "negatives",
+        "teacher",
+        "teacher_scale",
+    }  # the scale the teacher declared
     assert set(first["negatives"][0]) == {"doc_id", "score", "how", "prob", "ranks"}
     assert first["positives"][1] == {"doc_id": "d4", "score": 6.0, "relabelled": True}
     with pytest.raises(UserError, match="no negatives"):
-        write_training_set(tmp_path / "bad.jsonl", [dataclasses.replace(records[0], negatives=[])], {})
+        write_training_set(
+            tmp_path / "bad.jsonl", [dataclasses.replace(records[0], negatives=[])], {}
+        )
 
 
 def _break(line: dict, change) -> str:
@@ -280,21 +339,49 @@ def _break(line: dict, change) -> str:
     [
         (lambda line: "{not json", None, "invalid JSON"),
         (lambda line: _break(line, lambda d: d.pop("teacher")), "teacher", "missing"),
-        (lambda line: _break(line, lambda d: d.update(query_id=7)), "query_id", "expected a string, got int"),
-        (lambda line: _break(line, lambda d: d["negatives"][0].update(score="high")), "negatives[0].score", "expected a number"),
-        (lambda line: _break(line, lambda d: d["negatives"][0].update(how="hard")), "negatives[0].how", "expected one of"),
-        (lambda line: _break(line, lambda d: d["negatives"][0].update(prob=0)), "negatives[0].prob", "probability"),
-        (lambda line: _break(line, lambda d: d["positives"][0].pop("doc_id")), "positives[0].doc_id", "missing"),
+        (
+            lambda line: _break(line, lambda d: d.update(query_id=7)),
+            "query_id",
+            "expected a string, got int",
+        ),
+        (
+            lambda line: _break(line, lambda d: d["negatives"][0].update(score="high")),
+            "negatives[0].score",
+            "expected a number",
+        ),
+        (
+            lambda line: _break(line, lambda d: d["negatives"][0].update(how="hard")),
+            "negatives[0].how",
+            "expected one of",
+        ),
+        (
+            lambda line: _break(line, lambda d: d["negatives"][0].update(prob=0)),
+            "negatives[0].prob",
+            "probability",
+        ),
+        (
+            lambda line: _break(line, lambda d: d["positives"][0].pop("doc_id")),
+            "positives[0].doc_id",
+            "missing",
+        ),
         (lambda line: _break(line, lambda d: d.update(negatives=[])), "negatives", "empty"),
-        (lambda line: _break(line, lambda d: d.update(negatives={})), "negatives", "expected a list"),
+        (
+            lambda line: _break(line, lambda d: d.update(negatives={})),
+            "negatives",
+            "expected a list",
+        ),
     ],
 )
-def test_read_errors_name_file_line_and_field(tmp_path: Path, bad_line, field: str | None, message: str) -> None:
+def test_read_errors_name_file_line_and_field(
+    tmp_path: Path, bad_line, field: str | None, message: str
+) -> None:
     good = {
         "query_id": "q2",
         "query": "what causes tides",
         "positives": [{"doc_id": "d7", "score": 2.5}],
-        "negatives": [{"doc_id": "d4", "score": 0.5, "how": "top", "prob": 1.0, "ranks": {"bm25": 1}}],
+        "negatives": [
+            {"doc_id": "d4", "score": 0.5, "how": "top", "prob": 1.0, "ranks": {"bm25": 1}}
+        ],
         "teacher": "t",
     }
     first = json.dumps({**good, "query_id": "q1"})
@@ -307,13 +394,20 @@ def test_read_errors_name_file_line_and_field(tmp_path: Path, bad_line, field: s
 
 
 def test_read_rejects_duplicate_queries(tmp_path: Path) -> None:
-    line = {"query_id": "q1", "query": "q", "positives": [], "negatives": [{"doc_id": "d", "score": 1, "how": "random", "prob": 0.5, "ranks": {}}], "teacher": "t"}
+    line = {
+        "query_id": "q1",
+        "query": "q",
+        "positives": [],
+        "negatives": [{"doc_id": "d", "score": 1, "how": "random", "prob": 0.5, "ranks": {}}],
+        "teacher": "t",
+    }
     path = tmp_path / "dup.jsonl"
     path.write_text(json.dumps(line) + "\n\n" + json.dumps(line) + "\n")
-    with pytest.raises(InputError, match=r"dup.jsonl:3: field 'query_id': duplicate query id 'q1' \(first on line 1\)"):
+    with pytest.raises(
+        InputError,
+        match=r"dup.jsonl:3: field 'query_id': duplicate query id 'q1' \(first on line 1\)",
+    ):
         read_training_set(path)
 
 
 # --- command line ---
-
-

@@ -15,14 +15,19 @@ from tests.conftest import write_beir
 
 
 def pipeline_config(
-    folder: Path, beir: Path, model: str, index_spec: str = "Flat", loss: str = "listwise_kl", student_extra: str = "",
+    folder: Path,
+    beir: Path,
+    model: str,
+    index_spec: str = "Flat",
+    loss: str = "listwise_kl",
+    student_extra: str = "",
     student: str = "",
 ) -> Path:
     student = student or f'kind: dense, model: "{model}"'
     text = f"""
 name: tiny
 seed: 13
-output_dir: {folder / 'runs'}
+output_dir: {folder / "runs"}
 dataset: {beir}
 teacher:
   members:
@@ -51,29 +56,51 @@ def beir(tmp_path: Path) -> Path:
     return write_beir(folder, split="test")
 
 
-def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: Path, tiny_dense_model: str) -> None:
+def test_whole_loop_then_cached_rerun_then_changed_index(
+    beir: Path, tmp_path: Path, tiny_dense_model: str
+) -> None:
     config_path = pipeline_config(tmp_path, beir, tiny_dense_model)
     first = run_pipeline(load_pipeline_config(config_path), config_path)
     assert [o.cached for o in first] == [False] * 4
     run_dir = tmp_path / "runs" / "tiny"
     report = (run_dir / "report.md").read_text()
-    for expected in ("| bm25 |", "bm25 + teacher rerank@5", "student (Flat)", "randomisation p", "Kendall tau", "ms |"):
+    for expected in (
+        "| bm25 |",
+        "bm25 + teacher rerank@5",
+        "student (Flat)",
+        "randomisation p",
+        "Kendall tau",
+        "ms |",
+    ):
         assert expected in report
     assert (run_dir / "tiny-nDCG10.png").stat().st_size > 0
     evaluate = json.loads((run_dir / "stages" / "evaluate" / "done.json").read_text())["summary"]
     systems = evaluate["datasets"]["tiny"]["systems"]
-    assert set(systems) == {"bm25", "bm25 + teacher rerank@5", next(s for s in systems if s.startswith("student"))}
+    assert set(systems) == {
+        "bm25",
+        "bm25 + teacher rerank@5",
+        next(s for s in systems if s.startswith("student")),
+    }
 
     config = load_pipeline_config(config_path)
     again = run_pipeline(config, config_path)
     assert [o.cached for o in again] == [True] * 4
     assert again[-1].summary == evaluate
 
-    changed = load_pipeline_config(pipeline_config(tmp_path, beir, tiny_dense_model, index_spec="HNSW8"))
+    changed = load_pipeline_config(
+        pipeline_config(tmp_path, beir, tiny_dense_model, index_spec="HNSW8")
+    )
     outcomes = run_pipeline(changed, config_path)
     assert [o.name for o in outcomes if not o.cached] == ["index", "evaluate"]
 
-    relossed = pipeline_config(tmp_path, beir, tiny_dense_model, "HNSW8", "margin_mse", student_extra=", matryoshka_dims: [128, 32]")
+    relossed = pipeline_config(
+        tmp_path,
+        beir,
+        tiny_dense_model,
+        "HNSW8",
+        "margin_mse",
+        student_extra=", matryoshka_dims: [128, 32]",
+    )
     outcomes = run_pipeline(load_pipeline_config(relossed), config_path)
     assert [o.name for o in outcomes if not o.cached] == ["train", "index", "evaluate"]
     # a Matryoshka student is also evaluated at each of its dimensions, exactly
@@ -82,8 +109,17 @@ def test_whole_loop_then_cached_rerun_then_changed_index(beir: Path, tmp_path: P
     assert "student @ 32 dims" in (run_dir / "report.md").read_text()
 
 
-def test_sparse_student_goes_through_an_inverted_index(beir: Path, tmp_path: Path, tiny_dense_model: str, splade_tiny: str) -> None:
-    path = pipeline_config(tmp_path, beir, tiny_dense_model, "inverted", "margin_mse", student=f'kind: sparse, model: "{splade_tiny}"')
+def test_sparse_student_goes_through_an_inverted_index(
+    beir: Path, tmp_path: Path, tiny_dense_model: str, splade_tiny: str
+) -> None:
+    path = pipeline_config(
+        tmp_path,
+        beir,
+        tiny_dense_model,
+        "inverted",
+        "margin_mse",
+        student=f'kind: sparse, model: "{splade_tiny}"',
+    )
     outcomes = run_pipeline(load_pipeline_config(path), path)
     summary = outcomes[-1].summary["datasets"]["tiny"]
     assert "student (inverted)" in summary["systems"]
@@ -93,14 +129,31 @@ def test_sparse_student_goes_through_an_inverted_index(beir: Path, tmp_path: Pat
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("  members:\n    - teacher: bm25\n", "  members:\n    - teacher: oracle\n"), "field 'teacher.members[0].teacher': unknown teacher 'oracle'"),
-        (("  loss: listwise_kl", "  loss: telepathy"), "tiny.yaml:15: field 'loss': unknown loss 'telepathy'"),
-        (("  student: {kind: dense", "  student: {kind: quantum"), "tiny.yaml:14: field 'train.student.kind': expected one of dense, sparse"),
-        (("    - teacher: bm25\n", "    - teacher: cross-encoder:trained\n"), "needs a teacher.train section"),
-        (("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: median}\ntrain"), "tiny.yaml:11: field 'mine.fn_reference': expected one of lowest, highest"),
+        (
+            ("  members:\n    - teacher: bm25\n", "  members:\n    - teacher: oracle\n"),
+            "field 'teacher.members[0].teacher': unknown teacher 'oracle'",
+        ),
+        (
+            ("  loss: listwise_kl", "  loss: telepathy"),
+            "tiny.yaml:15: field 'loss': unknown loss 'telepathy'",
+        ),
+        (
+            ("  student: {kind: dense", "  student: {kind: quantum"),
+            "tiny.yaml:14: field 'train.student.kind': expected one of dense, sparse",
+        ),
+        (
+            ("    - teacher: bm25\n", "    - teacher: cross-encoder:trained\n"),
+            "needs a teacher.train section",
+        ),
+        (
+            ("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: median}\ntrain"),
+            "tiny.yaml:11: field 'mine.fn_reference': expected one of lowest, highest",
+        ),
     ],
 )
-def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str) -> None:
+def test_bad_pipeline_config_is_located(
+    beir: Path, tmp_path: Path, tiny_dense_model: str, edit: tuple[str, str], message: str
+) -> None:
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     path.write_text(path.read_text().replace(*edit))
     with pytest.raises(UserError) as error:  # what `rankdistill run` prints, exiting 2
@@ -109,21 +162,45 @@ def test_bad_pipeline_config_is_located(beir: Path, tmp_path: Path, tiny_dense_m
     assert message in err and str(path) in err
 
 
-def test_new_options_enter_stage_keys_only_when_not_the_default(beir: Path, tmp_path: Path, tiny_dense_model: str) -> None:
+def test_new_options_enter_stage_keys_only_when_not_the_default(
+    beir: Path, tmp_path: Path, tiny_dense_model: str
+) -> None:
     from rankdistill.pipeline.run import pipeline_stages
 
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     default = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
-    assert "fn_reference" not in default.settings["mine"]  # keys of runs made before the option stay valid
-    default_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "train")
+    assert (
+        "fn_reference" not in default.settings["mine"]
+    )  # keys of runs made before the option stay valid
+    default_train = next(
+        s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "train"
+    )
     assert "positives" not in default_train.settings["data"]  # likewise train's data.positives
-    path.write_text(path.read_text().replace("      weight: 0.5\n", "      weight: 0.5\n  train: {negatives: 2}\n"))
-    teacher_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train")
-    assert "retrieved_positives" not in teacher_train.settings["train"]  # likewise teacher train's option
-    path.write_text(path.read_text().replace("train: {negatives: 2}", "train: {negatives: 2, retrieved_positives: true}"))
-    teacher_train = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train")
+    path.write_text(
+        path.read_text().replace(
+            "      weight: 0.5\n", "      weight: 0.5\n  train: {negatives: 2}\n"
+        )
+    )
+    teacher_train = next(
+        s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train"
+    )
+    assert (
+        "retrieved_positives" not in teacher_train.settings["train"]
+    )  # likewise teacher train's option
+    path.write_text(
+        path.read_text().replace(
+            "train: {negatives: 2}", "train: {negatives: 2, retrieved_positives: true}"
+        )
+    )
+    teacher_train = next(
+        s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train"
+    )
     assert teacher_train.settings["train"]["retrieved_positives"] is True
-    path.write_text(path.read_text().replace("batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"))
+    path.write_text(
+        path.read_text().replace(
+            "batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"
+        )
+    )
     highest = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
     assert highest.settings["mine"]["fn_reference"] == "highest"
 
@@ -149,8 +226,18 @@ def test_cross_fitted_teacher_labels_each_fold_with_a_model_that_never_saw_it(
 
     models = tmp_path / "runs" / "tiny" / "stages" / "teacher_train" / "model"
     assignment = json.loads((models / "folds.json").read_text())["assignment"]
-    assert sorted(assignment) == ["q1", "q2", "q3", "q4"] and sorted(assignment.values()) == [0, 0, 1, 1]
-    trained_on = [set(json.loads((models / f"fold-{i}" / "rankdistill-teacher.json").read_text())["query_ids"]) for i in (0, 1)]
+    assert sorted(assignment) == ["q1", "q2", "q3", "q4"] and sorted(assignment.values()) == [
+        0,
+        0,
+        1,
+        1,
+    ]
+    trained_on = [
+        set(
+            json.loads((models / f"fold-{i}" / "rankdistill-teacher.json").read_text())["query_ids"]
+        )
+        for i in (0, 1)
+    ]
     for fold, queries in enumerate(trained_on):  # each model trained on exactly the other fold
         assert queries == {q for q, f in assignment.items() if f != fold}
 

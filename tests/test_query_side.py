@@ -26,11 +26,13 @@ OTHER_QUERIES = {"o1": "how do bees tell each other where flowers are", "o2": "w
 OTHER_QRELS = {"o1": {"e3": 1}, "o2": {"e2": 1}}
 
 
-def query_side_config(folder: Path, beir: Path, other: Path, model: str, name: str = "qs", seed: int = 13) -> Path:
+def query_side_config(
+    folder: Path, beir: Path, other: Path, model: str, name: str = "qs", seed: int = 13
+) -> Path:
     text = f"""
 name: {name}
 seed: {seed}
-output_dir: {folder / 'runs'}
+output_dir: {folder / "runs"}
 dataset: {beir}
 teacher:
   members:
@@ -57,20 +59,29 @@ def mined_and_indexed(config, beir: Path):
     from rankdistill.pipeline.run import frozen_documents, index_folder
     from rankdistill.pipeline.stages import run_stages
 
-    outcomes = run_stages([s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir())
+    outcomes = run_stages(
+        [s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir()
+    )
     folders = {o.name: o.folder for o in outcomes}
-    return folders["mine"] / "train.jsonl", frozen_documents(index_folder(folders["index"], config, str(beir)))
+    return folders["mine"] / "train.jsonl", frozen_documents(
+        index_folder(folders["index"], config, str(beir))
+    )
 
 
 @pytest.fixture
 def datasets(tmp_path: Path) -> tuple[Path, Path]:
-    beir = write_beir(write_beir(write_beir(tmp_path / "tiny", split="train"), split="test"), split="dev")
+    beir = write_beir(
+        write_beir(write_beir(tmp_path / "tiny", split="train"), split="test"), split="dev"
+    )
     other = write_beir(tmp_path / "other", OTHER_CORPUS, OTHER_QUERIES, OTHER_QRELS, split="test")
     return beir, other
 
 
 def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
-    datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str, monkeypatch: pytest.MonkeyPatch
+    datasets: tuple[Path, Path],
+    tmp_path: Path,
+    tiny_dense_model: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
@@ -86,51 +97,89 @@ def test_query_side_run_searches_the_starting_index_in_and_out_of_domain(
     run_dir = tmp_path / "runs" / "qs"
     index_stage = run_dir / "stages" / "index"
     manifest = json.loads((index_stage / "index" / "manifest.json").read_text())
-    assert manifest["model"]["name"] == tiny_dense_model  # built by the starting model, before training
+    assert (
+        manifest["model"]["name"] == tiny_dense_model
+    )  # built by the starting model, before training
     assert (index_stage / "index-other" / "manifest.json").is_file()
 
     student_path = run_dir / "stages" / "train" / "student"
     record = json.loads((student_path / "rankdistill_train.json").read_text())
     assert record["mode"].startswith("query-side") and record["global_step"] > 0
     assert [p["epoch"] for p in record["dev"]["curve"]] == [0, 1, 2]
-    assert json.loads((student_path / ASYMMETRIC_FILE).read_text())["document_model"] == tiny_dense_model
+    assert (
+        json.loads((student_path / ASYMMETRIC_FILE).read_text())["document_model"]
+        == tiny_dense_model
+    )
 
-    student, starting = SentenceTransformer(str(student_path), device="cpu"), SentenceTransformer(tiny_dense_model, device="cpu")
+    student, starting = (
+        SentenceTransformer(str(student_path), device="cpu"),
+        SentenceTransformer(tiny_dense_model, device="cpu"),
+    )
     assert is_asymmetric(student)
     texts = ["why does coffee reduce tiredness", "Caffeine blocks adenosine receptors."]
-    assert np.allclose(student.encode_document(texts), starting.encode_document(texts), atol=1e-6)  # old weights
-    assert not np.allclose(student.encode_query(texts), starting.encode_query(texts), atol=1e-3)  # new weights
+    assert np.allclose(
+        student.encode_document(texts), starting.encode_document(texts), atol=1e-6
+    )  # old weights
+    assert not np.allclose(
+        student.encode_query(texts), starting.encode_query(texts), atol=1e-3
+    )  # new weights
 
     evaluate = outcomes[-1].summary["datasets"]
     assert set(evaluate) == {"tiny", "other"}
-    assert "student (Flat)" in evaluate["tiny"]["systems"] and "student (Flat)" in evaluate["other"]["systems"]
+    assert (
+        "student (Flat)" in evaluate["tiny"]["systems"]
+        and "student (Flat)" in evaluate["other"]["systems"]
+    )
     assert "bm25 + teacher rerank@5" in evaluate["tiny"]["systems"]
-    assert "bm25 + teacher rerank@5" not in evaluate["other"]["systems"]  # the teacher is for the training domain
-    from rankdistill.evaluation import evaluate_retriever, open_dataset
+    assert (
+        "bm25 + teacher rerank@5" not in evaluate["other"]["systems"]
+    )  # the teacher is for the training domain
     from rankdistill.encoders.models import EncodingSettings
+    from rankdistill.evaluation import evaluate_retriever, open_dataset
 
     # The zero-shot baseline went through the starting model's index: the same figures as encoding again.
-    direct = evaluate_retriever(open_dataset(str(other), "test"), f"dense:{tiny_dense_model}", 10, EncodingSettings(batch_size=8, max_length=48))
-    assert evaluate["other"]["systems"][f"dense:{tiny_dense_model}"]["metrics"] == pytest.approx(direct.result.aggregate)
+    direct = evaluate_retriever(
+        open_dataset(str(other), "test"),
+        f"dense:{tiny_dense_model}",
+        10,
+        EncodingSettings(batch_size=8, max_length=48),
+    )
+    assert evaluate["other"]["systems"][f"dense:{tiny_dense_model}"]["metrics"] == pytest.approx(
+        direct.result.aggregate
+    )
     report = (run_dir / "report.md").read_text()
     assert "## tiny / test" in report and "## other / test" in report
     # the document prior: the training dataset's test queries, split by whether a relevant document
     # was a judged training positive; the two groups add up to every test query
     import re
 
-    head = re.search(r"\| system \| relevant doc was a training positive \((\d+) queries\) \| no relevant doc was a training positive \((\d+) queries\) \|", report)
-    assert head and int(head[1]) + int(head[2]) == len(evaluate["tiny"]["systems"]["bm25"]["per_query"])
+    head = re.search(
+        r"\| system \| relevant doc was a training positive \((\d+) queries\) \| no relevant doc was a training positive \((\d+) queries\) \|",
+        report,
+    )
+    assert head and int(head[1]) + int(head[2]) == len(
+        evaluate["tiny"]["systems"]["bm25"]["per_query"]
+    )
     assert report.count("### The document prior") == 1  # not for the dataset it did not train on
 
     # A second seed shares the starting model's encodings: nothing is encoded again.
-    second = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model, "qs-seed2", 14))
+    second = load_pipeline_config(
+        query_side_config(tmp_path, beir, other, tiny_dense_model, "qs-seed2", 14)
+    )
     run_pipeline(second, "qs-seed2.yaml")
-    rebuilt = json.loads((tmp_path / "runs" / "qs-seed2" / "stages" / "index" / "index" / "manifest.json").read_text())
+    rebuilt = json.loads(
+        (
+            tmp_path / "runs" / "qs-seed2" / "stages" / "index" / "index" / "manifest.json"
+        ).read_text()
+    )
     assert rebuilt["build_seconds"]["reused_chunks"] == 1
 
 
 def test_frozen_document_vectors_are_never_reencoded_during_training(
-    datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str, monkeypatch: pytest.MonkeyPatch
+    datasets: tuple[Path, Path],
+    tmp_path: Path,
+    tiny_dense_model: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
@@ -158,7 +207,9 @@ def test_frozen_document_vectors_are_never_reencoded_during_training(
     import dataclasses
 
     train_config = dataclasses.replace(
-        config.train, name="direct", output_dir=str(tmp_path / "direct"),
+        config.train,
+        name="direct",
+        output_dir=str(tmp_path / "direct"),
         data=dataclasses.replace(config.train.data, training_set=str(training_set)),
     )
     result = train_query_side(train_config, documents)
@@ -169,7 +220,10 @@ def test_frozen_document_vectors_are_never_reencoded_during_training(
 
 
 def test_query_side_resumes_after_a_kill_with_the_same_weights(
-    datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str, monkeypatch: pytest.MonkeyPatch
+    datasets: tuple[Path, Path],
+    tmp_path: Path,
+    tiny_dense_model: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import dataclasses
 
@@ -180,8 +234,12 @@ def test_query_side_resumes_after_a_kill_with_the_same_weights(
     training_set, documents = mined_and_indexed(config, beir)
 
     def configured(name: str):
-        return dataclasses.replace(config.train, name=name, output_dir=str(tmp_path / "t"),
-                                   data=dataclasses.replace(config.train.data, training_set=str(training_set)))
+        return dataclasses.replace(
+            config.train,
+            name=name,
+            output_dir=str(tmp_path / "t"),
+            data=dataclasses.replace(config.train.data, training_set=str(training_set)),
+        )
 
     straight = query_side.train_query_side(configured("straight"), documents)
     saves = []
@@ -207,39 +265,75 @@ def test_query_side_resumes_after_a_kill_with_the_same_weights(
     assert all(np.allclose(left[k], right[k], atol=1e-6) for k in left)
 
 
-def test_full_finetuning_run_indexes_every_evaluated_dataset_after_training(datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str) -> None:
+def test_full_finetuning_run_indexes_every_evaluated_dataset_after_training(
+    datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str
+) -> None:
     from tests.test_pipeline import pipeline_config
 
     beir, other = datasets
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     single = {s.name: s for s in pipeline_stages(load_pipeline_config(path))}
     assert "datasets" not in single["index"].settings  # runs made with one dataset keep their key
-    path.write_text(path.read_text().replace(f'datasets: ["{beir}"]', f'datasets: ["{beir}", "{other}"]'))
+    path.write_text(
+        path.read_text().replace(f'datasets: ["{beir}"]', f'datasets: ["{beir}", "{other}"]')
+    )
     stages = {s.name: s for s in pipeline_stages(load_pipeline_config(path))}
-    assert stages["index"].inputs == ["train"] and stages["index"].settings["datasets"] == [str(beir), str(other)]
+    assert stages["index"].inputs == ["train"] and stages["index"].settings["datasets"] == [
+        str(beir),
+        str(other),
+    ]
 
 
-def test_asymmetric_student_keeps_the_starting_identity_and_notices_a_changed_document_route(tmp_path: Path, tiny_dense_model: str) -> None:
+def test_asymmetric_student_keeps_the_starting_identity_and_notices_a_changed_document_route(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.encoders.asymmetric import document_max_length, document_weights, save_asymmetric, set_max_length
     from rankdistill.core.errors import UserError
     from rankdistill.core.fingerprints import weights_hash
+    from rankdistill.encoders.asymmetric import (
+        document_max_length,
+        document_weights,
+        save_asymmetric,
+        set_max_length,
+    )
 
-    query, document = SentenceTransformer(tiny_dense_model, device="cpu"), SentenceTransformer(tiny_dense_model, device="cpu")
+    query, document = (
+        SentenceTransformer(tiny_dense_model, device="cpu"),
+        SentenceTransformer(tiny_dense_model, device="cpu"),
+    )
     query.max_seq_length = 16
-    folder = save_asymmetric(query, document, tmp_path / "student", {"document_model": "tiny", "document_weights_sha256": weights_hash(tiny_dense_model)})
-    assert document_weights(folder) == weights_hash(tiny_dense_model) == document_weights(tiny_dense_model)
+    folder = save_asymmetric(
+        query,
+        document,
+        tmp_path / "student",
+        {"document_model": "tiny", "document_weights_sha256": weights_hash(tiny_dense_model)},
+    )
+    assert (
+        document_weights(folder)
+        == weights_hash(tiny_dense_model)
+        == document_weights(tiny_dense_model)
+    )
     student = SentenceTransformer(str(folder), device="cpu")
     set_max_length(student, 40)  # an index's max length: the document route's only
-    assert document_max_length(student) == 40 and student[0].sub_modules["query"][0].max_seq_length == 16
-    weights = next((folder / json.loads((folder / "rankdistill_asymmetric.json").read_text())["document_route"]).glob("*.safetensors"))
+    assert (
+        document_max_length(student) == 40
+        and student[0].sub_modules["query"][0].max_seq_length == 16
+    )
+    weights = next(
+        (
+            folder
+            / json.loads((folder / "rankdistill_asymmetric.json").read_text())["document_route"]
+        ).glob("*.safetensors")
+    )
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(UserError, match="document route"):
         document_weights(folder)
 
 
-def test_interpolated_student_sits_between_the_starting_and_trained_weights(datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str) -> None:
+def test_interpolated_student_sits_between_the_starting_and_trained_weights(
+    datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str
+) -> None:
     """WiSE-FT (`student.interpolate: 0.5`): every query weight is the midpoint of the starting
     and the trained one, so the saved query route differs from both; the dev set is measured
     again on the mixed model. Without frozen documents the option is refused."""
@@ -262,18 +356,30 @@ def test_interpolated_student_sits_between_the_starting_and_trained_weights(data
 
     beir, other = datasets
     path = query_side_config(tmp_path, beir, other, tiny_dense_model)
-    path.write_text(path.read_text().replace("frozen_documents: true}", "frozen_documents: true, interpolate: 0.5}"))
+    path.write_text(
+        path.read_text().replace(
+            "frozen_documents: true}", "frozen_documents: true, interpolate: 0.5}"
+        )
+    )
     run_pipeline(load_pipeline_config(path), path)
-    record = json.loads((tmp_path / "runs" / "qs" / "stages" / "train" / "student" / "rankdistill_train.json").read_text())
+    record = json.loads(
+        (
+            tmp_path / "runs" / "qs" / "stages" / "train" / "student" / "rankdistill_train.json"
+        ).read_text()
+    )
     assert record["dev"]["interpolated"]["interpolate"] == 0.5
-    assert record["dev"]["metrics"]["dev_cosine_ndcg@10"] == record["dev"]["interpolated"]["ndcg@10"]
+    assert (
+        record["dev"]["metrics"]["dev_cosine_ndcg@10"] == record["dev"]["interpolated"]["ndcg@10"]
+    )
 
     path.write_text(path.read_text().replace("frozen_documents: true, ", ""))
     with pytest.raises(InputError, match="student.interpolate"):
         load_pipeline_config(path)
 
 
-def test_anchor_holds_corpus_documents_where_the_starting_model_put_them(datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str) -> None:
+def test_anchor_holds_corpus_documents_where_the_starting_model_put_them(
+    datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str
+) -> None:
     """`student.anchor: w`: the query encoder trained with the anchor encodes the corpus's
     documents closer to the starting model than the one trained without it, on the same rows and
     steps; the record says how close. Without frozen documents the option is refused."""
@@ -289,18 +395,26 @@ def test_anchor_holds_corpus_documents_where_the_starting_model_put_them(dataset
     training_set, documents = mined_and_indexed(config, beir)
 
     def trained(name: str, anchor: float):
-        train = dataclasses.replace(config.train, name=name, output_dir=str(tmp_path / "t"),
-                                    student=dataclasses.replace(config.train.student, anchor=anchor),
-                                    trainer=dataclasses.replace(config.train.trainer, epochs=4, learning_rate=3e-3),
-                                    data=dataclasses.replace(config.train.data, training_set=str(training_set)))
+        train = dataclasses.replace(
+            config.train,
+            name=name,
+            output_dir=str(tmp_path / "t"),
+            student=dataclasses.replace(config.train.student, anchor=anchor),
+            trainer=dataclasses.replace(config.train.trainer, epochs=4, learning_rate=3e-3),
+            data=dataclasses.replace(config.train.data, training_set=str(training_set)),
+        )
         return query_side.train_query_side(train, documents)
 
     texts = query_side.anchor_texts(str(beir), None)
     assert len(texts) == len(TINY_CORPUS)
-    start = SentenceTransformer(tiny_dense_model, device="cpu").encode(texts, normalize_embeddings=True)
+    start = SentenceTransformer(tiny_dense_model, device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
 
     def closeness(student: Path) -> float:
-        vectors = SentenceTransformer(str(student), device="cpu").encode_query(texts, normalize_embeddings=True)
+        vectors = SentenceTransformer(str(student), device="cpu").encode_query(
+            texts, normalize_embeddings=True
+        )
         return float(np.mean(np.sum(vectors * start, axis=1)))
 
     free, held = trained("free", 0.0), trained("held", 10.0)

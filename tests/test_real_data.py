@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from rankdistill.data import open_dataset
-
 from rankdistill.evaluation import evaluate_retriever
 from rankdistill.metrics import evaluate_run, read_trec_run
 
@@ -35,10 +34,16 @@ def test_arguana_unknown_qrels_docs_are_counted_not_fatal(shared_data: Path) -> 
 
 
 @pytest.mark.parametrize(("year", "expected"), [("dl19", 0.5058), ("dl20", 0.4796)])
-def test_trec_dl_bm25_run_scores_pyserini_figures(shared_data: Path, year: str, expected: float) -> None:
+def test_trec_dl_bm25_run_scores_pyserini_figures(
+    shared_data: Path, year: str, expected: float
+) -> None:
     dataset = open_dataset("msmarco-trec-dl", year, shared_data)
-    run = read_trec_run(shared_data / "msmarco-trec-dl-bm25top100" / "trec" / f"run.bm25-top100.{year}.trec")
-    assert evaluate_run(dataset.qrels, run).aggregate["nDCG@10"] == pytest.approx(expected, abs=5e-5)
+    run = read_trec_run(
+        shared_data / "msmarco-trec-dl-bm25top100" / "trec" / f"run.bm25-top100.{year}.trec"
+    )
+    assert evaluate_run(dataset.qrels, run).aggregate["nDCG@10"] == pytest.approx(
+        expected, abs=5e-5
+    )
 
 
 def test_minilm_document_path_equals_plain_sentence_transformers(shared_data: Path) -> None:
@@ -49,7 +54,9 @@ def test_minilm_document_path_equals_plain_sentence_transformers(shared_data: Pa
 
     dataset = open_dataset("scifact", "test", shared_data)
     texts = [dataset.doc_text(d) for d in list(dataset.corpus)[:48]]
-    ours = encode_documents(load_dense_model("all-MiniLM-L6-v2", EncodingSettings(device="cpu")), texts, progress=False)
+    ours = encode_documents(
+        load_dense_model("all-MiniLM-L6-v2", EncodingSettings(device="cpu")), texts, progress=False
+    )
     plain = SentenceTransformer(resolve_model("all-MiniLM-L6-v2"), device="cpu").encode(texts)
     assert ours.shape == (48, 384)
     np.testing.assert_allclose(ours, plain, atol=1e-5)

@@ -30,7 +30,9 @@ class Pipeline:
             self.ran.append("train")
             student = folder / "student"
             if not student.is_file():  # finished before: skip, as the real train stage does
-                student.write_text(self.weights + "<-" + (upstream["mine"] / "train.jsonl").read_text())
+                student.write_text(
+                    self.weights + "<-" + (upstream["mine"] / "train.jsonl").read_text()
+                )
             return {"student": student.read_text()}
 
         def evaluate(folder: Path, upstream: dict[str, Path]) -> dict:
@@ -95,7 +97,10 @@ def test_done_json_records_output_and_input_digests(tmp_path: Path) -> None:
     run_stages(Pipeline().stages(), tmp_path)
     mine = json.loads((tmp_path / "stages" / "mine" / "done.json").read_text())
     train = json.loads((tmp_path / "stages" / "train" / "done.json").read_text())
-    assert train["inputs_sha256"] == {"mine": mine["outputs_sha256"]} and len(mine["outputs_sha256"]) == 64
+    assert (
+        train["inputs_sha256"] == {"mine": mine["outputs_sha256"]}
+        and len(mine["outputs_sha256"]) == 64
+    )
 
 
 def test_done_json_from_before_digests_stays_cached(tmp_path: Path) -> None:

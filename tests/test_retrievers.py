@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rankdistill.data import load_dataset
 from rankdistill.core.errors import UserError
+from rankdistill.data import load_dataset
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval import build_retriever, top_k
 from rankdistill.retrieval.base import to_results
@@ -80,12 +80,22 @@ def test_sparse_search_equals_brute_force_dot(dataset, splade_tiny: str) -> None
     results = retriever.search(dataset.queries, k=3)
 
     plain = SparseEncoder(splade_tiny, device="cpu")
-    docs = plain.encode_document([dataset.doc_text(d) for d in dataset.corpus], convert_to_tensor=True).to_dense().numpy()
-    queries = plain.encode_query(list(dataset.queries.values()), convert_to_tensor=True).to_dense().numpy()
+    docs = (
+        plain.encode_document([dataset.doc_text(d) for d in dataset.corpus], convert_to_tensor=True)
+        .to_dense()
+        .numpy()
+    )
+    queries = (
+        plain.encode_query(list(dataset.queries.values()), convert_to_tensor=True)
+        .to_dense()
+        .numpy()
+    )
     scores = queries @ docs.T
     doc_ids = list(dataset.corpus)
     for row, query_id in enumerate(dataset.queries):
-        expected = [doc_ids[i] for i in np.argsort(-scores[row], kind="stable")[:3] if scores[row, i] > 0]
+        expected = [
+            doc_ids[i] for i in np.argsort(-scores[row], kind="stable")[:3] if scores[row, i] > 0
+        ]
         assert list(results[query_id]) == expected
     assert next(iter(results["q2"])) == "d7"  # SPLADE-tiny is a real retriever: tides
 
@@ -94,17 +104,25 @@ def test_dense_embeddings_are_computed_once_per_process(tiny_dense_model: str, m
     from rankdistill.retrieval.dense import encode_documents, encode_texts, load_dense_model
 
     model = load_dense_model(tiny_dense_model)
-    assert load_dense_model(tiny_dense_model).model is model.model  # one instance per (model, device, length)
+    assert (
+        load_dense_model(tiny_dense_model).model is model.model
+    )  # one instance per (model, device, length)
     texts = ["a unique memo test text", "another memo test text"]
     first = encode_documents(model, texts, progress=False)
     calls = []
     original = model.model.encode_document
-    monkeypatch.setattr(model.model, "encode_document", lambda new, **kw: calls.append(list(new)) or original(new, **kw))
+    monkeypatch.setattr(
+        model.model,
+        "encode_document",
+        lambda new, **kw: calls.append(list(new)) or original(new, **kw),
+    )
     again = encode_documents(model, [texts[1], "a third memo test text", texts[0]], progress=False)
     assert calls == [["a third memo test text"]]  # only the new text was encoded
     np.testing.assert_allclose(again[[2, 0]], first, atol=1e-6)
     as_query = encode_texts(model, texts[:1], "query", normalize=True)
-    assert calls[-1] == ["a third memo test text"]  # a query is another role: not read from the document memo
+    assert calls[-1] == [
+        "a third memo test text"
+    ]  # a query is another role: not read from the document memo
     assert as_query.shape == (1, first.shape[1])
 
 
@@ -115,7 +133,10 @@ def test_bf16_encoding_is_close_to_float32_and_memoised_apart(tiny_dense_model: 
     bf16 = load_dense_model(tiny_dense_model, EncodingSettings(precision="bf16"))
     assert fp32.model is not bf16.model
     texts = ["a bf16 memo test text about protein folding", "another one about cell membranes"]
-    a, b = encode_documents(fp32, texts, progress=False), encode_documents(bf16, texts, progress=False)
+    a, b = (
+        encode_documents(fp32, texts, progress=False),
+        encode_documents(bf16, texts, progress=False),
+    )
     assert a.dtype == b.dtype == np.float32
     assert not np.array_equal(a, b)  # really computed in bf16, not read from the float32 memo
     assert np.all(np.sum(a * b, axis=1) > 0.99)  # both unit vectors: cosine

@@ -20,13 +20,17 @@ class Recorder:
             (folder / "partial").write_text("started")
             if fail:
                 raise KeyboardInterrupt  # a Ctrl-C in the middle of the stage
-            text = "+".join([settings["value"], *((upstream[n] / "out").read_text() for n in inputs)])
+            text = "+".join(
+                [settings["value"], *((upstream[n] / "out").read_text() for n in inputs)]
+            )
             (folder / "out").write_text(text)
             return {"out": text}
 
         return Stage(name, settings, run, list(inputs))
 
-    def pipeline(self, a: str = "a", b: str = "b", c: str = "c", fail_b: bool = False) -> list[Stage]:
+    def pipeline(
+        self, a: str = "a", b: str = "b", c: str = "c", fail_b: bool = False
+    ) -> list[Stage]:
         return [
             self.stage("mine", {"value": a}),
             self.stage("train", {"value": b}, ["mine"], fail=fail_b),
@@ -45,9 +49,15 @@ def test_rerun_skips_every_finished_stage(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("change", "rerun"),
-    [({"a": "A"}, ["mine", "train", "evaluate"]), ({"b": "B"}, ["train", "evaluate"]), ({"c": "C"}, ["evaluate"])],
+    [
+        ({"a": "A"}, ["mine", "train", "evaluate"]),
+        ({"b": "B"}, ["train", "evaluate"]),
+        ({"c": "C"}, ["evaluate"]),
+    ],
 )
-def test_changed_stage_reruns_it_and_everything_after(tmp_path: Path, change: dict, rerun: list[str]) -> None:
+def test_changed_stage_reruns_it_and_everything_after(
+    tmp_path: Path, change: dict, rerun: list[str]
+) -> None:
     run_stages(Recorder().pipeline(), tmp_path)
     recorder = Recorder()
     outcomes = run_stages(recorder.pipeline(**change), tmp_path)
@@ -83,7 +93,9 @@ def test_a_stage_reading_a_later_stage_is_an_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fault", ["same size, other bytes", "truncated", "deleted", "added"])
-def test_a_cached_stage_whose_outputs_changed_is_redone(tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_cached_stage_whose_outputs_changed_is_redone(
+    tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
     first = run_stages(Recorder().pipeline(), tmp_path)
     out = tmp_path / "stages" / "train" / "out"
     if fault == "same size, other bytes":
@@ -96,7 +108,9 @@ def test_a_cached_stage_whose_outputs_changed_is_redone(tmp_path: Path, fault: s
         (out.parent / "stray").write_text("x")
     recorder = Recorder()
     again = run_stages(recorder.pipeline(), tmp_path)
-    assert recorder.ran == ["train"]  # redone; what it made again is what evaluate read, so evaluate stays cached
+    assert recorder.ran == [
+        "train"
+    ]  # redone; what it made again is what evaluate read, so evaluate stays cached
     assert again[-1].summary == first[-1].summary and out.read_text() == "b+a"
     assert "fail their check" in caplog.text and "stages/train" in caplog.text
 

@@ -43,7 +43,9 @@ def expected_score(query: str, doc: str) -> float:
 class FakeTeacher:
     """Deterministic scores; records every pair and batch it is asked for."""
 
-    def __init__(self, fingerprint: str = FINGERPRINT, sleep: float = 0.0, fail_on_batch: int | None = None):
+    def __init__(
+        self, fingerprint: str = FINGERPRINT, sleep: float = 0.0, fail_on_batch: int | None = None
+    ):
         self.fingerprint = fingerprint
         self.sleep = sleep
         self.fail_on_batch = fail_on_batch
@@ -72,14 +74,32 @@ def expected(queries: list[str], docs: list[str]) -> np.ndarray:
 
 
 def start_scorer(
-    root: Path, n: int, rank: int = 0, world_size: int = 1, sleep: float = 0.0, batch_size: int = 5, flush_every: int = 10
+    root: Path,
+    n: int,
+    rank: int = 0,
+    world_size: int = 1,
+    sleep: float = 0.0,
+    batch_size: int = 5,
+    flush_every: int = 10,
 ) -> subprocess.Popen:
-    args = [str(root), str(n), str(rank), str(world_size), str(sleep), str(batch_size), str(flush_every)]
+    args = [
+        str(root),
+        str(n),
+        str(rank),
+        str(world_size),
+        str(sleep),
+        str(batch_size),
+        str(flush_every),
+    ]
     command = [sys.executable, "-c", SCORER, *args]
-    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
-def wait_until(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_until(
+    condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
@@ -97,7 +117,10 @@ def test_keys_are_stable_short_hex_and_depend_on_the_teacher() -> None:
     assert text_hash("héllo") == hashlib.sha256("héllo".encode()).hexdigest()
     key = pair_key("t1", "q", "d")
     assert key == pair_key("t1", "q", "d") and len(key) == 32 and int(key, 16) >= 0
-    assert len({key, pair_key("t2", "q", "d"), pair_key("t1", "d", "q"), pair_key("t1", "q", "d ")}) == 4
+    assert (
+        len({key, pair_key("t2", "q", "d"), pair_key("t1", "d", "q"), pair_key("t1", "q", "d ")})
+        == 4
+    )
 
 
 def test_round_trip_reopened_store_needs_no_teacher(tmp_path: Path) -> None:
@@ -110,7 +133,9 @@ def test_round_trip_reopened_store_needs_no_teacher(tmp_path: Path) -> None:
 
     reopened = ScoreStore(tmp_path, FINGERPRINT)
     second = FakeTeacher()
-    np.testing.assert_array_equal(reopened.score_pairs(second, queries, docs, progress=False), scores)
+    np.testing.assert_array_equal(
+        reopened.score_pairs(second, queries, docs, progress=False), scores
+    )
     assert second.asked == []
     assert reopened.stats() == {**store.stats(), "pairs": 50, "shards": 4, "records": 50}
     found_scores, found = reopened.get_many(queries + ["new query"], docs + ["new doc"])
@@ -142,9 +167,17 @@ def test_a_batched_teacher_gets_pairs_per_call_pairs_at_a_time(tmp_path: Path) -
     queries, docs = make_pairs(20)
     plain, batched = FakeTeacher(), BatchedTeacher()
     assert isinstance(batched, Batched) and not isinstance(plain, Batched)
-    ScoreStore(tmp_path / "a", FINGERPRINT).score_pairs(plain, queries, docs, batch_size=4, progress=False)
-    ScoreStore(tmp_path / "b", FINGERPRINT).score_pairs(batched, queries, docs, batch_size=4, progress=False)
-    assert [len(b) for b in plain.batches] == [4] * 5 and [len(b) for b in batched.batches] == [8, 8, 4]
+    ScoreStore(tmp_path / "a", FINGERPRINT).score_pairs(
+        plain, queries, docs, batch_size=4, progress=False
+    )
+    ScoreStore(tmp_path / "b", FINGERPRINT).score_pairs(
+        batched, queries, docs, batch_size=4, progress=False
+    )
+    assert [len(b) for b in plain.batches] == [4] * 5 and [len(b) for b in batched.batches] == [
+        8,
+        8,
+        4,
+    ]
 
 
 def test_a_changed_fingerprint_never_reuses_scores(tmp_path: Path) -> None:
@@ -177,9 +210,13 @@ def test_resume_after_kill_9_rescores_only_what_was_lost(tmp_path: Path) -> None
     _, was_stored = store.get_many(queries, docs)
     assert 0 < stored_before < n and stored_before % 10 == 0
     teacher = FakeTeacher()
-    scores = store.score_pairs(teacher, queries, docs, batch_size=16, flush_every=64, progress=False)
+    scores = store.score_pairs(
+        teacher, queries, docs, batch_size=16, flush_every=64, progress=False
+    )
     assert len(teacher.asked) == n - stored_before
-    assert set(teacher.asked).isdisjoint(zip(np.array(queries)[was_stored], np.array(docs)[was_stored]))
+    assert set(teacher.asked).isdisjoint(
+        zip(np.array(queries)[was_stored], np.array(docs)[was_stored])
+    )
     np.testing.assert_array_equal(scores, expected(queries, docs))
 
     reopened = ScoreStore(tmp_path, FINGERPRINT)
@@ -190,7 +227,10 @@ def test_resume_after_kill_9_rescores_only_what_was_lost(tmp_path: Path) -> None
 def test_two_processes_score_disjoint_parts_into_one_store(tmp_path: Path) -> None:
     n = 200
     queries, docs = make_pairs(n)
-    procs = [start_scorer(tmp_path, n, rank, 2, sleep=0.02, batch_size=10, flush_every=20) for rank in range(2)]
+    procs = [
+        start_scorer(tmp_path, n, rank, 2, sleep=0.02, batch_size=10, flush_every=20)
+        for rank in range(2)
+    ]
     outputs = [proc.communicate(timeout=60) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
     asked = [int(out.strip()) for out, _ in outputs]
@@ -206,12 +246,16 @@ def test_two_processes_score_disjoint_parts_into_one_store(tmp_path: Path) -> No
 
 def test_a_damaged_shard_is_named_with_the_fix(tmp_path: Path) -> None:
     queries, docs = make_pairs(20)
-    ScoreStore(tmp_path, FINGERPRINT).score_pairs(FakeTeacher(), queries, docs, batch_size=10, flush_every=10, progress=False)
+    ScoreStore(tmp_path, FINGERPRINT).score_pairs(
+        FakeTeacher(), queries, docs, batch_size=10, flush_every=10, progress=False
+    )
     first, second = shards(tmp_path)
     good = first.read_bytes()
 
     first.write_bytes(good[:-7])
-    with pytest.raises(UserError, match=rf"{first.name}: damaged .*\(\d+ bytes, expected .*Delete this file"):
+    with pytest.raises(
+        UserError, match=rf"{first.name}: damaged .*\(\d+ bytes, expected .*Delete this file"
+    ):
         ScoreStore(tmp_path, FINGERPRINT)
     first.write_bytes(good[:30] + bytes([good[30] ^ 1]) + good[31:])
     with pytest.raises(UserError, match=rf"{first.name}: damaged .*checksum mismatch"):
@@ -223,7 +267,9 @@ def test_a_damaged_shard_is_named_with_the_fix(tmp_path: Path) -> None:
     first.unlink()
     store = ScoreStore(tmp_path, FINGERPRINT)
     teacher = FakeTeacher()
-    np.testing.assert_array_equal(store.score_pairs(teacher, queries, docs, progress=False), expected(queries, docs))
+    np.testing.assert_array_equal(
+        store.score_pairs(teacher, queries, docs, progress=False), expected(queries, docs)
+    )
     assert len(teacher.asked) == 10 and second.exists()
 
 
@@ -253,5 +299,12 @@ def test_bad_teacher_output_is_refused_but_earlier_batches_are_kept(tmp_path: Pa
     queries, docs = make_pairs(12)
     store = ScoreStore(tmp_path, FINGERPRINT)
     with pytest.raises(UserError, match="1 of 4 scores are NaN"):
-        store.score_pairs(FakeTeacher(fail_on_batch=2), queries, docs, batch_size=4, flush_every=100, progress=False)
+        store.score_pairs(
+            FakeTeacher(fail_on_batch=2),
+            queries,
+            docs,
+            batch_size=4,
+            flush_every=100,
+            progress=False,
+        )
     assert len(store) == 4 and len(ScoreStore(tmp_path, FINGERPRINT)) == 4

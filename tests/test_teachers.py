@@ -10,7 +10,14 @@ import torch
 
 from rankdistill.core.errors import UserError
 from rankdistill.store import ScoreStore, score_with_store
-from rankdistill.teachers import EnsembleTeacher, Member, build_teacher, calibrate, make_fingerprint, weights_hash
+from rankdistill.teachers import (
+    EnsembleTeacher,
+    Member,
+    build_teacher,
+    calibrate,
+    make_fingerprint,
+    weights_hash,
+)
 from tests.conftest import TINY_CORPUS
 
 DOCS = [f"{title} {text}" for title, text in TINY_CORPUS.values()]
@@ -38,16 +45,31 @@ def test_cross_encoder_returns_raw_logits(tiny_cross_encoder: str) -> None:
     plain = CrossEncoder(tiny_cross_encoder, max_length=64, device="cpu")
     logits = plain.predict(list(zip(QUERIES, PAIR_DOCS)), activation_fn=torch.nn.Identity())
     np.testing.assert_allclose(scores, logits, atol=1e-5)
-    np.testing.assert_allclose(torch.sigmoid(torch.tensor(scores)).numpy(), plain.predict(list(zip(QUERIES, PAIR_DOCS))), atol=1e-5)
+    np.testing.assert_allclose(
+        torch.sigmoid(torch.tensor(scores)).numpy(),
+        plain.predict(list(zip(QUERIES, PAIR_DOCS))),
+        atol=1e-5,
+    )
 
 
 def test_fingerprint_tracks_settings_not_instances(tiny_cross_encoder: str) -> None:
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
     a = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu")
-    assert a.fingerprint == CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu").fingerprint
-    assert a.fingerprint != CrossEncoderTeacher(tiny_cross_encoder, max_length=32, device="cpu").fingerprint
-    assert a.fingerprint != CrossEncoderTeacher(tiny_cross_encoder, max_length=64, activation="sigmoid", device="cpu").fingerprint
+    assert (
+        a.fingerprint
+        == CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu").fingerprint
+    )
+    assert (
+        a.fingerprint
+        != CrossEncoderTeacher(tiny_cross_encoder, max_length=32, device="cpu").fingerprint
+    )
+    assert (
+        a.fingerprint
+        != CrossEncoderTeacher(
+            tiny_cross_encoder, max_length=64, activation="sigmoid", device="cpu"
+        ).fingerprint
+    )
 
 
 def test_changed_weights_change_the_fingerprint(tiny_cross_encoder: str, tmp_path: Path) -> None:
@@ -71,7 +93,10 @@ def test_bi_encoder_teacher_is_cosine(tiny_dense_model: str) -> None:
 
     scores = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu").score(QUERIES, PAIR_DOCS)
     plain = SentenceTransformer(tiny_dense_model, device="cpu")
-    expected = (plain.encode(QUERIES, normalize_embeddings=True) * plain.encode(PAIR_DOCS, normalize_embeddings=True)).sum(1)
+    expected = (
+        plain.encode(QUERIES, normalize_embeddings=True)
+        * plain.encode(PAIR_DOCS, normalize_embeddings=True)
+    ).sum(1)
     np.testing.assert_allclose(scores, expected, atol=1e-5)
 
 
@@ -93,7 +118,11 @@ def test_sparse_teacher_encodes_each_text_once_across_calls(splade_tiny: str, mo
     first = teacher.score(QUERIES, PAIR_DOCS)
     encoded: list[str] = []
     real = sparse.encode_sparse
-    monkeypatch.setattr(sparse, "encode_sparse", lambda model, texts, *a, **k: encoded.extend(texts) or real(model, texts, *a, **k))
+    monkeypatch.setattr(
+        sparse,
+        "encode_sparse",
+        lambda model, texts, *a, **k: encoded.extend(texts) or real(model, texts, *a, **k),
+    )
     again = teacher.score(list(reversed(QUERIES)), list(reversed(PAIR_DOCS)))
     assert encoded == []  # every text came from the memo
     np.testing.assert_allclose(again, first[::-1], rtol=1e-6)
@@ -147,14 +176,20 @@ def test_ensemble_calibrates_per_query_and_weights_members(tmp_path: Path) -> No
     ensemble = EnsembleTeacher([Member(big, 1.0, "minmax"), Member(small, 3.0, "minmax")])
     scores = score_with_store(ensemble, QUERIES, PAIR_DOCS, tmp_path, progress=False)
     lengths = np.array([len(d) for d in PAIR_DOCS], dtype=float)
-    expected = np.concatenate([4 * calibrate(lengths[:3], "minmax"), 4 * calibrate(lengths[3:], "minmax")])
-    np.testing.assert_allclose(scores, expected, atol=1e-6)  # scales no longer matter after calibration
+    expected = np.concatenate(
+        [4 * calibrate(lengths[:3], "minmax"), 4 * calibrate(lengths[3:], "minmax")]
+    )
+    np.testing.assert_allclose(
+        scores, expected, atol=1e-6
+    )  # scales no longer matter after calibration
     reweighted = EnsembleTeacher([Member(big, 2.0, "zscore"), Member(small, 1.0, "zscore")])
     score_with_store(reweighted, QUERIES, PAIR_DOCS, tmp_path, progress=False)
     assert (big.calls, small.calls) == (5, 5)  # member scores came from the store the second time
     assert reweighted.fingerprint != ensemble.fingerprint
     assert len(ScoreStore(tmp_path, "big")) == 5
-    np.testing.assert_allclose(ensemble.score(QUERIES, PAIR_DOCS), scores, atol=1e-6)  # the same without a store
+    np.testing.assert_allclose(
+        ensemble.score(QUERIES, PAIR_DOCS), scores, atol=1e-6
+    )  # the same without a store
 
 
 def test_rerank_orders_by_teacher_within_depth_and_caches(tiny_beir: Path, tmp_path: Path) -> None:
@@ -182,7 +217,9 @@ def test_listwise_teacher_goes_through_its_members_stores(tmp_path: Path) -> Non
     first = score_with_store(ensemble, QUERIES, PAIR_DOCS, tmp_path, progress=False)
     again = score_with_store(ensemble, QUERIES[:2], PAIR_DOCS[:2], tmp_path, progress=False)
     assert member.calls == 5  # the second call read its member scores from the store
-    np.testing.assert_allclose(again, calibrate(first[:2] * 0 + [len(d) for d in PAIR_DOCS[:2]], "zscore"), atol=1e-6)
+    np.testing.assert_allclose(
+        again, calibrate(first[:2] * 0 + [len(d) for d in PAIR_DOCS[:2]], "zscore"), atol=1e-6
+    )
     assert not (tmp_path / ensemble.fingerprint).exists()
 
 
@@ -211,11 +248,26 @@ def test_ensemble_from_yaml(tiny_cross_encoder: str, tmp_path: Path) -> None:
     ("body", "message"),
     [
         ("members: []\n", "ensemble.yaml:1: field 'members': needs at least one item"),
-        ("members:\n  - teacher: rocket:x\n", "ensemble.yaml:2: field 'members[0].teacher': unknown teacher 'rocket:x'"),
-        ("members:\n  - teacher: bm25\n    calibration: softmax\n", "ensemble.yaml:3: field 'members[0].calibration': expected one of zscore"),
-        ("members:\n  - teacher: bm25\n    wieght: 2\n", "ensemble.yaml:3: field 'members[0].wieght': unknown key"),
-        ("members:\n  - teacher: bm25\n    backend: onnx\n", "ensemble.yaml:3: field 'members[0].backend': backend 'onnx' is for cross"),
-        ("members:\n  - teacher: cross-encoder:x\n    backend: tpu\n", "ensemble.yaml:3: field 'members[0].backend': expected one of auto, torch"),
+        (
+            "members:\n  - teacher: rocket:x\n",
+            "ensemble.yaml:2: field 'members[0].teacher': unknown teacher 'rocket:x'",
+        ),
+        (
+            "members:\n  - teacher: bm25\n    calibration: softmax\n",
+            "ensemble.yaml:3: field 'members[0].calibration': expected one of zscore",
+        ),
+        (
+            "members:\n  - teacher: bm25\n    wieght: 2\n",
+            "ensemble.yaml:3: field 'members[0].wieght': unknown key",
+        ),
+        (
+            "members:\n  - teacher: bm25\n    backend: onnx\n",
+            "ensemble.yaml:3: field 'members[0].backend': backend 'onnx' is for cross",
+        ),
+        (
+            "members:\n  - teacher: cross-encoder:x\n    backend: tpu\n",
+            "ensemble.yaml:3: field 'members[0].backend': expected one of auto, torch",
+        ),
     ],
 )
 def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: str) -> None:
@@ -225,44 +277,67 @@ def test_bad_ensemble_yaml_names_the_field(tmp_path: Path, body: str, message: s
         build_teacher(f"ensemble:{config}", corpus_texts=DOCS)
 
 
-def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(tiny_dense_model: str) -> None:
+def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(
+    tiny_dense_model: str,
+) -> None:
     from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
     fp32 = BiEncoderTeacher(tiny_dense_model, device="cpu", precision="float32")
     bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", precision="bf16")
     assert bf16.fingerprint != fp32.fingerprint
     # float32 fingerprints are what they were before bf16 existed: stored scores stay valid
-    old = make_fingerprint("bi-encoder", weights=weights_hash(tiny_dense_model), similarity="cosine", max_length=fp32.encoding.model.max_seq_length)
+    old = make_fingerprint(
+        "bi-encoder",
+        weights=weights_hash(tiny_dense_model),
+        similarity="cosine",
+        max_length=fp32.encoding.model.max_seq_length,
+    )
     assert fp32.fingerprint == old
-    np.testing.assert_allclose(bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02)
+    np.testing.assert_allclose(
+        bf16.score(QUERIES, PAIR_DOCS), fp32.score(QUERIES, PAIR_DOCS), atol=0.02
+    )
 
 
 # unsorted pairs with repeats: an exported backend must sort by length and put scores back in order
-BACKEND_QUERIES, BACKEND_DOCS = QUERIES * 3, PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1]
+BACKEND_QUERIES, BACKEND_DOCS = (
+    QUERIES * 3,
+    PAIR_DOCS[::-1] + PAIR_DOCS + PAIR_DOCS[1:] + PAIR_DOCS[:1],
+)
 
 
 def torch_scores(model: str) -> tuple[np.ndarray, str]:
     """Float32 torch scores of the backend pairs, and that teacher's fingerprint."""
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
-    teacher = CrossEncoderTeacher(model, max_length=64, device="cpu", backend="torch", precision="float32")
+    teacher = CrossEncoderTeacher(
+        model, max_length=64, device="cpu", backend="torch", precision="float32"
+    )
     return teacher.score(BACKEND_QUERIES, BACKEND_DOCS), teacher.fingerprint
 
 
-def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str, tmp_path: Path, monkeypatch) -> None:
+def test_onnx_backends_score_like_torch_and_export_once(
+    tiny_cross_encoder: str, tmp_path: Path, monkeypatch
+) -> None:
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
     monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
     expected, torch_fingerprint = torch_scores(tiny_cross_encoder)
     onnx = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="onnx")
-    np.testing.assert_allclose(onnx.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4)  # same float32 math
+    np.testing.assert_allclose(
+        onnx.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4
+    )  # same float32 math
     assert onnx.fingerprint != torch_fingerprint
     exported = next((tmp_path / "cache" / "onnx").iterdir()) / "model.onnx"
     stamp = exported.stat().st_mtime_ns
     int8 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="onnx-int8")
-    assert exported.stat().st_mtime_ns == stamp and (exported.parent / "model-int8.onnx").is_file()  # float32 export reused
+    assert (
+        exported.stat().st_mtime_ns == stamp and (exported.parent / "model-int8.onnx").is_file()
+    )  # float32 export reused
     quantised = int8.score(BACKEND_QUERIES, BACKEND_DOCS)
-    assert not np.allclose(quantised, expected, atol=1e-6) and np.corrcoef(quantised, expected)[0, 1] > 0.9
+    assert (
+        not np.allclose(quantised, expected, atol=1e-6)
+        and np.corrcoef(quantised, expected)[0, 1] > 0.9
+    )
     assert int8.fingerprint not in (onnx.fingerprint, torch_fingerprint)
     with pytest.raises(UserError, match="unknown backend 'tensorrt': expected one of auto, torch"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
@@ -272,23 +347,39 @@ def test_onnx_backends_score_like_torch_and_export_once(tiny_cross_encoder: str,
         build_teacher("bm25", corpus_texts=["a"], backend="onnx")
 
 
-def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(tiny_cross_encoder: str, tmp_path: Path, monkeypatch) -> None:
+def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(
+    tiny_cross_encoder: str, tmp_path: Path, monkeypatch
+) -> None:
     import openvino
 
     from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
     monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
     expected, torch_fingerprint = torch_scores(tiny_cross_encoder)
-    ov32 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="float32")
-    np.testing.assert_allclose(ov32.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4)  # f32 hint: the same math
+    ov32 = CrossEncoderTeacher(
+        tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="float32"
+    )
+    np.testing.assert_allclose(
+        ov32.score(BACKEND_QUERIES, BACKEND_DOCS), expected, atol=1e-4
+    )  # f32 hint: the same math
     assert ov32.fingerprint != torch_fingerprint
     if "BF16" not in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
         with pytest.raises(UserError, match="needs a CPU with bf16 instructions"):
-            CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="bf16")
+            CrossEncoderTeacher(
+                tiny_cross_encoder,
+                max_length=64,
+                device="cpu",
+                backend="openvino",
+                precision="bf16",
+            )
         return
-    ov16 = CrossEncoderTeacher(tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="bf16")
+    ov16 = CrossEncoderTeacher(
+        tiny_cross_encoder, max_length=64, device="cpu", backend="openvino", precision="bf16"
+    )
     reduced = ov16.score(BACKEND_QUERIES, BACKEND_DOCS)
-    assert not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
+    assert (
+        not np.allclose(reduced, expected, atol=1e-6) and np.corrcoef(reduced, expected)[0, 1] > 0.9
+    )
     assert ov16.fingerprint not in (ov32.fingerprint, torch_fingerprint)
 
 

@@ -11,11 +11,35 @@ import logging
 import sys
 
 from rankdistill import __version__
-from rankdistill.cli import compare, evaluate, generate, index, mine, models, regress, run, score, teacher, train
+from rankdistill.cli import (
+    compare,
+    evaluate,
+    generate,
+    index,
+    mine,
+    models,
+    regress,
+    run,
+    score,
+    teacher,
+    train,
+)
 from rankdistill.core.errors import UserError
 from rankdistill.core.hardware import configure_threads
 
-COMMANDS = (run, regress, compare, evaluate, mine, generate, score, train, teacher, index, models)  # the order of --help
+COMMANDS = (
+    run,
+    regress,
+    compare,
+    evaluate,
+    mine,
+    generate,
+    score,
+    train,
+    teacher,
+    index,
+    models,
+)  # the order of --help
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,9 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
-        if args.command != "models":  # torch, faiss and the exported runtimes use the CPUs we may use
+        if (
+            args.command != "models"
+        ):  # torch, faiss and the exported runtimes use the CPUs we may use
             configure_threads()
         args.handler(args)
     except UserError as exc:

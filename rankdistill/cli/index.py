@@ -21,11 +21,25 @@ def handle_build(args: argparse.Namespace) -> None:
     from rankdistill.indexes.build import build_index
 
     settings = BuildSettings(
-        chunk_size=args.chunk_size, train_size=args.train_size, seed=args.seed, keep_chunks=args.keep_chunks,
+        chunk_size=args.chunk_size,
+        train_size=args.train_size,
+        seed=args.seed,
+        keep_chunks=args.keep_chunks,
         **asdict(encoding_settings(args)),
     )
-    shard = Shard.from_env()  # under torchrun the ranks split the chunks; rank 0 builds the structure
-    manifest = build_index(args.model, args.dataset, args.spec, args.output, settings, args.data_root, args.overwrite, shard=shard)
+    shard = (
+        Shard.from_env()
+    )  # under torchrun the ranks split the chunks; rank 0 builds the structure
+    manifest = build_index(
+        args.model,
+        args.dataset,
+        args.spec,
+        args.output,
+        settings,
+        args.data_root,
+        args.overwrite,
+        shard=shard,
+    )
     if not shard.is_main:
         return
     seconds = manifest["build_seconds"]
@@ -43,13 +57,19 @@ def handle_search(args: argparse.Namespace) -> None:
     import time
 
     from rankdistill.core.atomic import atomic_write_json
+    from rankdistill.core.provenance import provenance
     from rankdistill.data.beir import load_queries
     from rankdistill.evaluation import safe_name
     from rankdistill.indexes.load import open_index
     from rankdistill.metrics import write_trec_run
-    from rankdistill.core.provenance import provenance
 
-    index = open_index(args.index, model=args.model, params=args.params, device=args.device, batch_size=args.batch_size)
+    index = open_index(
+        args.index,
+        model=args.model,
+        params=args.params,
+        device=args.device,
+        batch_size=args.batch_size,
+    )
     queries = load_queries(args.queries)
     started = time.perf_counter()
     results = index.search(queries, args.k)
@@ -70,7 +90,9 @@ def handle_search(args: argparse.Namespace) -> None:
             "provenance": provenance(),
         },
     )
-    print(f"wrote {output} ({len(queries)} queries, top {args.k}, {seconds:.1f} s with query encoding) and {output.name}.meta.json")
+    print(
+        f"wrote {output} ({len(queries)} queries, top {args.k}, {seconds:.1f} s with query encoding) and {output.name}.meta.json"
+    )
 
 
 def handle_bench(args: argparse.Namespace) -> None:
@@ -85,7 +107,9 @@ def handle_bench(args: argparse.Namespace) -> None:
         import faiss
 
         faiss.omp_set_num_threads(args.threads)
-        os.environ["RAYON_NUM_THREADS"] = str(args.threads)  # Seismic's thread pool, read on first use
+        os.environ["RAYON_NUM_THREADS"] = str(
+            args.threads
+        )  # Seismic's thread pool, read on first use
     if (args.synthetic is None) == (args.dataset is None):
         raise UserError("index bench: give either --synthetic N or --model M --dataset D")
     if args.synthetic is not None:
@@ -95,61 +119,169 @@ def handle_bench(args: argparse.Namespace) -> None:
             raise UserError("index bench --dataset needs --model")
         sparse = any(spec.is_sparse for spec in specs)
         inputs = dataset_inputs(
-            args.model, args.dataset, args.split, sparse, Path(args.work), args.chunk_size, args.batch_size, args.max_length, args.device, args.data_root
+            args.model,
+            args.dataset,
+            args.split,
+            sparse,
+            Path(args.work),
+            args.chunk_size,
+            args.batch_size,
+            args.max_length,
+            args.device,
+            args.data_root,
         )
     rows = run_bench(
-        inputs.chunks, inputs.queries, specs, inputs.dimension, args.k, args.train_size, args.seed, args.rounds, args.single, inputs.judge
+        inputs.chunks,
+        inputs.queries,
+        specs,
+        inputs.dimension,
+        args.k,
+        args.train_size,
+        args.seed,
+        args.rounds,
+        args.single,
+        inputs.judge,
     )
     settings = {key: value for key, value in vars(args).items() if key != "handler"}
-    table = write_report(rows, Path(args.output), inputs.description, settings, command_line(), args.k)
+    table = write_report(
+        rows, Path(args.output), inputs.description, settings, command_line(), args.k
+    )
     print(table)
     print(f"\nwrote {args.output}/bench.md, bench.json and recall_qps.png")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     POSITIVE_INT = Check(ge=1).argparse_type(int)
-    index = commands.add_parser("index", help="build, search and benchmark indexes").add_subparsers(dest="index_command", required=True)
+    index = commands.add_parser("index", help="build, search and benchmark indexes").add_subparsers(
+        dest="index_command", required=True
+    )
 
-    build = index.add_parser("build", help="encode a corpus (resumable chunks) and build an index with a manifest")
-    build.add_argument("--model", required=True, help="dense (SentenceTransformer) model, or SPLADE model for --spec inverted / seismic")
-    build.add_argument("--dataset", required=True, help="name or BEIR folder (its corpus is indexed)")
+    build = index.add_parser(
+        "build", help="encode a corpus (resumable chunks) and build an index with a manifest"
+    )
+    build.add_argument(
+        "--model",
+        required=True,
+        help="dense (SentenceTransformer) model, or SPLADE model for --spec inverted / seismic",
+    )
+    build.add_argument(
+        "--dataset", required=True, help="name or BEIR folder (its corpus is indexed)"
+    )
     build.add_argument("--spec", required=True, help=SPEC_HELP)
     build.add_argument("--output", required=True, help="index folder")
-    build.add_argument("--chunk-size", type=flag_type(BuildSettings, "chunk_size"), default=4096, help="documents per encoded chunk, the unit of resume (default 4096)")
-    build.add_argument("--train-size", type=flag_type(BuildSettings, "train_size"), default=100_000, help="vectors sampled to train IVF/PQ/SQ (default 100000)")
-    build.add_argument("--seed", type=flag_type(BuildSettings, "seed"), default=13, help="seed of the training sample")
+    build.add_argument(
+        "--chunk-size",
+        type=flag_type(BuildSettings, "chunk_size"),
+        default=4096,
+        help="documents per encoded chunk, the unit of resume (default 4096)",
+    )
+    build.add_argument(
+        "--train-size",
+        type=flag_type(BuildSettings, "train_size"),
+        default=100_000,
+        help="vectors sampled to train IVF/PQ/SQ (default 100000)",
+    )
+    build.add_argument(
+        "--seed",
+        type=flag_type(BuildSettings, "seed"),
+        default=13,
+        help="seed of the training sample",
+    )
     add_encoding_arguments(build, "the corpus encoding (recorded; queries use it too)")
-    build.add_argument("--keep-chunks", action="store_true", help="keep the encoded chunks after the build")
-    build.add_argument("--overwrite", action="store_true", help="replace a complete index already in --output")
+    build.add_argument(
+        "--keep-chunks", action="store_true", help="keep the encoded chunks after the build"
+    )
+    build.add_argument(
+        "--overwrite", action="store_true", help="replace a complete index already in --output"
+    )
     build.set_defaults(handler=handle_build)
 
-    search = index.add_parser("search", help="search an index with a queries file; writes a TREC run")
+    search = index.add_parser(
+        "search", help="search an index with a queries file; writes a TREC run"
+    )
     search.add_argument("--index", required=True, help="index folder")
-    search.add_argument("--queries", required=True, help="queries.jsonl (BEIR: {\"_id\", \"text\"} per line)")
-    search.add_argument("--output", required=True, help="TREC run file to write (and RUN.meta.json beside it)")
-    search.add_argument("--k", type=flag_type(EvaluateConfig, "k"), default=100, help="hits per query (default 100)")
-    search.add_argument("--params", default=None, help="override search settings, e.g. nprobe=64 or efSearch=128 or rescore=4")
-    search.add_argument("--model", default=None, help="check that this is the model the index was built with")
+    search.add_argument(
+        "--queries", required=True, help='queries.jsonl (BEIR: {"_id", "text"} per line)'
+    )
+    search.add_argument(
+        "--output", required=True, help="TREC run file to write (and RUN.meta.json beside it)"
+    )
+    search.add_argument(
+        "--k", type=flag_type(EvaluateConfig, "k"), default=100, help="hits per query (default 100)"
+    )
+    search.add_argument(
+        "--params",
+        default=None,
+        help="override search settings, e.g. nprobe=64 or efSearch=128 or rescore=4",
+    )
+    search.add_argument(
+        "--model", default=None, help="check that this is the model the index was built with"
+    )
     search.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
     search.add_argument("--device", default=None)
     search.set_defaults(handler=handle_search)
 
-    bench = index.add_parser("bench", help="QPS, recall vs exact, bytes/vector and build time per spec; table and plot")
-    bench.add_argument("--spec", action="append", required=True, help=SPEC_HELP + "; sweep with '/': HNSW32:efSearch=16/64; repeatable")
-    bench.add_argument("--output", required=True, help="folder for bench.md, bench.json and recall_qps.png")
+    bench = index.add_parser(
+        "bench", help="QPS, recall vs exact, bytes/vector and build time per spec; table and plot"
+    )
+    bench.add_argument(
+        "--spec",
+        action="append",
+        required=True,
+        help=SPEC_HELP + "; sweep with '/': HNSW32:efSearch=16/64; repeatable",
+    )
+    bench.add_argument(
+        "--output", required=True, help="folder for bench.md, bench.json and recall_qps.png"
+    )
     bench.add_argument("--model", default=None, help="model encoding --dataset")
-    bench.add_argument("--dataset", default=None, help="name or BEIR folder: its corpus and its split's queries (nDCG@10 too)")
-    bench.add_argument("--split", default=None, help="qrels split (default: the dataset's test split)")
-    bench.add_argument("--synthetic", type=POSITIVE_INT, default=None, help="N clustered synthetic vectors instead of a dataset")
-    bench.add_argument("--dim", type=POSITIVE_INT, default=384, help="dimension of synthetic vectors (default 384)")
-    bench.add_argument("--queries", type=POSITIVE_INT, default=1000, help="synthetic queries (default 1000)")
-    bench.add_argument("--k", type=flag_type(EvaluateConfig, "k"), default=10, help="recall@k against exact search (default 10)")
-    bench.add_argument("--rounds", type=POSITIVE_INT, default=3, help="batch searches timed per setting; the median counts (default 3)")
-    bench.add_argument("--single", type=POSITIVE_INT, default=200, help="queries timed one per call (default 200)")
-    bench.add_argument("--threads", type=POSITIVE_INT, default=None, help="search threads for faiss and Seismic (default: all cores)")
+    bench.add_argument(
+        "--dataset",
+        default=None,
+        help="name or BEIR folder: its corpus and its split's queries (nDCG@10 too)",
+    )
+    bench.add_argument(
+        "--split", default=None, help="qrels split (default: the dataset's test split)"
+    )
+    bench.add_argument(
+        "--synthetic",
+        type=POSITIVE_INT,
+        default=None,
+        help="N clustered synthetic vectors instead of a dataset",
+    )
+    bench.add_argument(
+        "--dim", type=POSITIVE_INT, default=384, help="dimension of synthetic vectors (default 384)"
+    )
+    bench.add_argument(
+        "--queries", type=POSITIVE_INT, default=1000, help="synthetic queries (default 1000)"
+    )
+    bench.add_argument(
+        "--k",
+        type=flag_type(EvaluateConfig, "k"),
+        default=10,
+        help="recall@k against exact search (default 10)",
+    )
+    bench.add_argument(
+        "--rounds",
+        type=POSITIVE_INT,
+        default=3,
+        help="batch searches timed per setting; the median counts (default 3)",
+    )
+    bench.add_argument(
+        "--single", type=POSITIVE_INT, default=200, help="queries timed one per call (default 200)"
+    )
+    bench.add_argument(
+        "--threads",
+        type=POSITIVE_INT,
+        default=None,
+        help="search threads for faiss and Seismic (default: all cores)",
+    )
     bench.add_argument("--train-size", type=flag_type(BuildSettings, "train_size"), default=100_000)
     bench.add_argument("--seed", type=flag_type(BuildSettings, "seed"), default=13)
-    bench.add_argument("--work", default="runs/index-bench", help="cache of encoded corpora, reused by reruns (default runs/index-bench)")
+    bench.add_argument(
+        "--work",
+        default="runs/index-bench",
+        help="cache of encoded corpora, reused by reruns (default runs/index-bench)",
+    )
     bench.add_argument("--chunk-size", type=flag_type(BuildSettings, "chunk_size"), default=4096)
     bench.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
     bench.add_argument("--max-length", type=flag_type(BuildSettings, "max_length"), default=None)

@@ -6,7 +6,9 @@ import argparse
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    regress = commands.add_parser("regress", help="run regression configs and check their expected scores")
+    regress = commands.add_parser(
+        "regress", help="run regression configs and check their expected scores"
+    )
     regress.add_argument("config", nargs="+", help="configs/regressions/*.yaml")
     regress.set_defaults(handler=handle)
 

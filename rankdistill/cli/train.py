@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", help="distil a training set into a dense or sparse student (YAML config)")
+    train = commands.add_parser(
+        "train", help="distil a training set into a dense or sparse student (YAML config)"
+    )
     train.add_argument("--config", required=True, help="path to a configs/train-*.yaml file")
     train.set_defaults(handler=handle)
 
@@ -16,10 +18,14 @@ def handle(args: argparse.Namespace) -> None:
     from rankdistill.training import load_train_config
 
     config = load_train_config(args.config)
-    if config.student.distill == "embeddings":  # the teacher's targets are encoded under <output_dir>/encodings
+    if (
+        config.student.distill == "embeddings"
+    ):  # the teacher's targets are encoded under <output_dir>/encodings
         from rankdistill.pipeline.embeddings import train_embedding_student
 
-        result = train_embedding_student(config, Path(config.output_dir) / "encodings", source=str(args.config))
+        result = train_embedding_student(
+            config, Path(config.output_dir) / "encodings", source=str(args.config)
+        )
     else:
         from rankdistill.training.train import train
 

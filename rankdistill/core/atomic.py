@@ -20,8 +20,14 @@ from typing import IO, Any
 
 from rankdistill.core.errors import UserError
 
-_WRITE_FAILURES = re.compile(r"No space left on device|Disk quota exceeded|file write failed", re.IGNORECASE)
-STORAGE_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded", errno.EROFS: "read-only file system"}
+_WRITE_FAILURES = re.compile(
+    r"No space left on device|Disk quota exceeded|file write failed", re.IGNORECASE
+)
+STORAGE_ERRNOS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+}
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: bool = False) -> Path:
@@ -32,7 +38,9 @@ def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: boo
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
-            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the mode a plain open() would
+            os.fchmod(
+                fd, 0o666 & ~_umask()
+            )  # mkstemp makes 0600; give the mode a plain open() would
             with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as handle:
                 write(handle)
                 handle.flush()
@@ -72,7 +80,9 @@ def check_writable(folder: str | Path, what: str) -> None:
         os.unlink(probe)
     except OSError as exc:
         reason = STORAGE_ERRNOS.get(exc.errno) or exc.strerror or str(exc)
-        raise UserError(f"{folder}: the {what} is not writable ({reason}); fix its permissions or choose another folder") from None
+        raise UserError(
+            f"{folder}: the {what} is not writable ({reason}); fix its permissions or choose another folder"
+        ) from None
 
 
 def _free_space(path: Path) -> str:

@@ -80,7 +80,9 @@ class Check:
             try:
                 value = kind(text)
             except ValueError:
-                raise argparse.ArgumentTypeError(f"expected {'an' if kind is int else 'a'} {kind.__name__}, got {text!r}") from None
+                raise argparse.ArgumentTypeError(
+                    f"expected {'an' if kind is int else 'a'} {kind.__name__}, got {text!r}"
+                ) from None
             if isinstance(value, float) and not math.isfinite(value):
                 raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
             if (why := self.problem(value)) is not None:
@@ -91,11 +93,15 @@ class Check:
         return parse
 
 
-def checked(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, **rules: Any) -> Any:
+def checked(
+    default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING, **rules: Any
+) -> Any:
     """A dataclass field with a `Check` (see its arguments) that the YAML loader applies."""
     if "choices" in rules:
         rules["choices"] = tuple(rules["choices"])
-    return field(default=default, default_factory=default_factory, metadata={"check": Check(**rules)})
+    return field(
+        default=default, default_factory=default_factory, metadata={"check": Check(**rules)}
+    )
 
 
 def field_check(cls: type, name: str) -> Check:
@@ -121,7 +127,11 @@ def check_fields(config: Any, where: str = "") -> None:
         dotted = f"{where}.{f.name}" if where else f.name
         if (why := f.metadata.get("check", Check()).problem(value)) is not None:
             raise UserError(f"{dotted}: {why}")
-        items = [(f"{dotted}[{i}]", item) for i, item in enumerate(value)] if isinstance(value, list) else [(dotted, value)]
+        items = (
+            [(f"{dotted}[{i}]", item) for i, item in enumerate(value)]
+            if isinstance(value, list)
+            else [(dotted, value)]
+        )
         for name, item in items:
             if dataclasses.is_dataclass(item) and not isinstance(item, type):
                 check_fields(item, name)
@@ -133,11 +143,15 @@ class EvaluateConfig:
 
     datasets: list[str] = checked(default_factory=lambda: ["scifact"], nonempty=True)
     split: str | None = None  # None: each dataset's default split (test for BEIR)
-    retrievers: list[str] = checked(default_factory=lambda: ["bm25", "dense:all-MiniLM-L6-v2"], nonempty=True)
+    retrievers: list[str] = checked(
+        default_factory=lambda: ["bm25", "dense:all-MiniLM-L6-v2"], nonempty=True
+    )
     k: int = checked(100, ge=1)
     batch_size: int = checked(32, ge=1)
     max_length: int | None = checked(None, ge=1)
-    precision: str = checked("auto", choices=PRECISIONS)  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    precision: str = checked(
+        "auto", choices=PRECISIONS
+    )  # model retrievers: auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     backend: str = "auto"  # dense retrievers: auto | torch | onnx | onnx-int8 | openvino
     # evaluate on one fixed hash half of each split's queries (rankdistill.data.query_sources): a
     # dataset without training queries (ArguAna) then trains on the other half as a query log
@@ -168,14 +182,21 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             return None
-        if isinstance(node, yaml.SequenceNode):  # `int | list[int]`: a written list is the list option
+        if isinstance(
+            node, yaml.SequenceNode
+        ):  # `int | list[int]`: a written list is the list option
             options = [a for a in options if typing.get_origin(a) is list] or options
         return _convert(options[0], node, where, path)
     if origin is typing.Literal:
         allowed = typing.get_args(hint)
         value = _convert(type(allowed[0]), node, where, path)
         if value not in allowed:
-            raise InputError(path, f"expected one of {', '.join(map(str, allowed))}, got {value!r}", node_line(node), where)
+            raise InputError(
+                path,
+                f"expected one of {', '.join(map(str, allowed))}, got {value!r}",
+                node_line(node),
+                where,
+            )
         return value
     if dataclasses.is_dataclass(hint):
         return build_dataclass(hint, node, where, path)
@@ -213,17 +234,30 @@ def build_dataclass(cls: type, node: yaml.Node, where: str, path: Path) -> Any:
         dotted = f"{where}.{key}" if where else key
         if key == PRECISION_ALIAS and "precision" in hints:  # `bf16: true|false`, the older key
             if "precision" in values:
-                raise InputError(path, "given twice (bf16 is an alias of precision)", node_line(key_node), dotted)
+                raise InputError(
+                    path, "given twice (bf16 is an alias of precision)", node_line(key_node), dotted
+                )
             values["precision"] = "bf16" if _convert(bool, value_node, dotted, path) else "float32"
             continue
         if key not in hints:
-            raise InputError(path, f"unknown key (known: {', '.join(known)})", node_line(key_node), dotted)
+            raise InputError(
+                path, f"unknown key (known: {', '.join(known)})", node_line(key_node), dotted
+            )
         if key in values:
-            raise InputError(path, "given twice" + (" (bf16 is an alias of precision)" if key == "precision" else ""), node_line(key_node), dotted)
+            raise InputError(
+                path,
+                "given twice" + (" (bf16 is an alias of precision)" if key == "precision" else ""),
+                node_line(key_node),
+                dotted,
+            )
         values[key] = _convert(hints[key], value_node, dotted, path)
         _apply_check(fields[key], values[key], value_node, dotted, path)
     for name, f in fields.items():
-        if name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        if (
+            name not in values
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ):
             raise InputError(path, "missing", node_line(node), f"{where}.{name}" if where else name)
     return cls(**values)
 
@@ -232,7 +266,9 @@ def _apply_check(f: dataclasses.Field, value: Any, node: yaml.Node, where: str, 
     check: Check | None = f.metadata.get("check")
     if check is None:
         return
-    if isinstance(value, (list, tuple)) and isinstance(node, yaml.SequenceNode):  # point at the bad item
+    if isinstance(value, (list, tuple)) and isinstance(
+        node, yaml.SequenceNode
+    ):  # point at the bad item
         for i, (item, child) in enumerate(zip(value, node.value)):
             if (why := check.problem(item)) is not None:
                 raise InputError(path, why, node_line(child), f"{where}[{i}]")
@@ -254,10 +290,16 @@ def compose_yaml(path: str | Path, _extended: tuple[Path, ...] = ()) -> yaml.Nod
         node = yaml.compose(stream)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None) from None
+        raise InputError(
+            path, f"invalid YAML: {getattr(exc, 'problem', exc)}", mark.line + 1 if mark else None
+        ) from None
     if node is None:
         raise InputError(path, "empty config")
-    extends = [(k, v) for k, v in node.value if k.value == "extends"] if isinstance(node, yaml.MappingNode) else []
+    extends = (
+        [(k, v) for k, v in node.value if k.value == "extends"]
+        if isinstance(node, yaml.MappingNode)
+        else []
+    )
     if not extends:
         return node
     key, value = extends[-1]
@@ -268,12 +310,19 @@ def compose_yaml(path: str | Path, _extended: tuple[Path, ...] = ()) -> yaml.Nod
         raise InputError(path, f"base config not found: {base_path}", node_line(value), "extends")
     chain = (*_extended, path.resolve())
     if base_path.resolve() in chain:
-        raise InputError(path, f"extends itself ({' -> '.join(p.name for p in (*chain, base_path))})", node_line(value), "extends")
+        raise InputError(
+            path,
+            f"extends itself ({' -> '.join(p.name for p in (*chain, base_path))})",
+            node_line(value),
+            "extends",
+        )
     node.value = [(k, v) for k, v in node.value if k.value != "extends"]
     return _merged(compose_yaml(base_path, chain), node)
 
 
-REPLACED = {"loss"}  # a loss spec is one value (its keys are loss names, not fields): given, it replaces
+REPLACED = {
+    "loss"
+}  # a loss spec is one value (its keys are loss names, not fields): given, it replaces
 
 
 def _merged(base: yaml.Node, override: yaml.Node) -> yaml.Node:
@@ -283,7 +332,10 @@ def _merged(base: yaml.Node, override: yaml.Node) -> yaml.Node:
     overridden = {k.value for k, _ in override.value}
     kept = [(k, v) for k, v in base.value if k.value not in overridden]
     # the override's own entries stay as written (a key given twice there is still reported)
-    entries = [(k, _merged(in_base[k.value], v) if k.value in in_base and k.value not in REPLACED else v) for k, v in override.value]
+    entries = [
+        (k, _merged(in_base[k.value], v) if k.value in in_base and k.value not in REPLACED else v)
+        for k, v in override.value
+    ]
     return yaml.MappingNode(override.tag, kept + entries, override.start_mark, override.end_mark)
 
 
@@ -309,8 +361,13 @@ def load_named(cls: type[T], path: str | Path, name_field: str | None = None) ->
         if key.value in entries:
             raise InputError(path, "given twice", node_line(key), key.value)
         if name_field is not None and isinstance(value, yaml.MappingNode):
-            field_key, name = (yaml.ScalarNode(STR_TAG, text, key.start_mark, key.end_mark) for text in (name_field, key.value))
-            value = yaml.MappingNode(value.tag, [(field_key, name), *value.value], value.start_mark, value.end_mark)
+            field_key, name = (
+                yaml.ScalarNode(STR_TAG, text, key.start_mark, key.end_mark)
+                for text in (name_field, key.value)
+            )
+            value = yaml.MappingNode(
+                value.tag, [(field_key, name), *value.value], value.start_mark, value.end_mark
+            )
         entries[key.value] = build_dataclass(cls, value, key.value, path)
     return entries
 
@@ -337,7 +394,9 @@ def load_config(path: str | Path) -> RunConfig:
     return load_yaml(RunConfig, path)
 
 
-def resolve_precisions(config: Any, override: str | None = None, device: str | None = "auto") -> dict[str, str]:
+def resolve_precisions(
+    config: Any, override: str | None = None, device: str | None = "auto"
+) -> dict[str, str]:
     """Replace every `precision: auto` in a config (nested dataclasses and lists) by what this
     machine runs (rankdistill.core.hardware), in place, so stage keys and records hold the resolved
     precision; `override` first sets every precision field to itself. Returns each field's

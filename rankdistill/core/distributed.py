@@ -38,7 +38,9 @@ class Shard:
             import torch
 
             if torch.cuda.is_available():
-                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count())
+                torch.cuda.set_device(
+                    int(os.environ.get("LOCAL_RANK", 0)) % torch.cuda.device_count()
+                )
         return shard
 
     @property

@@ -16,7 +16,7 @@ class Line(int):
 
     file: str | None
 
-    def __new__(cls, line: int, file: str | None = None) -> "Line":
+    def __new__(cls, line: int, file: str | None = None) -> Line:
         value = super().__new__(cls, line)
         value.file = file
         return value
@@ -26,7 +26,9 @@ class InputError(UserError):
     """Bad content in a file, located by file, line and field (a `Line` moves the error into its
     own file)."""
 
-    def __init__(self, path: str | Path, message: str, line: int | None = None, field: str | None = None):
+    def __init__(
+        self, path: str | Path, message: str, line: int | None = None, field: str | None = None
+    ):
         self.path = getattr(line, "file", None) or str(path)
         self.line = line
         self.field = field

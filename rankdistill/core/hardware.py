@@ -78,7 +78,9 @@ def resolve_device(device: str | None = "auto") -> str:
     return device
 
 
-def choose_precision(requested: str | bool | None = "auto", device: str | None = "auto") -> PrecisionChoice:
+def choose_precision(
+    requested: str | bool | None = "auto", device: str | None = "auto"
+) -> PrecisionChoice:
     """The concrete precision for `requested` on `device`, and why. A bool is the `bf16` alias."""
     if isinstance(requested, bool):
         requested = "bf16" if requested else "float32"
@@ -90,7 +92,10 @@ def choose_precision(requested: str | bool | None = "auto", device: str | None =
         raise UserError("precision fp16 runs on CUDA only; use auto, float32 or bf16 on a CPU")
     if requested != "auto":
         if requested == "bf16" and kind == "cpu" and cpu_capability() not in NATIVE_BF16_CPUS:
-            log.warning("bf16 on a CPU without native bf16 (%s) is emulated and several times slower than float32", cpu_capability())
+            log.warning(
+                "bf16 on a CPU without native bf16 (%s) is emulated and several times slower than float32",
+                cpu_capability(),
+            )
         return PrecisionChoice(requested, "set in the config")
     if kind == "cuda":
         if cuda_supports_bf16():
@@ -99,7 +104,10 @@ def choose_precision(requested: str | bool | None = "auto", device: str | None =
     capability = cpu_capability()
     if capability in NATIVE_BF16_CPUS:
         return PrecisionChoice("bf16", f"auto: the CPU runs bf16 natively ({capability})")
-    return PrecisionChoice("float32", f"auto: the CPU has no native bf16 ({capability}), where bf16 is emulated and slower")
+    return PrecisionChoice(
+        "float32",
+        f"auto: the CPU has no native bf16 ({capability}), where bf16 is emulated and slower",
+    )
 
 
 def resolve_precision(requested: str | bool | None = "auto", device: str | None = "auto") -> str:
@@ -128,7 +136,9 @@ def inference_autocast(device_type: str, precision: str) -> contextlib.AbstractC
         return contextlib.nullcontext()
     import torch
 
-    return torch.autocast(device_type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+    return torch.autocast(
+        device_type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16
+    )
 
 
 def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
@@ -163,14 +173,28 @@ def available_cpus(root: Path = Path("/sys/fs/cgroup")) -> int:
 
 def add_precision_argument(parser: argparse.ArgumentParser, what: str = "models") -> None:
     """`--precision auto|float32|bf16|fp16` (default auto) and `--bf16`, its older alias."""
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help=f"precision of {what}: auto (bf16 where the hardware runs it natively, else float32), float32, bf16, fp16 (CUDA)")
-    parser.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="alias of --precision bf16")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help=f"precision of {what}: auto (bf16 where the hardware runs it natively, else float32), float32, bf16, fp16 (CUDA)",
+    )
+    parser.add_argument(
+        "--bf16",
+        dest="precision",
+        action="store_const",
+        const="bf16",
+        help="alias of --precision bf16",
+    )
 
 
 def hardware_record() -> dict[str, object]:
     """What a run report says about the machine: device, CPU capability, threads."""
-    return {"device": resolve_device("auto"), "cpu_capability": cpu_capability(), "threads": configure_threads()}
+    return {
+        "device": resolve_device("auto"),
+        "cpu_capability": cpu_capability(),
+        "threads": configure_threads(),
+    }
 
 
 @functools.cache

@@ -40,8 +40,18 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
             ) from None
         previous = _read(fd)
         if previous:
-            log.warning("%s: taking over a stale lock left by a run that ended without releasing it (%s)", path, _describe(fd))
-        holder = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+            log.warning(
+                "%s: taking over a stale lock left by a run that ended without releasing it (%s)",
+                path,
+                _describe(fd),
+            )
+        holder = json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
         with storage_errors(path):
             os.ftruncate(fd, 0)
             os.pwrite(fd, holder.encode() + b"\n", 0)

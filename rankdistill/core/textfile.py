@@ -50,12 +50,20 @@ def read_text(path: str | Path) -> str:
 def decode_line(path: Path, raw: bytes, line_no: int) -> str:
     nul = raw.find(b"\0")
     if nul >= 0:
-        raise InputError(path, f"NUL byte at byte {nul + 1} of the line: the file looks like UTF-16 or binary; {RESAVE}", line_no)
+        raise InputError(
+            path,
+            f"NUL byte at byte {nul + 1} of the line: the file looks like UTF-16 or binary; {RESAVE}",
+            line_no,
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = raw[exc.start : exc.end].hex(" ")
-        raise InputError(path, f"not valid UTF-8 at byte {exc.start + 1} of the line (bytes {bad}: {exc.reason}); {RESAVE}", line_no) from None
+        raise InputError(
+            path,
+            f"not valid UTF-8 at byte {exc.start + 1} of the line (bytes {bad}: {exc.reason}); {RESAVE}",
+            line_no,
+        ) from None
     if text.endswith("\n"):
         text = text[:-1]
     return text[:-1] if text.endswith("\r") else text
@@ -66,5 +74,7 @@ def _strip_utf8_bom(path: Path, raw: bytes) -> bytes:
         return raw[len(codecs.BOM_UTF8) :]
     for bom, name in _OTHER_BOMS:
         if raw.startswith(bom):
-            raise InputError(path, f"encoded as {name} (byte-order mark {bom.hex(' ')}); {RESAVE}", 1)
+            raise InputError(
+                path, f"encoded as {name} (byte-order mark {bom.hex(' ')}); {RESAVE}", 1
+            )
     return raw

@@ -54,7 +54,9 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line_no) from None
+            raise InputError(
+                path, f"invalid JSON ({exc.msg} at column {exc.colno})", line_no
+            ) from None
         except RecursionError:
             raise InputError(path, "invalid JSON (nested too deeply)", line_no) from None
         if not isinstance(record, dict):
@@ -81,7 +83,12 @@ def check_encodable(path: Path, line_no: int, name: str, value: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InputError(path, f"lone surrogate {value[exc.start]!r} at character {exc.start + 1} (a broken \\u escape)", line_no, name) from None
+        raise InputError(
+            path,
+            f"lone surrogate {value[exc.start]!r} at character {exc.start + 1} (a broken \\u escape)",
+            line_no,
+            name,
+        ) from None
 
 
 def check_id_characters(path: Path, line_no: int, value: str, field: str) -> None:
@@ -89,8 +96,13 @@ def check_id_characters(path: Path, line_no: int, value: str, field: str) -> Non
     qrels): whitespace or a control character in it is a located error."""
     bad = next((c for c in value if c.isspace() or ord(c) < 32), None)
     if bad is not None:
-        raise InputError(path, f"id {value!r} contains {bad!r}: ids cannot hold whitespace or control characters "
-                         "(TREC run files and qrels separate their columns with it)", line_no, field)
+        raise InputError(
+            path,
+            f"id {value!r} contains {bad!r}: ids cannot hold whitespace or control characters "
+            "(TREC run files and qrels separate their columns with it)",
+            line_no,
+            field,
+        )
 
 
 def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, int]) -> str:
@@ -99,12 +111,16 @@ def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, in
         raise InputError(path, "empty id", line_no, "_id")
     check_id_characters(path, line_no, doc_id, "_id")
     if doc_id in first_seen:
-        raise InputError(path, f"duplicate id {doc_id!r} (first on line {first_seen[doc_id]})", line_no, "_id")
+        raise InputError(
+            path, f"duplicate id {doc_id!r} (first on line {first_seen[doc_id]})", line_no, "_id"
+        )
     first_seen[doc_id] = line_no
     return doc_id
 
 
-def load_corpus(path: str | Path, warnings: list[str] | None = None, empty: set[str] | None = None) -> dict[str, dict[str, str]]:
+def load_corpus(
+    path: str | Path, warnings: list[str] | None = None, empty: set[str] | None = None
+) -> dict[str, dict[str, str]]:
     """corpus.jsonl -> {doc_id: {"title": ..., "text": ...}}.
 
     A document with neither title nor text is left out (nothing could ever retrieve it) and
@@ -124,10 +140,17 @@ def load_corpus(path: str | Path, warnings: list[str] | None = None, empty: set[
             continue
         corpus[doc_id] = {"title": title, "text": text}
     if not corpus:
-        raise InputError(path, "no documents" + (f" ({len(skipped)} empty ones, without title and text)" if skipped else ""))
+        raise InputError(
+            path,
+            "no documents"
+            + (f" ({len(skipped)} empty ones, without title and text)" if skipped else ""),
+        )
     if skipped:
         first_line, first_id = skipped[0]
-        _warn(warnings, f"{path}: skipped {len(skipped)} empty document(s) without title and text (first: line {first_line}, {first_id!r})")
+        _warn(
+            warnings,
+            f"{path}: skipped {len(skipped)} empty document(s) without title and text (first: line {first_line}, {first_id!r})",
+        )
         if empty is not None:
             empty.update(doc_id for _, doc_id in skipped)
     return corpus
@@ -210,7 +233,13 @@ class Judgements:
         unit: str = "line",
         fields: tuple[str, str, str] = ("query-id", "corpus-id", "score"),
     ):
-        self.where, self.queries, self.corpus, self.unknown_docs, self.empty_docs = where, queries, corpus, unknown_docs, empty_docs
+        self.where, self.queries, self.corpus, self.unknown_docs, self.empty_docs = (
+            where,
+            queries,
+            corpus,
+            unknown_docs,
+            empty_docs,
+        )
         self.unit, self.fields = unit, fields
         self.qrels: dict[str, dict[str, int]] = {}
         self.unknown: list[tuple[int, str]] = []
@@ -228,7 +257,9 @@ class Judgements:
             self.unknown.append((number, doc_id))
         judged = self.qrels.setdefault(query_id, {})
         if doc_id in judged and judged[doc_id] != grade:
-            raise InputError(self.where, f"conflicting grades for ({query_id}, {doc_id})", number, grade_field)
+            raise InputError(
+                self.where, f"conflicting grades for ({query_id}, {doc_id})", number, grade_field
+            )
         judged[doc_id] = grade
 
     def finish(self, warnings: list[str] | None = None) -> dict[str, dict[str, int]]:
@@ -237,12 +268,18 @@ class Judgements:
             raise InputError(self.where, "no judgements")
         if self.unknown:
             first, first_id = self.unknown[0]
-            _warn(warnings, f"{self.where}: {len(self.unknown)} judgement(s) name documents not in the corpus "
-                            f"(first: {self.unit} {first}, {first_id!r}); kept for evaluation")
+            _warn(
+                warnings,
+                f"{self.where}: {len(self.unknown)} judgement(s) name documents not in the corpus "
+                f"(first: {self.unit} {first}, {first_id!r}); kept for evaluation",
+            )
         if self.on_empty:
             first, first_id = self.on_empty[0]
-            _warn(warnings, f"{self.where}: {len(self.on_empty)} judgement(s) name empty documents left out of the corpus "
-                            f"(first: {self.unit} {first}, {first_id!r}); kept for evaluation, never retrieved")
+            _warn(
+                warnings,
+                f"{self.where}: {len(self.on_empty)} judgement(s) name empty documents left out of the corpus "
+                f"(first: {self.unit} {first}, {first_id!r}); kept for evaluation, never retrieved",
+            )
         return self.qrels
 
 
@@ -260,11 +297,20 @@ def load_dataset(
     qrels_path = path / "qrels" / f"{split}.tsv"
     if not qrels_path.is_file():
         splits = available_splits(path)
-        raise UserError(f"{qrels_path}: no such split {split!r}; available: {', '.join(splits) or 'none'}")
+        raise UserError(
+            f"{qrels_path}: no such split {split!r}; available: {', '.join(splits) or 'none'}"
+        )
     warnings: list[str] = []
     empty: set[str] = set()
     corpus = load_corpus(path / "corpus.jsonl", warnings, empty)
     all_queries = load_queries(path / "queries.jsonl")
-    qrels = load_qrels(qrels_path, all_queries, corpus, unknown_docs=unknown_docs, warnings=warnings, empty_docs=empty)
+    qrels = load_qrels(
+        qrels_path,
+        all_queries,
+        corpus,
+        unknown_docs=unknown_docs,
+        warnings=warnings,
+        empty_docs=empty,
+    )
     queries = {query_id: all_queries[query_id] for query_id in qrels}
     return BeirDataset(name or path.name, path, split, corpus, queries, qrels, warnings)

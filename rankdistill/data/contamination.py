@@ -28,7 +28,9 @@ class Contamination:
 
     evaluated: str  # "dataset/split"
     training_queries: int
-    same_id: int = 0  # ids in both (only counted within one dataset: ids of two datasets are unrelated)
+    same_id: int = (
+        0  # ids in both (only counted within one dataset: ids of two datasets are unrelated)
+    )
     same_text: int = 0  # training queries whose normalised text is an evaluation query's
     matched: int = 0  # training queries matched either way
     examples: list[tuple[str, str]] = field(default_factory=list)  # (training id, evaluation id)
@@ -39,15 +41,25 @@ class Contamination:
 
     def describe(self) -> str:
         shown = ", ".join(f"{a!r}~{b!r}" for a, b in self.examples)
-        return (f"{self.matched} of {self.training_queries} training queries "
-                f"are {self.evaluated} queries ({self.same_id} by id, {self.same_text} by text; e.g. {shown})")
+        return (
+            f"{self.matched} of {self.training_queries} training queries "
+            f"are {self.evaluated} queries ({self.same_id} by id, {self.same_text} by text; e.g. {shown})"
+        )
 
     def as_dict(self) -> dict[str, object]:
-        return {"evaluated": self.evaluated, "training_queries": self.training_queries, "same_id": self.same_id,
-                "same_text": self.same_text, "matched": self.matched, "examples": [list(pair) for pair in self.examples]}
+        return {
+            "evaluated": self.evaluated,
+            "training_queries": self.training_queries,
+            "same_id": self.same_id,
+            "same_text": self.same_text,
+            "matched": self.matched,
+            "examples": [list(pair) for pair in self.examples],
+        }
 
 
-def find_contamination(training: dict[str, str], evaluation: dict[str, str], evaluated: str, compare_ids: bool = True) -> Contamination:
+def find_contamination(
+    training: dict[str, str], evaluation: dict[str, str], evaluated: str, compare_ids: bool = True
+) -> Contamination:
     """Count the `training` queries ({id: text}) that are `evaluation` queries by id
     (`compare_ids`: the same dataset) or by normalised text."""
     found = Contamination(evaluated, len(training))

@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rankdistill.data.beir import BeirDataset, Judgements, UnknownPolicy
 from rankdistill.core.errors import InputError, UserError
-
+from rankdistill.data.beir import BeirDataset, Judgements, UnknownPolicy
 
 PREFIX = "irds:"
 # Document fields tried, in order, for the text a model sees (the title is kept apart).
@@ -37,7 +36,9 @@ def _module() -> Any:
     try:
         import ir_datasets
     except ImportError:
-        raise UserError("irds: datasets need the ir_datasets package: pip install 'rankdistill[irds]'") from None
+        raise UserError(
+            "irds: datasets need the ir_datasets package: pip install 'rankdistill[irds]'"
+        ) from None
     return ir_datasets
 
 
@@ -52,7 +53,9 @@ def registered(dataset_id: str) -> bool:
 def load_irds(dataset_id: str) -> Any:
     """The ir_datasets dataset object for an id (without the `irds:` prefix)."""
     if not registered(dataset_id):
-        raise UserError(f"irds:{dataset_id}: not an ir_datasets id (`ir_datasets list` prints them; e.g. irds:beir/nfcorpus/test)")
+        raise UserError(
+            f"irds:{dataset_id}: not an ir_datasets id (`ir_datasets list` prints them; e.g. irds:beir/nfcorpus/test)"
+        )
     return _module().load(dataset_id)
 
 
@@ -61,7 +64,9 @@ def split_id(name: str, split: str | None) -> str:
     (`irds:beir/nfcorpus` + train), else `<id>` when the split is None or is its last part."""
     dataset_id = name[len(PREFIX) :].strip("/")
     if not dataset_id:
-        raise UserError(f"{name!r}: give an ir_datasets id after 'irds:', e.g. irds:beir/nfcorpus/test")
+        raise UserError(
+            f"{name!r}: give an ir_datasets id after 'irds:', e.g. irds:beir/nfcorpus/test"
+        )
     if split is None or dataset_id.rsplit("/", 1)[-1] == split:
         return dataset_id
     if registered(f"{dataset_id}/{split}"):
@@ -85,7 +90,11 @@ def _records(dataset: Any, dataset_id: str, component: str) -> Iterator[tuple[in
     iterate = getattr(dataset, f"{component}_iter")
     try:
         yield from enumerate(iterate(), start=1)
-    except (OSError, RuntimeError, ValueError) as exc:  # download refused offline, bad md5, unreadable archive
+    except (
+        OSError,
+        RuntimeError,
+        ValueError,
+    ) as exc:  # download refused offline, bad md5, unreadable archive
         raise _fetch_error(dataset_id, component, exc) from exc
 
 
@@ -104,7 +113,9 @@ def _checked_id(where: str, number: int, value: Any, field: str, seen: dict[str,
     if not isinstance(value, str) or not value.strip():
         raise InputError(where, "empty id", number, field)
     if value in seen:
-        raise InputError(where, f"duplicate id {value!r} (first at record {seen[value]})", number, field)
+        raise InputError(
+            where, f"duplicate id {value!r} (first at record {seen[value]})", number, field
+        )
     seen[value] = number
     return value
 
@@ -148,14 +159,27 @@ def irds_queries(dataset_id: str) -> dict[str, str]:
 
 
 def irds_qrels(
-    dataset_id: str, queries: dict[str, str], corpus: dict[str, dict[str, str]], unknown_docs: UnknownPolicy, warnings: list[str]
+    dataset_id: str,
+    queries: dict[str, str],
+    corpus: dict[str, dict[str, str]],
+    unknown_docs: UnknownPolicy,
+    warnings: list[str],
 ) -> dict[str, dict[str, int]]:
     """{query_id: {doc_id: grade}} under the rules of `load_qrels` for a BEIR qrels file."""
     dataset = load_irds(dataset_id)
     if not dataset.has_qrels():
-        raise UserError(f"irds:{dataset_id}: has no qrels (relevance judgements); evaluation and mining need them")
+        raise UserError(
+            f"irds:{dataset_id}: has no qrels (relevance judgements); evaluation and mining need them"
+        )
     where = f"irds:{dataset_id} qrels"
-    judgements = Judgements(where, queries, corpus, unknown_docs, unit="record", fields=("query_id", "doc_id", "relevance"))
+    judgements = Judgements(
+        where,
+        queries,
+        corpus,
+        unknown_docs,
+        unit="record",
+        fields=("query_id", "doc_id", "relevance"),
+    )
     for number, qrel in _records(dataset, dataset_id, "qrels"):
         if not isinstance(qrel.relevance, int):
             raise InputError(where, f"not an integer: {qrel.relevance!r}", number, "relevance")
@@ -163,16 +187,28 @@ def irds_qrels(
     return judgements.finish(warnings)
 
 
-def load_irds_dataset(dataset_id: str, split: str, unknown_docs: UnknownPolicy = "error") -> BeirDataset:
+def load_irds_dataset(
+    dataset_id: str, split: str, unknown_docs: UnknownPolicy = "error"
+) -> BeirDataset:
     """One ir_datasets dataset as a BeirDataset named `irds:<id>`: its whole corpus, its judged
     queries (as BEIR keeps the queries of a split) and its qrels."""
     dataset = load_irds(dataset_id)
     for component in ("docs", "queries", "qrels"):
         if not getattr(dataset, f"has_{component}")():
-            raise UserError(f"irds:{dataset_id}: has no {component}; evaluation and mining need docs, queries and qrels")
+            raise UserError(
+                f"irds:{dataset_id}: has no {component}; evaluation and mining need docs, queries and qrels"
+            )
     corpus = irds_corpus(dataset_id)
     all_queries = irds_queries(dataset_id)
     warnings: list[str] = []
     qrels = irds_qrels(dataset_id, all_queries, corpus, unknown_docs, warnings)
     queries = {query_id: all_queries[query_id] for query_id in qrels}
-    return BeirDataset(f"{PREFIX}{dataset_id}", Path(f"{PREFIX}{dataset_id}"), split, corpus, queries, qrels, warnings)
+    return BeirDataset(
+        f"{PREFIX}{dataset_id}",
+        Path(f"{PREFIX}{dataset_id}"),
+        split,
+        corpus,
+        queries,
+        qrels,
+        warnings,
+    )

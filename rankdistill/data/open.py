@@ -21,7 +21,9 @@ from rankdistill.data.irds import PREFIX, irds_corpus, is_irds, load_irds_datase
 from rankdistill.data.resolve import dataset_info, resolve_dataset
 
 
-def open_dataset(name_or_path: str, split: str | None = None, data_root: str | Path | None = None) -> BeirDataset:
+def open_dataset(
+    name_or_path: str, split: str | None = None, data_root: str | Path | None = None
+) -> BeirDataset:
     """Resolve a dataset and load one split (the dataset's default split if None). For
     `irds:<id>` the split picks the subset: `irds:beir/nfcorpus` + "train" is beir/nfcorpus/train."""
     if is_irds(name_or_path):
@@ -30,10 +32,17 @@ def open_dataset(name_or_path: str, split: str | None = None, data_root: str | P
         return load_irds_dataset(dataset_id, info.default_split, info.unknown_qrels_docs)
     info = dataset_info(name_or_path)
     path = resolve_dataset(name_or_path, data_root)
-    return load_dataset(path, split or info.default_split, name=Path(name_or_path).name, unknown_docs=info.unknown_qrels_docs)
+    return load_dataset(
+        path,
+        split or info.default_split,
+        name=Path(name_or_path).name,
+        unknown_docs=info.unknown_qrels_docs,
+    )
 
 
-def open_corpus(name_or_path: str, data_root: str | Path | None = None) -> tuple[dict[str, dict[str, str]], str]:
+def open_corpus(
+    name_or_path: str, data_root: str | Path | None = None
+) -> tuple[dict[str, dict[str, str]], str]:
     """A dataset's corpus alone (no queries or judgements) and where it came from: a folder's
     path, or the `irds:<id>` it was read from."""
     if is_irds(name_or_path):
@@ -68,12 +77,20 @@ def with_queries_of(dataset: BeirDataset, queries: str | Path, split: str) -> Be
     other = queries_over(dataset, queries, split)
     clash = sorted(set(dataset.queries) & set(other.qrels))
     if clash:
-        raise UserError(f"{other.path}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
-                        f"({len(clash)} such ids); generated and judged queries need distinct ids")
-    return dataclasses.replace(dataset, queries={**dataset.queries, **other.queries}, qrels={**dataset.qrels, **other.qrels})
+        raise UserError(
+            f"{other.path}: query id {clash[0]!r} is also a query of {dataset.name}'s {dataset.split} split "
+            f"({len(clash)} such ids); generated and judged queries need distinct ids"
+        )
+    return dataclasses.replace(
+        dataset,
+        queries={**dataset.queries, **other.queries},
+        qrels={**dataset.qrels, **other.qrels},
+    )
 
 
-def _queries_over(name: str, corpus: dict[str, dict[str, str]], folder: Path, split: str) -> BeirDataset:
+def _queries_over(
+    name: str, corpus: dict[str, dict[str, str]], folder: Path, split: str
+) -> BeirDataset:
     all_queries = load_queries(folder / "queries.jsonl")
     qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, corpus)
     return BeirDataset(name, folder, split, corpus, {q: all_queries[q] for q in qrels}, qrels)

@@ -34,7 +34,7 @@ def is_label_free(source: str) -> bool:
 
 
 def query_half(query_id: str) -> str:
-    """"a" or "b": a fixed split of query ids by hash, independent of order and seed."""
+    """ "a" or "b": a fixed split of query ids by hash, independent of order and seed."""
     return HALVES[hashlib.sha256(f"{HALF_SALT}{query_id}".encode()).digest()[0] % 2]
 
 
@@ -47,14 +47,22 @@ def in_half(queries: dict[str, str], half: str | None) -> dict[str, str]:
     return {q: text for q, text in queries.items() if query_half(q) == half}
 
 
-def judged_budget(qrels: dict[str, dict[str, int]], n: int, seed: int, among: Collection[str] | None = None) -> set[str]:
+def judged_budget(
+    qrels: dict[str, dict[str, int]], n: int, seed: int, among: Collection[str] | None = None
+) -> set[str]:
     """The `n` judged queries a label budget keeps: those with a positive (grade > 0), among
     `among` if given, in an order fixed by a hash of the seed and the query id. A smaller budget
     is a subset of a larger one under the same seed, so a label-budget curve adds queries."""
     allowed = None if among is None else set(among)
-    judged = [q for q, docs in qrels.items() if any(g > 0 for g in docs.values()) and (allowed is None or q in allowed)]
+    judged = [
+        q
+        for q, docs in qrels.items()
+        if any(g > 0 for g in docs.values()) and (allowed is None or q in allowed)
+    ]
     if n > len(judged):
-        raise UserError(f"a label budget of {n} judged queries, but only {len(judged)} have a judged positive")
+        raise UserError(
+            f"a label budget of {n} judged queries, but only {len(judged)} have a judged positive"
+        )
     judged.sort(key=lambda q: hashlib.sha256(f"{BUDGET_SALT}{seed}:{q}".encode()).hexdigest())
     return set(judged[:n])
 
@@ -93,31 +101,39 @@ def load_query_log(path: str | Path) -> dict[str, str]:
     return queries
 
 
-def open_unlabeled(name_or_path: str, exclude: Collection[str] = (), data_root: str | Path | None = None) -> BeirDataset:
+def open_unlabeled(
+    name_or_path: str, exclude: Collection[str] = (), data_root: str | Path | None = None
+) -> BeirDataset:
     """The dataset's corpus and every query of its queries.jsonl but `exclude` (the evaluated
     ones), with no judgements: no qrels file is opened."""
     corpus, source = open_corpus(name_or_path, data_root)
     if source.startswith("irds:"):
-        raise UserError(f"{name_or_path}: 'mine.queries: unlabeled' reads a BEIR folder's queries.jsonl; export the ir_datasets "
-                        "queries to a file and use 'file:PATH'")
+        raise UserError(
+            f"{name_or_path}: 'mine.queries: unlabeled' reads a BEIR folder's queries.jsonl; export the ir_datasets "
+            "queries to a file and use 'file:PATH'"
+        )
     folder = Path(source)
     everything = load_queries(folder / "queries.jsonl")
     excluded = set(exclude)
     queries = {q: text for q, text in everything.items() if q not in excluded}
     if not queries:
-        raise UserError(f"{folder / 'queries.jsonl'}: no query is left once the {len(excluded)} evaluated ones are set aside; "
-                        "evaluate on one hash half (evaluate.query_half) to train on the other")
+        raise UserError(
+            f"{folder / 'queries.jsonl'}: no query is left once the {len(excluded)} evaluated ones are set aside; "
+            "evaluate on one hash half (evaluate.query_half) to train on the other"
+        )
     return BeirDataset(Path(name_or_path).name, folder, UNLABELED, corpus, queries, {})
 
 
-def open_query_log(name_or_path: str, log: str | Path, data_root: str | Path | None = None) -> BeirDataset:
+def open_query_log(
+    name_or_path: str, log: str | Path, data_root: str | Path | None = None
+) -> BeirDataset:
     """The dataset's corpus with the queries of a log file, and no judgements."""
     corpus, _ = open_corpus(name_or_path, data_root)
     return BeirDataset(Path(name_or_path).name, Path(log), "log", corpus, load_query_log(log), {})
 
 
 def log_path(source: str) -> Path:
-    return Path(source[len(LOG_PREFIX):])
+    return Path(source[len(LOG_PREFIX) :])
 
 
 def restrict_to_half(dataset: BeirDataset, half: str | None) -> BeirDataset:
@@ -126,10 +142,23 @@ def restrict_to_half(dataset: BeirDataset, half: str | None) -> BeirDataset:
         return dataset
     queries = in_half(dataset.queries, half)
     qrels = {q: judged for q, judged in dataset.qrels.items() if q in queries}
-    return BeirDataset(dataset.name, dataset.path, f"{dataset.split}-{half}", dataset.corpus, queries, qrels, list(dataset.warnings))
+    return BeirDataset(
+        dataset.name,
+        dataset.path,
+        f"{dataset.split}-{half}",
+        dataset.corpus,
+        queries,
+        qrels,
+        list(dataset.warnings),
+    )
 
 
-def evaluated_queries(name_or_path: str, split: str | None, data_root: str | Path | None = None, half: str | None = None) -> dict[str, str]:
+def evaluated_queries(
+    name_or_path: str,
+    split: str | None,
+    data_root: str | Path | None = None,
+    half: str | None = None,
+) -> dict[str, str]:
     """The queries an evaluation of `name_or_path` reads ({id: text}): its `split`, one hash half
     of it when `half` is set."""
     from rankdistill.data.open import open_dataset

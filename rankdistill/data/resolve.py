@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rankdistill.core.config import checked, load_named
-from rankdistill.data.beir import UnknownPolicy
 from rankdistill.core.errors import UserError
 from rankdistill.core.paths import DATA_ENV, cache_dir, env_data_root
+from rankdistill.data.beir import UnknownPolicy
 
 CATALOGUE = Path(__file__).with_name("catalogue.yaml")  # package data: it ships in the wheel
 
@@ -52,16 +52,26 @@ def dataset_info(name_or_path: str) -> DatasetInfo:
         if parts[0] == "beir" and len(parts) > 1 and parts[1] in DATASETS:
             split = parts[-1] if len(parts) > 2 else DATASETS[parts[1]].default_split
             return dataclasses.replace(DATASETS[parts[1]], folder=dataset_id, default_split=split)
-        trec_dl = parts[0].startswith("msmarco-passage") and len(parts) > 1 and parts[1].startswith("trec-dl")
+        trec_dl = (
+            parts[0].startswith("msmarco-passage")
+            and len(parts) > 1
+            and parts[1].startswith("trec-dl")
+        )
         return DatasetInfo(dataset_id, parts[-1], relevance_level=2 if trec_dl else 1)
     return DATASETS.get(name_or_path, DatasetInfo(Path(name_or_path).name, "test"))
 
 
 def _is_beir_folder(path: Path) -> bool:
-    return (path / "corpus.jsonl").is_file() and (path / "queries.jsonl").is_file() and (path / "qrels").is_dir()
+    return (
+        (path / "corpus.jsonl").is_file()
+        and (path / "queries.jsonl").is_file()
+        and (path / "qrels").is_dir()
+    )
 
 
-def resolve_dataset(name_or_path: str, data_root: str | Path | None = None, download: bool = True) -> Path:
+def resolve_dataset(
+    name_or_path: str, data_root: str | Path | None = None, download: bool = True
+) -> Path:
     """A BEIR folder for `name_or_path`, or a UserError saying everything that was tried."""
     tried: list[str] = []
     path = Path(name_or_path).expanduser()

@@ -32,7 +32,11 @@ def router_of(model: Any) -> Any | None:
     from sentence_transformers.base.modules import Router
 
     modules = list(model) if hasattr(model, "__iter__") else []
-    if len(modules) == 1 and isinstance(modules[0], Router) and {QUERY, DOCUMENT} <= set(modules[0].sub_modules):
+    if (
+        len(modules) == 1
+        and isinstance(modules[0], Router)
+        and {QUERY, DOCUMENT} <= set(modules[0].sub_modules)
+    ):
         return modules[0]
     return None
 
@@ -58,7 +62,11 @@ def set_max_length(model: Any, max_length: int | None) -> None:
 
 
 def document_max_length(model: Any) -> int | None:
-    return route_input(model, DOCUMENT).max_seq_length if is_asymmetric(model) else model.max_seq_length
+    return (
+        route_input(model, DOCUMENT).max_seq_length
+        if is_asymmetric(model)
+        else model.max_seq_length
+    )
 
 
 def read_record(path: str | Path) -> dict[str, Any] | None:
@@ -74,11 +82,15 @@ def document_weights(path: str | Path) -> str:
         return weights_hash(path)
     route = Path(path) / record["document_route"]
     if weights_hash(route) != record["document_route_sha256"]:
-        raise UserError(f"{path}: the document route {route.name} was changed after saving ({ASYMMETRIC_FILE} records other weights)")
+        raise UserError(
+            f"{path}: the document route {route.name} was changed after saving ({ASYMMETRIC_FILE} records other weights)"
+        )
     return record["document_weights_sha256"]
 
 
-def save_asymmetric(query_model: Any, document_model: Any, output: str | Path, record: dict[str, Any]) -> Path:
+def save_asymmetric(
+    query_model: Any, document_model: Any, output: str | Path, record: dict[str, Any]
+) -> Path:
     """Save a Router student (query route from `query_model`, document route from
     `document_model`, both SentenceTransformers) into `output` plus ASYMMETRIC_FILE; `record`
     must hold `document_weights_sha256` and `document_model`."""
@@ -87,8 +99,14 @@ def save_asymmetric(query_model: Any, document_model: Any, output: str | Path, r
 
     from rankdistill.core.atomic import atomic_write_json
 
-    router = Router.for_query_document(query_modules=list(query_model), document_modules=list(document_model))
-    student = SentenceTransformer(modules=[router], device=str(query_model.device), similarity_fn_name=query_model.similarity_fn_name)
+    router = Router.for_query_document(
+        query_modules=list(query_model), document_modules=list(document_model)
+    )
+    student = SentenceTransformer(
+        modules=[router],
+        device=str(query_model.device),
+        similarity_fn_name=query_model.similarity_fn_name,
+    )
     output = Path(output)
     student.save(str(output))
     routes = json.loads((output / "router_config.json").read_text(encoding="utf-8"))["structure"]

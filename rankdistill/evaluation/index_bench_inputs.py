@@ -12,14 +12,14 @@ import faiss
 import numpy as np
 import torch
 
-from rankdistill.data.resolve import dataset_info
 from rankdistill.data import open_dataset
+from rankdistill.data.resolve import dataset_info
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import safe_name
 from rankdistill.evaluation.index_bench import Judge
 from rankdistill.indexes.encode import Chunks, Vectors, corpus_hash, encode_chunks, load_encoder
 from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries
 from rankdistill.metrics import evaluate_run
-from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import to_results
 
 
@@ -65,13 +65,17 @@ def dataset_inputs(
     doc_ids = list(dataset.corpus)
     texts = [dataset.doc_text(doc_id) for doc_id in doc_ids]
     folder = work / f"{safe_name(dataset.name)}-{encoder.fingerprint[:16]}"
-    chunks = encode_chunks(encoder, texts, folder, chunk_size, {"corpus_sha256": corpus_hash(doc_ids, texts)})
+    chunks = encode_chunks(
+        encoder, texts, folder, chunk_size, {"corpus_sha256": corpus_hash(doc_ids, texts)}
+    )
     query_ids = list(dataset.queries)
     queries = encoder.encode_queries([dataset.queries[q] for q in query_ids])
 
     def judge(scores: np.ndarray, indices: np.ndarray) -> float:
         results = to_results(query_ids, doc_ids, indices, scores)
-        return evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level).aggregate["nDCG@10"]
+        return evaluate_run(
+            dataset.qrels, results, info.ignore_identical_ids, info.relevance_level
+        ).aggregate["nDCG@10"]
 
     kind = "SPLADE" if sparse else "dense"
     description = (

@@ -7,16 +7,18 @@ import logging
 from pathlib import Path
 
 from rankdistill.core.atomic import atomic_write_text
-from rankdistill.data.beir import BeirDataset
-from rankdistill.data import open_dataset
 from rankdistill.core.distributed import Shard
+from rankdistill.data import open_dataset
+from rankdistill.data.beir import BeirDataset
 from rankdistill.evaluation import RetrieverEvaluation, evaluate, format_table, save_evaluation
 from rankdistill.indexes.load import SearchIndex, open_index
 
 log = logging.getLogger(__name__)
 
 
-def evaluate_index(dataset: BeirDataset, index: SearchIndex, k: int = 100, shard: Shard | None = None) -> RetrieverEvaluation:
+def evaluate_index(
+    dataset: BeirDataset, index: SearchIndex, k: int = 100, shard: Shard | None = None
+) -> RetrieverEvaluation:
     """Check the index covers `dataset`'s corpus, search its queries (split across the ranks of
     `shard`: query encoding and search), score with its qrels."""
     return evaluate(dataset, index, k, index.spec, shard)
@@ -39,7 +41,10 @@ def evaluate_indexes(
     `results.md` that also lists `earlier` evaluations (retrievers evaluated in the same call)."""
     shard = shard or Shard()
     write = output is not None and shard.is_main
-    indexes = [open_index(folder, params=params, device=device, batch_size=batch_size) for folder in folders]
+    indexes = [
+        open_index(folder, params=params, device=device, batch_size=batch_size)
+        for folder in folders
+    ]
     evaluations: list[RetrieverEvaluation] = []
     for name in datasets:
         dataset = open_dataset(name, split, data_root)
@@ -48,8 +53,17 @@ def evaluate_indexes(
             evaluation = evaluate_index(dataset, index, k, shard)
             evaluations.append(evaluation)
             if write:
-                settings = {"split": split, "k": k, "batch_size": batch_size, "index": str(index.folder), "search_params": index.search_params(), "index_spec": index.manifest["spec"]}
+                settings = {
+                    "split": split,
+                    "k": k,
+                    "batch_size": batch_size,
+                    "index": str(index.folder),
+                    "search_params": index.search_params(),
+                    "index_spec": index.manifest["spec"],
+                }
                 save_evaluation(evaluation, output, settings)
     if write:
-        atomic_write_text(output / "results.md", format_table([*(earlier or []), *evaluations]) + "\n")
+        atomic_write_text(
+            output / "results.md", format_table([*(earlier or []), *evaluations]) + "\n"
+        )
     return evaluations

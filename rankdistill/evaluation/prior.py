@@ -14,7 +14,11 @@ from collections.abc import Collection
 WITH, WITHOUT = "relevant doc was a training positive", "no relevant doc was a training positive"
 
 
-def prior_split(training_positives: Collection[str], qrels: dict[str, dict[str, int]], query_ids: Collection[str]) -> dict[str, list[str]]:
+def prior_split(
+    training_positives: Collection[str],
+    qrels: dict[str, dict[str, int]],
+    query_ids: Collection[str],
+) -> dict[str, list[str]]:
     """{group: query ids} over `query_ids` (the evaluated queries): WITH when one of the query's
     relevant documents (grade > 0) is among `training_positives`, else WITHOUT."""
     positives = set(training_positives)
@@ -25,6 +29,11 @@ def prior_split(training_positives: Collection[str], qrels: dict[str, dict[str, 
     return groups
 
 
-def group_means(per_query: dict[str, dict[str, float]], groups: dict[str, list[str]], metric: str) -> dict[str, float | None]:
+def group_means(
+    per_query: dict[str, dict[str, float]], groups: dict[str, list[str]], metric: str
+) -> dict[str, float | None]:
     """Mean `metric` of each group (None for an empty one); queries missing from `per_query` count 0."""
-    return {name: (sum(per_query.get(q, {}).get(metric, 0.0) for q in ids) / len(ids) if ids else None) for name, ids in groups.items()}
+    return {
+        name: (sum(per_query.get(q, {}).get(metric, 0.0) for q in ids) / len(ids) if ids else None)
+        for name, ids in groups.items()
+    }

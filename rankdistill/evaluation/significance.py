@@ -6,7 +6,9 @@ import numpy as np
 from scipy.stats import ttest_rel
 
 
-def paired_values(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]], metric: str) -> tuple[np.ndarray, np.ndarray]:
+def paired_values(
+    a: dict[str, dict[str, float]], b: dict[str, dict[str, float]], metric: str
+) -> tuple[np.ndarray, np.ndarray]:
     queries = sorted(a.keys() & b.keys())
     return np.array([a[q][metric] for q in queries]), np.array([b[q][metric] for q in queries])
 

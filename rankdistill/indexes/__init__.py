@@ -12,4 +12,12 @@ from rankdistill.indexes.build import BuildSettings, build_index
 from rankdistill.indexes.load import SearchIndex, open_index
 from rankdistill.indexes.spec import IndexSpec, expand_spec, parse_spec
 
-__all__ = ["BuildSettings", "IndexSpec", "SearchIndex", "build_index", "expand_spec", "open_index", "parse_spec"]
+__all__ = [
+    "BuildSettings",
+    "IndexSpec",
+    "SearchIndex",
+    "build_index",
+    "expand_spec",
+    "open_index",
+    "parse_spec",
+]

@@ -13,23 +13,23 @@ from __future__ import annotations
 
 import logging
 import shutil
-from importlib import metadata
 import time
 from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from rankdistill.core.config import check_fields, checked
-from rankdistill.data.beir import join_title_text
-from rankdistill.data.open import open_corpus
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
+from rankdistill.core.provenance import provenance
+from rankdistill.data.beir import join_title_text
+from rankdistill.data.open import open_corpus
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
-from rankdistill.encoders.models import EncodingSettings
-from rankdistill.core.provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +46,18 @@ class BuildSettings:
     device: str | None = None
     keep_chunks: bool = False
     precision: str = "auto"  # auto | float32 | bf16 | fp16; the resolved one is recorded and used again for queries
-    backend: str = "auto"  # dense encoders: auto | torch | onnx | onnx-int8 | openvino; recorded likewise
+    backend: str = (
+        "auto"  # dense encoders: auto | torch | onnx | onnx-int8 | openvino; recorded likewise
+    )
     # A folder shared by builds (e.g. by runs): chunks go to <chunks_dir>/<encoder>-<corpus>/ and
     # are kept, so another build of the same corpus by the same encoder encodes nothing.
     chunks_dir: str | None = None
 
     def encoding(self) -> EncodingSettings:
         """How the corpus (and later the queries) are encoded."""
-        return EncodingSettings(self.batch_size, self.max_length, self.device, self.precision, self.backend)
+        return EncodingSettings(
+            self.batch_size, self.max_length, self.device, self.precision, self.backend
+        )
 
 
 def _clear(output: Path) -> None:
@@ -97,7 +101,9 @@ def build_index(
     output = Path(output)
     if (output / MANIFEST).is_file():
         if not overwrite:
-            raise UserError(f"{output}: already holds a complete index; pass --overwrite to rebuild it")
+            raise UserError(
+                f"{output}: already holds a complete index; pass --overwrite to rebuild it"
+            )
         if shard.is_main:
             _clear(output)
     shard.barrier()
@@ -118,14 +124,26 @@ def build_index(
     chunks_folder = output / CHUNKS
     if settings.chunks_dir:
         chunks_folder = shared_folder(settings.chunks_dir, encoder, digest)
-    chunks = encode_chunks(encoder, texts, chunks_folder, settings.chunk_size, {"corpus_sha256": digest}, progress, shard=shard)
+    chunks = encode_chunks(
+        encoder,
+        texts,
+        chunks_folder,
+        settings.chunk_size,
+        {"corpus_sha256": digest},
+        progress,
+        shard=shard,
+    )
     if not shard.is_main:
         shard.barrier()  # rank 0 builds the structure and writes the manifest
         return read_manifest(output)
     if chunks.reused:
-        log.info("%s: resumed, %d of %d chunks were already encoded", output, chunks.reused, len(chunks))
+        log.info(
+            "%s: resumed, %d of %d chunks were already encoded", output, chunks.reused, len(chunks)
+        )
     encode_s = time.perf_counter() - encode_started
-    structure, timings = build_structure(spec, chunks, dimension, settings.train_size, settings.seed, folder=output)
+    structure, timings = build_structure(
+        spec, chunks, dimension, settings.train_size, settings.seed, folder=output
+    )
     names = structure.save(output)
 
     manifest = {
@@ -139,7 +157,12 @@ def build_index(
         "count": len(doc_ids),
         "model": encoder.record(),
         "dataset": {"name": dataset, "path": str(dataset_path), "corpus_sha256": digest},
-        "settings": {**asdict(settings), "max_length": encoder.max_length, "precision": encoder.precision, "backend": encoder.backend},
+        "settings": {
+            **asdict(settings),
+            "max_length": encoder.max_length,
+            "precision": encoder.precision,
+            "backend": encoder.backend,
+        },
         "build_seconds": {
             "encode": round(encode_s, 3),
             "reused_chunks": chunks.reused,

@@ -132,10 +132,18 @@ class FaissStructure:
         return _code_size(self.index)
 
     def sizes(self) -> dict[str, int]:
-        return {"index": int(faiss.serialize_index(self.index).nbytes), "code": self.code_size(), "rescore": 0}
+        return {
+            "index": int(faiss.serialize_index(self.index).nbytes),
+            "code": self.code_size(),
+            "rescore": 0,
+        }
 
     def save(self, folder: Path) -> list[str]:
-        atomic_write(folder / FAISS_FILE, lambda handle: faiss.write_index(self.index, faiss.PyCallbackIOWriter(handle.write)), binary=True)
+        atomic_write(
+            folder / FAISS_FILE,
+            lambda handle: faiss.write_index(self.index, faiss.PyCallbackIOWriter(handle.write)),
+            binary=True,
+        )
         return [FAISS_FILE]
 
     @staticmethod
@@ -143,7 +151,9 @@ class FaissStructure:
         try:
             index = faiss.read_index(str(folder / FAISS_FILE))
         except RuntimeError as exc:
-            raise UserError(f"{folder / FAISS_FILE}: corrupted index file, faiss cannot read it ({faiss_message(exc)})") from None
+            raise UserError(
+                f"{folder / FAISS_FILE}: corrupted index file, faiss cannot read it ({faiss_message(exc)})"
+            ) from None
         return FaissStructure(index, spec)
 
 
@@ -155,21 +165,33 @@ def ivf_lists(index: faiss.Index) -> int | None:
         return None
 
 
-def build_faiss(spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int, seed: int) -> tuple[FaissStructure, dict[str, float]]:
+def build_faiss(
+    spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int, seed: int
+) -> tuple[FaissStructure, dict[str, float]]:
     """Make the factory index; train it (IVF centroids, PQ/SQ codebooks) on a uniform sample of
     `train_size` vectors; add the corpus chunk by chunk. Returns the structure and timings."""
     index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
     lists = ivf_lists(index)
     documents = chunks.count() if lists is not None else 0
-    if lists is not None and lists > documents:  # k-means cannot make more centroids than there are documents
+    if (
+        lists is not None and lists > documents
+    ):  # k-means cannot make more centroids than there are documents
         fewer = max(1, documents // 39)  # faiss' own floor: 39 training points per centroid
-        log.warning("index spec %r: %d inverted lists for %d documents; building IVF%d instead", spec.build, lists, documents, fewer)
+        log.warning(
+            "index spec %r: %d inverted lists for %d documents; building IVF%d instead",
+            spec.build,
+            lists,
+            documents,
+            fewer,
+        )
         spec = replace(spec, build=re.sub(r"IVF\d+", f"IVF{fewer}", spec.build, count=1))
         index = faiss.index_factory(dimension, spec.build, faiss.METRIC_INNER_PRODUCT)
     if "efConstruction" in spec.build_params:
         graph = _hnsw(index)
         if graph is None:
-            raise UserError(f"index spec {spec.text!r}: efConstruction applies to HNSW indexes only")
+            raise UserError(
+                f"index spec {spec.text!r}: efConstruction applies to HNSW indexes only"
+            )
         graph.efConstruction = int(spec.build_params["efConstruction"])
     timings = {"train_s": 0.0}
     gpu = gpu_copy(index)
@@ -214,7 +236,9 @@ class BinaryStructure:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, self.count)
         shortlist = min(self.count, max(k, int(round(self.rescore * k))))
-        _, candidates = self.codes.search(quantize_embeddings(queries, precision="ubinary"), shortlist)
+        _, candidates = self.codes.search(
+            quantize_embeddings(queries, precision="ubinary"), shortlist
+        )
         rows = []
         for query, found in zip(queries, candidates):
             found = np.sort(found[found >= 0])  # sorted rows read a memory map in order
@@ -225,12 +249,26 @@ class BinaryStructure:
         return np.asarray(self.vectors[rows], dtype=np.float32)
 
     def sizes(self) -> dict[str, int]:
-        return {"index": int(faiss.serialize_index_binary(self.codes).nbytes), "code": int(self.codes.code_size), "rescore": int(self.vectors.nbytes)}
+        return {
+            "index": int(faiss.serialize_index_binary(self.codes).nbytes),
+            "code": int(self.codes.code_size),
+            "rescore": int(self.vectors.nbytes),
+        }
 
     def save(self, folder: Path) -> list[str]:
-        atomic_write(folder / CODES_FILE, lambda handle: faiss.write_index_binary(self.codes, faiss.PyCallbackIOWriter(handle.write)), binary=True)
-        if not (folder / VECTORS_FILE).is_file():  # written by build_binary already when it streamed from disk
-            atomic_write(folder / VECTORS_FILE, lambda handle: np.save(handle, self.vectors), binary=True)
+        atomic_write(
+            folder / CODES_FILE,
+            lambda handle: faiss.write_index_binary(
+                self.codes, faiss.PyCallbackIOWriter(handle.write)
+            ),
+            binary=True,
+        )
+        if not (
+            folder / VECTORS_FILE
+        ).is_file():  # written by build_binary already when it streamed from disk
+            atomic_write(
+                folder / VECTORS_FILE, lambda handle: np.save(handle, self.vectors), binary=True
+            )
         return [CODES_FILE, VECTORS_FILE]
 
     @staticmethod
@@ -241,7 +279,9 @@ class BinaryStructure:
         except (RuntimeError, ValueError, OSError) as exc:
             raise UserError(f"{folder}: corrupted binary index ({faiss_message(exc)})") from None
         if vectors.shape[0] != codes.ntotal:
-            raise UserError(f"{folder}: corrupted binary index: {codes.ntotal} codes but {vectors.shape[0]} vectors")
+            raise UserError(
+                f"{folder}: corrupted binary index: {codes.ntotal} codes but {vectors.shape[0]} vectors"
+            )
         return BinaryStructure(codes, vectors, spec)
 
 
@@ -249,14 +289,18 @@ def _write_vectors(path: Path, chunks: Chunks, count: int, dimension: int) -> No
     """Stream the chunks into one .npy file (atomically), never holding the corpus in memory."""
 
     def write(handle) -> None:
-        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (count, dimension)})
+        np.lib.format.write_array_header_1_0(
+            handle, {"descr": "<f4", "fortran_order": False, "shape": (count, dimension)}
+        )
         for block in chunks:
             handle.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
 
     atomic_write(path, write, binary=True)
 
 
-def build_binary(spec: IndexSpec, chunks: Chunks, dimension: int, folder: Path | None = None) -> tuple[BinaryStructure, dict[str, float]]:
+def build_binary(
+    spec: IndexSpec, chunks: Chunks, dimension: int, folder: Path | None = None
+) -> tuple[BinaryStructure, dict[str, float]]:
     """Pack each chunk's sign bits into a Hamming index. With `folder`, the float vectors for
     rescoring are streamed to `folder/vectors.npy` and memory-mapped; without, kept in memory."""
     started = time.perf_counter()
@@ -268,4 +312,7 @@ def build_binary(spec: IndexSpec, chunks: Chunks, dimension: int, folder: Path |
         vectors = np.load(folder / VECTORS_FILE, mmap_mode="r")
     else:
         vectors = chunks.stack()
-    return BinaryStructure(codes, vectors, spec), {"train_s": 0.0, "add_s": time.perf_counter() - started}
+    return BinaryStructure(codes, vectors, spec), {
+        "train_s": 0.0,
+        "add_s": time.perf_counter() - started,
+    }

@@ -24,13 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from rankdistill.encoders.asymmetric import document_weights
 from rankdistill.core.atomic import atomic_write, atomic_write_json
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
+from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.encoders.asymmetric import document_weights
 from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import OnBatch
-from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,11 @@ class Encoder:
     def fingerprint(self) -> str:
         """Everything that changes a vector: weights, kind, max length, normalisation, precision."""
         return make_fingerprint(
-            "index-encoder", sparse=self.sparse, weights=self.weights, max_length=self.max_length, normalized=self.normalized,
+            "index-encoder",
+            sparse=self.sparse,
+            weights=self.weights,
+            max_length=self.max_length,
+            normalized=self.normalized,
             **runtime_fields(self.precision, self.backend),
         )
 
@@ -105,7 +109,9 @@ class Encoder:
             "backend": self.backend,
         }
 
-    def encode_documents(self, texts: list[str], progress: bool = False, on_batch: OnBatch | None = None) -> Vectors:
+    def encode_documents(
+        self, texts: list[str], progress: bool = False, on_batch: OnBatch | None = None
+    ) -> Vectors:
         """Vectors of `texts` in order; `on_batch(n)` runs after each batch the model encodes."""
         if self.sparse:
             from rankdistill.retrieval.sparse import encode_sparse
@@ -136,7 +142,9 @@ def load_encoder(name: str, sparse: bool, settings: EncodingSettings | None = No
         from rankdistill.retrieval.dense import load_dense_model
 
         encoding = load_dense_model(path, settings)
-    weights = weights_hash(path) if sparse else document_weights(path)  # an asymmetric student: its documents' model
+    weights = (
+        weights_hash(path) if sparse else document_weights(path)
+    )  # an asymmetric student: its documents' model
     return Encoder(name, sparse, encoding, weights)
 
 
@@ -147,7 +155,9 @@ def built_precision(built_with: dict[str, Any]) -> str:
 
 def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | Path) -> None:
     """Refuse to search vectors of one model with queries of another."""
-    if built_with.get("weights_sha256") != encoder.weights or built_with.get("type") != ("sparse" if encoder.sparse else "dense"):
+    if built_with.get("weights_sha256") != encoder.weights or built_with.get("type") != (
+        "sparse" if encoder.sparse else "dense"
+    ):
         raise UserError(
             f"{where}: index was built with model {built_with.get('name')!r} (weights sha256 "
             f"{str(built_with.get('weights_sha256'))[:12]}...), but the model given is {encoder.name!r} (weights sha256 "
@@ -185,7 +195,9 @@ class Chunks:
     @staticmethod
     def from_array(vectors: Vectors, chunk_size: int = 65536) -> Chunks:
         sparse = sp.issparse(vectors)
-        items = [vectors[start : start + chunk_size] for start in range(0, vectors.shape[0], chunk_size)]
+        items = [
+            vectors[start : start + chunk_size] for start in range(0, vectors.shape[0], chunk_size)
+        ]
         return Chunks(items, sparse)
 
     def load(self, item: Path | Vectors) -> Vectors:
@@ -209,7 +221,9 @@ class Chunks:
         float32 array in corpus order: the training set for IVF centroids and PQ codebooks."""
         sizes = [block.shape[0] for block in self]
         total = sum(sizes)
-        rows = np.sort(np.random.default_rng(seed).choice(total, size=min(size, total), replace=False))
+        rows = np.sort(
+            np.random.default_rng(seed).choice(total, size=min(size, total), replace=False)
+        )
         picked, start = [], 0
         for block, n in zip(self, sizes):
             local = rows[(rows >= start) & (rows < start + n)] - start
@@ -223,14 +237,22 @@ class Chunks:
         blocks = list(self)
         if self.sparse:
             return sp.vstack(blocks, format="csr")
-        return np.ascontiguousarray(np.concatenate([np.asarray(b) for b in blocks]), dtype=np.float32)
+        return np.ascontiguousarray(
+            np.concatenate([np.asarray(b) for b in blocks]), dtype=np.float32
+        )
 
 
 def _save_chunk(path: Path, vectors: Vectors) -> None:
     if sp.issparse(vectors):
-        atomic_write(path, lambda handle: sp.save_npz(handle, vectors.tocsr(), compressed=False), binary=True)
+        atomic_write(
+            path, lambda handle: sp.save_npz(handle, vectors.tocsr(), compressed=False), binary=True
+        )
     else:
-        atomic_write(path, lambda handle: np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32)), binary=True)
+        atomic_write(
+            path,
+            lambda handle: np.save(handle, np.ascontiguousarray(vectors, dtype=np.float32)),
+            binary=True,
+        )
 
 
 def encode_chunks(
@@ -255,13 +277,23 @@ def encode_chunks(
     folder.mkdir(parents=True, exist_ok=True)
     suffix = ".npz" if encoder.sparse else ".npy"
     if shard.is_main:
-        _prepare_folder(folder, {"model": encoder.fingerprint, "count": len(texts), **source}, suffix, len(texts))
+        _prepare_folder(
+            folder,
+            {"model": encoder.fingerprint, "count": len(texts), **source},
+            suffix,
+            len(texts),
+        )
     shard.barrier()  # every rank sees the same saved chunks before any writes one
 
     saved = _saved_chunks(folder, suffix)
     reused = len(saved)
     if reused:
-        log.info("%s: reusing %d finished chunks (%d documents)", folder, reused, sum(end - start for start, end, _ in saved))
+        log.info(
+            "%s: reusing %d finished chunks (%d documents)",
+            folder,
+            reused,
+            sum(end - start for start, end, _ in saved),
+        )
     # ranks take contiguous blocks of whole chunks, so their chunks (and batches) are the ones a
     # single process would make
     first_chunk, end_chunk = shard.bounds(-(-len(texts) // chunk_size))
@@ -275,17 +307,30 @@ def encode_chunks(
         position = max(position, end)
     if position < hi:
         gaps.append((position, hi))
-    bar = tqdm(total=sum(end - start for start, end in gaps), desc="encoding", unit="doc", disable=not progress)
+    bar = tqdm(
+        total=sum(end - start for start, end in gaps),
+        desc="encoding",
+        unit="doc",
+        disable=not progress,
+    )
     piece = max(1, encoder.batch_size) * 4  # how often the clock is looked at
     for gap_start, gap_end in gaps:
         position, pending = gap_start, []
         chunk_start, started = position, time.monotonic()
         while position < gap_end:
             take = min(piece, chunk_size - (position - chunk_start), gap_end - position)
-            pending.append(encoder.encode_documents(texts[position : position + take], on_batch=bar.update))
+            pending.append(
+                encoder.encode_documents(texts[position : position + take], on_batch=bar.update)
+            )
             position += take
-            if position - chunk_start >= chunk_size or position == gap_end or time.monotonic() - started >= chunk_seconds:
-                vectors = sp.vstack(pending, format="csr") if encoder.sparse else np.concatenate(pending)
+            if (
+                position - chunk_start >= chunk_size
+                or position == gap_end
+                or time.monotonic() - started >= chunk_seconds
+            ):
+                vectors = (
+                    sp.vstack(pending, format="csr") if encoder.sparse else np.concatenate(pending)
+                )
                 _save_chunk(folder / f"{chunk_start:09d}-{position:09d}{suffix}", vectors)
                 pending, chunk_start, started = [], position, time.monotonic()
     bar.close()
@@ -293,16 +338,22 @@ def encode_chunks(
 
     saved = _saved_chunks(folder, suffix)
     covered = 0
-    for start, end, path in saved:
+    for start, end, _path in saved:
         if start != covered:
-            raise UserError(f"{folder}: rows {covered}..{start} have no saved chunk; rerun to encode them")
+            raise UserError(
+                f"{folder}: rows {covered}..{start} have no saved chunk; rerun to encode them"
+            )
         covered = end
     if covered != len(texts):
-        raise UserError(f"{folder}: rows {covered}..{len(texts)} have no saved chunk; rerun to encode them")
+        raise UserError(
+            f"{folder}: rows {covered}..{len(texts)} have no saved chunk; rerun to encode them"
+        )
     chunks = Chunks([path for _, _, path in saved], encoder.sparse, reused=reused)
     for (start, end, path), block in zip(saved, chunks):
         if block.shape[0] != end - start:
-            raise UserError(f"{path}: holds {block.shape[0]} vectors, expected {end - start}; delete it and rerun")
+            raise UserError(
+                f"{path}: holds {block.shape[0]} vectors, expected {end - start}; delete it and rerun"
+            )
     return chunks
 
 
@@ -314,18 +365,32 @@ def shared_folder(root: str | Path, encoder: Encoder, digest: str) -> Path:
 
 
 def encode_cached(
-    model: str, ids: list[str], texts: list[str], root: str | Path, max_length: int | None = None, batch_size: int = 32,
-    precision: str = "auto", backend: str = "auto", progress: bool = True,
+    model: str,
+    ids: list[str],
+    texts: list[str],
+    root: str | Path,
+    max_length: int | None = None,
+    batch_size: int = 32,
+    precision: str = "auto",
+    backend: str = "auto",
+    progress: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Dense vectors of `texts` by `model`, encoded once into `shared_folder(root, ...)` in atomic,
     resumable chunks (`encode_chunks`), so a rerun, another seed or an index build of the same
     corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing. Returns the
     (len(texts), d) float32 vectors and the encoder's record (`Encoder.record`) plus the folder."""
-    encoder = load_encoder(model, False, EncodingSettings(batch_size, max_length, None, precision, backend))
+    encoder = load_encoder(
+        model, False, EncodingSettings(batch_size, max_length, None, precision, backend)
+    )
     digest = corpus_hash(ids, texts)
     folder = shared_folder(root, encoder, digest)
     chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)
-    return chunks.stack(), {**encoder.record(), "dimension": encoder.dimension, "encodings": str(folder), "texts_sha256": digest}
+    return chunks.stack(), {
+        **encoder.record(),
+        "dimension": encoder.dimension,
+        "encodings": str(folder),
+        "texts_sha256": digest,
+    }
 
 
 def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int) -> None:
@@ -333,13 +398,17 @@ def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int
     before chunks were timed, temp files of a killed writer, chunks that overlap an earlier one)."""
     state_path = folder / STATE
     previous = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else None
-    if previous is not None and "chunk_size" in previous:  # made before chunks were timed: numbered, not ranged
+    if (
+        previous is not None and "chunk_size" in previous
+    ):  # made before chunks were timed: numbered, not ranged
         log.info("%s: encoding from before chunks were timed; starting it again", folder)
         for old in [*folder.glob("[0-9]*.np[yz]"), state_path]:
             old.unlink()
         previous = None
     if previous is not None and previous != state:
-        changed = sorted(key for key in set(state) | set(previous) if state.get(key) != previous.get(key))
+        changed = sorted(
+            key for key in set(state) | set(previous) if state.get(key) != previous.get(key)
+        )
         raise UserError(
             f"{folder}: holds vectors of an unfinished encoding with other settings ({', '.join(changed)} differ); "
             "use another output folder or delete this one"

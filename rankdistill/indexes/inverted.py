@@ -26,7 +26,9 @@ from rankdistill.retrieval.base import top_k
 POSTINGS_FILE = "postings.npz"
 
 
-def exact_sparse_search(queries: sp.csr_matrix, docs_t: sp.spmatrix, k: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def exact_sparse_search(
+    queries: sp.csr_matrix, docs_t: sp.spmatrix, k: int, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-k sparse dot products of each query against the (vocabulary x docs) matrix
     `docs_t`, in query batches; a document sharing no term with the query is not a hit."""
     k = min(k, docs_t.shape[1])
@@ -72,7 +74,11 @@ class InvertedStructure:
         return {"index": _matrix_bytes(self.postings), "code": 0, "rescore": 0}
 
     def save(self, folder: Path) -> list[str]:
-        atomic_write(folder / POSTINGS_FILE, lambda handle: sp.save_npz(handle, self.postings, compressed=False), binary=True)
+        atomic_write(
+            folder / POSTINGS_FILE,
+            lambda handle: sp.save_npz(handle, self.postings, compressed=False),
+            binary=True,
+        )
         return [POSTINGS_FILE]
 
     @staticmethod
@@ -80,20 +86,31 @@ class InvertedStructure:
         try:
             postings = sp.load_npz(folder / POSTINGS_FILE)
         except Exception as exc:  # a damaged .npz fails in zipfile, numpy or scipy
-            raise UserError(f"{folder / POSTINGS_FILE}: corrupted index file ({type(exc).__name__}: {exc})") from None
+            raise UserError(
+                f"{folder / POSTINGS_FILE}: corrupted index file ({type(exc).__name__}: {exc})"
+            ) from None
         if not sp.isspmatrix_csr(postings) or postings.dtype != np.float32:
-            raise UserError(f"{folder / POSTINGS_FILE}: corrupted index file: not float32 CSR posting lists")
+            raise UserError(
+                f"{folder / POSTINGS_FILE}: corrupted index file: not float32 CSR posting lists"
+            )
         return InvertedStructure(postings, spec)
 
 
-def build_inverted(spec: IndexSpec, chunks: Chunks, dimension: int) -> tuple[InvertedStructure, dict[str, float]]:
+def build_inverted(
+    spec: IndexSpec, chunks: Chunks, dimension: int
+) -> tuple[InvertedStructure, dict[str, float]]:
     started = time.perf_counter()
     forward = chunks.stack()
     if forward.shape[1] != dimension:
-        raise UserError(f"inverted index: vectors have {forward.shape[1]} dimensions, expected {dimension}")
+        raise UserError(
+            f"inverted index: vectors have {forward.shape[1]} dimensions, expected {dimension}"
+        )
     postings = sp.csr_matrix(forward.T, dtype=np.float32)
     postings.sum_duplicates()
-    return InvertedStructure(postings, spec), {"train_s": 0.0, "add_s": time.perf_counter() - started}
+    return InvertedStructure(postings, spec), {
+        "train_s": 0.0,
+        "add_s": time.perf_counter() - started,
+    }
 
 
 class ExactSparseStructure:
@@ -125,4 +142,6 @@ class ExactSparseStructure:
         return {"index": _matrix_bytes(self.docs_t), "code": 0, "rescore": 0}
 
     def save(self, folder: Path) -> list[str]:
-        raise UserError("exact sparse search is a benchmark reference, not an index kind; use --spec inverted")
+        raise UserError(
+            "exact sparse search is a benchmark reference, not an index kind; use --spec inverted"
+        )

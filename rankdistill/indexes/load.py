@@ -11,20 +11,35 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.data.beir import join_title_text
 from rankdistill.core.errors import UserError
-from rankdistill.indexes.encode import Encoder, Vectors, built_precision, check_same_model, corpus_hash, load_encoder
+from rankdistill.data.beir import join_title_text
+from rankdistill.encoders.models import EncodingSettings
+from rankdistill.indexes.encode import (
+    Encoder,
+    Vectors,
+    built_precision,
+    check_same_model,
+    corpus_hash,
+    load_encoder,
+)
 from rankdistill.indexes.manifest import read_manifest, verify_files
 from rankdistill.indexes.spec import parse_params, parse_spec
 from rankdistill.indexes.structures import Structure, load_structure
-from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import Corpus, Results, to_results
 
 
 class SearchIndex:
     """A complete index folder, checked and loaded."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], structure: Structure, encoder: Encoder | None, device: str | None, batch_size: int):
+    def __init__(
+        self,
+        folder: Path,
+        manifest: dict[str, Any],
+        structure: Structure,
+        encoder: Encoder | None,
+        device: str | None,
+        batch_size: int,
+    ):
         self.folder = folder
         self.manifest = manifest
         self.structure = structure
@@ -38,7 +53,9 @@ class SearchIndex:
     def encoder(self) -> Encoder:
         """The model the index was built with (loaded on first use, checked against the manifest)."""
         if self._encoder is None:
-            self._encoder = _load_checked_encoder(self.folder, self.manifest, None, self._device, self._batch_size)
+            self._encoder = _load_checked_encoder(
+                self.folder, self.manifest, None, self._device, self._batch_size
+            )
         return self._encoder
 
     def search_params(self) -> dict[str, float]:
@@ -55,14 +72,22 @@ class SearchIndex:
                 f"documents): {missing} of its documents are not in this corpus and {extra} of this corpus's are not indexed"
             )
         texts = [join_title_text(corpus[doc_id]) for doc_id in self.doc_ids]
-        if built_from.get("corpus_sha256") and corpus_hash(self.doc_ids, texts) != built_from["corpus_sha256"]:
-            raise UserError(f"{self.folder}: the corpus has the index's document ids but other texts: rebuild the index")
+        if (
+            built_from.get("corpus_sha256")
+            and corpus_hash(self.doc_ids, texts) != built_from["corpus_sha256"]
+        ):
+            raise UserError(
+                f"{self.folder}: the corpus has the index's document ids but other texts: rebuild the index"
+            )
 
     def search_vectors(self, queries: Vectors, k: int):
         return self.structure.search(queries, k)
 
     def score_candidates(
-        self, queries: dict[str, str], candidates: dict[str, list[str]], doc_text: Callable[[str], str]
+        self,
+        queries: dict[str, str],
+        candidates: dict[str, list[str]],
+        doc_text: Callable[[str], str],
     ) -> dict[str, np.ndarray]:
         """The index's score of each candidate document per query: the query vector against the
         document vectors the index stores. Documents are encoded again (`doc_text` gives their
@@ -72,11 +97,15 @@ class SearchIndex:
         encoded = self.encoder.encode_queries([queries[q] for q in query_ids])
         scores: dict[str, np.ndarray] = {}
         for row, query_id in enumerate(query_ids):
-            docs = self.structure.stored_vectors(np.array([position[d] for d in candidates[query_id]], dtype=np.int64))
+            docs = self.structure.stored_vectors(
+                np.array([position[d] for d in candidates[query_id]], dtype=np.int64)
+            )
             if docs is None:
                 docs = self.encoder.encode_documents([doc_text(d) for d in candidates[query_id]])
             product = docs @ encoded[row : row + 1].T
-            scores[query_id] = np.asarray(product.toarray() if sp.issparse(product) else product, dtype=np.float32).reshape(-1)
+            scores[query_id] = np.asarray(
+                product.toarray() if sp.issparse(product) else product, dtype=np.float32
+            ).reshape(-1)
         return scores
 
     def search(self, queries: dict[str, str], k: int) -> Results:
@@ -86,9 +115,17 @@ class SearchIndex:
         return to_results(query_ids, self.doc_ids, indices, scores)
 
 
-def _load_checked_encoder(folder: Path, manifest: dict[str, Any], model: str | None, device: str | None, batch_size: int) -> Encoder:
+def _load_checked_encoder(
+    folder: Path, manifest: dict[str, Any], model: str | None, device: str | None, batch_size: int
+) -> Encoder:
     built_with = manifest["model"]
-    settings = EncodingSettings(batch_size, built_with.get("max_length"), device, built_precision(built_with), built_with.get("backend", "torch"))
+    settings = EncodingSettings(
+        batch_size,
+        built_with.get("max_length"),
+        device,
+        built_precision(built_with),
+        built_with.get("backend", "torch"),
+    )
     encoder = load_encoder(model or built_with["name"], built_with["type"] == "sparse", settings)
     check_same_model(built_with, encoder, folder)
     return encoder
@@ -111,11 +148,15 @@ def open_index(
         verify_files(folder, manifest)
     spec = parse_spec(manifest["spec"])
     if spec.kind != manifest["kind"]:
-        raise UserError(f"{folder}: damaged manifest, spec {manifest['spec']!r} is not of kind {manifest['kind']!r}")
+        raise UserError(
+            f"{folder}: damaged manifest, spec {manifest['spec']!r} is not of kind {manifest['kind']!r}"
+        )
     encoder = _load_checked_encoder(folder, manifest, model, device, batch_size) if model else None
     structure = load_structure(spec, folder)
     if structure.count != manifest["count"]:
-        raise UserError(f"{folder}: corrupted index: it holds {structure.count} vectors, the manifest {manifest['count']}")
+        raise UserError(
+            f"{folder}: corrupted index: it holds {structure.count} vectors, the manifest {manifest['count']}"
+        )
     if params:
         overrides = parse_params(params) if isinstance(params, str) else params
         structure.set_params(spec.with_params(overrides).params)
@@ -130,5 +171,7 @@ def index_vectors(folder: str | Path) -> tuple[list[str], np.ndarray, dict[str, 
         raise UserError(f"{folder}: holds sparse vectors; query-side training needs a dense index")
     vectors = index.structure.stored_vectors(np.arange(index.structure.count, dtype=np.int64))
     if vectors is None:
-        raise UserError(f"{folder}: a {index.manifest['spec']} index keeps only lossy codes; query-side training needs exact vectors (e.g. Flat)")
+        raise UserError(
+            f"{folder}: a {index.manifest['spec']} index keeps only lossy codes; query-side training needs exact vectors (e.g. Flat)"
+        )
     return index.doc_ids, np.ascontiguousarray(vectors, dtype=np.float32), index.manifest

@@ -38,7 +38,9 @@ def _seismic():
     try:
         import seismic
     except ImportError:
-        raise UserError("the seismic index needs pyseismic-lsr: pip install pyseismic-lsr") from None
+        raise UserError(
+            "the seismic index needs pyseismic-lsr: pip install pyseismic-lsr"
+        ) from None
     return seismic
 
 
@@ -99,13 +101,21 @@ class SeismicStructure:
         values = [queries.data[bounds[i] : bounds[i + 1]] for i in live]
         cut = self.query_cut or max((len(c) for c in components), default=1)
         if len(live) == 1:
-            found = [self.index.search(str(live[0]), components[0], values[0], shortlist, cut, self.heap_factor)]
+            found = [
+                self.index.search(
+                    str(live[0]), components[0], values[0], shortlist, cut, self.heap_factor
+                )
+            ]
         elif live:
             ids = np.array([str(i) for i in live], dtype=dtype)
-            found = self.index.batch_search(ids, components, values, shortlist, cut, self.heap_factor)
+            found = self.index.batch_search(
+                ids, components, values, shortlist, cut, self.heap_factor
+            )
         else:
             found = []
-        for result in found:  # each hit is (query id, approximate score, doc row); order not relied on
+        for (
+            result
+        ) in found:  # each hit is (query id, approximate score, doc row); order not relied on
             if result:
                 hits[int(result[0][0])] = result
         dense_query = np.zeros(self.forward.shape[1], dtype=np.float32)
@@ -128,7 +138,9 @@ class SeismicStructure:
             with _quiet_stdout():
                 self.index.save(str(Path(tmp) / "index"))
             index_bytes = sum(p.stat().st_size for p in Path(tmp).iterdir())
-        forward_bytes = self.forward.data.nbytes + self.forward.indices.nbytes + self.forward.indptr.nbytes
+        forward_bytes = (
+            self.forward.data.nbytes + self.forward.indices.nbytes + self.forward.indptr.nbytes
+        )
         return {"index": int(index_bytes), "code": 0, "rescore": int(forward_bytes)}
 
     def save(self, folder: Path) -> list[str]:
@@ -137,8 +149,16 @@ class SeismicStructure:
                 self.index.save(str(Path(tmp) / "index"))
             (written,) = Path(tmp).iterdir()
             with written.open("rb") as source:
-                atomic_write(folder / SEISMIC_FILE, lambda handle: shutil.copyfileobj(source, handle, 1 << 22), binary=True)
-        atomic_write(folder / FORWARD_FILE, lambda handle: sp.save_npz(handle, self.forward, compressed=False), binary=True)
+                atomic_write(
+                    folder / SEISMIC_FILE,
+                    lambda handle: shutil.copyfileobj(source, handle, 1 << 22),
+                    binary=True,
+                )
+        atomic_write(
+            folder / FORWARD_FILE,
+            lambda handle: sp.save_npz(handle, self.forward, compressed=False),
+            binary=True,
+        )
         return [SEISMIC_FILE, FORWARD_FILE]
 
     @staticmethod
@@ -152,20 +172,30 @@ class SeismicStructure:
                 with _quiet_stdout():
                     index = seismic.SeismicIndex.load(str(link))
                 forward = sp.load_npz(folder / FORWARD_FILE).tocsr()
-            except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
+            except (
+                BaseException
+            ) as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
-                raise UserError(f"{folder}: corrupted seismic index ({type(exc).__name__}: {exc})") from None
+                raise UserError(
+                    f"{folder}: corrupted seismic index ({type(exc).__name__}: {exc})"
+                ) from None
         if forward.shape[0] != index.len:
-            raise UserError(f"{folder}: corrupted seismic index: {index.len} documents indexed, {forward.shape[0]} in the forward index")
+            raise UserError(
+                f"{folder}: corrupted seismic index: {index.len} documents indexed, {forward.shape[0]} in the forward index"
+            )
         return SeismicStructure(index, forward, spec)
 
 
-def build_seismic(spec: IndexSpec, chunks: Chunks, dimension: int) -> tuple[SeismicStructure, dict[str, float]]:
+def build_seismic(
+    spec: IndexSpec, chunks: Chunks, dimension: int
+) -> tuple[SeismicStructure, dict[str, float]]:
     """Seismic with its default build settings (posting-list pruning, block summaries)."""
     seismic = _seismic()
     if dimension > MAX_VOCABULARY:
-        raise UserError(f"seismic index: vocabulary of {dimension} terms exceeds Seismic's {MAX_VOCABULARY}")
+        raise UserError(
+            f"seismic index: vocabulary of {dimension} terms exceeds Seismic's {MAX_VOCABULARY}"
+        )
     started = time.perf_counter()
     dataset = seismic.SeismicDataset(dim=dimension)
     start = 0
@@ -182,8 +212,14 @@ def build_seismic(spec: IndexSpec, chunks: Chunks, dimension: int) -> tuple[Seis
             block.indptr.astype(np.int64),
         )
         start += block.shape[0]
-    forward = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, dimension), dtype=np.float32)
+    forward = (
+        sp.vstack(blocks, format="csr")
+        if blocks
+        else sp.csr_matrix((0, dimension), dtype=np.float32)
+    )
     with _quiet_stdout():
         index = seismic.SeismicIndex.build_from_dataset(dataset)
-    return SeismicStructure(index, forward, spec), {"train_s": 0.0, "add_s": time.perf_counter() - started}
-
+    return SeismicStructure(index, forward, spec), {
+        "train_s": 0.0,
+        "add_s": time.perf_counter() - started,
+    }

@@ -38,7 +38,15 @@ SPARSE_KINDS = ("inverted", "seismic")
 # Parameters that change what is built rather than how it is searched (faiss's factory strings
 # have no syntax for them): efConstruction, the candidate list size when linking HNSW nodes.
 BUILD_PARAMS = {"efConstruction"}
-INTEGER_PARAMS = {"rescore", "query_cut", "nprobe", "efSearch", "quantizer_efSearch", "max_codes", "efConstruction"}
+INTEGER_PARAMS = {
+    "rescore",
+    "query_cut",
+    "nprobe",
+    "efSearch",
+    "quantizer_efSearch",
+    "max_codes",
+    "efConstruction",
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,9 @@ class IndexSpec:
     def with_params(self, params: dict[str, float]) -> IndexSpec:
         """The same build searched with `params` (over the spec's own search settings)."""
         if BUILD_PARAMS & set(params):
-            raise UserError(f"{', '.join(sorted(BUILD_PARAMS & set(params)))} is fixed when the index is built; rebuild to change it")
+            raise UserError(
+                f"{', '.join(sorted(BUILD_PARAMS & set(params)))} is fixed when the index is built; rebuild to change it"
+            )
         merged = {**self.params, **params}
         _check_params(self.kind, merged, self.build)
         return replace(self, params=merged)
@@ -84,7 +94,9 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def parse_params(text: str, spec: str = "", sweep: bool = False) -> dict[str, list[float]] | dict[str, float]:
+def parse_params(
+    text: str, spec: str = "", sweep: bool = False
+) -> dict[str, list[float]] | dict[str, float]:
     """`nprobe=16,efSearch=64` -> {"nprobe": 16, "efSearch": 64}; with `sweep`, each value may be
     `a/b/c` and the result maps each key to a list of values."""
     where = f"index spec {spec!r}" if spec else "search parameters"
@@ -115,7 +127,9 @@ def _check_params(kind: Kind, params: dict[str, float], spec: str) -> None:
         unknown = sorted(set(params) - set(OWN_PARAMS[kind]))
         if unknown:
             known = ", ".join(OWN_PARAMS[kind])
-            raise UserError(f"index spec {spec!r}: unknown parameter {unknown[0]!r} for {kind} (known: {known})")
+            raise UserError(
+                f"index spec {spec!r}: unknown parameter {unknown[0]!r} for {kind} (known: {known})"
+            )
     if params.get("rescore", 1) < 1:
         raise UserError(f"index spec {spec!r}: rescore must be >= 1")
     if not 0 < params.get("heap_factor", 1.0) <= 1.0:
@@ -140,7 +154,9 @@ def expand_spec(text: str) -> list[IndexSpec]:
     build, _, param_text = text.partition(":")
     build = build.strip()
     if not build:
-        raise UserError(f"index spec {text!r}: empty; expected e.g. Flat, HNSW32, IVF256,PQ32, binary, inverted or seismic")
+        raise UserError(
+            f"index spec {text!r}: empty; expected e.g. Flat, HNSW32, IVF256,PQ32, binary, inverted or seismic"
+        )
     kind = build if build in OWN_PARAMS else "faiss"
     swept = parse_params(param_text, text, sweep=True)
     keys = list(swept)
@@ -178,5 +194,7 @@ def check_factory(spec: IndexSpec, dimension: int) -> None:
         try:
             space.set_index_parameter(index, key, float(value))
         except RuntimeError as exc:
-            raise UserError(f"index spec {spec.text!r}: faiss cannot set search parameter {key}={value} on {spec.build} "
-                            f"({faiss_message(exc)}); IVF indexes take nprobe, HNSW indexes efSearch") from None
+            raise UserError(
+                f"index spec {spec.text!r}: faiss cannot set search parameter {key}={value} on {spec.build} "
+                f"({faiss_message(exc)}); IVF indexes take nprobe, HNSW indexes efSearch"
+            ) from None

@@ -40,7 +40,12 @@ class Structure(Protocol):
 
 
 def build_structure(
-    spec: IndexSpec, chunks: Chunks, dimension: int, train_size: int = 100_000, seed: int = 13, folder: Path | None = None
+    spec: IndexSpec,
+    chunks: Chunks,
+    dimension: int,
+    train_size: int = 100_000,
+    seed: int = 13,
+    folder: Path | None = None,
 ) -> tuple[Structure, dict[str, float]]:
     """Build what `spec` names from the chunks; returns it and its timings (train_s, add_s)."""
     if spec.kind == "inverted":

@@ -36,11 +36,15 @@ class ClusteredMixture:
         d = spec.dimension
         groups = _unit(rng.standard_normal((spec.groups, d)))
         owner = rng.integers(0, spec.groups, spec.clusters)
-        self.centres = _unit(groups[owner] + spec.group_spread * _unit(rng.standard_normal((spec.clusters, d))))
+        self.centres = _unit(
+            groups[owner] + spec.group_spread * _unit(rng.standard_normal((spec.clusters, d)))
+        )
         self.weights = 1.0 / np.arange(1, spec.clusters + 1) ** 0.5  # Zipf-like topic sizes
         self.weights /= self.weights.sum()
         # random directions in 384-d are near-orthogonal, so no orthonormalisation is needed
-        self.bases = (rng.standard_normal((spec.clusters, d, spec.rank)) / np.sqrt(d)).astype(np.float32)
+        self.bases = (rng.standard_normal((spec.clusters, d, spec.rank)) / np.sqrt(d)).astype(
+            np.float32
+        )
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         spec = self.spec
@@ -50,8 +54,12 @@ class ClusteredMixture:
         bounds = np.searchsorted(cluster[order], np.arange(spec.clusters + 1))
         for c in np.nonzero(np.diff(bounds))[0]:
             rows = order[bounds[c] : bounds[c + 1]]
-            coords = rng.standard_normal((len(rows), spec.rank)).astype(np.float32) * (spec.within_spread / np.sqrt(spec.rank))
-            noise = rng.standard_normal((len(rows), spec.dimension)).astype(np.float32) * (spec.noise / np.sqrt(spec.dimension))
+            coords = rng.standard_normal((len(rows), spec.rank)).astype(np.float32) * (
+                spec.within_spread / np.sqrt(spec.rank)
+            )
+            noise = rng.standard_normal((len(rows), spec.dimension)).astype(np.float32) * (
+                spec.noise / np.sqrt(spec.dimension)
+            )
             out[rows] = self.centres[c] + coords @ self.bases[c].T + noise
         return _unit(out)
 
@@ -60,7 +68,9 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def synthetic_chunks(count: int, spec: MixtureSpec = MixtureSpec(), chunk_size: int = 100_000) -> Iterator[np.ndarray]:
+def synthetic_chunks(
+    count: int, spec: MixtureSpec = MixtureSpec(), chunk_size: int = 100_000
+) -> Iterator[np.ndarray]:
     """The base vectors, `chunk_size` rows at a time (deterministic for a given spec)."""
     mixture = ClusteredMixture(spec)
     rng = np.random.default_rng([spec.seed, 1])

@@ -48,7 +48,9 @@ NEEDS_TEACHER = {name for name in LOSSES if name not in ("infonce", "label_ce")}
 # terms that read a cross-encoder's insides, not a score matrix: beside a list loss, for
 # cross-encoder students only (rankdistill.losses.cross_encoder)
 CROSS_ENCODER_TERMS: dict[str, type[nn.Module]] = {"hidden_mse": HiddenStateMSE}
-ONLY_FOR_CROSS_ENCODERS = {"hidden_mse": "it matches a cross-encoder's token hidden states to its teacher's"}
+ONLY_FOR_CROSS_ENCODERS = {
+    "hidden_mse": "it matches a cross-encoder's token hidden states to its teacher's"
+}
 
 __all__ = [
     "LOSSES",
@@ -82,21 +84,37 @@ def parse_loss_spec(spec: Any) -> dict[str, tuple[float, dict[str, Any]]]:
     if isinstance(spec, str):
         spec = {spec: 1.0}
     if not isinstance(spec, Mapping) or not spec:
-        raise UserError(f"a loss is a name or a mapping of names to weights or parameters, got {spec!r} (known: {', '.join(LOSSES)})")
+        raise UserError(
+            f"a loss is a name or a mapping of names to weights or parameters, got {spec!r} (known: {', '.join(LOSSES)})"
+        )
     parsed: dict[str, tuple[float, dict[str, Any]]] = {}
     for name, value in spec.items():
         if name not in LOSSES and name not in CROSS_ENCODER_TERMS:
-            raise UserError(f"unknown loss {name!r} (known: {', '.join([*LOSSES, *CROSS_ENCODER_TERMS])})")
-        if isinstance(value, bool) or not isinstance(value, (int, float, Mapping)) and value is not None:
-            raise UserError(f"loss {name!r}: expected a weight or a mapping of parameters, got {value!r}")
-        params = dict(value) if isinstance(value, Mapping) else {"weight": 1.0 if value is None else value}
+            raise UserError(
+                f"unknown loss {name!r} (known: {', '.join([*LOSSES, *CROSS_ENCODER_TERMS])})"
+            )
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, Mapping))
+            and value is not None
+        ):
+            raise UserError(
+                f"loss {name!r}: expected a weight or a mapping of parameters, got {value!r}"
+            )
+        params = (
+            dict(value)
+            if isinstance(value, Mapping)
+            else {"weight": 1.0 if value is None else value}
+        )
         weight = params.pop("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
             raise UserError(f"loss {name!r}: weight must be a number >= 0, got {weight!r}")
         allowed = loss_parameters(name)
         for key in params:
             if key not in allowed:
-                raise UserError(f"loss {name!r}: unknown parameter {key!r} (known: weight, {', '.join(allowed)})")
+                raise UserError(
+                    f"loss {name!r}: unknown parameter {key!r} (known: weight, {', '.join(allowed)})"
+                )
         parsed[name] = (float(weight), params)
     return parsed
 
@@ -106,7 +124,9 @@ def build_loss(spec: Any, model: nn.Module, return_components: bool = True) -> n
     parts = {}
     for name, (weight, params) in parse_loss_spec(spec).items():
         if name in ONLY_FOR_CROSS_ENCODERS:
-            raise UserError(f"loss {name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}")
+            raise UserError(
+                f"loss {name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}"
+            )
         try:
             parts[name] = (weight, LOSSES[name](model, **params))
         except (TypeError, ValueError) as exc:

@@ -41,7 +41,9 @@ def similarity_name(model: nn.Module, similarity: str) -> str:
     if similarity == "model":
         similarity = getattr(model, "similarity_fn_name", None) or "cosine"
     if similarity not in SIMILARITIES:
-        raise UserError(f"similarity {similarity!r} is not supported (use model, {', '.join(SIMILARITIES)})")
+        raise UserError(
+            f"similarity {similarity!r} is not supported (use model, {', '.join(SIMILARITIES)})"
+        )
     return similarity
 
 
@@ -65,9 +67,13 @@ def check_labels(labels: Tensor | None, embeddings: list[Tensor], loss: str) -> 
     match the candidate columns."""
     columns = len(embeddings) - 1
     if columns < 2:
-        raise UserError(f"{loss}: needs a query, a positive and at least one negative column, got {len(embeddings)} column(s)")
+        raise UserError(
+            f"{loss}: needs a query, a positive and at least one negative column, got {len(embeddings)} column(s)"
+        )
     if labels is None:
-        raise UserError(f"{loss}: missing teacher scores (the dataset needs a 'label' column of {columns} scores per row)")
+        raise UserError(
+            f"{loss}: missing teacher scores (the dataset needs a 'label' column of {columns} scores per row)"
+        )
     batch = embeddings[0].shape[0]
     if labels.ndim != 2 or labels.shape != (batch, columns):
         raise UserError(
@@ -79,7 +85,11 @@ def check_labels(labels: Tensor | None, embeddings: list[Tensor], loss: str) -> 
 
 def check_scores(student_scores: Tensor, teacher_scores: Tensor) -> None:
     """Shape check for the pure functions: both (B, n + 1) with n >= 1."""
-    if student_scores.ndim != 2 or student_scores.shape != teacher_scores.shape or student_scores.shape[1] < 2:
+    if (
+        student_scores.ndim != 2
+        or student_scores.shape != teacher_scores.shape
+        or student_scores.shape[1] < 2
+    ):
         raise UserError(
             f"student scores {tuple(student_scores.shape)} and teacher scores {tuple(teacher_scores.shape)} must both be "
             "(batch, 1 + negatives) with at least one negative"
@@ -108,7 +118,9 @@ class ListLoss(nn.Module):
         """Called with the batch's tokenised columns before the loss; a loss that needs more than
         embeddings (InfoNCE: which texts are identical) keeps what it needs."""
 
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> Tensor:
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None
+    ) -> Tensor:
         features = list(sentence_features)
         self.observe_features(features)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features), labels)
@@ -117,7 +129,9 @@ class ListLoss(nn.Module):
         query = embeddings[0]
         return torch.stack([self.pairwise(query, docs) for docs in embeddings[1:]], dim=1).float()
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None
+    ) -> Tensor:
         teacher = check_labels(labels, embeddings, self.name)
         return self.score_loss(self.student_scores(embeddings), teacher)
 

@@ -18,7 +18,12 @@ from torch import Tensor, nn
 class WeightedSum(nn.Module):
     name = "combined"
 
-    def __init__(self, model: nn.Module, parts: dict[str, tuple[float, nn.Module]], return_components: bool = True):
+    def __init__(
+        self,
+        model: nn.Module,
+        parts: dict[str, tuple[float, nn.Module]],
+        return_components: bool = True,
+    ):
         super().__init__()
         self.model = model
         self.weights = {name: float(weight) for name, (weight, _) in parts.items()}
@@ -30,16 +35,26 @@ class WeightedSum(nn.Module):
             if hasattr(loss, "observe_features"):
                 loss.observe_features(sentence_features)
 
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> Tensor | dict[str, Tensor]:
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None
+    ) -> Tensor | dict[str, Tensor]:
         features = list(sentence_features)
         self.observe_features(features)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features), labels)
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor | dict[str, Tensor]:
-        components = {name: self.weights[name] * loss.compute_loss_from_embeddings(embeddings, labels) for name, loss in self.parts.items()}
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None
+    ) -> Tensor | dict[str, Tensor]:
+        components = {
+            name: self.weights[name] * loss.compute_loss_from_embeddings(embeddings, labels)
+            for name, loss in self.parts.items()
+        }
         if self.return_components:
             return components
         return torch.stack(list(components.values())).sum()
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {name: {"weight": self.weights[name], **loss.get_config_dict()} for name, loss in self.parts.items()}
+        return {
+            name: {"weight": self.weights[name], **loss.get_config_dict()}
+            for name, loss in self.parts.items()
+        }

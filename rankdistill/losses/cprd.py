@@ -31,7 +31,13 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_scores
 
 
-def cprd(student_scores: Tensor, teacher_scores: Tensor, k: int = 8, base_weight: float = 1.0, rank_weight: float = 1.0) -> Tensor:
+def cprd(
+    student_scores: Tensor,
+    teacher_scores: Tensor,
+    k: int = 8,
+    base_weight: float = 1.0,
+    rank_weight: float = 1.0,
+) -> Tensor:
     """The formula above on (B, n + 1) score matrices."""
     check_scores(student_scores, teacher_scores)
     base = (torch.logsumexp(student_scores, dim=1) - student_scores[:, 0]).mean()
@@ -68,18 +74,31 @@ class CPRD(ListLoss):
     name = "cprd"
 
     def __init__(
-        self, model: nn.Module, k: int = 8, base_weight: float = 1.0, rank_weight: float = 1.0, similarity: str = "model", scale: float = 1.0
+        self,
+        model: nn.Module,
+        k: int = 8,
+        base_weight: float = 1.0,
+        rank_weight: float = 1.0,
+        similarity: str = "model",
+        scale: float = 1.0,
     ):
         super().__init__(model, similarity, scale)
         if k < 2:
-            raise UserError(f"cprd: k (hard negatives whose order is distilled) must be >= 2, got {k}")
+            raise UserError(
+                f"cprd: k (hard negatives whose order is distilled) must be >= 2, got {k}"
+            )
         self.k, self.base_weight, self.rank_weight = int(k), float(base_weight), float(rank_weight)
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
         return cprd(student_scores, teacher_scores, self.k, self.base_weight, self.rank_weight)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {**super().get_config_dict(), "k": self.k, "base_weight": self.base_weight, "rank_weight": self.rank_weight}
+        return {
+            **super().get_config_dict(),
+            "k": self.k,
+            "base_weight": self.base_weight,
+            "rank_weight": self.rank_weight,
+        }
 
     @property
     def citation(self) -> str:

@@ -38,7 +38,9 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import check_scores
 from rankdistill.losses.hidden_mse import MODEL_INPUTS, HiddenStateMSE
 
-NOT_FOR_CROSS_ENCODERS = {"infonce": "its negatives are the other rows' documents (in-batch), which a cross-encoder does not embed"}
+NOT_FOR_CROSS_ENCODERS = {
+    "infonce": "its negatives are the other rows' documents (in-batch), which a cross-encoder does not embed"
+}
 
 
 class CrossEncoderListLoss(nn.Module):
@@ -46,7 +48,12 @@ class CrossEncoderListLoss(nn.Module):
     plus, when given, `hidden_mse` on the same forward's hidden states (returned as its own
     component, so the trainer logs the two terms apart)."""
 
-    def __init__(self, model: nn.Module, parts: dict[str, tuple[float, nn.Module]], hidden: tuple[float, HiddenStateMSE] | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        parts: dict[str, tuple[float, nn.Module]],
+        hidden: tuple[float, HiddenStateMSE] | None = None,
+    ):
         super().__init__()
         self.model = model
         self.weights = {name: float(weight) for name, (weight, _) in parts.items()}
@@ -67,13 +74,17 @@ class CrossEncoderListLoss(nn.Module):
         logits = self.model(self.pair_features(inputs))["scores"]
         return logits.reshape(len(inputs) - 1, len(inputs[0])).T.float()
 
-    def forward(self, inputs: list[list[str]], labels: Tensor | list[Tensor], **_: Any) -> Tensor | dict[str, Tensor]:
+    def forward(
+        self, inputs: list[list[str]], labels: Tensor | list[Tensor], **_: Any
+    ) -> Tensor | dict[str, Tensor]:
         if isinstance(labels, list):
             labels = torch.stack(labels)
         if labels is None or labels.ndim != 2 or labels.shape != (len(inputs[0]), len(inputs) - 1):
             shape = None if labels is None else tuple(labels.shape)
-            raise UserError(f"cross-encoder student: teacher scores of shape {shape} do not match {len(inputs[0])} rows of "
-                            f"{len(inputs) - 1} candidates (positive + negatives): one teacher score per candidate, positive first")
+            raise UserError(
+                f"cross-encoder student: teacher scores of shape {shape} do not match {len(inputs[0])} rows of "
+                f"{len(inputs) - 1} candidates (positive + negatives): one teacher score per candidate, positive first"
+            )
         if self.hidden is None:
             student, hidden_term = self.student_scores(inputs), None
         else:  # the body itself, for its hidden states; its logits are the CrossEncoder's scores
@@ -90,7 +101,10 @@ class CrossEncoderListLoss(nn.Module):
         return total if hidden_term is None else {"scores": total, "hidden_mse": hidden_term}
 
     def get_config_dict(self) -> dict[str, Any]:
-        config = {name: {"weight": self.weights[name], **loss.get_config_dict()} for name, loss in self.parts.items()}
+        config = {
+            name: {"weight": self.weights[name], **loss.get_config_dict()}
+            for name, loss in self.parts.items()
+        }
         if self.hidden is not None:
             config["hidden_mse"] = {"weight": self.hidden_weight, **self.hidden.get_config_dict()}
         return config
@@ -106,16 +120,24 @@ def build_cross_encoder_loss(spec: Any, model: nn.Module) -> CrossEncoderListLos
             try:
                 hidden = (weight, HiddenStateMSE(model, **params))
             except TypeError as exc:
-                raise UserError(f"loss 'hidden_mse': {exc} (name the teacher: hidden_mse: {{teacher: FOLDER}})") from None
+                raise UserError(
+                    f"loss 'hidden_mse': {exc} (name the teacher: hidden_mse: {{teacher: FOLDER}})"
+                ) from None
             continue
         if name in NOT_FOR_CROSS_ENCODERS:
-            raise UserError(f"loss {name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}")
+            raise UserError(
+                f"loss {name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}"
+            )
         if "similarity" in params:
-            raise UserError(f"loss {name!r}: a cross-encoder student scores pairs with its logit, it has no similarity to choose")
+            raise UserError(
+                f"loss {name!r}: a cross-encoder student scores pairs with its logit, it has no similarity to choose"
+            )
         try:
             parts[name] = (weight, LOSSES[name](model, similarity="dot", **params))
         except (TypeError, ValueError) as exc:
             raise UserError(f"loss {name!r}: {exc}") from None
     if not parts:
-        raise UserError("hidden_mse rides beside a list loss on the teacher's scores: add one, e.g. {listwise_kl: 1.0, hidden_mse: {...}}")
+        raise UserError(
+            "hidden_mse rides beside a list loss on the teacher's scores: add one, e.g. {listwise_kl: 1.0, hidden_mse: {...}}"
+        )
     return CrossEncoderListLoss(model, parts, hidden)

@@ -50,23 +50,43 @@ def document_kl(student: Tensor, teacher: Tensor, documents: Tensor, scale: floa
 
 
 class DocumentKL(EmbedDistillLoss):
-    def __init__(self, model: Any, documents: Tensor, distance_metric: str = "cosine", weight: float = 1.0, scale: float = DOCUMENT_KL_SCALE):
+    def __init__(
+        self,
+        model: Any,
+        documents: Tensor,
+        distance_metric: str = "cosine",
+        weight: float = 1.0,
+        scale: float = DOCUMENT_KL_SCALE,
+    ):
         super().__init__(model, distance_metric=distance_metric)
         if documents.ndim != 2:
             raise ValueError(f"documents must be (N, dimension), got {tuple(documents.shape)}")
         self.register_buffer("documents", documents.float(), persistent=False)
         self.weight, self.scale = float(weight), float(scale)
 
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> dict[str, Tensor]:
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None
+    ) -> dict[str, Tensor]:
         if labels is None:
             raise ValueError("DocumentKL needs the teacher's embeddings as labels")
         (embeddings,) = embed_columns(self.model, sentence_features)
         teacher = labels.detach().to(device=embeddings.device, dtype=torch.float32)
         documents = self.documents.to(embeddings.device)
-        parts = {"alignment": self.compute_loss_from_embeddings([embeddings], [teacher.to(embeddings.dtype)])}
+        parts = {
+            "alignment": self.compute_loss_from_embeddings(
+                [embeddings], [teacher.to(embeddings.dtype)]
+            )
+        }
         if self.weight:
-            parts["document_kl"] = self.weight * document_kl(embeddings.float(), teacher, documents, self.scale)
+            parts["document_kl"] = self.weight * document_kl(
+                embeddings.float(), teacher, documents, self.scale
+            )
         return parts
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {"distance_metric": self.distance_metric, "weight": self.weight, "scale": self.scale, "documents": int(self.documents.shape[0])}
+        return {
+            "distance_metric": self.distance_metric,
+            "weight": self.weight,
+            "scale": self.scale,
+            "documents": int(self.documents.shape[0]),
+        }

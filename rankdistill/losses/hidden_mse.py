@@ -46,11 +46,19 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def layer_map(student_layers: int, teacher_layers: int) -> list[int]:
     """g(m) for m = 0..student_layers: the teacher's hidden-state index each student one matches."""
     if student_layers < 1 or teacher_layers < student_layers:
-        raise UserError(f"hidden_mse: a student of {student_layers} layers needs a teacher of at least as many, this one has {teacher_layers}")
+        raise UserError(
+            f"hidden_mse: a student of {student_layers} layers needs a teacher of at least as many, this one has {teacher_layers}"
+        )
     return [round(m * teacher_layers / student_layers) for m in range(student_layers + 1)]
 
 
-def hidden_mse(student: tuple[Tensor, ...], teacher: tuple[Tensor, ...], mask: Tensor, projections: nn.ModuleList, layers: list[int]) -> Tensor:
+def hidden_mse(
+    student: tuple[Tensor, ...],
+    teacher: tuple[Tensor, ...],
+    mask: Tensor,
+    projections: nn.ModuleList,
+    layers: list[int],
+) -> Tensor:
     """The mean over the mapped layers of the masked token MSE (the formula above)."""
     weights = mask.unsqueeze(-1).float()
     tokens = weights.sum() * teacher[0].shape[-1]
@@ -70,17 +78,24 @@ class HiddenStateMSE(nn.Module):
         from sentence_transformers.cross_encoder import CrossEncoder
 
         if not isinstance(teacher, str) or not teacher.strip():
-            raise UserError("hidden_mse: name the teacher whose hidden states the student matches (teacher: FOLDER)")
+            raise UserError(
+                "hidden_mse: name the teacher whose hidden states the student matches (teacher: FOLDER)"
+            )
         self.teacher_name = teacher
         loaded = CrossEncoder(resolve_model(teacher), num_labels=1, device=str(model.device))
         if loaded.tokenizer.get_vocab() != model.tokenizer.get_vocab():
-            raise UserError(f"hidden_mse: the teacher {teacher} tokenizes with another vocabulary than the student; "
-                            "the teacher reads the student's token ids, so the two must share one")
+            raise UserError(
+                f"hidden_mse: the teacher {teacher} tokenizes with another vocabulary than the student; "
+                "the teacher reads the student's token ids, so the two must share one"
+            )
         self.teacher = loaded[0].model.eval().requires_grad_(False)
         student_config, teacher_config = model[0].model.config, self.teacher.config
         self.layers = layer_map(student_config.num_hidden_layers, teacher_config.num_hidden_layers)
         width_s, width_t = student_config.hidden_size, teacher_config.hidden_size
-        self.projections = nn.ModuleList(nn.Identity() if width_s == width_t else nn.Linear(width_s, width_t) for _ in self.layers)
+        self.projections = nn.ModuleList(
+            nn.Identity() if width_s == width_t else nn.Linear(width_s, width_t)
+            for _ in self.layers
+        )
 
     def train(self, mode: bool = True) -> HiddenStateMSE:
         super().train(mode)
@@ -92,7 +107,13 @@ class HiddenStateMSE(nn.Module):
             return self.teacher(**inputs, output_hidden_states=True).hidden_states
 
     def forward(self, student: tuple[Tensor, ...], inputs: dict[str, Tensor]) -> Tensor:
-        return hidden_mse(student, self.teacher_states(inputs), inputs["attention_mask"], self.projections, self.layers)
+        return hidden_mse(
+            student,
+            self.teacher_states(inputs),
+            inputs["attention_mask"],
+            self.projections,
+            self.layers,
+        )
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"teacher": self.teacher_name, "teacher_layers": self.layers}

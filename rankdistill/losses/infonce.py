@@ -38,7 +38,9 @@ def info_nce(scores: Tensor, positive_index: Tensor, excluded: Tensor | None = N
     """The formula above on a (B, M) score matrix: `positive_index[b]` is row b's positive
     column, `excluded[b, m]` drops candidate m from row b's denominator (never the positive)."""
     if scores.ndim != 2 or positive_index.shape != (scores.shape[0],):
-        raise UserError(f"info_nce: scores {tuple(scores.shape)} and positive_index {tuple(positive_index.shape)} do not match")
+        raise UserError(
+            f"info_nce: scores {tuple(scores.shape)} and positive_index {tuple(positive_index.shape)} do not match"
+        )
     rows = torch.arange(scores.shape[0], device=scores.device)
     positives = scores[rows, positive_index]
     if excluded is not None:
@@ -87,7 +89,14 @@ class InfoNCE(ListLoss):
 
     name = "infonce"
 
-    def __init__(self, model: nn.Module, scale: float = 20.0, in_batch: bool = True, mask_known_positives: bool = True, similarity: str = "model"):
+    def __init__(
+        self,
+        model: nn.Module,
+        scale: float = 20.0,
+        in_batch: bool = True,
+        mask_known_positives: bool = True,
+        similarity: str = "model",
+    ):
         super().__init__(model, similarity, scale)
         self.in_batch, self.mask_known_positives = bool(in_batch), bool(mask_known_positives)
         self.matrix = Scaled(SIMILARITIES[self.similarity][1], self.scale)
@@ -98,43 +107,68 @@ class InfoNCE(ListLoss):
         if self.mask_known_positives:
             self._keys = [text_keys(features) for features in sentence_features]
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None = None
+    ) -> Tensor:
         if len(embeddings) < 2:
-            raise UserError(f"infonce: needs a query and a positive column, got {len(embeddings)} column(s)")
+            raise UserError(
+                f"infonce: needs a query and a positive column, got {len(embeddings)} column(s)"
+            )
         keys, self._keys = self._keys, None  # keys belong to exactly one batch
         query, candidates = embeddings[0], embeddings[1:]
         batch = query.shape[0]
         if self.in_batch:
-            scores = self.matrix(query, torch.cat(candidates, dim=0))  # columns: (candidate column, row) column-major
+            scores = self.matrix(
+                query, torch.cat(candidates, dim=0)
+            )  # columns: (candidate column, row) column-major
             positive_index = torch.arange(batch, device=query.device)
         else:
             scores = torch.stack([self.pairwise(query, docs) for docs in candidates], dim=1)
             positive_index = torch.zeros(batch, dtype=torch.long, device=query.device)
-        excluded = self._mask(keys, batch, len(candidates), query.device) if self.mask_known_positives else None
+        excluded = (
+            self._mask(keys, batch, len(candidates), query.device)
+            if self.mask_known_positives
+            else None
+        )
         return info_nce(scores.float(), positive_index, excluded)
 
-    def _mask(self, keys: list[list[int]] | None, batch: int, columns: int, device: torch.device) -> Tensor | None:
+    def _mask(
+        self, keys: list[list[int]] | None, batch: int, columns: int, device: torch.device
+    ) -> Tensor | None:
         if keys is None or len(keys) != columns + 1 or any(len(k) != batch for k in keys):
             if not self._warned:
-                log.warning("infonce: the batch's token ids were not seen, so known positives are not masked")
+                log.warning(
+                    "infonce: the batch's token ids were not seen, so known positives are not masked"
+                )
                 self._warned = True
             return None
         query_keys = torch.tensor(keys[0], dtype=torch.int64, device=device)
-        doc_keys = torch.tensor([key for column in keys[1:] for key in column], dtype=torch.int64, device=device)
+        doc_keys = torch.tensor(
+            [key for column in keys[1:] for key in column], dtype=torch.int64, device=device
+        )
         mask = known_positive_mask(query_keys, doc_keys)
         if self.in_batch:
             return mask
         # own list only: row b's candidates are entries b, B + b, 2B + b, ... of the column-major keys
-        own = torch.arange(columns, device=device)[None, :] * batch + torch.arange(batch, device=device)[:, None]
+        own = (
+            torch.arange(columns, device=device)[None, :] * batch
+            + torch.arange(batch, device=device)[:, None]
+        )
         return mask.gather(1, own)
 
-    def corpus_loss(self, scores: Tensor, positions: Tensor, teacher: Tensor, masked: Tensor | None) -> Tensor:
+    def corpus_loss(
+        self, scores: Tensor, positions: Tensor, teacher: Tensor, masked: Tensor | None
+    ) -> Tensor:
         """Query-side training: `scores` (B, N) scaled against the whole corpus, `positions`
         (B, 1 + n) each row's list in it, positive first; the teacher's scores are not used."""
         return info_nce(scores, positions[:, 0], masked)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {**super().get_config_dict(), "in_batch": self.in_batch, "mask_known_positives": self.mask_known_positives}
+        return {
+            **super().get_config_dict(),
+            "in_batch": self.in_batch,
+            "mask_known_positives": self.mask_known_positives,
+        }
 
     @property
     def citation(self) -> str:

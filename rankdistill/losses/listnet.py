@@ -22,7 +22,9 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_scores
 
 
-def listnet(student_scores: Tensor, teacher_scores: Tensor, teacher_temperature: float = 1.0) -> Tensor:
+def listnet(
+    student_scores: Tensor, teacher_scores: Tensor, teacher_temperature: float = 1.0
+) -> Tensor:
     """The formula above on (B, n + 1) score matrices."""
     check_scores(student_scores, teacher_scores)
     p_teacher = torch.softmax(teacher_scores.detach() / teacher_temperature, dim=1)
@@ -50,7 +52,13 @@ class ListNet(ListLoss):
 
     name = "listnet"
 
-    def __init__(self, model: nn.Module, teacher_temperature: float = 1.0, similarity: str = "model", scale: float = 1.0):
+    def __init__(
+        self,
+        model: nn.Module,
+        teacher_temperature: float = 1.0,
+        similarity: str = "model",
+        scale: float = 1.0,
+    ):
         super().__init__(model, similarity, scale)
         if not teacher_temperature > 0:
             raise UserError(f"listnet: teacher_temperature must be > 0, got {teacher_temperature}")
@@ -64,4 +72,6 @@ class ListNet(ListLoss):
 
     @property
     def citation(self) -> str:
-        return "Cao et al. Learning to Rank: From Pairwise Approach to Listwise Approach. ICML 2007."
+        return (
+            "Cao et al. Learning to Rank: From Pairwise Approach to Listwise Approach. ICML 2007."
+        )

@@ -42,7 +42,11 @@ def positive_first(teacher_scores: Tensor, margin: float) -> Tensor:
 
 
 def listwise_kl(
-    student_scores: Tensor, teacher_scores: Tensor, student_temperature: float = 1.0, teacher_temperature: float = 1.0, direction: str = "forward"
+    student_scores: Tensor,
+    teacher_scores: Tensor,
+    student_temperature: float = 1.0,
+    teacher_temperature: float = 1.0,
+    direction: str = "forward",
 ) -> Tensor:
     """The formula above on (B, n + 1) score matrices."""
     check_scores(student_scores, teacher_scores)
@@ -53,7 +57,9 @@ def listwise_kl(
     elif direction == "reverse":
         kl = (log_p_student.exp() * (log_p_student - log_p_teacher)).sum(dim=1)
     else:
-        raise UserError(f"listwise_kl: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+        raise UserError(
+            f"listwise_kl: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}"
+        )
     return kl.mean() * student_temperature**2
 
 
@@ -96,10 +102,16 @@ class ListwiseKL(ListLoss):
         super().__init__(model, similarity, scale)
         self.positive_margin = positive_margin
         if direction not in DIRECTIONS:
-            raise UserError(f"listwise_kl: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+            raise UserError(
+                f"listwise_kl: direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}"
+            )
         self.direction = direction
-        self.student_temperature = float(temperature if student_temperature is None else student_temperature)
-        self.teacher_temperature = float(temperature if teacher_temperature is None else teacher_temperature)
+        self.student_temperature = float(
+            temperature if student_temperature is None else student_temperature
+        )
+        self.teacher_temperature = float(
+            temperature if teacher_temperature is None else teacher_temperature
+        )
         for label in ("student_temperature", "teacher_temperature"):
             if not getattr(self, label) > 0:
                 raise UserError(f"listwise_kl: {label} must be > 0, got {getattr(self, label)}")
@@ -108,7 +120,9 @@ class ListwiseKL(ListLoss):
             from sentence_transformers.sparse_encoder import SparseEncoder
             from sentence_transformers.sparse_encoder.losses import SparseDistillKLDivLoss
 
-            st_class = SparseDistillKLDivLoss if isinstance(model, SparseEncoder) else DistillKLDivLoss
+            st_class = (
+                SparseDistillKLDivLoss if isinstance(model, SparseEncoder) else DistillKLDivLoss
+            )
             self.st_loss = st_class(
                 model,
                 similarity_fct=self.pairwise,
@@ -116,17 +130,31 @@ class ListwiseKL(ListLoss):
                 teacher_temperature=self.teacher_temperature,
             )
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None
+    ) -> Tensor:
         if self.st_loss is None:
             return super().compute_loss_from_embeddings(embeddings, labels)
         check_labels(labels, embeddings, self.name)
-        return self.st_loss.compute_loss_from_embeddings(embeddings, self.teacher_list(labels.float()))
+        return self.st_loss.compute_loss_from_embeddings(
+            embeddings, self.teacher_list(labels.float())
+        )
 
     def teacher_list(self, teacher_scores: Tensor) -> Tensor:
-        return teacher_scores if self.positive_margin is None else positive_first(teacher_scores, self.positive_margin)
+        return (
+            teacher_scores
+            if self.positive_margin is None
+            else positive_first(teacher_scores, self.positive_margin)
+        )
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
-        return listwise_kl(student_scores, self.teacher_list(teacher_scores), self.student_temperature, self.teacher_temperature, self.direction)
+        return listwise_kl(
+            student_scores,
+            self.teacher_list(teacher_scores),
+            self.student_temperature,
+            self.teacher_temperature,
+            self.direction,
+        )
 
     def get_config_dict(self) -> dict[str, Any]:
         return {

@@ -58,7 +58,9 @@ class MarginMSE(ListLoss):
         st_class = SparseMarginMSELoss if isinstance(model, SparseEncoder) else MarginMSELoss
         self.st_loss = st_class(model, similarity_fct=self.pairwise)
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None
+    ) -> Tensor:
         check_labels(labels, embeddings, self.name)
         return self.st_loss.compute_loss_from_embeddings(embeddings, labels.float())
 

@@ -31,7 +31,9 @@ def teacher_ranking(teacher_scores: Tensor) -> Tensor:
     return torch.cat([torch.zeros_like(negatives[:, :1]), negatives], dim=1)
 
 
-def plackett_luce(student_scores: Tensor, teacher_scores: Tensor, teacher_temperature: float = 1.0) -> Tensor:
+def plackett_luce(
+    student_scores: Tensor, teacher_scores: Tensor, teacher_temperature: float = 1.0
+) -> Tensor:
     """The formula above on (B, n + 1) score matrices."""
     check_scores(student_scores, teacher_scores)
     teacher_scores = teacher_scores.detach()
@@ -64,10 +66,18 @@ class PlackettLuce(ListLoss):
 
     name = "plackett_luce"
 
-    def __init__(self, model: nn.Module, teacher_temperature: float = 1.0, similarity: str = "model", scale: float = 1.0):
+    def __init__(
+        self,
+        model: nn.Module,
+        teacher_temperature: float = 1.0,
+        similarity: str = "model",
+        scale: float = 1.0,
+    ):
         super().__init__(model, similarity, scale)
         if not teacher_temperature > 0:
-            raise UserError(f"plackett_luce: teacher_temperature must be > 0, got {teacher_temperature}")
+            raise UserError(
+                f"plackett_luce: teacher_temperature must be > 0, got {teacher_temperature}"
+            )
         self.teacher_temperature = float(teacher_temperature)
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:

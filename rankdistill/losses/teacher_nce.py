@@ -26,14 +26,26 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import SIMILARITIES, ListLoss, Scaled, check_labels
 
 
-def teacher_nce(scores: Tensor, target_index: Tensor, teacher_scores: Tensor, temperature: float = 1.0,
-                excluded: Tensor | None = None) -> Tensor:
+def teacher_nce(
+    scores: Tensor,
+    target_index: Tensor,
+    teacher_scores: Tensor,
+    temperature: float = 1.0,
+    excluded: Tensor | None = None,
+) -> Tensor:
     """The formula above on a (B, M) score matrix: row b's list is columns `target_index[b]`
     (B, L) with teacher scores `teacher_scores[b]` (B, L); `excluded[b, m]` drops candidate m from
     row b's denominator (never a listed one)."""
-    if scores.ndim != 2 or target_index.ndim != 2 or target_index.shape != teacher_scores.shape or target_index.shape[0] != scores.shape[0]:
-        raise UserError(f"teacher_nce: scores {tuple(scores.shape)}, target_index {tuple(target_index.shape)} and teacher scores "
-                        f"{tuple(teacher_scores.shape)} do not match")
+    if (
+        scores.ndim != 2
+        or target_index.ndim != 2
+        or target_index.shape != teacher_scores.shape
+        or target_index.shape[0] != scores.shape[0]
+    ):
+        raise UserError(
+            f"teacher_nce: scores {tuple(scores.shape)}, target_index {tuple(target_index.shape)} and teacher scores "
+            f"{tuple(teacher_scores.shape)} do not match"
+        )
     if not temperature > 0:
         raise UserError(f"teacher_nce: temperature must be > 0, got {temperature}")
     if excluded is not None:
@@ -69,28 +81,44 @@ class TeacherNCE(ListLoss):
 
     name = "teacher_nce"
 
-    def __init__(self, model: nn.Module, temperature: float = 1.0, scale: float = 20.0, similarity: str = "model"):
+    def __init__(
+        self,
+        model: nn.Module,
+        temperature: float = 1.0,
+        scale: float = 20.0,
+        similarity: str = "model",
+    ):
         super().__init__(model, similarity, scale)
         if not temperature > 0:
             raise UserError(f"teacher_nce: temperature must be > 0, got {temperature}")
         self.temperature = float(temperature)
         self.matrix = Scaled(SIMILARITIES[self.similarity][1], self.scale)
 
-    def compute_loss_from_embeddings(self, embeddings: list[Tensor], labels: Tensor | None = None) -> Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[Tensor], labels: Tensor | None = None
+    ) -> Tensor:
         teacher = check_labels(labels, embeddings, self.name)
         query, candidates = embeddings[0], embeddings[1:]
         batch = query.shape[0]
-        scores = self.matrix(query, torch.cat(candidates, dim=0))  # columns: (candidate column, row) column-major
+        scores = self.matrix(
+            query, torch.cat(candidates, dim=0)
+        )  # columns: (candidate column, row) column-major
         rows = torch.arange(batch, device=query.device)
-        target_index = torch.stack([column * batch + rows for column in range(len(candidates))], dim=1)
+        target_index = torch.stack(
+            [column * batch + rows for column in range(len(candidates))], dim=1
+        )
         return teacher_nce(scores, target_index, teacher, self.temperature)
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
         """Over the row's own list only (no other candidates): the listwise cross-entropy."""
-        index = torch.arange(student_scores.shape[1], device=student_scores.device).expand_as(student_scores)
+        index = torch.arange(student_scores.shape[1], device=student_scores.device).expand_as(
+            student_scores
+        )
         return teacher_nce(student_scores, index, teacher_scores, self.temperature)
 
-    def corpus_loss(self, scores: Tensor, positions: Tensor, teacher: Tensor, masked: Tensor | None) -> Tensor:
+    def corpus_loss(
+        self, scores: Tensor, positions: Tensor, teacher: Tensor, masked: Tensor | None
+    ) -> Tensor:
         """Query-side training: `scores` (B, N) scaled against the whole corpus, `positions`
         (B, 1 + n) each row's list in it, `teacher` (B, 1 + n) its teacher scores."""
         return teacher_nce(scores, positions, teacher, self.temperature, masked)
@@ -100,4 +128,6 @@ class TeacherNCE(ListLoss):
 
     @property
     def citation(self) -> str:
-        return "Hinton, Vinyals, Dean. Distilling the Knowledge in a Neural Network. arXiv:1503.02531."
+        return (
+            "Hinton, Vinyals, Dean. Distilling the Knowledge in a Neural Network. arXiv:1503.02531."
+        )

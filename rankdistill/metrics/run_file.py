@@ -31,7 +31,11 @@ def read_trec_run(path: str | Path) -> Results:
             continue
         columns = line.split()
         if len(columns) != 6:
-            raise InputError(path, f"expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}", line_no)
+            raise InputError(
+                path,
+                f"expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}",
+                line_no,
+            )
         query_id, _, doc_id, _, score, _ = columns
         try:
             value = float(score)

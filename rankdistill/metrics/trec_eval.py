@@ -39,7 +39,10 @@ def drop_identical_ids(results: Results) -> Results:
 
 
 def truncate(results: Results, k: int) -> Results:
-    return {q: dict(sorted(hits.items(), key=lambda item: (-item[1], item[0]))[:k]) for q, hits in results.items()}
+    return {
+        q: dict(sorted(hits.items(), key=lambda item: (-item[1], item[0]))[:k])
+        for q, hits in results.items()
+    }
 
 
 def evaluate_run(
@@ -51,7 +54,11 @@ def evaluate_run(
     """Score `results` against `qrels`; every judged query counts, with 0 where it has no hits."""
     if ignore_identical_ids:
         results = drop_identical_ids(results)
-    judged = {q: docs for q, docs in qrels.items() if any(grade >= relevance_level for grade in docs.values())}
+    judged = {
+        q: docs
+        for q, docs in qrels.items()
+        if any(grade >= relevance_level for grade in docs.values())
+    }
     per_query: dict[str, dict[str, float]] = {q: {name: 0.0 for name in METRICS} for q in judged}
     groups: dict[int | None, list[str]] = {}
     for name, (_, _, cut) in METRICS.items():
@@ -62,9 +69,14 @@ def evaluate_run(
         if not run:
             continue
         measures = {METRICS[name][0] for name in names}
-        evaluator = pytrec_eval.RelevanceEvaluator(judged, measures, relevance_level=relevance_level)
+        evaluator = pytrec_eval.RelevanceEvaluator(
+            judged, measures, relevance_level=relevance_level
+        )
         for query_id, values in evaluator.evaluate(run).items():
             for name in names:
                 per_query[query_id][name] = float(values[METRICS[name][1]])
-    aggregate = {name: float(np.mean([v[name] for v in per_query.values()])) if per_query else 0.0 for name in METRICS}
+    aggregate = {
+        name: float(np.mean([v[name] for v in per_query.values()])) if per_query else 0.0
+        for name in METRICS
+    }
     return EvalResult(aggregate, per_query, len(per_query))

@@ -5,9 +5,16 @@ false negatives, and read and write the resulting JSONL training set. Without tr
 
 from rankdistill.mining.build import build_training_set
 from rankdistill.mining.candidates import Candidate, merge_rankings, mine_candidates, positive_ids
-from rankdistill.mining.generate import GeneratedQueries, generate_queries
 from rankdistill.mining.false_negatives import FalseNegativeControl, control_false_negatives
-from rankdistill.mining.records import Negative, Positive, TrainingRecord, meta_path, read_training_set, write_training_set
+from rankdistill.mining.generate import GeneratedQueries, generate_queries
+from rankdistill.mining.records import (
+    Negative,
+    Positive,
+    TrainingRecord,
+    meta_path,
+    read_training_set,
+    write_training_set,
+)
 from rankdistill.mining.sampling import SampledNegative, query_rng, sample_negatives
 
 __all__ = [

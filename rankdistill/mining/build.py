@@ -6,11 +6,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rankdistill.data.beir import BeirDataset
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
+from rankdistill.data.beir import BeirDataset
 from rankdistill.mining.candidates import mine_candidates, positive_ids
-from rankdistill.mining.false_negatives import Action, Reference, check_rules, control_false_negatives
+from rankdistill.mining.false_negatives import (
+    Action,
+    Reference,
+    check_rules,
+    control_false_negatives,
+)
 from rankdistill.mining.records import Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
 from rankdistill.store.scoring import score_on_every_rank
@@ -85,7 +90,9 @@ def build_training_set(
     counts = dict.fromkeys(COUNTS + (ACCEPT_COUNTS if accept_rank is not None else ()), 0)
     counts["queries"] = len(dataset.queries)
     shard = shard or Shard()
-    candidates = mine_candidates(dataset, retrievers, depth, batch_size, device, max_length, shard=shard)
+    candidates = mine_candidates(
+        dataset, retrievers, depth, batch_size, device, max_length, shard=shard
+    )
     plan: list[tuple[str, list[str], list[SampledNegative]]] = []
     for query_id in dataset.queries:
         judged = positive_ids(dataset.qrels.get(query_id, {}))
@@ -116,7 +123,9 @@ def build_training_set(
         for doc_id in [*positives, *(s.doc_id for s in sampled)]:
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(doc_id))
-    scores = score_on_every_rank(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info).tolist()
+    scores = score_on_every_rank(
+        teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info
+    ).tolist()
 
     records: list[TrainingRecord] = []
     at = 0
@@ -124,13 +133,19 @@ def build_training_set(
         pos_scores, at = scores[at : at + len(positives)], at + len(positives)
         neg_scores, at = scores[at : at + len(sampled)], at + len(sampled)
         if accept_rank is not None:
-            agreed = [i for i, score in enumerate(pos_scores) if sum(n > score for n in neg_scores) < accept_rank]
+            agreed = [
+                i
+                for i, score in enumerate(pos_scores)
+                if sum(n > score for n in neg_scores) < accept_rank
+            ]
             counts["positives_rejected"] += len(positives) - len(agreed)
             if not agreed:
                 counts["queries_rejected"] += 1
                 continue
             positives, pos_scores = [positives[i] for i in agreed], [pos_scores[i] for i in agreed]
-        control = control_false_negatives(pos_scores, neg_scores, fn_margin, fn_fraction, fn_action, fn_reference)
+        control = control_false_negatives(
+            pos_scores, neg_scores, fn_margin, fn_fraction, fn_action, fn_reference
+        )
         for key in ("suspected", "dropped", "relabelled"):
             counts[key] += control.counts[key]
         record_positives = [Positive(doc_id, score) for doc_id, score in zip(positives, pos_scores)]
@@ -139,14 +154,25 @@ def build_training_set(
             if decision == "relabel":
                 record_positives.append(Positive(negative.doc_id, score, relabelled=True))
             elif decision == "keep":
-                negatives.append(Negative(negative.doc_id, score, negative.how, negative.prob, negative.ranks))
+                negatives.append(
+                    Negative(negative.doc_id, score, negative.how, negative.prob, negative.ranks)
+                )
                 counts[f"negatives_{negative.how}"] += 1
         if not negatives:
             counts["queries_without_negatives"] += 1
             continue
         counts["positives"] += len(record_positives)
         counts["negatives"] += len(negatives)
-        records.append(TrainingRecord(query_id, dataset.queries[query_id], record_positives, negatives, teacher.fingerprint, score_scale(teacher)))
+        records.append(
+            TrainingRecord(
+                query_id,
+                dataset.queries[query_id],
+                record_positives,
+                negatives,
+                teacher.fingerprint,
+                score_scale(teacher),
+            )
+        )
     counts["records"] = len(records)
     log.info("training set for %s/%s: %s", dataset.name, dataset.split, counts)
     return records, counts

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from rankdistill.data.beir import BeirDataset
-from rankdistill.data.resolve import dataset_info
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
+from rankdistill.data.beir import BeirDataset
+from rankdistill.data.resolve import dataset_info
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval import build_retriever
 
@@ -38,7 +38,9 @@ def positive_ids(judged: dict[str, int]) -> list[str]:
     return [doc_id for doc_id, grade in judged.items() if grade > 0]
 
 
-def merge_rankings(rankings: dict[str, list[str]], exclude: Collection[str] = ()) -> list[Candidate]:
+def merge_rankings(
+    rankings: dict[str, list[str]], exclude: Collection[str] = ()
+) -> list[Candidate]:
     """The union of several ranked lists ({spec: doc ids, best first}) without `exclude`,
     ordered by best rank, ties broken by the order of the retrievers."""
     merged: dict[str, Candidate] = {}
@@ -47,7 +49,9 @@ def merge_rankings(rankings: dict[str, list[str]], exclude: Collection[str] = ()
         for spec, docs in rankings.items():
             if position < len(docs) and docs[position] not in exclude:
                 # A doc is inserted at its best position, so insertion order is the merged order.
-                merged.setdefault(docs[position], Candidate(docs[position])).ranks[spec] = position + 1
+                merged.setdefault(docs[position], Candidate(docs[position])).ranks[spec] = (
+                    position + 1
+                )
     return list(merged.values())
 
 
@@ -75,7 +79,13 @@ def mine_candidates(
     mine = {query_id: dataset.queries[query_id] for query_id in shard.part(list(dataset.queries))}
     mined: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in mine}
     for spec in retrievers:
-        log.info("mining candidates with %s on %s/%s (%d queries)", spec, dataset.name, dataset.split, len(mine))
+        log.info(
+            "mining candidates with %s on %s/%s (%d queries)",
+            spec,
+            dataset.name,
+            dataset.split,
+            len(mine),
+        )
         retriever = build_retriever(spec, EncodingSettings(batch_size, max_length, device))
         retriever.index(dataset.corpus)
         for query_id, hits in retriever.search(mine, depth).items():

@@ -43,9 +43,13 @@ class FalseNegativeControl:
 def check_rules(fraction: float | None, action: str, reference: str = "lowest") -> None:
     """A UserError for settings no query could use (checked before any teacher time is spent)."""
     if action not in ACTIONS:
-        raise UserError(f"unknown false-negative action {action!r}: expected one of {', '.join(ACTIONS)}")
+        raise UserError(
+            f"unknown false-negative action {action!r}: expected one of {', '.join(ACTIONS)}"
+        )
     if reference not in REFERENCES:
-        raise UserError(f"unknown false-negative reference {reference!r}: expected one of {', '.join(REFERENCES)}")
+        raise UserError(
+            f"unknown false-negative reference {reference!r}: expected one of {', '.join(REFERENCES)}"
+        )
     if fraction is not None and not fraction > 0:
         raise UserError(f"false-negative fraction must be > 0, got {fraction}")
 

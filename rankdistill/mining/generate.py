@@ -32,11 +32,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rankdistill.core.atomic import atomic_write, atomic_write_json
-from rankdistill.data.beir import jsonl_records
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import InputError, UserError
-from rankdistill.mining.generators import Document, GeneratorSpec, build_generator, parse_generator_spec
 from rankdistill.core.provenance import provenance
+from rankdistill.data.beir import jsonl_records
+from rankdistill.mining.generators import (
+    Document,
+    GeneratorSpec,
+    build_generator,
+    parse_generator_spec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,26 +87,49 @@ def generate_queries(
         raise UserError(f"chunk size must be >= 1, got {chunk_size}")
     folder, shard = Path(folder), shard or Shard()
     sampled = sample_documents(list(corpus), documents, seed)
-    settings = {"generator": spec.canonical, "seed": seed, "documents": documents, "sampled": len(sampled), "chunk_size": chunk_size,
-                "sample_sha256": hashlib.sha256("\n".join(sampled).encode()).hexdigest()}
+    settings = {
+        "generator": spec.canonical,
+        "seed": seed,
+        "documents": documents,
+        "sampled": len(sampled),
+        "chunk_size": chunk_size,
+        "sample_sha256": hashlib.sha256("\n".join(sampled).encode()).hexdigest(),
+    }
     record = folder / RECORD
     if record.is_file():
         done = json.loads(record.read_text(encoding="utf-8"))
         if done.get("settings") == settings:
             return GeneratedQueries(folder, done["counts"]["queries"], done["counts"])
-        raise UserError(f"{folder}: holds queries generated under other settings ({done.get('settings')}); choose another folder")
+        raise UserError(
+            f"{folder}: holds queries generated under other settings ({done.get('settings')}); choose another folder"
+        )
     chunks = [sampled[i : i + chunk_size] for i in range(0, len(sampled), chunk_size)]
-    mine = [i for i in shard.part(range(len(chunks))) if not _chunk_done(folder, i, chunks[i], settings)]
+    mine = [
+        i for i in shard.part(range(len(chunks))) if not _chunk_done(folder, i, chunks[i], settings)
+    ]
     if mine:
         model = build_generator(spec, corpus, source)
         for i in mine:
             ids = chunks[i]
             made = model.generate([(doc_id, corpus[doc_id]) for doc_id in ids], seed)
             queries = _checked(ids, made, spec, source)
-            atomic_write_json(folder / CHUNKS / f"{i:05d}.json", {"settings": settings, "chunk": i, "documents": ids, "queries": queries})
-            log.info("generated chunk %d/%d: %d queries", i + 1, len(chunks), sum(len(q) for q in queries))
+            atomic_write_json(
+                folder / CHUNKS / f"{i:05d}.json",
+                {"settings": settings, "chunk": i, "documents": ids, "queries": queries},
+            )
+            log.info(
+                "generated chunk %d/%d: %d queries",
+                i + 1,
+                len(chunks),
+                sum(len(q) for q in queries),
+            )
     shard.barrier()
-    counts = {"documents": len(sampled), "documents_skipped": 0, "queries": 0, "duplicates_dropped": 0}
+    counts = {
+        "documents": len(sampled),
+        "documents_skipped": 0,
+        "queries": 0,
+        "duplicates_dropped": 0,
+    }
     if shard.is_main:
         merged: list[tuple[str, str, str]] = []
         for i, ids in enumerate(chunks):
@@ -113,10 +141,20 @@ def generate_queries(
                 merged.extend((query_id(doc_id, j), doc_id, text) for j, text in enumerate(unique))
         counts["queries"] = len(merged)
         if not merged:
-            raise UserError(f"{source}: generator {spec.canonical!r} made no query from the {len(sampled)} sampled documents")
+            raise UserError(
+                f"{source}: generator {spec.canonical!r} made no query from the {len(sampled)} sampled documents"
+            )
         write_generated(folder, merged)
-        atomic_write_json(record, {"settings": settings, "source": source, "counts": counts, "provenance": provenance()})
-        log.info("generated %d queries from %d documents with %s", counts["queries"], len(sampled), spec.canonical)
+        atomic_write_json(
+            record,
+            {"settings": settings, "source": source, "counts": counts, "provenance": provenance()},
+        )
+        log.info(
+            "generated %d queries from %d documents with %s",
+            counts["queries"],
+            len(sampled),
+            spec.canonical,
+        )
     shard.barrier()
     done = json.loads(record.read_text(encoding="utf-8"))
     return GeneratedQueries(folder, done["counts"]["queries"], done["counts"])
@@ -144,21 +182,32 @@ def _chunk_done(folder: Path, i: int, ids: list[str], settings: dict[str, Any]) 
         return False
     chunk = json.loads(path.read_text(encoding="utf-8"))
     if chunk.get("settings") != settings or chunk.get("documents") != ids:
-        raise UserError(f"{path}: a chunk generated under other settings ({chunk.get('settings')}); choose another folder")
+        raise UserError(
+            f"{path}: a chunk generated under other settings ({chunk.get('settings')}); choose another folder"
+        )
     return True
 
 
-def _checked(ids: list[str], made: list[list[str]], spec: GeneratorSpec, source: str) -> list[list[str]]:
+def _checked(
+    ids: list[str], made: list[list[str]], spec: GeneratorSpec, source: str
+) -> list[list[str]]:
     """The generator's queries, each stripped; an empty one is an InputError at its document."""
     if len(made) != len(ids):
-        raise RuntimeError(f"generator {spec.canonical!r} returned {len(made)} lists for {len(ids)} documents")
+        raise RuntimeError(
+            f"generator {spec.canonical!r} returned {len(made)} lists for {len(ids)} documents"
+        )
     checked = []
     for doc_id, queries in zip(ids, made):
         for j, text in enumerate(queries):
             if not text.strip():
                 path, line = locate_document(source, doc_id)
-                raise InputError(path, f"generator {spec.canonical!r} made an empty query (query {j + 1} of {len(queries)}) "
-                                       f"from document {doc_id!r}", line, "_id")
+                raise InputError(
+                    path,
+                    f"generator {spec.canonical!r} made an empty query (query {j + 1} of {len(queries)}) "
+                    f"from document {doc_id!r}",
+                    line,
+                    "_id",
+                )
         checked.append([" ".join(text.split()) for text in queries])
     return checked
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from rankdistill.core.atomic import atomic_write, atomic_write_json
-from rankdistill.data.beir import check_encodable, jsonl_records
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.provenance import provenance
+from rankdistill.data.beir import check_encodable, jsonl_records
 
 HOWS = ("top", "random")
 
@@ -52,7 +52,9 @@ class TrainingRecord:
     positives: list[Positive]
     negatives: list[Negative]
     teacher: str
-    teacher_scale: str | None = None  # the teacher's declared score scale (rankdistill.teachers.base.SCALES)
+    teacher_scale: str | None = (
+        None  # the teacher's declared score scale (rankdistill.teachers.base.SCALES)
+    )
 
     def to_json(self) -> dict[str, Any]:
         positives = []
@@ -62,10 +64,22 @@ class TrainingRecord:
                 entry["relabelled"] = True
             positives.append(entry)
         negatives = [
-            {"doc_id": n.doc_id, "score": float(n.score), "how": n.how, "prob": float(n.prob), "ranks": dict(n.ranks)}
+            {
+                "doc_id": n.doc_id,
+                "score": float(n.score),
+                "how": n.how,
+                "prob": float(n.prob),
+                "ranks": dict(n.ranks),
+            }
             for n in self.negatives
         ]
-        line = {"query_id": self.query_id, "query": self.query, "positives": positives, "negatives": negatives, "teacher": self.teacher}
+        line = {
+            "query_id": self.query_id,
+            "query": self.query,
+            "positives": positives,
+            "negatives": negatives,
+            "teacher": self.teacher,
+        }
         if self.teacher_scale is not None:
             line["teacher_scale"] = self.teacher_scale
         return line
@@ -76,19 +90,25 @@ def meta_path(path: str | Path) -> Path:
     return Path(f"{path}.meta.json")
 
 
-def write_training_set(path: str | Path, records: list[TrainingRecord], meta: dict[str, Any]) -> Path:
+def write_training_set(
+    path: str | Path, records: list[TrainingRecord], meta: dict[str, Any]
+) -> Path:
     """Write the JSONL atomically, then its sidecar (so a sidecar means a complete file)."""
     path = Path(path)
     for record in records:
         if not record.negatives:
-            raise UserError(f"training record for query {record.query_id!r} has no negatives: leave the query out")
+            raise UserError(
+                f"training record for query {record.query_id!r} has no negatives: leave the query out"
+            )
 
     def write(handle: IO[str]) -> None:
         for record in records:
             handle.write(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False) + "\n")
 
     atomic_write(path, write)
-    atomic_write_json(meta_path(path), {**meta, "records": len(records), "provenance": provenance()})
+    atomic_write_json(
+        meta_path(path), {**meta, "records": len(records), "provenance": provenance()}
+    )
     return path
 
 
@@ -103,7 +123,12 @@ def iter_training_set(path: str | Path) -> Iterator[TrainingRecord]:
     for line_no, data in jsonl_records(path):
         record = _Line(path, line_no).record(data)
         if record.query_id in first_seen:
-            raise InputError(path, f"duplicate query id {record.query_id!r} (first on line {first_seen[record.query_id]})", line_no, "query_id")
+            raise InputError(
+                path,
+                f"duplicate query id {record.query_id!r} (first on line {first_seen[record.query_id]})",
+                line_no,
+                "query_id",
+            )
         first_seen[record.query_id] = line_no
         yield record
 
@@ -156,11 +181,15 @@ class _Line:
         if not negatives:
             self.fail("negatives", "empty: every record needs at least one negative")
         scale = self.text(data, "teacher_scale") if "teacher_scale" in data else None
-        return TrainingRecord(query_id, query, positives, negatives, self.text(data, "teacher"), scale)
+        return TrainingRecord(
+            query_id, query, positives, negatives, self.text(data, "teacher"), scale
+        )
 
     def positive(self, where: str, p: dict) -> Positive:
         doc_id, score = self.text(p, "doc_id", where), self.number(p, "score", where)
-        relabelled = self.get(p, "relabelled", where, bool, "true or false") if "relabelled" in p else False
+        relabelled = (
+            self.get(p, "relabelled", where, bool, "true or false") if "relabelled" in p else False
+        )
         return Positive(doc_id, score, relabelled)
 
     def negative(self, where: str, n: dict) -> Negative:

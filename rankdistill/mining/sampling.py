@@ -54,7 +54,9 @@ def sample_negatives(
     from all remaining ones (all of them, with probability 1.0, if there are no more).
     """
     if min(n_top, n_random, skip_top) < 0 or top_depth < 1:
-        raise UserError(f"n_top, n_random and skip_top must be >= 0 and top_depth >= 1, got {n_top}, {n_random}, {skip_top}, {top_depth}")
+        raise UserError(
+            f"n_top, n_random and skip_top must be >= 0 and top_depth >= 1, got {n_top}, {n_random}, {skip_top}, {top_depth}"
+        )
     if seed < 0:
         raise UserError(f"seed must be >= 0, got {seed}")
     eligible = [c for c in candidates if c.doc_id not in positives and c.best_rank > skip_top]
@@ -66,5 +68,8 @@ def sample_negatives(
         take = min(n_random, len(pool))
         prob = take / len(pool)
         picks = np.sort(query_rng(seed, query_id).choice(len(pool), size=take, replace=False))
-        sampled += [SampledNegative(pool[i].doc_id, "random", prob, dict(pool[i].ranks)) for i in picks.tolist()]
+        sampled += [
+            SampledNegative(pool[i].doc_id, "random", prob, dict(pool[i].ranks))
+            for i in picks.tolist()
+        ]
     return sampled

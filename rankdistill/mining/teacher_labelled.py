@@ -35,8 +35,18 @@ from rankdistill.teachers.base import Teacher, score_scale
 
 log = logging.getLogger(__name__)
 
-COUNTS = ("queries", "queries_without_negatives", "records", "positives", "negatives", "negatives_top", "negatives_random",
-          "candidates_scored", "judged_queries", "judged_positives_lifted")
+COUNTS = (
+    "queries",
+    "queries_without_negatives",
+    "records",
+    "positives",
+    "negatives",
+    "negatives_top",
+    "negatives_random",
+    "candidates_scored",
+    "judged_queries",
+    "judged_positives_lifted",
+)
 # how far above its list's best teacher score a judged positive is put: with teacher_nce's
 # temperature 0.5 over summed z-scores, e^(1/0.5) = 7.4 times the mass of the teacher's first
 JUDGED_MARGIN = 1.0
@@ -70,19 +80,41 @@ def teacher_labelled_set(
     shard = shard or Shard()
     counts = dict.fromkeys(COUNTS, 0)
     counts["queries"] = len(dataset.queries)
-    unjudged = BeirDataset(dataset.name, dataset.path, dataset.split, dataset.corpus, dataset.queries, {})
-    candidates = mine_candidates(unjudged, retrievers, depth, batch_size, device, max_length, keep_positives=True, shard=shard)
-    judged_positives = {q: positive_ids(docs) for q, docs in (judged or {}).items() if q in candidates and positive_ids(docs)}
-    for query_id, wanted in judged_positives.items():  # the teacher scores a judged positive no retriever found too
+    unjudged = BeirDataset(
+        dataset.name, dataset.path, dataset.split, dataset.corpus, dataset.queries, {}
+    )
+    candidates = mine_candidates(
+        unjudged,
+        retrievers,
+        depth,
+        batch_size,
+        device,
+        max_length,
+        keep_positives=True,
+        shard=shard,
+    )
+    judged_positives = {
+        q: positive_ids(docs)
+        for q, docs in (judged or {}).items()
+        if q in candidates and positive_ids(docs)
+    }
+    for (
+        query_id,
+        wanted,
+    ) in judged_positives.items():  # the teacher scores a judged positive no retriever found too
         listed = {c.doc_id for c in candidates[query_id]}
-        candidates[query_id] += [Candidate(d) for d in wanted if d not in listed and d in dataset.corpus]
+        candidates[query_id] += [
+            Candidate(d) for d in wanted if d not in listed and d in dataset.corpus
+        ]
     queries, docs = [], []
     for query_id, found in candidates.items():
         for candidate in found:
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(candidate.doc_id))
     counts["candidates_scored"] = len(docs)
-    scores = score_on_every_rank(teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info).tolist()
+    scores = score_on_every_rank(
+        teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info
+    ).tolist()
 
     records: list[TrainingRecord] = []
     at = 0
@@ -92,17 +124,34 @@ def teacher_labelled_set(
         order = sorted(range(len(found)), key=lambda i: -scored[i])
         chosen, rest = order[:positives], order[positives:]
         wanted = set(judged_positives.get(query_id, ()))
-        is_judged = any(candidate.doc_id in wanted for candidate in found)  # not if no judged positive is in the corpus
+        is_judged = any(
+            candidate.doc_id in wanted for candidate in found
+        )  # not if no judged positive is in the corpus
         if is_judged:
-            chosen, rest = [i for i in order if found[i].doc_id in wanted], [i for i in order if found[i].doc_id not in wanted]
+            chosen, rest = (
+                [i for i in order if found[i].doc_id in wanted],
+                [i for i in order if found[i].doc_id not in wanted],
+            )
             counts["judged_queries"] += 1
         top, pool = rest[:n_top], rest[n_top:]
-        negatives = [Negative(found[i].doc_id, scored[i], "top", 1.0, dict(found[i].ranks)) for i in top]
+        negatives = [
+            Negative(found[i].doc_id, scored[i], "top", 1.0, dict(found[i].ranks)) for i in top
+        ]
         if n_random and pool:
             take = min(n_random, len(pool))
-            picks = sorted(query_rng(seed, query_id).choice(len(pool), size=take, replace=False).tolist())
-            negatives += [Negative(found[pool[j]].doc_id, scored[pool[j]], "random", take / len(pool), dict(found[pool[j]].ranks))
-                          for j in picks]
+            picks = sorted(
+                query_rng(seed, query_id).choice(len(pool), size=take, replace=False).tolist()
+            )
+            negatives += [
+                Negative(
+                    found[pool[j]].doc_id,
+                    scored[pool[j]],
+                    "random",
+                    take / len(pool),
+                    dict(found[pool[j]].ranks),
+                )
+                for j in picks
+            ]
         if not negatives:
             counts["queries_without_negatives"] += 1
             continue
@@ -115,9 +164,16 @@ def teacher_labelled_set(
             floor = max(n.score for n in negatives) + JUDGED_MARGIN
             counts["judged_positives_lifted"] += sum(score < floor for score in positive_scores)
             positive_scores = [max(score, floor) for score in positive_scores]
-        records.append(TrainingRecord(query_id, dataset.queries[query_id],
-                                      [Positive(found[i].doc_id, score) for i, score in zip(chosen, positive_scores)],
-                                      negatives, teacher.fingerprint, score_scale(teacher)))
+        records.append(
+            TrainingRecord(
+                query_id,
+                dataset.queries[query_id],
+                [Positive(found[i].doc_id, score) for i, score in zip(chosen, positive_scores)],
+                negatives,
+                teacher.fingerprint,
+                score_scale(teacher),
+            )
+        )
     counts["records"] = len(records)
     log.info("teacher-labelled training set for %s/%s: %s", dataset.name, dataset.split, counts)
     return records, counts

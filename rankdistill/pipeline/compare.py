@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from rankdistill.core.errors import UserError
+from rankdistill.evaluation.significance import compare, paired_values
 from rankdistill.metrics import METRICS
 from rankdistill.pipeline.report import MAIN_METRIC
-from rankdistill.evaluation.significance import compare, paired_values
 
 
 @dataclass
@@ -43,13 +43,21 @@ def load_run(folder: str | Path, dataset: str | None = None) -> RunSystems:
 
 def student_system(run: RunSystems) -> str:
     for name in run.systems:
-        if name.startswith("student (") or name == "student" or name.startswith("student rerank of "):  # a cross-encoder student
+        if (
+            name.startswith("student (")
+            or name == "student"
+            or name.startswith("student rerank of ")
+        ):  # a cross-encoder student
             return name
     raise UserError(f"run {run.run} has no student; name the reference system as RUN:SYSTEM")
 
 
 def compare_runs(
-    folders: list[str], reference: str | None = None, include: tuple[str, ...] = ("student",), dataset: str | None = None, seed: int = 13
+    folders: list[str],
+    reference: str | None = None,
+    include: tuple[str, ...] = ("student",),
+    dataset: str | None = None,
+    seed: int = 13,
 ) -> str:
     """The markdown table described above."""
     runs = [load_run(f, dataset) for f in folders]
@@ -57,10 +65,24 @@ def compare_runs(
     ref_run = load_run(ref_folder, dataset or runs[0].dataset)
     ref_system = ref_system or student_system(ref_run)
     if ref_system not in ref_run.systems:
-        raise UserError(f"{ref_folder}: no system {ref_system!r} (has: {', '.join(ref_run.systems)})")
+        raise UserError(
+            f"{ref_folder}: no system {ref_system!r} (has: {', '.join(ref_run.systems)})"
+        )
     ref_per_query = ref_run.systems[ref_system]["per_query"]
-    head = ["run", "system", *METRICS, f"vs {ref_run.run}: {ref_system} ({MAIN_METRIC})", "wins / losses / ties", "randomisation p"]
-    lines = [f"{ref_run.dataset}, reference {ref_run.run}: {ref_system}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = [
+        "run",
+        "system",
+        *METRICS,
+        f"vs {ref_run.run}: {ref_system} ({MAIN_METRIC})",
+        "wins / losses / ties",
+        "randomisation p",
+    ]
+    lines = [
+        f"{ref_run.dataset}, reference {ref_run.run}: {ref_system}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     shown: set[tuple[str, str]] = set()
     for run in runs:
         for name, system in run.systems.items():
@@ -76,6 +98,10 @@ def compare_runs(
             else:
                 x, y = paired_values(system["per_query"], ref_per_query, MAIN_METRIC)
                 c = compare(x, y, seed)
-                row += [f"{c['delta']:+.4f}", f"{c['wins']} / {c['losses']} / {c['ties']}", f"{c['randomisation_p']:.3g}"]
+                row += [
+                    f"{c['delta']:+.4f}",
+                    f"{c['wins']} / {c['losses']} / {c['ties']}",
+                    f"{c['randomisation_p']:.3g}",
+                ]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

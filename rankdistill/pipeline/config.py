@@ -30,13 +30,20 @@ from typing import Any
 
 import yaml
 
-from rankdistill.core.config import RunConfig, build_dataclass, checked, compose_yaml, field_line, node_line
+from rankdistill.core.config import (
+    RunConfig,
+    build_dataclass,
+    checked,
+    compose_yaml,
+    field_line,
+    node_line,
+)
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.hardware import PRECISIONS
 from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
+from rankdistill.retrieval.exported import BACKENDS
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
 from rankdistill.training.teacher import TeacherTrainingConfig
-from rankdistill.retrieval.exported import BACKENDS
 
 TRAINED = "trained"  # `cross-encoder:trained` names the teacher the run trains
 
@@ -56,8 +63,12 @@ GENERATED_ACCEPT_RANK = 3
 class GenerateSection:
     """Pseudo-queries for `mine.queries: generated`: the run's generate stage, before mine."""
 
-    generator: str = checked("", nonempty=True)  # a spec: title | span | keywords | doc2query:MODEL, with ?key=value settings
-    documents: int | None = checked(None, ge=1)  # documents drawn from the corpus (seeded); None: all of them
+    generator: str = checked(
+        "", nonempty=True
+    )  # a spec: title | span | keywords | doc2query:MODEL, with ?key=value settings
+    documents: int | None = checked(
+        None, ge=1
+    )  # documents drawn from the corpus (seeded); None: all of them
     seed: int | None = checked(None, ge=0)  # None: the run's seed
     chunk_size: int = checked(256, ge=1)  # documents per resumable chunk (and per rank's share)
 
@@ -106,7 +117,11 @@ class MineSection:
 
     def accept(self) -> int | None:
         """The accept rank in force."""
-        return GENERATED_ACCEPT_RANK if self.accept_rank is None and self.generated() else self.accept_rank
+        return (
+            GENERATED_ACCEPT_RANK
+            if self.accept_rank is None and self.generated()
+            else self.accept_rank
+        )
 
 
 @dataclass
@@ -114,8 +129,12 @@ class IndexSection:
     spec: str = checked("Flat", nonempty=True)
     batch_size: int = checked(32, ge=1)
     max_length: int | None = checked(None, ge=1)
-    precision: str = checked("auto", choices=PRECISIONS)  # the corpus (and queries at search): auto | float32 | bf16 | fp16 (`bf16` alias)
-    backend: str = checked("auto", choices=BACKENDS)  # dense students: auto | torch | onnx | onnx-int8 | openvino
+    precision: str = checked(
+        "auto", choices=PRECISIONS
+    )  # the corpus (and queries at search): auto | float32 | bf16 | fp16 (`bf16` alias)
+    backend: str = checked(
+        "auto", choices=BACKENDS
+    )  # dense students: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
@@ -126,7 +145,9 @@ class PipelineConfig(RunConfig):
     generate: GenerateSection | None = None
     train: Any = None  # a rankdistill.training.TrainConfig (its `data` is filled by the run)
     index: IndexSection = field(default_factory=IndexSection)
-    rerank_depth: int = checked(100, ge=0)  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
+    rerank_depth: int = checked(
+        100, ge=0
+    )  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:
@@ -138,25 +159,46 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         raise InputError(path, "expected a mapping")
     train_nodes = [(k, v) for k, v in root.value if k.value == "train"]
     # `expected` and `tolerance` belong to regression configs (rankdistill/pipeline/regression.py)
-    root.value = [(k, v) for k, v in root.value if k.value not in ("train", "expected", "tolerance")]
+    root.value = [
+        (k, v) for k, v in root.value if k.value not in ("train", "expected", "tolerance")
+    ]
     config = build_dataclass(PipelineConfig, root, "", path)
     if config.teacher is not None:
         if not config.teacher.members:  # the section given without a members key
-            raise InputError(path, "name at least one teacher", field_line(path, "teacher"), "teacher.members")
-        check_members(config.teacher.members, path, "teacher.members", allow_trained=config.teacher.train is not None)
+            raise InputError(
+                path, "name at least one teacher", field_line(path, "teacher"), "teacher.members"
+            )
+        check_members(
+            config.teacher.members,
+            path,
+            "teacher.members",
+            allow_trained=config.teacher.train is not None,
+        )
     check_generate(config, path)
     if train_nodes:
         key, node = train_nodes[-1]
         if not isinstance(node, yaml.MappingNode):
             raise InputError(path, "expected a mapping", node_line(node), "train")
         train: TrainConfig = train_config_from_node(node, path, "train")
-        if train.student.distill == "embeddings":  # the teacher is train.student.teacher: no scores, no mining
+        if (
+            train.student.distill == "embeddings"
+        ):  # the teacher is train.student.teacher: no scores, no mining
             if config.teacher is not None:
-                raise InputError(path, "an embedding-distillation run has no score teacher: its teacher is train.student.teacher",
-                                 field_line(path, "teacher"), "teacher")
+                raise InputError(
+                    path,
+                    "an embedding-distillation run has no score teacher: its teacher is train.student.teacher",
+                    field_line(path, "teacher"),
+                    "teacher",
+                )
         elif config.teacher is None:
-            raise InputError(path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train")
-        train.data.dataset, train.data.split, train.data.training_set = config.dataset, training_split(config), "(mine stage)"
+            raise InputError(
+                path, "a student needs a teacher: add a 'teacher' section", node_line(key), "train"
+            )
+        train.data.dataset, train.data.split, train.data.training_set = (
+            config.dataset,
+            training_split(config),
+            "(mine stage)",
+        )
         train.data.keep_split_queries = config.mine.queries == "both"
         train.data.judged = not config.mine.label_free()
         train.seed, train.data_root = config.seed, config.data_root
@@ -181,28 +223,69 @@ def check_generate(config: PipelineConfig, path: Path) -> None:
     from rankdistill.mining.generators import parse_generator_spec
 
     source = config.mine.queries
-    if source not in QUERIES[:-1] and not (source.startswith("file:") and len(source) > len("file:")):
-        raise InputError(path, f"expected one of {', '.join(QUERIES)}, got {source!r}", field_line(path, "mine.queries"), "mine.queries")
+    if source not in QUERIES[:-1] and not (
+        source.startswith("file:") and len(source) > len("file:")
+    ):
+        raise InputError(
+            path,
+            f"expected one of {', '.join(QUERIES)}, got {source!r}",
+            field_line(path, "mine.queries"),
+            "mine.queries",
+        )
     if config.mine.judged_queries is not None and config.mine.generated():
-        raise InputError(path, f"'mine.judged_queries' is a budget of judged queries of 'mine.split', not of 'mine.queries: {source}'",
-                         field_line(path, "mine.judged_queries"), "mine.judged_queries")
+        raise InputError(
+            path,
+            f"'mine.judged_queries' is a budget of judged queries of 'mine.split', not of 'mine.queries: {source}'",
+            field_line(path, "mine.judged_queries"),
+            "mine.judged_queries",
+        )
     if config.mine.label_free():
         if config.generate is not None:
-            raise InputError(path, f"a 'generate' section is not used with 'mine.queries: {source}'", field_line(path, "generate"), "generate")
+            raise InputError(
+                path,
+                f"a 'generate' section is not used with 'mine.queries: {source}'",
+                field_line(path, "generate"),
+                "generate",
+            )
         if config.teacher is not None and config.teacher.train is not None:
-            raise InputError(path, f"'mine.queries: {source}' has no judgements to train a teacher on: drop 'teacher.train'",
-                             field_line(path, "teacher.train"), "teacher.train")
+            raise InputError(
+                path,
+                f"'mine.queries: {source}' has no judgements to train a teacher on: drop 'teacher.train'",
+                field_line(path, "teacher.train"),
+                "teacher.train",
+            )
         return
     if config.mine.generated() and config.generate is None:
-        raise InputError(path, "generated queries need a 'generate' section (generator, documents, seed)",
-                         field_line(path, "mine.queries"), "mine.queries")
-    if config.mine.generated() and config.teacher is not None and config.teacher.train is not None and config.teacher.train.folds > 1:
-        raise InputError(path, f"'mine.queries: {config.mine.queries}' cannot be used with a cross-fitted teacher (teacher.train.folds > 1): "
-                         "its folds split the judged training queries only", field_line(path, "mine.queries"), "mine.queries")
+        raise InputError(
+            path,
+            "generated queries need a 'generate' section (generator, documents, seed)",
+            field_line(path, "mine.queries"),
+            "mine.queries",
+        )
+    if (
+        config.mine.generated()
+        and config.teacher is not None
+        and config.teacher.train is not None
+        and config.teacher.train.folds > 1
+    ):
+        raise InputError(
+            path,
+            f"'mine.queries: {config.mine.queries}' cannot be used with a cross-fitted teacher (teacher.train.folds > 1): "
+            "its folds split the judged training queries only",
+            field_line(path, "mine.queries"),
+            "mine.queries",
+        )
     if config.generate is not None:
         if config.mine.queries == "split":
-            raise InputError(path, "a 'generate' section is used only with 'mine.queries: generated' or 'both'", field_line(path, "generate"), "generate")
+            raise InputError(
+                path,
+                "a 'generate' section is used only with 'mine.queries: generated' or 'both'",
+                field_line(path, "generate"),
+                "generate",
+            )
         try:
             parse_generator_spec(config.generate.generator)
         except UserError as exc:
-            raise InputError(path, str(exc), field_line(path, "generate.generator"), "generate.generator") from None
+            raise InputError(
+                path, str(exc), field_line(path, "generate.generator"), "generate.generator"
+            ) from None

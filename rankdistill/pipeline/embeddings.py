@@ -21,7 +21,9 @@ SAMPLE_SEED = 0  # the alignment texts' sample: the same for every seed of a con
 KL_DOCUMENTS = 100_000  # document_kl's softmax runs over at most this many of the teacher's document vectors (a fixed sample)
 
 
-def teacher_targets(config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32) -> tuple[list[str], np.ndarray, dict[str, Any], dict[str, int]]:
+def teacher_targets(
+    config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32
+) -> tuple[list[str], np.ndarray, dict[str, Any], dict[str, int]]:
     """(texts, teacher vectors row for row, the teacher encoder's record, texts per kind).
 
     `student.max_texts` keeps a sample of all the texts drawn with a fixed seed (SAMPLE_SEED, not
@@ -45,19 +47,47 @@ def teacher_targets(config: TrainConfig, cache_root: str | Path, precision: str 
         if not rows:
             continue
         if kind == "documents":
-            vectors, record = encode_cached(student.teacher, ids, kind_texts, cache_root, student.teacher_max_length, batch_size, precision)
+            vectors, record = encode_cached(
+                student.teacher,
+                ids,
+                kind_texts,
+                cache_root,
+                student.teacher_max_length,
+                batch_size,
+                precision,
+            )
             vectors = vectors[rows]
         else:
-            vectors, record = encode_cached(student.teacher, [ids[i] for i in rows], [kind_texts[i] for i in rows], cache_root,
-                                            student.teacher_max_length, batch_size, precision)
+            vectors, record = encode_cached(
+                student.teacher,
+                [ids[i] for i in rows],
+                [kind_texts[i] for i in rows],
+                cache_root,
+                student.teacher_max_length,
+                batch_size,
+                precision,
+            )
         texts += [kind_texts[i] for i in rows]
         blocks.append(vectors)
         kinds[kind] = len(rows)
-    teacher = {key: record[key] for key in ("name", "weights_sha256", "max_length", "normalized", "precision", "backend", "dimension")}
+    teacher = {
+        key: record[key]
+        for key in (
+            "name",
+            "weights_sha256",
+            "max_length",
+            "normalized",
+            "precision",
+            "backend",
+            "dimension",
+        )
+    }
     return texts, np.concatenate(blocks), teacher, kinds
 
 
-def teacher_documents(config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32) -> np.ndarray:
+def teacher_documents(
+    config: TrainConfig, cache_root: str | Path, precision: str = "auto", batch_size: int = 32
+) -> np.ndarray:
     """The teacher's vectors of the corpus (at most KL_DOCUMENTS of them, a fixed sample): the
     index an asymmetric student searches, for `student.document_kl`. The same cached encoding as
     the index build and the `documents` alignment texts."""
@@ -68,16 +98,27 @@ def teacher_documents(config: TrainConfig, cache_root: str | Path, precision: st
 
     corpus, _ = open_corpus(config.data.dataset, config.data_root)
     ids = list(corpus)
-    vectors, _ = encode_cached(config.student.teacher, ids, [join_title_text(corpus[d]) for d in ids], cache_root,
-                               config.student.teacher_max_length, batch_size, precision)
+    vectors, _ = encode_cached(
+        config.student.teacher,
+        ids,
+        [join_title_text(corpus[d]) for d in ids],
+        cache_root,
+        config.student.teacher_max_length,
+        batch_size,
+        precision,
+    )
     return vectors[sample_rows(len(ids), KL_DOCUMENTS, SAMPLE_SEED)]
 
 
-def train_embedding_student(config: TrainConfig, cache_root: str | Path, precision: str = "auto", source: str | None = None) -> Any:
+def train_embedding_student(
+    config: TrainConfig, cache_root: str | Path, precision: str = "auto", source: str | None = None
+) -> Any:
     """Encode (or reuse) the teacher's targets (and its document vectors for `document_kl`), then
     train and save the student."""
     from rankdistill.training.embeddings import distill_embeddings
 
     texts, targets, teacher, kinds = teacher_targets(config, cache_root, precision)
-    documents = teacher_documents(config, cache_root, precision) if config.student.document_kl else None
+    documents = (
+        teacher_documents(config, cache_root, precision) if config.student.document_kl else None
+    )
     return distill_embeddings(config, texts, targets, teacher, kinds, source, documents)

@@ -20,11 +20,17 @@ from typing import Any
 import numpy as np
 
 from rankdistill.core.atomic import atomic_write_text
-from rankdistill.data import open_dataset
 from rankdistill.core.distributed import Shard
-from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, format_table, rerank, save_evaluation
-from rankdistill.metrics import evaluate_run
+from rankdistill.data import open_dataset
 from rankdistill.encoders.models import EncodingSettings
+from rankdistill.evaluation import (
+    RetrieverEvaluation,
+    evaluate_retriever,
+    format_table,
+    rerank,
+    save_evaluation,
+)
+from rankdistill.metrics import evaluate_run
 
 LATENCY_QUERIES = {"student": 100, "rerank": 10}
 log = logging.getLogger(__name__)
@@ -42,10 +48,22 @@ def evaluate_systems(
     from rankdistill.data.query_sources import restrict_to_half
     from rankdistill.data.resolve import dataset_info
 
-    shard = Shard.from_env()  # under torchrun: searches and teacher scoring split by rank; rank 0 writes
+    shard = (
+        Shard.from_env()
+    )  # under torchrun: searches and teacher scoring split by rank; rank 0 writes
     ev = config.evaluate
-    settings = {"split": ev.split, "k": ev.k, "batch_size": ev.batch_size, "max_length": ev.max_length, "precision": ev.precision, "backend": ev.backend}
-    summary: dict[str, Any] = {"datasets": {}, "cost": model_costs(config, student) if shard.is_main else {}}
+    settings = {
+        "split": ev.split,
+        "k": ev.k,
+        "batch_size": ev.batch_size,
+        "max_length": ev.max_length,
+        "precision": ev.precision,
+        "backend": ev.backend,
+    }
+    summary: dict[str, Any] = {
+        "datasets": {},
+        "cost": model_costs(config, student) if shard.is_main else {},
+    }
     embedding_student = config.train is not None and config.train.student.distill == "embeddings"
     evaluations: list[RetrieverEvaluation] = []
     for name in ev.datasets:
@@ -53,38 +71,100 @@ def evaluate_systems(
         info = dataset_info(dataset.name)
         systems: dict[str, RetrieverEvaluation] = {}
         for spec in ev.retrievers:
-            systems[spec] = baseline_through_index(dataset, spec, indexes.get(name), ev) or evaluate_retriever(
-                dataset, spec, ev.k, encoding_settings(ev), shard
-            )
+            systems[spec] = baseline_through_index(
+                dataset, spec, indexes.get(name), ev
+            ) or evaluate_retriever(dataset, spec, ev.k, encoding_settings(ev), shard)
         latency: dict[str, float] = {}
         agreement = None
         teacher_scores = None
-        if teacher_factory is not None and config.rerank_depth > 0 and (config.train is None or name == config.dataset):
-            first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
+        if (
+            teacher_factory is not None
+            and config.rerank_depth > 0
+            and (config.train is None or name == config.dataset)
+        ):
+            first = (
+                systems["bm25"]
+                if "bm25" in systems
+                else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
+            )
             teacher = teacher_factory([dataset.doc_text(d) for d in dataset.corpus])
             started = time.perf_counter()
-            reranked = rerank(dataset, first.results, teacher, config.rerank_depth, store_root, ev.batch_size, shard)
-            result = evaluate_run(dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level)
+            reranked = rerank(
+                dataset,
+                first.results,
+                teacher,
+                config.rerank_depth,
+                store_root,
+                ev.batch_size,
+                shard,
+            )
+            result = evaluate_run(
+                dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level
+            )
             name_rr = f"bm25 + teacher rerank@{config.rerank_depth}"
-            systems[name_rr] = RetrieverEvaluation(dataset.name, dataset.split, name_rr, result, 0.0, time.perf_counter() - started, reranked)
+            systems[name_rr] = RetrieverEvaluation(
+                dataset.name,
+                dataset.split,
+                name_rr,
+                result,
+                0.0,
+                time.perf_counter() - started,
+                reranked,
+            )
             teacher_scores = reranked
             if shard.is_main:
-                latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(dataset, teacher, config.rerank_depth)
-        if student is not None and config.train is not None and config.train.student.kind == "cross-encoder":
-            first = systems["bm25"] if "bm25" in systems else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
+                latency["bm25 + teacher rerank (ms/query, cold)"] = rerank_latency(
+                    dataset, teacher, config.rerank_depth
+                )
+        if (
+            student is not None
+            and config.train is not None
+            and config.train.student.kind == "cross-encoder"
+        ):
+            first = (
+                systems["bm25"]
+                if "bm25" in systems
+                else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
+            )
             reranker = student_reranker(config, student, ev.batch_size)
             started = time.perf_counter()
-            reranked = rerank(dataset, first.results, reranker, config.rerank_depth, store_root, ev.batch_size, shard)
-            result = evaluate_run(dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level)
+            reranked = rerank(
+                dataset,
+                first.results,
+                reranker,
+                config.rerank_depth,
+                store_root,
+                ev.batch_size,
+                shard,
+            )
+            result = evaluate_run(
+                dataset.qrels, reranked, info.ignore_identical_ids, info.relevance_level
+            )
             name_rr = f"student rerank of bm25@{config.rerank_depth}"
-            systems[name_rr] = RetrieverEvaluation(dataset.name, dataset.split, name_rr, result, 0.0, time.perf_counter() - started, reranked)
+            systems[name_rr] = RetrieverEvaluation(
+                dataset.name,
+                dataset.split,
+                name_rr,
+                result,
+                0.0,
+                time.perf_counter() - started,
+                reranked,
+            )
             if shard.is_main:
-                latency["bm25 + student rerank (ms/query, cold)"] = rerank_latency(dataset, reranker, config.rerank_depth)
+                latency["bm25 + student rerank (ms/query, cold)"] = rerank_latency(
+                    dataset, reranker, config.rerank_depth
+                )
                 if teacher_scores is not None:
                     agreement = reranked_agreement(teacher_scores, reranked)
         for spec in ev.retrievers:
-            if spec.startswith("dense:") and shard.is_main and (config.train is None or name == config.dataset or embedding_student):
-                latency[f"{spec} query encoding (ms/query)"] = query_encoding_latency(spec.partition(":")[2], dataset, ev)
+            if (
+                spec.startswith("dense:")
+                and shard.is_main
+                and (config.train is None or name == config.dataset or embedding_student)
+            ):
+                latency[f"{spec} query encoding (ms/query)"] = query_encoding_latency(
+                    spec.partition(":")[2], dataset, ev
+                )
         index = indexes.get(name)
         if index is not None and student is not None:
             from rankdistill.evaluation.indexes import evaluate_index
@@ -97,7 +177,9 @@ def evaluate_systems(
             if shard.is_main:  # timings and agreement: one process, as a user's query would run
                 if name == config.dataset or embedding_student:
                     latency["student + index (ms/query)"] = student_latency(dataset, search_index)
-                    latency["student query encoding (ms/query)"] = query_encoding_latency(str(student), dataset, ev)
+                    latency["student query encoding (ms/query)"] = query_encoding_latency(
+                        str(student), dataset, ev
+                    )
                 if teacher_scores is not None:
                     agreement = teacher_student_agreement(dataset, teacher_scores, search_index)
                 dims = config.train.student.matryoshka_dims if config.train is not None else []
@@ -110,7 +192,11 @@ def evaluate_systems(
         summary["datasets"][dataset.name] = {
             "split": dataset.split,
             "systems": {
-                s: {"metrics": e.result.aggregate, "per_query": e.result.per_query, "search_seconds": round(e.search_seconds, 3)}
+                s: {
+                    "metrics": e.result.aggregate,
+                    "per_query": e.result.per_query,
+                    "search_seconds": round(e.search_seconds, 3),
+                }
                 for s, e in systems.items()
             },
             "latency": latency,
@@ -126,39 +212,60 @@ def encoding_settings(ev: Any) -> EncodingSettings:
     return EncodingSettings(ev.batch_size, ev.max_length, None, ev.precision, ev.backend)
 
 
-def baseline_through_index(dataset: Any, spec: str, index: Path | None, ev: Any) -> RetrieverEvaluation | None:
+def baseline_through_index(
+    dataset: Any, spec: str, index: Path | None, ev: Any
+) -> RetrieverEvaluation | None:
     """A `dense:MODEL` baseline searched through the run's exact index when MODEL built it with the
     baseline's own settings (equal encoder fingerprints: the very vectors the baseline would
     encode), as query-side runs have it; None otherwise. Saves a second encoding of the corpus."""
     if index is None or not spec.startswith("dense:"):
         return None
-    from rankdistill.indexes.encode import load_encoder
     from rankdistill.evaluation.indexes import evaluate_index
+    from rankdistill.indexes.encode import load_encoder
     from rankdistill.indexes.load import open_index
     from rankdistill.indexes.manifest import read_manifest
 
     manifest = read_manifest(index)
     model = spec.partition(":")[2]
-    if manifest["spec"] != "Flat" or manifest["model"]["type"] != "dense" or manifest["model"]["name"] != model:
+    if (
+        manifest["spec"] != "Flat"
+        or manifest["model"]["type"] != "dense"
+        or manifest["model"]["name"] != model
+    ):
         return None
     encoder = load_encoder(model, False, encoding_settings(ev))
     if encoder.fingerprint != manifest["model"]["fingerprint"]:
         return None
-    evaluation = evaluate_index(dataset, open_index(index, model=model, batch_size=ev.batch_size), ev.k)
+    evaluation = evaluate_index(
+        dataset, open_index(index, model=model, batch_size=ev.batch_size), ev.k
+    )
     evaluation.retriever = spec
     return evaluation
 
 
-def matryoshka_systems(dataset: Any, config: Any, student: str, dims: list[int]) -> dict[str, RetrieverEvaluation]:
+def matryoshka_systems(
+    dataset: Any, config: Any, student: str, dims: list[int]
+) -> dict[str, RetrieverEvaluation]:
     """The student and each zero-shot dense baseline at every Matryoshka dimension, exact search."""
     from rankdistill.pipeline.matryoshka import evaluate_dims
 
     ev = config.evaluate
     index = config.index
-    evaluations = evaluate_dims(dataset, student, "student", dims, ev.k, ev.batch_size, index.max_length, index.precision)
+    evaluations = evaluate_dims(
+        dataset, student, "student", dims, ev.k, ev.batch_size, index.max_length, index.precision
+    )
     for spec in ev.retrievers:
         if spec.startswith("dense:"):
-            evaluations += evaluate_dims(dataset, spec.partition(":")[2], spec, dims, ev.k, ev.batch_size, ev.max_length, ev.precision)
+            evaluations += evaluate_dims(
+                dataset,
+                spec.partition(":")[2],
+                spec,
+                dims,
+                ev.k,
+                ev.batch_size,
+                ev.max_length,
+                ev.precision,
+            )
     return {e.retriever: e for e in evaluations}
 
 
@@ -168,15 +275,27 @@ def student_reranker(config: Any, student: Path, batch_size: int) -> Any:
     from rankdistill.teachers import build_teacher
 
     train = config.train
-    return build_teacher(f"cross-encoder:{student}", None, batch_size, train.student.max_length, None, train.trainer.precision, "torch")
+    return build_teacher(
+        f"cross-encoder:{student}",
+        None,
+        batch_size,
+        train.student.max_length,
+        None,
+        train.trainer.precision,
+        "torch",
+    )
 
 
-def reranked_agreement(teacher_results: dict[str, dict[str, float]], student_results: dict[str, dict[str, float]]) -> float:
+def reranked_agreement(
+    teacher_results: dict[str, dict[str, float]], student_results: dict[str, dict[str, float]]
+) -> float:
     """Mean per-query Kendall tau between the teacher's and the student's scores of the same candidates."""
     from rankdistill.teachers.diagnostics import mean_kendall_tau
 
     teacher_lists = {q: np.array([hits[d] for d in hits]) for q, hits in teacher_results.items()}
-    student_lists = {q: np.array([student_results[q][d] for d in hits]) for q, hits in teacher_results.items()}
+    student_lists = {
+        q: np.array([student_results[q][d] for d in hits]) for q, hits in teacher_results.items()
+    }
     return mean_kendall_tau(teacher_lists, student_lists)
 
 
@@ -221,7 +340,9 @@ def model_costs(config: Any, student: Path | None) -> dict[str, dict[str, Any]]:
     return costs
 
 
-def rerank_latency(dataset: Any, teacher: Any, depth: int, queries: int = LATENCY_QUERIES["rerank"]) -> float:
+def rerank_latency(
+    dataset: Any, teacher: Any, depth: int, queries: int = LATENCY_QUERIES["rerank"]
+) -> float:
     """BM25 search plus teacher scoring of its top `depth`, one query at a time, nothing cached
     (ms/query over the dataset's first `queries` queries)."""
     from rankdistill.retrieval import build_retriever
@@ -254,7 +375,9 @@ def student_latency(dataset: Any, search_index: Any) -> float:
     return 1000 * (time.perf_counter() - started) / len(query_ids)
 
 
-def teacher_student_agreement(dataset: Any, teacher_results: dict[str, dict[str, float]], search_index: Any) -> float:
+def teacher_student_agreement(
+    dataset: Any, teacher_results: dict[str, dict[str, float]], search_index: Any
+) -> float:
     """Mean per-query Kendall tau between teacher and student scores of the reranked candidates.
     The student's scores come from its index: the document vectors it already holds, not a second
     encoding of the corpus."""
@@ -262,5 +385,8 @@ def teacher_student_agreement(dataset: Any, teacher_results: dict[str, dict[str,
 
     candidates = {query_id: list(hits) for query_id, hits in teacher_results.items()}
     student_lists = search_index.score_candidates(dataset.queries, candidates, dataset.doc_text)
-    teacher_lists = {query_id: np.array([hits[d] for d in candidates[query_id]]) for query_id, hits in teacher_results.items()}
+    teacher_lists = {
+        query_id: np.array([hits[d] for d in candidates[query_id]])
+        for query_id, hits in teacher_results.items()
+    }
     return mean_kendall_tau(teacher_lists, student_lists)

@@ -27,13 +27,25 @@ def truncate(vectors: np.ndarray, dims: int, normalize: bool) -> np.ndarray:
 
 
 def evaluate_dims(
-    dataset: Any, model: str, label: str, dims: list[int], k: int, batch_size: int, max_length: int | None, precision: str = "auto"
+    dataset: Any,
+    model: str,
+    label: str,
+    dims: list[int],
+    k: int,
+    batch_size: int,
+    max_length: int | None,
+    precision: str = "auto",
 ) -> list[RetrieverEvaluation]:
     """`label @ m dims` for each m in `dims` (largest first), exact inner-product search over the
     truncated embeddings of `model` (a folder or name)."""
     from rankdistill.data.resolve import dataset_info
     from rankdistill.encoders.models import EncodingSettings
-    from rankdistill.retrieval.dense import encode_documents, encode_queries, load_dense_model, normalizes
+    from rankdistill.retrieval.dense import (
+        encode_documents,
+        encode_queries,
+        load_dense_model,
+        normalizes,
+    )
 
     info = dataset_info(dataset.name)
     encoder = load_dense_model(model, EncodingSettings(batch_size, max_length, None, precision))
@@ -51,7 +63,19 @@ def evaluate_dims(
         index.add(truncate(docs, m, cosine))
         scores, rows = index.search(truncate(queries, m, cosine), depth)
         results = to_results(query_ids, doc_ids, rows, scores)
-        result = evaluate_run(dataset.qrels, results, info.ignore_identical_ids, info.relevance_level)
+        result = evaluate_run(
+            dataset.qrels, results, info.ignore_identical_ids, info.relevance_level
+        )
         name = f"{label} @ {m} dims"
-        evaluations.append(RetrieverEvaluation(dataset.name, dataset.split, name, result, 0.0, time.perf_counter() - started, results))
+        evaluations.append(
+            RetrieverEvaluation(
+                dataset.name,
+                dataset.split,
+                name,
+                result,
+                0.0,
+                time.perf_counter() - started,
+                results,
+            )
+        )
     return evaluations

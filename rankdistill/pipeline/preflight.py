@@ -34,10 +34,16 @@ def model_dimension(folder: str | Path) -> int | None:
     dimension = None
     for module in modules if isinstance(modules, list) else []:
         try:
-            settings = json.loads((folder / module.get("path", "") / "config.json").read_text(encoding="utf-8"))
+            settings = json.loads(
+                (folder / module.get("path", "") / "config.json").read_text(encoding="utf-8")
+            )
         except (OSError, ValueError, AttributeError):
             continue
-        for key in ("out_features", "word_embedding_dimension", "embedding_dimension"):  # Dense; Pooling before and after ST 5
+        for key in (
+            "out_features",
+            "word_embedding_dimension",
+            "embedding_dimension",
+        ):  # Dense; Pooling before and after ST 5
             if isinstance(settings.get(key), int):
                 dimension = settings[key]
     return dimension
@@ -51,7 +57,10 @@ def named_models(config: PipelineConfig) -> list[tuple[str, str]]:
             kind, _, model = member.teacher.partition(":")
             if kind in MODEL_TEACHERS and model and model != TRAINED:  # the run trains that one
                 found.append((f"teacher.members[{i}].teacher", model))
-    for section, retrievers in (("mine.retrievers", config.mine.retrievers), ("evaluate.retrievers", config.evaluate.retrievers)):
+    for section, retrievers in (
+        ("mine.retrievers", config.mine.retrievers),
+        ("evaluate.retrievers", config.evaluate.retrievers),
+    ):
         for i, spec in enumerate(retrievers):
             kind, _, model = spec.partition(":")
             if kind in MODEL_RETRIEVERS and model:
@@ -78,9 +87,15 @@ def preflight(config: PipelineConfig, source: str | Path) -> None:
             raise InputError(source, str(error), field_line(source, dotted), dotted) from None
     try:
         spec = parse_spec(config.index.spec)
-        if config.train is not None and config.train.student.kind == "dense" and config.train.student.distill != "embeddings":
+        if (
+            config.train is not None
+            and config.train.student.kind == "dense"
+            and config.train.student.distill != "embeddings"
+        ):
             dimension = model_dimension(resolved[config.train.student.model])
             if dimension is not None:
                 check_factory(spec, dimension)
     except UserError as error:
-        raise InputError(source, str(error), field_line(source, "index.spec"), "index.spec") from None
+        raise InputError(
+            source, str(error), field_line(source, "index.spec"), "index.spec"
+        ) from None

@@ -11,10 +11,10 @@ import yaml
 
 from rankdistill.core.atomic import atomic_write, atomic_write_text
 from rankdistill.core.config import config_dict
-from rankdistill.metrics import METRICS
-from rankdistill.evaluation.significance import compare, paired_values
-from rankdistill.pipeline.stages import StageOutcome
 from rankdistill.core.provenance import provenance
+from rankdistill.evaluation.significance import compare, paired_values
+from rankdistill.metrics import METRICS
+from rankdistill.pipeline.stages import StageOutcome
 
 MAIN_METRIC = "nDCG@10"
 
@@ -28,10 +28,17 @@ def _reference(systems: dict[str, Any]) -> str | None:
     return None
 
 
-def _table(systems: dict[str, Any], reference: str | None, seed: int) -> tuple[list[str], dict[str, dict[str, float]]]:
+def _table(
+    systems: dict[str, Any], reference: str | None, seed: int
+) -> tuple[list[str], dict[str, dict[str, float]]]:
     head = ["system", *METRICS]
     if reference:
-        head += [f"{reference} vs it ({MAIN_METRIC})", "wins / losses / ties", "t-test p", "randomisation p"]
+        head += [
+            f"{reference} vs it ({MAIN_METRIC})",
+            "wins / losses / ties",
+            "t-test p",
+            "randomisation p",
+        ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     comparisons = {}
     for name, system in systems.items():
@@ -40,10 +47,17 @@ def _table(systems: dict[str, Any], reference: str | None, seed: int) -> tuple[l
             if name == reference:
                 row += ["(reference)", "", "", ""]
             else:
-                x, y = paired_values(systems[reference]["per_query"], system["per_query"], MAIN_METRIC)
+                x, y = paired_values(
+                    systems[reference]["per_query"], system["per_query"], MAIN_METRIC
+                )
                 c = compare(x, y, seed)
                 comparisons[name] = c
-                row += [f"{c['delta']:+.4f}", f"{c['wins']} / {c['losses']} / {c['ties']}", f"{c['t_test_p']:.3g}", f"{c['randomisation_p']:.3g}"]
+                row += [
+                    f"{c['delta']:+.4f}",
+                    f"{c['wins']} / {c['losses']} / {c['ties']}",
+                    f"{c['t_test_p']:.3g}",
+                    f"{c['randomisation_p']:.3g}",
+                ]
         lines.append("| " + " | ".join(row) + " |")
     return lines, comparisons
 
@@ -59,8 +73,12 @@ def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str
     names = list(systems)
     values = [systems[n]["metrics"][MAIN_METRIC] for n in names]
     bars = axes[0][0]
-    bars.barh(range(len(names)), values, color=["#c0504d" if n == reference else "#3b6ea5" for n in names])
-    bars.set_yticks(range(len(names)), [n if len(n) < 38 else n[:35] + "..." for n in names], fontsize=8)
+    bars.barh(
+        range(len(names)), values, color=["#c0504d" if n == reference else "#3b6ea5" for n in names]
+    )
+    bars.set_yticks(
+        range(len(names)), [n if len(n) < 38 else n[:35] + "..." for n in names], fontsize=8
+    )
     bars.invert_yaxis()
     bars.set_xlabel(MAIN_METRIC)
     bars.set_title(title, fontsize=9)
@@ -71,7 +89,9 @@ def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str
         for name in names:
             if name == reference:
                 continue
-            x, y = paired_values(systems[reference]["per_query"], systems[name]["per_query"], MAIN_METRIC)
+            x, y = paired_values(
+                systems[reference]["per_query"], systems[name]["per_query"], MAIN_METRIC
+            )
             axis.plot(np.sort(x - y)[::-1], label=name if len(name) < 38 else name[:35] + "...")
         axis.axhline(0, color="black", linewidth=0.6)
         axis.set_xlabel("queries, sorted")
@@ -85,11 +105,22 @@ def _plot(systems: dict[str, Any], reference: str | None, path: Path, title: str
 
 def _latency_of(role: str, latency: dict[str, float]) -> str:
     """The measured ms/query that belongs to a model of the cost table ("" when none was)."""
-    if role.startswith("teacher"):  # a reranking teacher, or an embedding teacher timed as a dense baseline
+    if role.startswith(
+        "teacher"
+    ):  # a reranking teacher, or an embedding teacher timed as a dense baseline
         model = role.partition(" ")[2]
-        keys = [k for k in latency if k.startswith("bm25 + teacher rerank") or k.startswith(f"dense:{model} query encoding")]
+        keys = [
+            k
+            for k in latency
+            if k.startswith("bm25 + teacher rerank")
+            or k.startswith(f"dense:{model} query encoding")
+        ]
     elif role == "student":
-        keys = [k for k in latency if k.startswith("bm25 + student rerank") or k.startswith("student query encoding")]
+        keys = [
+            k
+            for k in latency
+            if k.startswith("bm25 + student rerank") or k.startswith("student query encoding")
+        ]
     else:
         keys = [k for k in latency if k.startswith(f"{role} query encoding")]
     return "; ".join(f"{latency[k]:.1f} ({k})" for k in keys)
@@ -101,57 +132,115 @@ def _cost_lines(cost: dict[str, dict[str, Any]], latency: dict[str, float]) -> l
         return []
     lines = ["| model | ms/query (what was timed) | parameters | MB on disk |", "|---|---|---|---|"]
     for role, size in cost.items():
-        note = f" (query route; documents: {size['document_route']})" if size.get("document_route") else ""
-        lines.append(f"| {role}{note} | {_latency_of(role, latency) or '-'} | {size['parameters'] / 1e6:.1f} M | {size['megabytes']:.1f} |")
+        note = (
+            f" (query route; documents: {size['document_route']})"
+            if size.get("document_route")
+            else ""
+        )
+        lines.append(
+            f"| {role}{note} | {_latency_of(role, latency) or '-'} | {size['parameters'] / 1e6:.1f} M | {size['megabytes']:.1f} |"
+        )
     return lines + [""]
 
 
-def _prior_lines(config: Any, outcomes: list[StageOutcome], name: str, systems: dict[str, Any]) -> list[str]:
+def _prior_lines(
+    config: Any, outcomes: list[StageOutcome], name: str, systems: dict[str, Any]
+) -> list[str]:
     """Each system's nDCG@10 on the evaluated queries of the training dataset split by whether a
     relevant document was a judged training positive (rankdistill/evaluation/prior.py); only for
     runs whose training read judgements (a label-free run has no judged positive to compare)."""
     mine = next((o for o in outcomes if o.name == "mine"), None)
-    if mine is None or config.mine.queries not in ("split", "both") or name != Path(config.dataset).name:
+    if (
+        mine is None
+        or config.mine.queries not in ("split", "both")
+        or name != Path(config.dataset).name
+    ):
         return []
     from rankdistill.data.open import open_dataset
     from rankdistill.data.query_sources import restrict_to_half
     from rankdistill.evaluation.prior import group_means, prior_split
     from rankdistill.mining.records import read_training_set
 
-    positives = {p.doc_id for r in read_training_set(mine.folder / "train.jsonl") for p in r.positives if not p.relabelled}
-    evaluated = restrict_to_half(open_dataset(config.dataset, config.evaluate.split, config.data_root), config.evaluate.query_half)
-    groups = prior_split(positives, evaluated.qrels, list(next(iter(systems.values()))["per_query"]))
+    positives = {
+        p.doc_id
+        for r in read_training_set(mine.folder / "train.jsonl")
+        for p in r.positives
+        if not p.relabelled
+    }
+    evaluated = restrict_to_half(
+        open_dataset(config.dataset, config.evaluate.split, config.data_root),
+        config.evaluate.query_half,
+    )
+    groups = prior_split(
+        positives, evaluated.qrels, list(next(iter(systems.values()))["per_query"])
+    )
     head = " | ".join(f"{group} ({len(ids)} queries)" for group, ids in groups.items())
-    lines = ["### The document prior", "",
-             "Training read judgements. A student that only learned which documents tend to be relevant gains on the first "
-             "group alone (rankdistill/evaluation/prior.py).", "", f"| system | {head} |", "|---|---|---|"]
+    lines = [
+        "### The document prior",
+        "",
+        "Training read judgements. A student that only learned which documents tend to be relevant gains on the first "
+        "group alone (rankdistill/evaluation/prior.py).",
+        "",
+        f"| system | {head} |",
+        "|---|---|---|",
+    ]
     for system, data in systems.items():
         means = group_means(data["per_query"], groups, MAIN_METRIC)
-        lines.append(f"| {system} | " + " | ".join("-" if v is None else f"{v:.4f}" for v in means.values()) + " |")
+        lines.append(
+            f"| {system} | "
+            + " | ".join("-" if v is None else f"{v:.4f}" for v in means.values())
+            + " |"
+        )
     return lines + [""]
 
 
 def _hardware_lines(hardware: dict[str, Any]) -> list[str]:
-    lines = ["## Hardware and precision", "",
-             f"Device {hardware['device']}, CPU capability {hardware['cpu_capability']}, {hardware['threads']} threads.", "",
-             "| config field | precision (why) |", "|---|---|"]
-    return lines + [f"| `{field}` | {choice} |" for field, choice in hardware["precision"].items()] + [""]
+    lines = [
+        "## Hardware and precision",
+        "",
+        f"Device {hardware['device']}, CPU capability {hardware['cpu_capability']}, {hardware['threads']} threads.",
+        "",
+        "| config field | precision (why) |",
+        "|---|---|",
+    ]
+    return (
+        lines
+        + [f"| `{field}` | {choice} |" for field, choice in hardware["precision"].items()]
+        + [""]
+    )
 
 
 def write_report(
-    config: Any, run_dir: Path, outcomes: list[StageOutcome], source: str | Path, hardware: dict[str, Any] | None = None
+    config: Any,
+    run_dir: Path,
+    outcomes: list[StageOutcome],
+    source: str | Path,
+    hardware: dict[str, Any] | None = None,
 ) -> Path:
     evaluate = next(o for o in outcomes if o.name == "evaluate").summary
-    lines = [f"# rankdistill run `{config.name}`", "", f"Config: `{source}`. Seed {config.seed}.", ""]
+    lines = [
+        f"# rankdistill run `{config.name}`",
+        "",
+        f"Config: `{source}`. Seed {config.seed}.",
+        "",
+    ]
     for name, data in evaluate["datasets"].items():
         systems = data["systems"]
         reference = _reference(systems)
         table, _ = _table(systems, reference, config.seed)
         plot = f"{name}-{MAIN_METRIC.replace('@', '')}.png"
         _plot(systems, reference, run_dir / plot, f"{name}/{data['split']}")
-        lines += [f"## {name} / {data['split']} ({len(next(iter(systems.values()))['per_query'])} queries)", "", *table, ""]
+        lines += [
+            f"## {name} / {data['split']} ({len(next(iter(systems.values()))['per_query'])} queries)",
+            "",
+            *table,
+            "",
+        ]
         if reference:
-            lines += [f"Paired tests on per-query {MAIN_METRIC} (two-sided; randomisation: 10,000 sign flips).", ""]
+            lines += [
+                f"Paired tests on per-query {MAIN_METRIC} (two-sided; randomisation: 10,000 sign flips).",
+                "",
+            ]
         lines += [f"![{MAIN_METRIC} per system and per-query differences]({plot})", ""]
         lines += _prior_lines(config, outcomes, name, systems)
         if data.get("latency"):
@@ -159,17 +248,40 @@ def write_report(
             lines += [f"| {k} | {v:.1f} |" for k, v in data["latency"].items()] + [""]
         lines += _cost_lines(evaluate.get("cost") or {}, data.get("latency") or {})
         if data.get("teacher_student_kendall_tau") is not None:
-            lines += [f"Teacher-student agreement: mean per-query Kendall tau {data['teacher_student_kendall_tau']:.3f} "
-                      f"over the teacher-reranked candidates.", ""]
+            lines += [
+                f"Teacher-student agreement: mean per-query Kendall tau {data['teacher_student_kendall_tau']:.3f} "
+                f"over the teacher-reranked candidates.",
+                "",
+            ]
     if hardware:
         lines += _hardware_lines(hardware)
-    lines += ["## Stages", "", "| stage | key | cached | seconds | summary |", "|---|---|---|---|---|"]
+    lines += [
+        "## Stages",
+        "",
+        "| stage | key | cached | seconds | summary |",
+        "|---|---|---|---|---|",
+    ]
     for o in outcomes:
         brief = {k: v for k, v in o.summary.items() if k not in ("datasets",)}
-        lines.append(f"| {o.name} | `{o.key}` | {'yes' if o.cached else 'no'} | {o.seconds:.1f} | {_brief(brief)} |")
-    lines += ["", "## Config", "", "```yaml", yaml.safe_dump(config_dict(config), sort_keys=False).rstrip(), "```", ""]
+        lines.append(
+            f"| {o.name} | `{o.key}` | {'yes' if o.cached else 'no'} | {o.seconds:.1f} | {_brief(brief)} |"
+        )
+    lines += [
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        yaml.safe_dump(config_dict(config), sort_keys=False).rstrip(),
+        "```",
+        "",
+    ]
     made = provenance()
-    lines += ["## Versions", "", f"git commit `{made['git_commit']}`, written {made['created']}.", ""]
+    lines += [
+        "## Versions",
+        "",
+        f"git commit `{made['git_commit']}`, written {made['created']}.",
+        "",
+    ]
     lines += [", ".join(f"{k} {v}" for k, v in made["versions"].items()), ""]
     return atomic_write_text(run_dir / "report.md", "\n".join(lines))
 
@@ -178,8 +290,12 @@ def _brief(summary: dict[str, Any]) -> str:
     text = ", ".join(f"{k}: {v}" for k, v in summary.items() if not isinstance(v, dict)) or ""
     counts = summary.get("counts")
     if isinstance(counts, dict):
-        text += (", " if text else "") + ", ".join(f"{k} {v}" for k, v in counts.items() if k in ("records", "negatives", "dropped"))
+        text += (", " if text else "") + ", ".join(
+            f"{k} {v}" for k, v in counts.items() if k in ("records", "negatives", "dropped")
+        )
     dev = summary.get("dev")
     if isinstance(dev, dict):
-        text += ", dev " + ", ".join(f"{k} {v:.4f}" for k, v in dev.items() if "ndcg@10" in k.lower())
+        text += ", dev " + ", ".join(
+            f"{k} {v:.4f}" for k, v in dev.items() if "ndcg@10" in k.lower()
+        )
     return text.replace("|", "/")

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from rankdistill.core.atomic import atomic_write_json, check_writable
 from rankdistill.core.config import config_dict
 from rankdistill.core.distributed import Shard
+from rankdistill.core.runlock import run_lock
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
-from rankdistill.core.runlock import run_lock
 
 if TYPE_CHECKING:
     from rankdistill.data import BeirDataset
@@ -37,7 +37,11 @@ log = logging.getLogger(__name__)
 
 def store_root(config: PipelineConfig) -> Path:
     teacher = config.teacher
-    return Path(teacher.store) if teacher and teacher.store else Path(config.output_dir) / "score-store"
+    return (
+        Path(teacher.store)
+        if teacher and teacher.store
+        else Path(config.output_dir) / "score-store"
+    )
 
 
 def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: Path | None):
@@ -46,17 +50,31 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
     from rankdistill.teachers.ensemble_config import ensemble_from_members
 
     members = [
-        dataclasses.replace(m, teacher=f"cross-encoder:{trained}") if m.teacher == f"cross-encoder:{TRAINED}" else m
+        dataclasses.replace(m, teacher=f"cross-encoder:{trained}")
+        if m.teacher == f"cross-encoder:{TRAINED}"
+        else m
         for m in config.teacher.members
     ]
     if len(members) == 1 and members[0].weight == 1.0:
         m = members[0]
-        return build_teacher(m.teacher, corpus_texts, config.mine.batch_size, m.max_length, None, m.precision, m.backend)
+        return build_teacher(
+            m.teacher,
+            corpus_texts,
+            config.mine.batch_size,
+            m.max_length,
+            None,
+            m.precision,
+            m.backend,
+        )
     return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
 
 
 def cross_fitted(config: PipelineConfig) -> bool:
-    return config.teacher is not None and config.teacher.train is not None and config.teacher.train.folds > 1
+    return (
+        config.teacher is not None
+        and config.teacher.train is not None
+        and config.teacher.train.folds > 1
+    )
 
 
 def _stage_teacher_train(config: PipelineConfig):
@@ -71,7 +89,10 @@ def _stage_teacher_train(config: PipelineConfig):
             trainer = train_fold_teachers if cross_fitted(config) else train_cross_encoder
             trainer(dataset, model, config.teacher.train)
         Shard.from_env().barrier()  # rank 0 saves the model
-        return {"model": str(model), **({"folds": config.teacher.train.folds} if cross_fitted(config) else {})}
+        return {
+            "model": str(model),
+            **({"folds": config.teacher.train.folds} if cross_fitted(config) else {}),
+        }
 
     return run
 
@@ -88,7 +109,11 @@ def _trained(upstream: dict[str, Path], fold: int | None = None) -> Path | None:
 
 
 def generation_seed(config: PipelineConfig) -> int:
-    return config.seed if config.generate is None or config.generate.seed is None else config.generate.seed
+    return (
+        config.seed
+        if config.generate is None or config.generate.seed is None
+        else config.generate.seed
+    )
 
 
 def _stage_generate(config: PipelineConfig):
@@ -100,23 +125,39 @@ def _stage_generate(config: PipelineConfig):
 
         section = config.generate
         corpus, source = open_corpus(config.dataset, config.data_root)
-        made = generate_queries(corpus, source, section.generator, folder, documents=section.documents, seed=generation_seed(config),
-                                chunk_size=section.chunk_size, shard=Shard.from_env())
+        made = generate_queries(
+            corpus,
+            source,
+            section.generator,
+            folder,
+            documents=section.documents,
+            seed=generation_seed(config),
+            chunk_size=section.chunk_size,
+            shard=Shard.from_env(),
+        )
         return {"queries": made.queries, "counts": made.counts}
 
     return run
 
 
-def evaluation_queries(config: PipelineConfig, only: str | None = None) -> dict[str, dict[str, str]]:
+def evaluation_queries(
+    config: PipelineConfig, only: str | None = None
+) -> dict[str, dict[str, str]]:
     """{dataset: {query id: text}} of every evaluated dataset (or of `only`), as the evaluate stage
     reads them."""
     from rankdistill.data.query_sources import evaluated_queries
 
     ev = config.evaluate
-    return {name: evaluated_queries(name, ev.split, config.data_root, ev.query_half) for name in ev.datasets if only in (None, name)}
+    return {
+        name: evaluated_queries(name, ev.split, config.data_root, ev.query_half)
+        for name in ev.datasets
+        if only in (None, name)
+    }
 
 
-def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tuple[BeirDataset, int | None]]:
+def mining_parts(
+    config: PipelineConfig, upstream: dict[str, Path]
+) -> list[tuple[BeirDataset, int | None]]:
     """The queries mine reads, each part with the accept rank its positives face: the training
     split (judged positives as they are), the generate stage's queries over the corpus, or both;
     without judgements, the dataset's queries but the evaluated ones, or a query log."""
@@ -128,22 +169,36 @@ def mining_parts(config: PipelineConfig, upstream: dict[str, Path]) -> list[tupl
         evaluated = evaluation_queries(config, only=config.dataset).get(config.dataset, {})
         return [(open_unlabeled(config.dataset, set(evaluated), config.data_root), None)]
     if config.mine.label_free():
-        return [(open_query_log(config.dataset, log_path(config.mine.queries), config.data_root), None)]
+        return [
+            (open_query_log(config.dataset, log_path(config.mine.queries), config.data_root), None)
+        ]
     if config.mine.queries == "generated":
-        return [(open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root), config.mine.accept())]
+        return [
+            (
+                open_with_queries(config.dataset, upstream["generate"], SPLIT, config.data_root),
+                config.mine.accept(),
+            )
+        ]
     judged = open_dataset(config.dataset, config.mine.split, config.data_root)
     if config.mine.queries == "split":
         if config.mine.judged_queries is not None:  # judgements only, on a budget
             from rankdistill.data.query_sources import judged_budget
             from rankdistill.training.teacher import restricted
 
-            judged = restricted(judged, judged_budget(judged.qrels, config.mine.judged_queries, config.seed))
+            judged = restricted(
+                judged, judged_budget(judged.qrels, config.mine.judged_queries, config.seed)
+            )
         return [(judged, config.mine.accept_rank)]
     # both: the generated queries over the corpus just read
-    return [(judged, None), (queries_over(judged, upstream["generate"], SPLIT), config.mine.accept())]
+    return [
+        (judged, None),
+        (queries_over(judged, upstream["generate"], SPLIT), config.mine.accept()),
+    ]
 
 
-def check_contamination(config: PipelineConfig, training: dict[str, str], strict: bool) -> list[dict[str, Any]]:
+def check_contamination(
+    config: PipelineConfig, training: dict[str, str], strict: bool
+) -> list[dict[str, Any]]:
     """Training queries that are evaluation queries (by id within the dataset, by normalised text
     in any evaluated one): warned about, an error under `strict`; the counts go in the record."""
     from rankdistill.core.errors import UserError
@@ -157,7 +212,12 @@ def check_contamination(config: PipelineConfig, training: dict[str, str], strict
         except UserError as exc:  # the evaluate stage will say so; mining does not need them
             log.info("contamination check skipped for %s: %s", name, exc)
             continue
-        overlap = find_contamination(training, queries, f"{Path(name).name}/{config.evaluate.split or 'test'}", compare_ids=name == config.dataset)
+        overlap = find_contamination(
+            training,
+            queries,
+            f"{Path(name).name}/{config.evaluate.split or 'test'}",
+            compare_ids=name == config.dataset,
+        )
         if overlap.found:
             if strict:
                 raise UserError(f"train/test contamination (--strict): {overlap.describe()}")
@@ -174,33 +234,75 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
         mine = config.mine
         sources = mining_parts(config, upstream)
         dataset = sources[0][0]
-        contamination = check_contamination(config, {q: t for part, _ in sources for q, t in part.queries.items()}, strict)
+        contamination = check_contamination(
+            config, {q: t for part, _ in sources for q, t in part.queries.items()}, strict
+        )
         if mine.label_free():
             records, counts, settings = _mine_label_free(config, dataset)
             return _write_mined(folder, records, counts, settings, contamination)
         corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
-        options = {k: getattr(mine, k) for k in ("n_top", "n_random", "skip_top", "depth", "top_depth", "fn_margin", "fn_fraction", "fn_action", "fn_reference")}
+        options = {
+            k: getattr(mine, k)
+            for k in (
+                "n_top",
+                "n_random",
+                "skip_top",
+                "depth",
+                "top_depth",
+                "fn_margin",
+                "fn_fraction",
+                "fn_action",
+                "fn_reference",
+            )
+        }
         shard = Shard.from_env()
         # cross-fitted: each fold's queries are labelled by the teacher that did not train on them
         parts = [(source, None, accept) for source, accept in sources]
-        if cross_fitted(config):  # judged queries only (config.check_generate refuses generated ones here)
+        if cross_fitted(
+            config
+        ):  # judged queries only (config.check_generate refuses generated ones here)
             assignment = read_folds(upstream["teacher_train"] / "model")
-            parts = [(restricted(dataset, {q for q, f in assignment.items() if f == fold}), fold, sources[0][1]) for fold in range(config.teacher.train.folds)]
+            parts = [
+                (
+                    restricted(dataset, {q for q, f in assignment.items() if f == fold}),
+                    fold,
+                    sources[0][1],
+                )
+                for fold in range(config.teacher.train.folds)
+            ]
         records, counts, fingerprints = [], {}, []
         teacher, teacher_fold = None, -1
         for part, fold, accept in parts:
             if teacher is None or fold != teacher_fold:
-                teacher, teacher_fold = build_run_teacher(config, corpus_texts, _trained(upstream, fold)), fold
+                teacher, teacher_fold = (
+                    build_run_teacher(config, corpus_texts, _trained(upstream, fold)),
+                    fold,
+                )
                 fingerprints.append(teacher.fingerprint)
             found, found_counts = build_training_set(
-                part, mine.retrievers, teacher, store_root(config), **options, seed=config.seed,
-                batch_size=mine.batch_size, max_length=mine.max_length, progress=True, shard=shard, accept_rank=accept,
+                part,
+                mine.retrievers,
+                teacher,
+                store_root(config),
+                **options,
+                seed=config.seed,
+                batch_size=mine.batch_size,
+                max_length=mine.max_length,
+                progress=True,
+                shard=shard,
+                accept_rank=accept,
             )
             records += found
             counts = {k: counts.get(k, 0) + v for k, v in found_counts.items()}
         fingerprint = fingerprints[0] if len(fingerprints) == 1 else fingerprints
         split = "+".join(part.split for part, _ in sources)  # "train+generated" for `both`
-        settings = {"dataset": dataset.name, "split": split, "retrievers": mine.retrievers, "teacher_fingerprint": fingerprint, **options}
+        settings = {
+            "dataset": dataset.name,
+            "split": split,
+            "retrievers": mine.retrievers,
+            "teacher_fingerprint": fingerprint,
+            **options,
+        }
         if mine.queries != "split":
             settings.update(queries=str(upstream["generate"]), accept_rank=mine.accept())
         return _write_mined(folder, records, counts, settings, contamination)
@@ -208,18 +310,34 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
     return run
 
 
-def _write_mined(folder: Path, records: list, counts: dict[str, int], settings: dict[str, Any], contamination: list[dict[str, Any]]) -> dict[str, Any]:
+def _write_mined(
+    folder: Path,
+    records: list,
+    counts: dict[str, int],
+    settings: dict[str, Any],
+    contamination: list[dict[str, Any]],
+) -> dict[str, Any]:
     """The mine stage's training set, written by the main rank once every rank has its records."""
     from rankdistill.mining import write_training_set
 
     shard = Shard.from_env()
     if shard.is_main:
-        write_training_set(folder / "train.jsonl", records, {"config": settings, "counts": counts, "contamination": contamination})
+        write_training_set(
+            folder / "train.jsonl",
+            records,
+            {"config": settings, "counts": counts, "contamination": contamination},
+        )
     shard.barrier()
-    return {"training_set": str(folder / "train.jsonl"), "counts": counts, "contamination": contamination}
+    return {
+        "training_set": str(folder / "train.jsonl"),
+        "counts": counts,
+        "contamination": contamination,
+    }
 
 
-def _mine_label_free(config: PipelineConfig, dataset: BeirDataset) -> tuple[list, dict[str, int], dict[str, Any]]:
+def _mine_label_free(
+    config: PipelineConfig, dataset: BeirDataset
+) -> tuple[list, dict[str, int], dict[str, Any]]:
     """Mine for queries without judgements: the teacher picks the positives from the union of
     the retrievers' candidates (rankdistill/mining/teacher_labelled.py)."""
     from rankdistill.mining.teacher_labelled import teacher_labelled_set
@@ -232,16 +350,39 @@ def _mine_label_free(config: PipelineConfig, dataset: BeirDataset) -> tuple[list
         from rankdistill.data.query_sources import judged_budget
 
         qrels = open_dataset(config.dataset, mine.split, config.data_root).qrels
-        judged = {q: qrels[q] for q in judged_budget(qrels, mine.judged_queries, config.seed, among=dataset.queries)}
+        judged = {
+            q: qrels[q]
+            for q in judged_budget(qrels, mine.judged_queries, config.seed, among=dataset.queries)
+        }
         judgements = f"{len(judged)} queries' judged positives from {mine.split} (the teacher's for the rest)"
     records, counts = teacher_labelled_set(
-        dataset, mine.retrievers, teacher, store_root(config), positives=mine.teacher_positives, n_top=mine.n_top,
-        n_random=mine.n_random, depth=mine.depth, seed=config.seed, batch_size=mine.batch_size, max_length=mine.max_length,
-        progress=True, shard=shard, judged=judged,
+        dataset,
+        mine.retrievers,
+        teacher,
+        store_root(config),
+        positives=mine.teacher_positives,
+        n_top=mine.n_top,
+        n_random=mine.n_random,
+        depth=mine.depth,
+        seed=config.seed,
+        batch_size=mine.batch_size,
+        max_length=mine.max_length,
+        progress=True,
+        shard=shard,
+        judged=judged,
     )
-    settings = {"dataset": dataset.name, "split": dataset.split, "queries": mine.queries, "judgements": judgements,
-                "retrievers": mine.retrievers, "teacher_fingerprint": teacher.fingerprint, "teacher_positives": mine.teacher_positives,
-                "n_top": mine.n_top, "n_random": mine.n_random, "depth": mine.depth}
+    settings = {
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "queries": mine.queries,
+        "judgements": judgements,
+        "retrievers": mine.retrievers,
+        "teacher_fingerprint": teacher.fingerprint,
+        "teacher_positives": mine.teacher_positives,
+        "n_top": mine.n_top,
+        "n_random": mine.n_random,
+        "depth": mine.depth,
+    }
     return records, counts, settings
 
 
@@ -289,22 +430,36 @@ def _stage_train(config: PipelineConfig):
                 config.train,
                 name=folder.name,
                 output_dir=str(folder.parent),
-                data=dataclasses.replace(config.train.data, training_set=str(upstream["mine"] / "train.jsonl") if "mine" in upstream else "",
-                                         queries=str(upstream["generate"]) if "generate" in upstream else None),
+                data=dataclasses.replace(
+                    config.train.data,
+                    training_set=str(upstream["mine"] / "train.jsonl")
+                    if "mine" in upstream
+                    else "",
+                    queries=str(upstream["generate"]) if "generate" in upstream else None,
+                ),
             )
             if embedding_distillation(config):
                 from rankdistill.pipeline.embeddings import train_embedding_student
 
-                train_embedding_student(train_config, Path(config.output_dir) / "encodings", config.index.precision)
+                train_embedding_student(
+                    train_config, Path(config.output_dir) / "encodings", config.index.precision
+                )
             elif query_side(config):
                 from rankdistill.training.query_side import train_query_side
 
-                train_query_side(train_config, frozen_documents(index_folder(upstream["index"], config, config.dataset)))
+                train_query_side(
+                    train_config,
+                    frozen_documents(index_folder(upstream["index"], config, config.dataset)),
+                )
             else:
                 train(train_config)
         Shard.from_env().barrier()  # rank 0 writes the student
         record = json.loads((student / RECORD).read_text(encoding="utf-8"))
-        return {"student": str(student), "dev": record.get("dev", {}).get("metrics"), "global_step": record.get("global_step")}
+        return {
+            "student": str(student),
+            "dev": record.get("dev", {}).get("metrics"),
+            "global_step": record.get("global_step"),
+        }
 
     return run
 
@@ -316,7 +471,9 @@ def frozen_documents(folder: Path):
 
     doc_ids, vectors, manifest = index_vectors(folder)
     model = manifest["model"]
-    return FrozenDocuments(doc_ids, vectors, model["weights_sha256"], model.get("max_length"), str(folder))
+    return FrozenDocuments(
+        doc_ids, vectors, model["weights_sha256"], model.get("max_length"), str(folder)
+    )
 
 
 def _stage_index(config: PipelineConfig):
@@ -330,9 +487,17 @@ def _stage_index(config: PipelineConfig):
 
         index = config.index
         frozen = query_side(config)
-        shared = frozen or teacher_documents(config)  # a model's own encodings, reused by every run that indexes with it
-        settings = BuildSettings(batch_size=index.batch_size, max_length=index.max_length, seed=config.seed, precision=index.precision,
-                                 backend=index.backend, chunks_dir=str(Path(config.output_dir) / "encodings") if shared else None)
+        shared = frozen or teacher_documents(
+            config
+        )  # a model's own encodings, reused by every run that indexes with it
+        settings = BuildSettings(
+            batch_size=index.batch_size,
+            max_length=index.max_length,
+            seed=config.seed,
+            precision=index.precision,
+            backend=index.backend,
+            chunks_dir=str(Path(config.output_dir) / "encodings") if shared else None,
+        )
         if frozen:
             model = config.train.student.model
         elif teacher_documents(config):
@@ -343,10 +508,22 @@ def _stage_index(config: PipelineConfig):
         for dataset in index_datasets(config):
             output = index_folder(folder, config, dataset)
             if not (output / "manifest.json").is_file():
-                build_index(model, dataset, index.spec, output, settings, config.data_root, shard=Shard.from_env())
+                build_index(
+                    model,
+                    dataset,
+                    index.spec,
+                    output,
+                    settings,
+                    config.data_root,
+                    shard=Shard.from_env(),
+                )
             built[dataset] = str(output)
         first = next(iter(built.values()))
-        return {"index": first, "spec": index.spec, **({"indexes": built} if len(built) > 1 else {})}
+        return {
+            "index": first,
+            "spec": index.spec,
+            **({"indexes": built} if len(built) > 1 else {}),
+        }
 
     return run
 
@@ -359,9 +536,15 @@ def _stage_evaluate(config: PipelineConfig):
         if config.teacher is not None:
             trained = _trained(upstream)
             teacher_factory = lambda texts: build_run_teacher(config, texts, trained)  # noqa: E731
-        indexes = {d: index_folder(upstream["index"], config, d) for d in config.evaluate.datasets} if "index" in upstream else {}
+        indexes = (
+            {d: index_folder(upstream["index"], config, d) for d in config.evaluate.datasets}
+            if "index" in upstream
+            else {}
+        )
         student = upstream["train"] / "student" if "train" in upstream else None
-        return evaluate_systems(config, folder, teacher_factory, store_root(config), indexes, student)
+        return evaluate_systems(
+            config, folder, teacher_factory, store_root(config), indexes, student
+        )
 
     return run
 
@@ -405,13 +588,21 @@ def cosine_teacher(config: PipelineConfig) -> bool:
     """Whether the run's teacher is a bare bi-encoder, whose scores are cosines that training puts
     on the student's scale (rankdistill.training.data.teacher_factor)."""
     members = config.teacher.members if config.teacher else []
-    return len(members) == 1 and members[0].weight == 1.0 and members[0].teacher.startswith("bi-encoder:")
+    return (
+        len(members) == 1
+        and members[0].weight == 1.0
+        and members[0].teacher.startswith("bi-encoder:")
+    )
 
 
 def evaluated_key(config: PipelineConfig) -> dict[str, Any]:
     """What decides which of the training dataset's queries `mine.queries: unlabeled` holds out."""
     ev = config.evaluate
-    return {"evaluated": config.dataset in ev.datasets, "split": ev.split, "query_half": ev.query_half}
+    return {
+        "evaluated": config.dataset in ev.datasets,
+        "split": ev.split,
+        "query_half": ev.query_half,
+    }
 
 
 def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]:
@@ -420,73 +611,181 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
     teacher = config.teacher
     trained_inputs: list[str] = []
     if teacher is not None and teacher.train is not None:
-        teacher_train_settings = without_later_defaults(dataclasses.asdict(teacher.train), {"retrieved_positives": False, "folds": 1})
-        stages.append(Stage("teacher_train", {**base, "dataset": config.dataset, "split": config.mine.split,
-                                              "train": teacher_train_settings}, _stage_teacher_train(config), outputs=["model"]))
+        teacher_train_settings = without_later_defaults(
+            dataclasses.asdict(teacher.train), {"retrieved_positives": False, "folds": 1}
+        )
+        stages.append(
+            Stage(
+                "teacher_train",
+                {
+                    **base,
+                    "dataset": config.dataset,
+                    "split": config.mine.split,
+                    "train": teacher_train_settings,
+                },
+                _stage_teacher_train(config),
+                outputs=["model"],
+            )
+        )
         trained_inputs = ["teacher_train"]
     teacher_settings = [dataclasses.asdict(m) for m in teacher.members] if teacher else None
     if config.train is not None:
         generated = config.mine.generated()
         if generated:  # pseudo-queries over the corpus, for mine to read instead of a training split (or beside it)
-            generate_settings = {**dataclasses.asdict(config.generate), "seed": generation_seed(config)}
-            stages.append(Stage("generate", {**base, "dataset": config.dataset, "generate": generate_settings},
-                                _stage_generate(config), [], ["queries.jsonl", "qrels"]))
+            generate_settings = {
+                **dataclasses.asdict(config.generate),
+                "seed": generation_seed(config),
+            }
+            stages.append(
+                Stage(
+                    "generate",
+                    {**base, "dataset": config.dataset, "generate": generate_settings},
+                    _stage_generate(config),
+                    [],
+                    ["queries.jsonl", "qrels"],
+                )
+            )
         if not embedding_distillation(config):
-            mine_settings = without_later_defaults(dataclasses.asdict(config.mine), {"fn_reference": "lowest", "queries": "split", "accept_rank": None,
-                                                                                     "teacher_positives": 1, "judged_queries": None})
+            mine_settings = without_later_defaults(
+                dataclasses.asdict(config.mine),
+                {
+                    "fn_reference": "lowest",
+                    "queries": "split",
+                    "accept_rank": None,
+                    "teacher_positives": 1,
+                    "judged_queries": None,
+                },
+            )
             if config.mine.label_free():  # which queries are held out depends on what is evaluated
-                mine_settings.update(teacher_positives=config.mine.teacher_positives, evaluated=evaluated_key(config))
-            stages.append(Stage("mine", {**base, "dataset": config.dataset, "teacher": teacher_settings,
-                                         "mine": mine_settings}, _stage_mine(config, strict), trained_inputs + (["generate"] if generated else []), ["train.jsonl"]))
+                mine_settings.update(
+                    teacher_positives=config.mine.teacher_positives, evaluated=evaluated_key(config)
+                )
+            stages.append(
+                Stage(
+                    "mine",
+                    {
+                        **base,
+                        "dataset": config.dataset,
+                        "teacher": teacher_settings,
+                        "mine": mine_settings,
+                    },
+                    _stage_mine(config, strict),
+                    trained_inputs + (["generate"] if generated else []),
+                    ["train.jsonl"],
+                )
+            )
         train_settings = config_dict(config.train)
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        without_later_defaults(train_settings["data"], {"positives": None, "queries": None, "keep_split_queries": False, "judged": True,
-                                                        "teacher_scale": None})
-        if cosine_teacher(config) and config.train.data.teacher_scale is None:  # training multiplies its scores (teacher_factor)
+        without_later_defaults(
+            train_settings["data"],
+            {
+                "positives": None,
+                "queries": None,
+                "keep_split_queries": False,
+                "judged": True,
+                "teacher_scale": None,
+            },
+        )
+        if (
+            cosine_teacher(config) and config.train.data.teacher_scale is None
+        ):  # training multiplies its scores (teacher_factor)
             train_settings["data"]["cosine_teacher"] = True
-        without_later_defaults(train_settings["student"], {"frozen_documents": False, "interpolate": 1.0, "anchor": 0.0, "layers": None, "distill": "scores", "teacher": None,
-                                                           "projection": "auto", "serve": "student", "texts": ["documents", "queries"],
-                                                           "max_texts": None, "teacher_max_length": None, "document_kl": 0.0})
-        without_later_defaults(train_settings["trainer"], {"scheduler": "linear", "gradient_checkpointing": False, "select": "last"})
-        without_later_defaults(train_settings["dev"], {"rerank_depth": None, "teacher_top": 3, "track_judged": None, "resample": False})
+        without_later_defaults(
+            train_settings["student"],
+            {
+                "frozen_documents": False,
+                "interpolate": 1.0,
+                "anchor": 0.0,
+                "layers": None,
+                "distill": "scores",
+                "teacher": None,
+                "projection": "auto",
+                "serve": "student",
+                "texts": ["documents", "queries"],
+                "max_texts": None,
+                "teacher_max_length": None,
+                "document_kl": 0.0,
+            },
+        )
+        without_later_defaults(
+            train_settings["trainer"],
+            {"scheduler": "linear", "gradient_checkpointing": False, "select": "last"},
+        )
+        without_later_defaults(
+            train_settings["dev"],
+            {"rerank_depth": None, "teacher_top": 3, "track_judged": None, "resample": False},
+        )
         datasets = index_datasets(config)
         index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
-        if len(datasets) > 1:  # runs made when a student was evaluated on one dataset keep their key
+        if (
+            len(datasets) > 1
+        ):  # runs made when a student was evaluated on one dataset keep their key
             index_settings["datasets"] = datasets
-        mined = ([] if embedding_distillation(config) else ["mine"]) + (["generate"] if generated else [])
+        mined = ([] if embedding_distillation(config) else ["mine"]) + (
+            ["generate"] if generated else []
+        )
         if query_side(config):  # the starting model indexes the corpora before training
             index_settings["starting_model"] = config.train.student.model
             stages.append(Stage("index", index_settings, _stage_index(config), [], None))
-            stages.append(Stage("train", train_settings, _stage_train(config), ["mine", "index"] + (["generate"] if generated else []), ["student"]))
+            stages.append(
+                Stage(
+                    "train",
+                    train_settings,
+                    _stage_train(config),
+                    ["mine", "index"] + (["generate"] if generated else []),
+                    ["student"],
+                )
+            )
         elif student_kind(config) == "cross-encoder":  # a reranker: nothing to index
             stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
-        elif teacher_documents(config):  # the teacher indexes the corpora; the student only encodes queries
+        elif teacher_documents(
+            config
+        ):  # the teacher indexes the corpora; the student only encodes queries
             index_settings["teacher_model"] = config.train.student.teacher
             stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
             stages.append(Stage("index", index_settings, _stage_index(config), [], None))
         else:
             stages.append(Stage("train", train_settings, _stage_train(config), mined, ["student"]))
             stages.append(Stage("index", index_settings, _stage_index(config), ["train"], None))
-    evaluate_settings = {**base, "evaluate": without_later_defaults(dataclasses.asdict(config.evaluate), {"query_half": None}), "teacher": teacher_settings,
-                         "rerank_depth": config.rerank_depth}
-    stages.append(Stage("evaluate", evaluate_settings, _stage_evaluate(config), [s.name for s in stages if s.name in ("teacher_train", "train", "index")]))
-    return [dataclasses.replace(stage, settings=legacy_precision_keys(stage.settings)) for stage in stages]
+    evaluate_settings = {
+        **base,
+        "evaluate": without_later_defaults(
+            dataclasses.asdict(config.evaluate), {"query_half": None}
+        ),
+        "teacher": teacher_settings,
+        "rerank_depth": config.rerank_depth,
+    }
+    stages.append(
+        Stage(
+            "evaluate",
+            evaluate_settings,
+            _stage_evaluate(config),
+            [s.name for s in stages if s.name in ("teacher_train", "train", "index")],
+        )
+    )
+    return [
+        dataclasses.replace(stage, settings=legacy_precision_keys(stage.settings))
+        for stage in stages
+    ]
 
 
 def run_pipeline(
-    config: PipelineConfig, source: str | Path, force: set[str] = frozenset(), precision: str | None = None, strict: bool = False
+    config: PipelineConfig,
+    source: str | Path,
+    force: set[str] = frozenset(),
+    precision: str | None = None,
+    strict: bool = False,
 ) -> list[StageOutcome]:
     """Run (or resume) every stage of `config`. Each `precision: auto` is first resolved for this
     machine (`precision` overrides them all), so stage keys hold what actually runs. `strict`:
     training queries that are evaluation queries are an error, not a warning."""
     from rankdistill.core.config import resolve_precisions
     from rankdistill.core.hardware import hardware_record
-    from rankdistill.pipeline.report import write_report
     from rankdistill.core.provenance import provenance
-
     from rankdistill.pipeline.preflight import preflight
+    from rankdistill.pipeline.report import write_report
 
     shard = Shard.from_env()  # under torchrun every stage splits its work across the ranks
     run_dir = config.run_dir()
@@ -496,11 +795,20 @@ def run_pipeline(
         check_writable(store_root(config), "teacher score store")
     # rank 0 holds the run's lock for all ranks: a second `rankdistill run` is refused
     with run_lock(run_dir) if shard.is_main else contextlib.nullcontext():
-        hardware = {**hardware_record(), "precision": resolve_precisions(config, precision), "world_size": shard.world_size}
+        hardware = {
+            **hardware_record(),
+            "precision": resolve_precisions(config, precision),
+            "world_size": shard.world_size,
+        }
         if shard.is_main:
             atomic_write_json(
                 run_dir / "config.json",
-                {"config": config_dict(config), "source": str(source), "hardware": hardware, "provenance": provenance()},
+                {
+                    "config": config_dict(config),
+                    "source": str(source),
+                    "hardware": hardware,
+                    "provenance": provenance(),
+                },
             )
         outcomes = run_stages(pipeline_stages(config, strict), run_dir, force, shard)
         if shard.is_main:

@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 KEY_FILE = "key"
 DONE_FILE = "done.json"
 TRASH_PREFIX = ".removing-"
-VERIFY_FULL_BYTES = 256 << 20  # a cached stage's outputs up to this size are re-hashed in full before use
+VERIFY_FULL_BYTES = (
+    256 << 20
+)  # a cached stage's outputs up to this size are re-hashed in full before use
 
 
 @dataclass
@@ -52,7 +54,9 @@ class Stage:
     settings: dict[str, Any]
     run: Callable[[Path, dict[str, Path]], dict[str, Any]]
     inputs: list[str] = field(default_factory=list)
-    outputs: list[str] | None = None  # paths in the folder later stages read (digested); None: the whole folder
+    outputs: list[str] | None = (
+        None  # paths in the folder later stages read (digested); None: the whole folder
+    )
 
 
 @dataclass
@@ -67,12 +71,17 @@ class StageOutcome:
 
 
 def stage_key(settings: dict[str, Any], upstream_keys: list[str]) -> str:
-    payload = json.dumps({"settings": settings, "upstream": upstream_keys}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {"settings": settings, "upstream": upstream_keys}, sort_keys=True, default=str
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def run_stages(
-    stages: list[Stage], run_dir: str | Path, force: set[str] = frozenset(), shard: Shard | None = None
+    stages: list[Stage],
+    run_dir: str | Path,
+    force: set[str] = frozenset(),
+    shard: Shard | None = None,
 ) -> list[StageOutcome]:
     """Run `stages` in order (each may read the folders of earlier ones), skipping finished
     stages whose key and inputs are unchanged (unless named in `force`). With a `shard` of several
@@ -96,14 +105,32 @@ def run_stages(
         read = {name: digests[name] for name in stage.inputs}
         done = _read_done(folder)
         redo = False
-        if done is not None and done.get("key") == key and stage.name not in force and _same_inputs(done, read, ran):
+        if (
+            done is not None
+            and done.get("key") == key
+            and stage.name not in force
+            and _same_inputs(done, read, ran)
+        ):
             problem = verify_outputs(folder, stage.outputs, done)
             if problem is None:
                 log.info("stage %s: cached (%s)", stage.name, key)
                 digests[stage.name] = done.get("outputs_sha256")
-                outcomes.append(StageOutcome(stage.name, key, folder, True, float(done.get("seconds", 0.0)), done.get("summary", {})))
+                outcomes.append(
+                    StageOutcome(
+                        stage.name,
+                        key,
+                        folder,
+                        True,
+                        float(done.get("seconds", 0.0)),
+                        done.get("summary", {}),
+                    )
+                )
                 continue
-            log.warning("stage %s: its cached outputs fail their check (%s); running it again from scratch", stage.name, problem)
+            log.warning(
+                "stage %s: its cached outputs fail their check (%s); running it again from scratch",
+                stage.name,
+                problem,
+            )
             redo = True
         if shard.is_main:
             if stage.name in force or redo:
@@ -121,9 +148,19 @@ def run_stages(
         if shard.is_main:
             atomic_write_json(
                 folder / DONE_FILE,
-                {"stage": stage.name, "key": key, "settings": stage.settings, "inputs": {n: keys[n] for n in stage.inputs},
-                 "inputs_sha256": read, "outputs_sha256": digests[stage.name], "outputs_bytes": output_sizes(folder, stage.outputs),
-                 "summary": summary, "seconds": round(seconds, 3), "peak_rss_mb": peak, "provenance": provenance()},
+                {
+                    "stage": stage.name,
+                    "key": key,
+                    "settings": stage.settings,
+                    "inputs": {n: keys[n] for n in stage.inputs},
+                    "inputs_sha256": read,
+                    "outputs_sha256": digests[stage.name],
+                    "outputs_bytes": output_sizes(folder, stage.outputs),
+                    "summary": summary,
+                    "seconds": round(seconds, 3),
+                    "peak_rss_mb": peak,
+                    "provenance": provenance(),
+                },
             )
         shard.barrier()
         outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary, peak))
@@ -163,13 +200,18 @@ def output_files(folder: Path, outputs: list[str] | None = None) -> list[Path]:
     """A stage's output files (under `outputs`, or the whole folder but its bookkeeping), in path order."""
     roots = [folder / name for name in outputs] if outputs is not None else [folder]
     return sorted(
-        path for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
+        path
+        for root in roots
+        for path in ([root] if root.is_file() else root.rglob("*"))
         if path.is_file() and path.name not in (DONE_FILE, KEY_FILE)
     )
 
 
 def output_sizes(folder: Path, outputs: list[str] | None = None) -> dict[str, int]:
-    return {path.relative_to(folder).as_posix(): path.stat().st_size for path in output_files(folder, outputs)}
+    return {
+        path.relative_to(folder).as_posix(): path.stat().st_size
+        for path in output_files(folder, outputs)
+    }
 
 
 def verify_outputs(folder: Path, outputs: list[str] | None, done: dict[str, Any]) -> str | None:
@@ -189,7 +231,11 @@ def verify_outputs(folder: Path, outputs: list[str] | None, done: dict[str, Any]
     else:  # a done.json from before sizes were recorded
         total = sum(path.stat().st_size for path in output_files(folder, outputs))
     expected = done.get("outputs_sha256")
-    if expected is not None and total <= VERIFY_FULL_BYTES and outputs_digest(folder, outputs) != expected:
+    if (
+        expected is not None
+        and total <= VERIFY_FULL_BYTES
+        and outputs_digest(folder, outputs) != expected
+    ):
         return f"the sha256 of its outputs in {folder} is not the one written"
     return None
 
@@ -242,7 +288,11 @@ def _read_done(folder: Path) -> dict[str, Any] | None:
 
 def _prepare(folder: Path, key: str) -> None:
     """Keep a folder's partial state only if it was made for this key."""
-    recorded = (folder / KEY_FILE).read_text(encoding="utf-8").strip() if (folder / KEY_FILE).is_file() else None
+    recorded = (
+        (folder / KEY_FILE).read_text(encoding="utf-8").strip()
+        if (folder / KEY_FILE).is_file()
+        else None
+    )
     if folder.exists() and recorded != key:
         _move_aside(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,10 @@
 """First-stage retrievers behind one interface, named by a spec string:
 
-    bm25                   bm25s, English stemming (options: bm25:k1=0.9,b=0.4)
-    dense:MODEL            SentenceTransformer + exact FAISS inner product (cosine if the model is)
-    sparse:MODEL           SPLADE SparseEncoder + exact sparse dot product
-    scoreddocs:irds:ID     the scored documents an ir_datasets dataset ships (candidates for mining)
-    docpairs:irds:ID       the documents of its training pairs (MS MARCO's triples)
+bm25                   bm25s, English stemming (options: bm25:k1=0.9,b=0.4)
+dense:MODEL            SentenceTransformer + exact FAISS inner product (cosine if the model is)
+sparse:MODEL           SPLADE SparseEncoder + exact sparse dot product
+scoreddocs:irds:ID     the scored documents an ir_datasets dataset ships (candidates for mining)
+docpairs:irds:ID       the documents of its training pairs (MS MARCO's triples)
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _bm25_options(text: str, spec: str) -> dict[str, float]:
 def build_retriever(spec: str, settings: EncodingSettings | None = None) -> Retriever:
     """A retriever from its spec; `settings` apply to models (`backend` to dense ones only).
 
-        rd.build_retriever("dense:all-MiniLM-L6-v2", rd.EncodingSettings(batch_size=64, precision="bf16"))
+    rd.build_retriever("dense:all-MiniLM-L6-v2", rd.EncodingSettings(batch_size=64, precision="bf16"))
     """
     kind, _, argument = spec.partition(":")
     if kind == "bm25":
@@ -55,7 +55,9 @@ def build_retriever(spec: str, settings: EncodingSettings | None = None) -> Retr
         from rankdistill.retrieval.irds import IrdsCandidates
 
         return IrdsCandidates(kind, argument)
-    raise UserError(f"unknown retriever {spec!r}: expected one of {', '.join(KINDS)} (e.g. dense:all-MiniLM-L6-v2)")
+    raise UserError(
+        f"unknown retriever {spec!r}: expected one of {', '.join(KINDS)} (e.g. dense:all-MiniLM-L6-v2)"
+    )
 
 
 __all__ = ["Corpus", "KINDS", "Results", "Retriever", "build_retriever", "top_k"]

@@ -23,7 +23,9 @@ class Retriever(Protocol):
         """The top-`k` documents per query, best first."""
 
 
-def search_by_rank(retriever: Retriever, queries: dict[str, str], k: int, shard: Shard | None = None) -> Results:
+def search_by_rank(
+    retriever: Retriever, queries: dict[str, str], k: int, shard: Shard | None = None
+) -> Results:
     """`retriever.search(queries, k)` with the queries split across the ranks of `shard`: each
     searches its block, and every rank gets all the results, in the order of `queries`."""
     shard = shard or Shard()
@@ -45,7 +47,9 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return indices, np.take_along_axis(scores, indices, axis=1)
 
 
-def to_results(query_ids: list[str], doc_ids: list[str], indices: np.ndarray, scores: np.ndarray) -> Results:
+def to_results(
+    query_ids: list[str], doc_ids: list[str], indices: np.ndarray, scores: np.ndarray
+) -> Results:
     results: Results = {}
     for row, query_id in enumerate(query_ids):
         hits: dict[str, float] = {}
@@ -92,7 +96,9 @@ MEMO_TEXTS = 1_000_000
 _memo: dict[Hashable, Any] = {}
 
 
-def memoised_rows(keys: Sequence[Hashable] | None, texts: list[str], encode: Callable[[list[str]], Sequence[Any]]) -> list[Any]:
+def memoised_rows(
+    keys: Sequence[Hashable] | None, texts: list[str], encode: Callable[[list[str]], Sequence[Any]]
+) -> list[Any]:
     """One row per text, in order: from the process memo under its key, or from one `encode` call
     over the distinct texts not there (which returns a row each), then memoised. `keys` None: no
     memo, every distinct text is encoded. The memo is emptied when it would pass MEMO_TEXTS."""

@@ -32,7 +32,14 @@ class BeirSearch:
         self.retriever = retriever
         self._indexed: Corpus | None = None
 
-    def search(self, corpus: Corpus, queries: dict[str, str], top_k: int, score_function: str | None = None, **kwargs: Any) -> Results:
+    def search(
+        self,
+        corpus: Corpus,
+        queries: dict[str, str],
+        top_k: int,
+        score_function: str | None = None,
+        **kwargs: Any,
+    ) -> Results:
         """The top `top_k` documents of `corpus` per query, best first; the corpus is indexed
         once per corpus object (an index only checks it is the one it was built from)."""
         if corpus is not self._indexed:

@@ -16,7 +16,9 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s logs its progress 
 
 
 class BM25Retriever:
-    def __init__(self, k1: float = 1.5, b: float = 0.75, language: str = "english", stopwords: str = "en"):
+    def __init__(
+        self, k1: float = 1.5, b: float = 0.75, language: str = "english", stopwords: str = "en"
+    ):
         self.spec = "bm25"
         self.k1, self.b = k1, b
         self.stemmer = Stemmer.Stemmer(language)
@@ -25,11 +27,19 @@ class BM25Retriever:
         self.model: bm25s.BM25 | None = None
 
     def _tokenize(self, texts: list[str]):
-        return bm25s.tokenize(texts, stopwords=self.stopwords, stemmer=self.stemmer, show_progress=False)
+        return bm25s.tokenize(
+            texts, stopwords=self.stopwords, stemmer=self.stemmer, show_progress=False
+        )
 
     def query_terms(self, query: str) -> list[str]:
         """The stemmed, stopword-free terms of one query, as the index stores them."""
-        return bm25s.tokenize([query], stopwords=self.stopwords, stemmer=self.stemmer, return_ids=False, show_progress=False)[0]
+        return bm25s.tokenize(
+            [query],
+            stopwords=self.stopwords,
+            stemmer=self.stemmer,
+            return_ids=False,
+            show_progress=False,
+        )[0]
 
     def scores_for(self, query: str) -> np.ndarray:
         """The BM25 score of `query` against every indexed document, in index order."""
@@ -44,7 +54,10 @@ class BM25Retriever:
             raise RuntimeError("BM25Retriever.term_weights called before index()")
         stored = self.model.scores
         n_terms = len(stored["indptr"]) - 1
-        matrix = sparse.csc_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=(stored["num_docs"], n_terms))
+        matrix = sparse.csc_matrix(
+            (stored["data"], stored["indices"], stored["indptr"]),
+            shape=(stored["num_docs"], n_terms),
+        )
         terms = [""] * n_terms
         for term, column in self.model.vocab_dict.items():
             if column < n_terms:
@@ -53,7 +66,9 @@ class BM25Retriever:
 
     def surface_forms(self, text: str) -> dict[str, str]:
         """{stemmed term: the first word of `text` it comes from} (words lowercased, as indexed)."""
-        words = bm25s.tokenize([text], stopwords=self.stopwords, stemmer=None, return_ids=False, show_progress=False)[0]
+        words = bm25s.tokenize(
+            [text], stopwords=self.stopwords, stemmer=None, return_ids=False, show_progress=False
+        )[0]
         forms: dict[str, str] = {}
         for word in words:
             forms.setdefault(self.stemmer.stemWord(word), word)
@@ -62,7 +77,9 @@ class BM25Retriever:
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
         self.model = bm25s.BM25(k1=self.k1, b=self.b)
-        self.model.index(self._tokenize([join_title_text(corpus[d]) for d in self.doc_ids]), show_progress=False)
+        self.model.index(
+            self._tokenize([join_title_text(corpus[d]) for d in self.doc_ids]), show_progress=False
+        )
 
     def search(self, queries: dict[str, str], k: int) -> Results:
         if self.model is None:

@@ -9,13 +9,19 @@ import faiss
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from rankdistill.encoders.asymmetric import document_max_length, is_asymmetric, set_max_length
-from rankdistill.data.beir import join_title_text
 from rankdistill.core.errors import UserError
 from rankdistill.core.hardware import inference_autocast
+from rankdistill.data.beir import join_title_text
+from rankdistill.encoders.asymmetric import document_max_length, is_asymmetric, set_max_length
 from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
-from rankdistill.retrieval.base import Corpus, OnBatch, Results, in_length_batches, memoised_rows, to_results
-
+from rankdistill.retrieval.base import (
+    Corpus,
+    OnBatch,
+    Results,
+    in_length_batches,
+    memoised_rows,
+    to_results,
+)
 
 _models: dict[tuple[str, str | None, int | None, str, str], Any] = {}
 
@@ -28,17 +34,21 @@ def load_dense_model(name: str, settings: EncodingSettings | None = None) -> Enc
 
     settings = settings or EncodingSettings()
     path = resolve_model(name)
-    backend = "torch" if settings.backend == "auto" else settings.backend  # torch is the fastest dense encoder in bf16 and ties in float32 (bench_dense_encode.md)
+    backend = (
+        "torch" if settings.backend == "auto" else settings.backend
+    )  # torch is the fastest dense encoder in bf16 and ties in float32 (bench_dense_encode.md)
     backend, precision = resolve_backend(backend, settings.precision, settings.device)
     key = (path, settings.device, settings.max_length, precision, backend)
     if key not in _models:
         model = SentenceTransformer(path, device=settings.device)
         set_max_length(model, settings.max_length)  # an asymmetric student: its document route only
         if backend != "torch" and is_asymmetric(model):
-            raise UserError(f"{name}: an asymmetric (query/document) student runs with backend torch, not {backend}")
+            raise UserError(
+                f"{name}: an asymmetric (query/document) student runs with backend torch, not {backend}"
+            )
         if backend != "torch":
-            from rankdistill.retrieval.dense_exported import ExportedDenseModel
             from rankdistill.core.fingerprints import weights_hash
+            from rankdistill.retrieval.dense_exported import ExportedDenseModel
 
             model = ExportedDenseModel(model, weights_hash(path), backend, precision)
         _models[key] = model
@@ -51,7 +61,9 @@ def normalizes(model: SentenceTransformer) -> bool:
     """Whether search must use cosine: the model's similarity is cosine (ST's default)."""
     similarity = model.similarity_fn_name or "cosine"
     if similarity not in ("cosine", "dot"):
-        raise UserError(f"dense retrieval supports cosine or dot similarity, model uses {similarity!r}")
+        raise UserError(
+            f"dense retrieval supports cosine or dot similarity, model uses {similarity!r}"
+        )
     return similarity == "cosine"
 
 
@@ -75,20 +87,33 @@ def encode_texts(
 
     def one_batch(batch: list[str]) -> np.ndarray:
         vectors = encode_role(
-            batch, batch_size=settings.batch_size, show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=normalize
+            batch,
+            batch_size=settings.batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            normalize_embeddings=normalize,
         )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode(new: list[str]) -> np.ndarray:
         with inference_autocast(model.device.type, settings.precision):
-            blocks, order = in_length_batches(new, settings.batch_size, one_batch, on_batch, progress, f"encoding {role}s")
+            blocks, order = in_length_batches(
+                new, settings.batch_size, one_batch, on_batch, progress, f"encoding {role}s"
+            )
         return np.concatenate(blocks)[np.argsort(order)]
 
-    rows = memoised_rows([(encoding.memo_key, role, normalize, text) for text in texts], texts, encode)
+    rows = memoised_rows(
+        [(encoding.memo_key, role, normalize, text) for text in texts], texts, encode
+    )
     return np.ascontiguousarray(np.stack(rows), dtype=np.float32)
 
 
-def encode_documents(encoding: EncodingModel, texts: list[str], progress: bool = True, on_batch: OnBatch | None = None) -> np.ndarray:
+def encode_documents(
+    encoding: EncodingModel,
+    texts: list[str],
+    progress: bool = True,
+    on_batch: OnBatch | None = None,
+) -> np.ndarray:
     """Document embeddings as float32, L2-normalised when the model's similarity is cosine."""
     return encode_texts(encoding, texts, "document", normalizes(encoding.model), progress, on_batch)
 
@@ -106,7 +131,9 @@ class DenseRetriever:
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
-        embeddings = encode_documents(self.encoding, [join_title_text(corpus[d]) for d in self.doc_ids])
+        embeddings = encode_documents(
+            self.encoding, [join_title_text(corpus[d]) for d in self.doc_ids]
+        )
         self.faiss_index = faiss.IndexFlatIP(embeddings.shape[1])
         self.faiss_index.add(embeddings)
 

@@ -25,12 +25,18 @@ def _pooling_mode(model: Any) -> tuple[str, bool]:
     """(pooling mode, normalises) of a supported module stack, else a UserError."""
     names = [type(module).__name__ for module in model]
     if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
-        raise UserError(f"exported dense backends serve Transformer -> Pooling [-> Normalize] models, this one is {' -> '.join(names)}: use backend torch")
+        raise UserError(
+            f"exported dense backends serve Transformer -> Pooling [-> Normalize] models, this one is {' -> '.join(names)}: use backend torch"
+        )
     mode = model[1].get_config_dict().get("pooling_mode", "mean")
     if mode not in POOLING:
-        raise UserError(f"exported dense backends pool by {' or '.join(POOLING)}, this model by {mode!r}: use backend torch")
+        raise UserError(
+            f"exported dense backends pool by {' or '.join(POOLING)}, this model by {mode!r}: use backend torch"
+        )
     if any(model.prompts.values()):
-        raise UserError("exported dense backends do not add prompts, and this model has some: use backend torch")
+        raise UserError(
+            "exported dense backends do not add prompts, and this model has some: use backend torch"
+        )
     return mode, len(names) == 3
 
 
@@ -39,7 +45,9 @@ class ExportedDenseModel:
     `max_seq_length`, `device`, `similarity_fn_name`, the embedding dimension), with the
     transformer body run by an exported runtime."""
 
-    def __init__(self, model: Any, weights: str, backend: str, precision: str, root: Path | None = None):
+    def __init__(
+        self, model: Any, weights: str, backend: str, precision: str, root: Path | None = None
+    ):
         self.pooling, self.normalizes = _pooling_mode(model)
         self.tokenizer = model.tokenizer
         self.max_seq_length = model.max_seq_length
@@ -47,7 +55,11 @@ class ExportedDenseModel:
         self.similarity_fn_name = model.similarity_fn_name
         self.dimension = model.get_embedding_dimension()
         body = model[0].auto_model.eval()
-        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self.tokenizer.model_input_names]
+        names = [
+            n
+            for n in ("input_ids", "attention_mask", "token_type_ids")
+            if n in self.tokenizer.model_input_names
+        ]
         key = f"{weights[:16]}-dense-{self.max_seq_length}"
         path = exported_file(key, backend, lambda target: self._export(body, names, target), root)
         self.runtime = Runtime(path, backend, precision)
@@ -63,17 +75,33 @@ class ExportedDenseModel:
             def forward(self, *inputs: Any) -> Any:
                 return self.inner(**dict(zip(names, inputs))).last_hidden_state
 
-        export_onnx(Hidden(body), self.tokenizer(["an example text"], return_tensors="pt"), names, ["last_hidden_state"], path)
+        export_onnx(
+            Hidden(body),
+            self.tokenizer(["an example text"], return_tensors="pt"),
+            names,
+            ["last_hidden_state"],
+            path,
+        )
 
     def get_embedding_dimension(self) -> int:
         return self.dimension
 
     get_sentence_embedding_dimension = get_embedding_dimension
 
-    def encode_document(self, texts: list[str], normalize_embeddings: bool = False, **_: Any) -> np.ndarray:
+    def encode_document(
+        self, texts: list[str], normalize_embeddings: bool = False, **_: Any
+    ) -> np.ndarray:
         """One batch (callers batch by length): token vectors pooled, then normalised."""
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_seq_length, return_tensors="np")
-        hidden = np.asarray(self.runtime.run(int64_feeds(batch, self.runtime.inputs)), dtype=np.float32)
+        batch = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_tensors="np",
+        )
+        hidden = np.asarray(
+            self.runtime.run(int64_feeds(batch, self.runtime.inputs)), dtype=np.float32
+        )
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:

@@ -58,7 +58,9 @@ def resolve_backend(backend: str, precision: str, device: str | None = None) -> 
         raise UserError(f"unknown backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend in ("onnx", "onnx-int8"):
         if precision not in ("auto", "float32"):
-            raise UserError(f"backend {backend!r} runs float32: set precision float32 (or use the openvino backend)")
+            raise UserError(
+                f"backend {backend!r} runs float32: set precision float32 (or use the openvino backend)"
+            )
         precision = "float32"
     precision = resolve_precision(precision, device)
     if backend == "auto":
@@ -70,17 +72,23 @@ def import_onnxruntime() -> Any:
     try:
         import onnxruntime
     except ImportError:
-        raise UserError("the onnx backends need onnxruntime and onnx: pip install onnxruntime onnx") from None
+        raise UserError(
+            "the onnx backends need onnxruntime and onnx: pip install onnxruntime onnx"
+        ) from None
     return onnxruntime
 
 
 def _quantize(folder: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(folder / FILES["onnx"]), str(folder / FILES["onnx-int8"]), weight_type=QuantType.QInt8)
+    quantize_dynamic(
+        str(folder / FILES["onnx"]), str(folder / FILES["onnx-int8"]), weight_type=QuantType.QInt8
+    )
 
 
-def exported_file(key: str, backend: str, export: Callable[[Path], None], root: Path | None = None) -> Path:
+def exported_file(
+    key: str, backend: str, export: Callable[[Path], None], root: Path | None = None
+) -> Path:
     """The ONNX file of `backend` (onnx, onnx-int8, openvino) under `<root>/<key>/`; `export(path)`
     writes the float32 model.onnx the first time, and int8 is quantised from it."""
     folder = (root or cache_dir() / "onnx") / key
@@ -104,7 +112,13 @@ def exported_file(key: str, backend: str, export: Callable[[Path], None], root: 
     return folder / FILES[backend]
 
 
-def export_onnx(module: Any, example: dict[str, Any], input_names: list[str], output_names: list[str], path: Path) -> None:
+def export_onnx(
+    module: Any,
+    example: dict[str, Any],
+    input_names: list[str],
+    output_names: list[str],
+    path: Path,
+) -> None:
     """`module(*inputs)` exported to `path` with dynamic batch and sequence axes."""
     import torch
 
@@ -132,7 +146,9 @@ class Runtime:
             runtime = import_onnxruntime()
             options = runtime.SessionOptions()
             options.intra_op_num_threads = configure_threads()
-            self.session = runtime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = runtime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
             self.inputs = [i.name for i in self.session.get_inputs()]
             self.run = lambda feeds: self.session.run(None, feeds)[0]
 
@@ -146,8 +162,12 @@ class Runtime:
         if precision == "fp16":
             raise UserError("the openvino backend runs float32 or bf16 on a CPU, not fp16")
         core = openvino.Core()
-        if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-            raise UserError("the openvino backend with bf16 needs a CPU with bf16 instructions; use precision auto or float32 on this one")
+        if precision == "bf16" and "BF16" not in core.get_property(
+            "CPU", "OPTIMIZATION_CAPABILITIES"
+        ):
+            raise UserError(
+                "the openvino backend with bf16 needs a CPU with bf16 instructions; use precision auto or float32 on this one"
+            )
         config = {
             "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
             "PERFORMANCE_HINT": "LATENCY",

@@ -14,8 +14,8 @@ from __future__ import annotations
 import heapq
 import logging
 
-from rankdistill.data.irds import PREFIX, load_irds
 from rankdistill.core.errors import UserError
+from rankdistill.data.irds import PREFIX, load_irds
 from rankdistill.retrieval.base import Corpus, Results
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ class IrdsCandidates:
         if component not in COMPONENTS:
             raise ValueError(f"unknown ir_datasets component {component!r}")
         if not source.startswith(PREFIX) or not source[len(PREFIX) :]:
-            raise UserError(f"retriever '{component}:{source}': name an ir_datasets id, e.g. {component}:irds:msmarco-passage/train")
+            raise UserError(
+                f"retriever '{component}:{source}': name an ir_datasets id, e.g. {component}:irds:msmarco-passage/train"
+            )
         self.spec = f"{component}:{source}"
         self.component = component
         self.dataset_id = source[len(PREFIX) :]
@@ -61,7 +63,8 @@ class IrdsCandidates:
                 elif item > heap[0]:
                     heapq.heapreplace(heap, item)
             results = {
-                query_id: {str(doc): score for score, doc in sorted(heap, reverse=True)} for query_id, heap in best.items()
+                query_id: {str(doc): score for score, doc in sorted(heap, reverse=True)}
+                for query_id, heap in best.items()
             }
         else:
             results = {query_id: {} for query_id in queries}
@@ -75,7 +78,11 @@ class IrdsCandidates:
                     elif doc_id not in hits and len(hits) < k:
                         hits[doc_id] = -float(len(hits) + 1)  # first seen ranks first
         if skipped:
-            log.warning("%s: skipped %d candidates whose documents are not in the corpus", self.spec, skipped)
+            log.warning(
+                "%s: skipped %d candidates whose documents are not in the corpus",
+                self.spec,
+                skipped,
+            )
         return results
 
 

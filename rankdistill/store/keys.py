@@ -15,7 +15,9 @@ def text_hash(text: str) -> str:
 def pair_digest(fingerprint: str, query: str, doc: str) -> bytes:
     """The 16-byte key of one pair: sha256 over the fingerprint, sha256(query) and sha256(doc)."""
     query_digest = hashlib.sha256(query.encode("utf-8")).digest()
-    return _digest(fingerprint.encode("utf-8"), query_digest, hashlib.sha256(doc.encode("utf-8")).digest())
+    return _digest(
+        fingerprint.encode("utf-8"), query_digest, hashlib.sha256(doc.encode("utf-8")).digest()
+    )
 
 
 def pair_key(fingerprint: str, query: str, doc: str) -> str:

@@ -85,7 +85,9 @@ class ScoreStore:
 
     def refresh(self) -> int:
         """Load shards written since the last load (by other processes); return how many."""
-        new = [path for path in sorted(self.folder.glob(SHARD_GLOB)) if path.name not in self._loaded]
+        new = [
+            path for path in sorted(self.folder.glob(SHARD_GLOB)) if path.name not in self._loaded
+        ]
         for path in new:
             keys, scores = read_shard(path)
             self._remember(path, keys, scores)
@@ -99,7 +101,9 @@ class ScoreStore:
         """Indices of the pairs not stored yet; a pair given twice is listed at its first index."""
         return self._missing(pair_digests(self.fingerprint, queries, docs))
 
-    def put_many(self, queries: list[str], docs: list[str], scores: np.ndarray | list[float]) -> int:
+    def put_many(
+        self, queries: list[str], docs: list[str], scores: np.ndarray | list[float]
+    ) -> int:
         """Store scores durably (one new shard, written before this returns); return how many
         pairs were new. Pairs already stored keep their score."""
         keys = pair_digests(self.fingerprint, queries, docs)
@@ -132,16 +136,24 @@ class ScoreStore:
                 f"{self.fingerprint!r} ({self.folder}): open the store with the teacher's fingerprint"
             )
         if batch_size < 1 or flush_every < 1:
-            raise ValueError(f"batch_size and flush_every must be >= 1, got {batch_size} and {flush_every}")
+            raise ValueError(
+                f"batch_size and flush_every must be >= 1, got {batch_size} and {flush_every}"
+            )
         if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size), got rank {rank} of {world_size}")
         _check_texts(queries, docs)
         keys = pair_digests(self.fingerprint, queries, docs)
         self.refresh()
-        todo = [i for i in self._missing(keys) if world_size == 1 or rank_of(keys[i], world_size) == rank]
+        todo = [
+            i
+            for i in self._missing(keys)
+            if world_size == 1 or rank_of(keys[i], world_size) == rank
+        ]
         todo.sort(key=lambda i: len(queries[i]) + len(docs[i]), reverse=True)
         if todo:
-            self._score(teacher, queries, docs, keys, todo, batch_size, flush_every, progress, flush_seconds)
+            self._score(
+                teacher, queries, docs, keys, todo, batch_size, flush_every, progress, flush_seconds
+            )
         if world_size > 1:
             self.refresh()
         return self._lookup(keys)[0]
@@ -160,7 +172,12 @@ class ScoreStore:
     ) -> None:
         pending_keys: list[bytes] = []
         pending_scores: list[np.ndarray] = []
-        bar = tqdm(total=len(todo), unit="pair", desc=f"teacher {self.fingerprint[:12]}", disable=not progress)
+        bar = tqdm(
+            total=len(todo),
+            unit="pair",
+            desc=f"teacher {self.fingerprint[:12]}",
+            disable=not progress,
+        )
         per_call = teacher.pairs_per_call if isinstance(teacher, Batched) else batch_size
         step = max(batch_size, min(per_call, flush_every))
         flushed = time.monotonic()
@@ -202,7 +219,9 @@ class ScoreStore:
         if not new:
             return 0
         name = f"shard-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.bin"
-        path = write_shard(self.folder / name, list(new), np.fromiter(new.values(), np.float32, len(new)))
+        path = write_shard(
+            self.folder / name, list(new), np.fromiter(new.values(), np.float32, len(new))
+        )
         self._loaded.add(path.name)
         self._records += len(new)
         self._bytes += path.stat().st_size
@@ -219,12 +238,21 @@ class ScoreStore:
     def _describe(self, info: dict[str, Any] | None) -> None:
         path = self.folder / "teacher.json"
         if not path.exists():
-            atomic_write_json(path, {"fingerprint": self.fingerprint, "teacher": info or {}, "provenance": provenance()})
+            atomic_write_json(
+                path,
+                {
+                    "fingerprint": self.fingerprint,
+                    "teacher": info or {},
+                    "provenance": provenance(),
+                },
+            )
             return
         try:
             recorded = json.loads(path.read_text(encoding="utf-8")).get("fingerprint")
         except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-            raise InputError(path, "not a teacher description: delete it and it is written again") from None
+            raise InputError(
+                path, "not a teacher description: delete it and it is written again"
+            ) from None
         if recorded != self.fingerprint:
             raise InputError(
                 path,
@@ -244,7 +272,9 @@ class ScoreStore:
 def write_shard(path: Path, keys: list[bytes], scores: np.ndarray) -> Path:
     """Write one shard atomically (temp file, fsync, rename)."""
     body = HEADER.pack(MAGIC, len(keys)) + b"".join(keys) + scores.astype("<f4").tobytes()
-    return atomic_write(path, lambda handle: handle.write(body + hashlib.sha256(body).digest()), binary=True)
+    return atomic_write(
+        path, lambda handle: handle.write(body + hashlib.sha256(body).digest()), binary=True
+    )
 
 
 def read_shard(path: Path) -> tuple[bytes, np.ndarray]:
@@ -267,16 +297,23 @@ def read_shard(path: Path) -> tuple[bytes, np.ndarray]:
 
 
 def _corrupt(path: Path, reason: str) -> None:
-    raise InputError(path, f"damaged teacher score shard ({reason}). Delete this file and run again: its pairs will be rescored")
+    raise InputError(
+        path,
+        f"damaged teacher score shard ({reason}). Delete this file and run again: its pairs will be rescored",
+    )
 
 
 def _as_scores(scores: Any, n: int, source: str = "scores") -> np.ndarray:
     array = np.asarray(scores, dtype=np.float32)
     if array.shape != (n,):
-        raise UserError(f"{source}: expected {n} scores, one per pair, got an array of shape {array.shape}")
+        raise UserError(
+            f"{source}: expected {n} scores, one per pair, got an array of shape {array.shape}"
+        )
     bad = int((~np.isfinite(array)).sum())
     if bad:
-        raise UserError(f"{source}: {bad} of {n} scores are NaN or infinite (half-precision overflow?)")
+        raise UserError(
+            f"{source}: {bad} of {n} scores are NaN or infinite (half-precision overflow?)"
+        )
     return array
 
 
@@ -286,4 +323,6 @@ def _check_texts(queries: list[str], docs: list[str]) -> None:
     for i, (query, doc) in enumerate(zip(queries, docs)):
         for kind, text in (("query", query), ("doc", doc)):
             if not isinstance(text, str) or not text.strip():
-                raise UserError(f"pair {i}: the {kind} text is empty ({text!r}); drop the pair or fix the text")
+                raise UserError(
+                    f"pair {i}: the {kind} text is empty ({text!r}); drop the pair or fix the text"
+                )

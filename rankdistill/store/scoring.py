@@ -30,17 +30,35 @@ def score_with_store(
     of the call) is never stored as such; its members are, so call it with whole lists.
     """
     if isinstance(teacher, Ensemble):  # members are scored as they are; the ensemble combines
-        return teacher.combine(queries, [store.score_pairs(t, queries, docs, batch_size=batch_size, progress=progress)
-                                         for t, store in _stored(teacher, store_root, info)])
+        return teacher.combine(
+            queries,
+            [
+                store.score_pairs(t, queries, docs, batch_size=batch_size, progress=progress)
+                for t, store in _stored(teacher, store_root, info)
+            ],
+        )
     ((stored, store),) = _stored(teacher, store_root, info)
-    return store.score_pairs(stored, queries, docs, batch_size=batch_size, progress=progress, rank=rank, world_size=world_size)
+    return store.score_pairs(
+        stored,
+        queries,
+        docs,
+        batch_size=batch_size,
+        progress=progress,
+        rank=rank,
+        world_size=world_size,
+    )
 
 
-def _stored(teacher: Teacher, store_root: str | Path, info: dict[str, Any] | None) -> list[tuple[Teacher, ScoreStore]]:
+def _stored(
+    teacher: Teacher, store_root: str | Path, info: dict[str, Any] | None
+) -> list[tuple[Teacher, ScoreStore]]:
     """What goes into the store for `teacher`, each with its store: the teacher itself, or for an
     ensemble (listwise: never stored as such) each member under its own fingerprint."""
     if isinstance(teacher, Ensemble):
-        return [(m.teacher, ScoreStore(store_root, m.teacher.fingerprint, {"ensemble_member": True})) for m in teacher.members]
+        return [
+            (m.teacher, ScoreStore(store_root, m.teacher.fingerprint, {"ensemble_member": True}))
+            for m in teacher.members
+        ]
     return [(teacher, ScoreStore(store_root, teacher.fingerprint, info))]
 
 
@@ -61,7 +79,15 @@ def score_shard(
     if shard.world_size == 1:
         return
     for stored, store in _stored(teacher, store_root, info):
-        store.score_pairs(stored, queries, docs, batch_size=batch_size, progress=progress, rank=shard.rank, world_size=shard.world_size)
+        store.score_pairs(
+            stored,
+            queries,
+            docs,
+            batch_size=batch_size,
+            progress=progress,
+            rank=shard.rank,
+            world_size=shard.world_size,
+        )
 
 
 def score_on_every_rank(

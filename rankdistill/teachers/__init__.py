@@ -1,10 +1,10 @@
 """Teachers: the slow, strong rankers whose scores are distilled. Named by a spec string:
 
-    cross-encoder:MODEL     CrossEncoder, raw logits
-    bi-encoder:MODEL        SentenceTransformer, cosine similarity
-    sparse:MODEL            SPLADE SparseEncoder, dot product
-    bm25                    BM25 under the statistics of the given corpus
-    ensemble:FILE.yaml      weighted, per-query calibrated members (teachers/ensemble_config.py)
+cross-encoder:MODEL     CrossEncoder, raw logits
+bi-encoder:MODEL        SentenceTransformer, cosine similarity
+sparse:MODEL            SPLADE SparseEncoder, dot product
+bm25                    BM25 under the statistics of the given corpus
+ensemble:FILE.yaml      weighted, per-query calibrated members (teachers/ensemble_config.py)
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def build_teacher(
     model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) for cross-encoders."""
     kind, _, model = spec.partition(":")
     if kind not in KINDS:
-        raise UserError(f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}")
+        raise UserError(
+            f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}"
+        )
     if backend not in ("torch", "auto") and kind not in ("cross-encoder", "bi-encoder"):
         raise UserError(f"teacher {spec!r}: backend {backend!r} is for cross- and bi-encoders only")
     if kind == "bm25":
@@ -49,14 +51,39 @@ def build_teacher(
     if kind == "cross-encoder":
         from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
 
-        return CrossEncoderTeacher(model, max_length=max_length or 256, batch_size=batch_size, precision=precision, device=device, backend=backend)
+        return CrossEncoderTeacher(
+            model,
+            max_length=max_length or 256,
+            batch_size=batch_size,
+            precision=precision,
+            device=device,
+            backend=backend,
+        )
     if kind == "bi-encoder":
         from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
-        return BiEncoderTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision, backend=backend)
+        return BiEncoderTeacher(
+            model,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            precision=precision,
+            backend=backend,
+        )
     from rankdistill.teachers.sparse import SparseTeacher
 
-    return SparseTeacher(model, batch_size=batch_size, max_length=max_length, device=device, precision=precision)
+    return SparseTeacher(
+        model, batch_size=batch_size, max_length=max_length, device=device, precision=precision
+    )
 
 
-__all__ = ["EnsembleTeacher", "KINDS", "Member", "Teacher", "build_teacher", "calibrate", "make_fingerprint", "weights_hash"]
+__all__ = [
+    "EnsembleTeacher",
+    "KINDS",
+    "Member",
+    "Teacher",
+    "build_teacher",
+    "calibrate",
+    "make_fingerprint",
+    "weights_hash",
+]

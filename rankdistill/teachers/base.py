@@ -6,8 +6,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-
-SCALES = ("cosine", "raw")  # cosine: scores in [-1, 1], to be multiplied by the student's scale in training
+SCALES = (
+    "cosine",
+    "raw",
+)  # cosine: scores in [-1, 1], to be multiplied by the student's scale in training
 
 
 def score_scale(teacher: object) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from rankdistill.core.errors import UserError
-from rankdistill.encoders.models import EncodingSettings, resolve_model
 from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.encoders.models import EncodingSettings, resolve_model
 
 
 def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
@@ -18,6 +18,7 @@ def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
 
 class BiEncoderTeacher:
     pairs_per_call = 2048  # the store hands over large chunks, so repeated texts are encoded once
+
     def __init__(
         self,
         model: str,
@@ -33,12 +34,17 @@ class BiEncoderTeacher:
         if similarity not in ("cosine", "dot"):
             raise UserError(f"bi-encoder similarity {similarity!r}: expected cosine or dot")
         path = resolve_model(model)
-        self.encoding = load_dense_model(path, EncodingSettings(batch_size, max_length, device, precision, backend))
+        self.encoding = load_dense_model(
+            path, EncodingSettings(batch_size, max_length, device, precision, backend)
+        )
         self.similarity = similarity
         # cosines: a softmax over a list of them is almost uniform until multiplied by the student's scale
         self.score_scale = "cosine" if similarity == "cosine" else "raw"
         self.fingerprint = make_fingerprint(
-            "bi-encoder", weights=weights_hash(path), similarity=similarity, max_length=self.encoding.model.max_seq_length,
+            "bi-encoder",
+            weights=weights_hash(path),
+            similarity=similarity,
+            max_length=self.encoding.model.max_seq_length,
             **runtime_fields(self.encoding.settings.precision, self.encoding.settings.backend),
         )
 
@@ -52,4 +58,6 @@ class BiEncoderTeacher:
 
         # a bar of its own below the store's, which moves once per call of up to 2,048 pairs
         progress = role == "document" and len(texts) > 4 * self.encoding.settings.batch_size
-        return encode_texts(self.encoding, texts, role, normalize=self.similarity == "cosine", progress=progress)
+        return encode_texts(
+            self.encoding, texts, role, normalize=self.similarity == "cosine", progress=progress
+        )

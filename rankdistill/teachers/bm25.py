@@ -19,7 +19,9 @@ class BM25Teacher:
         from rankdistill.retrieval.bm25 import BM25Retriever
 
         self._retriever = BM25Retriever(k1=k1, b=b)
-        self._retriever.index({str(i): {"title": "", "text": text} for i, text in enumerate(corpus_texts)})
+        self._retriever.index(
+            {str(i): {"title": "", "text": text} for i, text in enumerate(corpus_texts)}
+        )
         self._row = {text: i for i, text in enumerate(corpus_texts)}
         corpus_digest = hashlib.sha256("\x1e".join(corpus_texts).encode()).hexdigest()
         self.fingerprint = make_fingerprint("bm25", corpus=corpus_digest, k1=k1, b=b)
@@ -28,7 +30,9 @@ class BM25Teacher:
         rows = []
         for i, doc in enumerate(docs):
             if doc not in self._row:
-                raise UserError(f"BM25 teacher: the doc of pair {i} is not in the corpus it was built on")
+                raise UserError(
+                    f"BM25 teacher: the doc of pair {i} is not in the corpus it was built on"
+                )
             rows.append(self._row[doc])
         scores = np.zeros(len(queries), dtype=np.float32)
         by_query: dict[str, list[int]] = {}

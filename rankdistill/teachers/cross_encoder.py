@@ -17,9 +17,9 @@ import torch
 from sentence_transformers import CrossEncoder
 
 from rankdistill.core.errors import UserError
+from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 from rankdistill.core.hardware import inference_autocast
 from rankdistill.encoders.models import resolve_model
-from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 
 ACTIVATIONS = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid}
 
@@ -40,14 +40,20 @@ class CrossEncoderTeacher:
         if backend == "auto" and activation != "identity":
             backend = "torch"  # the exported graphs return raw logits
         if backend not in ("auto", "torch") and activation != "identity":
-            raise UserError(f"cross-encoder backend {backend!r} returns raw logits: drop the activation")
+            raise UserError(
+                f"cross-encoder backend {backend!r} returns raw logits: drop the activation"
+            )
         backend, precision = resolve_backend(backend, precision, device)
         if activation not in ACTIVATIONS:
-            raise UserError(f"cross-encoder activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}")
+            raise UserError(
+                f"cross-encoder activation {activation!r}: expected one of {', '.join(ACTIVATIONS)}"
+            )
         path = resolve_model(model)
         self.model = CrossEncoder(path, max_length=max_length, device=device)
         if self.model.num_labels != 1:
-            raise UserError(f"{model}: a cross-encoder teacher needs one output label, this one has {self.model.num_labels}")
+            raise UserError(
+                f"{model}: a cross-encoder teacher needs one output label, this one has {self.model.num_labels}"
+            )
         self.activation = ACTIVATIONS[activation]()
         self.max_length = max_length
         self.batch_size = batch_size
@@ -55,7 +61,11 @@ class CrossEncoderTeacher:
         self.backend = backend
         weights = weights_hash(path)
         self.fingerprint = make_fingerprint(
-            "cross-encoder", weights=weights, max_length=max_length, activation=activation, bf16=precision == "bf16",
+            "cross-encoder",
+            weights=weights,
+            max_length=max_length,
+            activation=activation,
+            bf16=precision == "bf16",
             **({"precision": precision} if precision == "fp16" else {}),
             **({"backend": backend} if backend != "torch" else {}),
         )

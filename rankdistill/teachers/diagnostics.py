@@ -29,7 +29,12 @@ def spread(lists: dict[str, np.ndarray]) -> dict[str, float]:
         ranges.append(float(top[0] - top[-1]))
         gaps.append(float(top[0] - top[1]))
     median = lambda values: float(np.median(values)) if values else float("nan")  # noqa: E731
-    return {"queries": len(stds), "median_std": median(stds), "median_range": median(ranges), "median_top_gap": median(gaps)}
+    return {
+        "queries": len(stds),
+        "median_std": median(stds),
+        "median_range": median(ranges),
+        "median_top_gap": median(gaps),
+    }
 
 
 def mean_kendall_tau(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
@@ -46,7 +51,10 @@ def mean_kendall_tau(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> floa
 
 def agreement(scores: ScoreLists) -> dict[str, dict[str, float]]:
     names = list(scores)
-    return {a: {b: 1.0 if a == b else mean_kendall_tau(scores[a], scores[b]) for b in names} for a in names}
+    return {
+        a: {b: 1.0 if a == b else mean_kendall_tau(scores[a], scores[b]) for b in names}
+        for a in names
+    }
 
 
 def plot_histograms(scores: ScoreLists, path: Path) -> Path:
@@ -68,7 +76,9 @@ def plot_histograms(scores: ScoreLists, path: Path) -> Path:
     return path
 
 
-def write_diagnostics(scores: ScoreLists, folder: str | Path, title: str = "Teacher diagnostics") -> Path:
+def write_diagnostics(
+    scores: ScoreLists, folder: str | Path, title: str = "Teacher diagnostics"
+) -> Path:
     """`folder/diagnostics.md` (+ .json, histograms.png); returns the markdown path."""
     folder = Path(folder)
     spreads = {name: spread(lists) for name, lists in scores.items()}
@@ -76,12 +86,26 @@ def write_diagnostics(scores: ScoreLists, folder: str | Path, title: str = "Teac
     plot_histograms(scores, folder / "histograms.png")
     atomic_write_json(folder / "diagnostics.json", {"spread": spreads, "kendall_tau": taus})
     pairs = sum(len(v) for v in next(iter(scores.values())).values()) if scores else 0
-    lines = [f"# {title}", "", f"{pairs} pairs per teacher.", "", "## Per-query spread (medians over queries)", ""]
+    lines = [
+        f"# {title}",
+        "",
+        f"{pairs} pairs per teacher.",
+        "",
+        "## Per-query spread (medians over queries)",
+        "",
+    ]
     lines += ["| teacher | queries | std | max - min | top-1 - top-2 |", "|---|---|---|---|---|"]
     for name, s in spreads.items():
-        lines.append(f"| {_short(name)} | {s['queries']} | {s['median_std']:.3f} | {s['median_range']:.3f} | {s['median_top_gap']:.3f} |")
+        lines.append(
+            f"| {_short(name)} | {s['queries']} | {s['median_std']:.3f} | {s['median_range']:.3f} | {s['median_top_gap']:.3f} |"
+        )
     names = list(scores)
-    lines += ["", "## Agreement: mean per-query Kendall tau", "", "| | " + " | ".join(_short(n) for n in names) + " |"]
+    lines += [
+        "",
+        "## Agreement: mean per-query Kendall tau",
+        "",
+        "| | " + " | ".join(_short(n) for n in names) + " |",
+    ]
     lines.append("|---|" + "---|" * len(names))
     for a in names:
         lines.append(f"| {_short(a)} | " + " | ".join(f"{taus[a][b]:.3f}" for b in names) + " |")

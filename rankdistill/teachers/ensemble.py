@@ -38,11 +38,15 @@ class EnsembleTeacher:
             raise UserError("an ensemble teacher needs at least one member")
         for member in members:
             if member.calibration not in METHODS:
-                raise UserError(f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}")
+                raise UserError(
+                    f"unknown calibration {member.calibration!r}: expected one of {', '.join(METHODS)}"
+                )
         self.members = members
         self.fingerprint = make_fingerprint(
             "ensemble",
-            members=[(m.teacher.fingerprint, m.weight, m.calibration, m.temperature) for m in members],
+            members=[
+                (m.teacher.fingerprint, m.weight, m.calibration, m.temperature) for m in members
+            ],
         )
 
     def combine(self, queries: list[str], member_scores: list[np.ndarray]) -> np.ndarray:
@@ -52,8 +56,13 @@ class EnsembleTeacher:
         combined = np.zeros(len(queries), dtype=np.float64)
         for member, scores in zip(self.members, member_scores):
             for rows in groups.values():
-                combined[rows] += member.weight * calibrate(scores[rows], member.calibration, member.temperature)
+                combined[rows] += member.weight * calibrate(
+                    scores[rows], member.calibration, member.temperature
+                )
         return combined.astype(np.float32)
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
-        return self.combine(queries, [np.asarray(m.teacher.score(queries, docs), dtype=np.float32) for m in self.members])
+        return self.combine(
+            queries,
+            [np.asarray(m.teacher.score(queries, docs), dtype=np.float32) for m in self.members],
+        )

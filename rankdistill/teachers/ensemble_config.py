@@ -1,14 +1,14 @@
 """An ensemble teacher described in YAML, named on the command line as `ensemble:FILE.yaml`.
 
-    # configs/teachers/scifact-ensemble.yaml
-    members:
-      - teacher: bm25
-      - teacher: bi-encoder:all-MiniLM-L6-v2
-        weight: 1.0
-        calibration: zscore          # zscore | minmax | rank | temperature
-      - teacher: cross-encoder:runs/teachers/scifact-listnet
-        max_length: 128
-        precision: auto              # auto | float32 | bf16 | fp16 (bf16: true|false is an alias)
+# configs/teachers/scifact-ensemble.yaml
+members:
+  - teacher: bm25
+  - teacher: bi-encoder:all-MiniLM-L6-v2
+    weight: 1.0
+    calibration: zscore          # zscore | minmax | rank | temperature
+  - teacher: cross-encoder:runs/teachers/scifact-listnet
+    max_length: 128
+    precision: auto              # auto | float32 | bf16 | fp16 (bf16: true|false is an alias)
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pathlib import Path
 from rankdistill.core.config import checked
 from rankdistill.core.errors import InputError
 from rankdistill.core.hardware import PRECISIONS
+from rankdistill.retrieval.exported import BACKENDS
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
-from rankdistill.retrieval.exported import BACKENDS
 
 
 @dataclass
@@ -31,8 +31,12 @@ class MemberConfig:
     calibration: str = checked("zscore", choices=METHODS)
     temperature: float = checked(1.0, gt=0)
     max_length: int | None = checked(None, ge=1)
-    precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
-    backend: str = checked("auto", choices=BACKENDS)  # cross- and bi-encoders: auto | torch | onnx | onnx-int8 | openvino
+    precision: str = checked(
+        "auto", choices=PRECISIONS
+    )  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    backend: str = checked(
+        "auto", choices=BACKENDS
+    )  # cross- and bi-encoders: auto | torch | onnx | onnx-int8 | openvino
 
 
 @dataclass
@@ -45,12 +49,16 @@ def load_ensemble_config(path: str | Path) -> EnsembleConfig:
 
     config = load_yaml(EnsembleConfig, path)
     if not config.members:
-        raise InputError(path, "an ensemble needs at least one member", field_line(path, "members"), "members")
+        raise InputError(
+            path, "an ensemble needs at least one member", field_line(path, "members"), "members"
+        )
     check_members(config.members, path, "members")
     return config
 
 
-def check_members(members: list[MemberConfig], path: str | Path, where: str, allow_trained: bool = False) -> None:
+def check_members(
+    members: list[MemberConfig], path: str | Path, where: str, allow_trained: bool = False
+) -> None:
     """Each member names a known teacher kind and calibration; errors point at the field."""
     from rankdistill.core.config import field_line
     from rankdistill.teachers import KINDS
@@ -61,11 +69,19 @@ def check_members(members: list[MemberConfig], path: str | Path, where: str, all
     kinds = [k for k in KINDS if k != "ensemble"]
     for i, member in enumerate(members):
         if member.teacher.partition(":")[0] not in kinds:
-            fail(f"unknown teacher {member.teacher!r}: expected one of {', '.join(kinds)}", f"{where}[{i}].teacher")
+            fail(
+                f"unknown teacher {member.teacher!r}: expected one of {', '.join(kinds)}",
+                f"{where}[{i}].teacher",
+            )
         if member.teacher == "cross-encoder:trained" and not allow_trained:
             fail("'cross-encoder:trained' needs a teacher.train section", f"{where}[{i}].teacher")
-        if member.backend not in ("torch", "auto") and not member.teacher.startswith(("cross-encoder:", "bi-encoder:")):
-            fail(f"backend {member.backend!r} is for cross- and bi-encoder teachers only", f"{where}[{i}].backend")
+        if member.backend not in ("torch", "auto") and not member.teacher.startswith(
+            ("cross-encoder:", "bi-encoder:")
+        ):
+            fail(
+                f"backend {member.backend!r} is for cross- and bi-encoder teachers only",
+                f"{where}[{i}].backend",
+            )
 
 
 def load_ensemble(
@@ -74,16 +90,31 @@ def load_ensemble(
     batch_size: int = 32,
     device: str | None = None,
 ) -> EnsembleTeacher:
-    return ensemble_from_members(load_ensemble_config(path).members, corpus_texts, batch_size, device)
+    return ensemble_from_members(
+        load_ensemble_config(path).members, corpus_texts, batch_size, device
+    )
 
 
 def ensemble_from_members(
-    configs: list[MemberConfig], corpus_texts: list[str] | None = None, batch_size: int = 32, device: str | None = None
+    configs: list[MemberConfig],
+    corpus_texts: list[str] | None = None,
+    batch_size: int = 32,
+    device: str | None = None,
 ) -> EnsembleTeacher:
     from rankdistill.teachers import build_teacher
 
     members = []
     for member in configs:
-        teacher = build_teacher(member.teacher, corpus_texts, batch_size, member.max_length, device, member.precision, member.backend)
-        members.append(Member(teacher, member.weight, member.calibration, member.temperature, member.teacher))
+        teacher = build_teacher(
+            member.teacher,
+            corpus_texts,
+            batch_size,
+            member.max_length,
+            device,
+            member.precision,
+            member.backend,
+        )
+        members.append(
+            Member(teacher, member.weight, member.calibration, member.temperature, member.teacher)
+        )
     return EnsembleTeacher(members)

@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.retrieval.exported import Runtime, export_onnx, exported_file, import_onnxruntime, int64_feeds
+from rankdistill.retrieval.exported import (
+    Runtime,
+    export_onnx,
+    exported_file,
+    import_onnxruntime,
+    int64_feeds,
+)
 
 __all__ = ["ExportedCrossEncoder", "exported_model"]
 
@@ -33,18 +39,31 @@ def _export(model: Any, input_names: list[str], path: Path) -> None:
     export_onnx(Logits(model.model.eval()), example, input_names, ["logits"], path)
 
 
-def exported_model(model: Any, weights: str, max_length: int, backend: str, root: Path | None = None) -> Path:
+def exported_model(
+    model: Any, weights: str, max_length: int, backend: str, root: Path | None = None
+) -> Path:
     """The ONNX file for `model` (a CrossEncoder) and `backend` (onnx, onnx-int8 or openvino; the
     teacher checks the name), exported on first use."""
     import_onnxruntime()
-    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in model.tokenizer.model_input_names]
-    return exported_file(f"{weights[:16]}-{max_length}", backend, lambda path: _export(model, input_names, path), root)
+    input_names = [
+        n
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+        if n in model.tokenizer.model_input_names
+    ]
+    return exported_file(
+        f"{weights[:16]}-{max_length}",
+        backend,
+        lambda path: _export(model, input_names, path),
+        root,
+    )
 
 
 class ExportedCrossEncoder:
     """`predict(pairs)` -> one raw logit per pair, through an exported model's runtime."""
 
-    def __init__(self, model: Any, path: Path, max_length: int, backend: str, precision: str = "float32"):
+    def __init__(
+        self, model: Any, path: Path, max_length: int, backend: str, precision: str = "float32"
+    ):
         self.tokenizer = model.tokenizer
         self.max_length = max_length
         self.runtime = Runtime(path, backend, precision)
@@ -56,7 +75,11 @@ class ExportedCrossEncoder:
         for start in range(0, len(pairs), batch_size):
             rows = order[start : start + batch_size]
             batch = self.tokenizer(
-                [pairs[i] for i in rows], padding=True, truncation="longest_first", max_length=self.max_length, return_tensors="np"
+                [pairs[i] for i in rows],
+                padding=True,
+                truncation="longest_first",
+                max_length=self.max_length,
+                return_tensors="np",
             )
             scores[rows] = self.runtime.run(int64_feeds(batch, self.runtime.inputs))[:, 0]
         return scores

@@ -11,20 +11,32 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from rankdistill.encoders.models import EncodingSettings, resolve_model
 from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
+from rankdistill.encoders.models import EncodingSettings, resolve_model
 from rankdistill.teachers.bi_encoder import unique_texts
 
 
 class SparseTeacher:
     pairs_per_call = 2048  # see ScoreStore: repeated texts in a call are encoded once
-    def __init__(self, model: str, batch_size: int = 32, max_length: int | None = None, device: str | None = None, precision: str = "auto"):
+
+    def __init__(
+        self,
+        model: str,
+        batch_size: int = 32,
+        max_length: int | None = None,
+        device: str | None = None,
+        precision: str = "auto",
+    ):
         from rankdistill.retrieval.sparse import load_sparse_model
 
         path = resolve_model(model)
-        self.encoding = load_sparse_model(path, EncodingSettings(batch_size, max_length, device, precision))
+        self.encoding = load_sparse_model(
+            path, EncodingSettings(batch_size, max_length, device, precision)
+        )
         self.fingerprint = make_fingerprint(
-            "sparse", weights=weights_hash(path), max_length=self.encoding.model.max_seq_length,
+            "sparse",
+            weights=weights_hash(path),
+            max_length=self.encoding.model.max_seq_length,
             **runtime_fields(self.encoding.settings.precision),
         )
 
@@ -39,11 +51,20 @@ class SparseTeacher:
 
         unique, index = unique_texts(texts)
         if not unique:
-            return sp.csr_matrix((0, self.encoding.model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
+            return sp.csr_matrix(
+                (0, self.encoding.model.get_sentence_embedding_dimension() or 0), dtype=np.float32
+            )
 
         def encode(new: list[str]) -> list[sp.csr_matrix]:
-            matrix = encode_sparse(self.encoding, new, is_query, progress=len(new) > 4 * self.encoding.settings.batch_size)
+            matrix = encode_sparse(
+                self.encoding,
+                new,
+                is_query,
+                progress=len(new) > 4 * self.encoding.settings.batch_size,
+            )
             return [matrix[i] for i in range(matrix.shape[0])]
 
-        rows = memoised_rows([(self.encoding.memo_key, is_query, text) for text in unique], unique, encode)
+        rows = memoised_rows(
+            [(self.encoding.memo_key, is_query, text) for text in unique], unique, encode
+        )
         return sp.vstack(rows, format="csr")[index]

@@ -28,13 +28,23 @@ from typing import Any
 import yaml
 
 from rankdistill.core.config import build_dataclass, checked, compose_yaml, node_line
-from rankdistill.core.hardware import PRECISIONS
 from rankdistill.core.errors import InputError, UserError
+from rankdistill.core.hardware import PRECISIONS
 
 KINDS = ("dense", "sparse", "cross-encoder")
-DISTILL = ("scores", "embeddings")  # what the student learns from: the teacher's scores of mined lists, or its embeddings
-PROJECTIONS = ("auto", "linear", "none")  # auto: a Dense layer onto the teacher's dimension only when the two differ
-SERVE = ("student", "teacher-documents")  # teacher-documents: the student encodes queries, the teacher's index holds the documents
+DISTILL = (
+    "scores",
+    "embeddings",
+)  # what the student learns from: the teacher's scores of mined lists, or its embeddings
+PROJECTIONS = (
+    "auto",
+    "linear",
+    "none",
+)  # auto: a Dense layer onto the teacher's dimension only when the two differ
+SERVE = (
+    "student",
+    "teacher-documents",
+)  # teacher-documents: the student encodes queries, the teacher's index holds the documents
 ALIGNMENT_TEXTS = ("documents", "queries", "sentences", "titles")
 ALIGNMENT_LOSSES = ("mse", "cosine")
 DEV_CORPORA = ("candidates", "full")
@@ -46,8 +56,12 @@ class DataConfig:
     dataset: str = ""  # name or BEIR folder the training set was mined from (doc texts, dev qrels)
     split: str = "train"  # the qrels split the training set was mined from
     training_set: str = ""  # `rankdistill mine` output (JSONL)
-    negatives: int = checked(8, ge=1)  # negatives per row; records with fewer are skipped and counted
-    positives: int | None = checked(None, ge=1)  # rows per query: its top-scored positives, at most this many (None: all)
+    negatives: int = checked(
+        8, ge=1
+    )  # negatives per row; records with fewer are skipped and counted
+    positives: int | None = checked(
+        None, ge=1
+    )  # rows per query: its top-scored positives, at most this many (None: all)
     # a folder of generated queries (rankdistill.mining.generate): its queries.jsonl and
     # qrels/<split>.tsv replace the dataset's own; None: the dataset's queries of `split`
     queries: str | None = None
@@ -66,10 +80,16 @@ class DataConfig:
 @dataclass
 class StudentConfig:
     kind: str = checked("dense", choices=KINDS)
-    model: str = checked("all-MiniLM-L6-v2", nonempty=True)  # dense: any SentenceTransformer; sparse: SPLADE or MLM checkpoint
+    model: str = checked(
+        "all-MiniLM-L6-v2", nonempty=True
+    )  # dense: any SentenceTransformer; sparse: SPLADE or MLM checkpoint
     max_length: int | None = checked(None, ge=1)
-    matryoshka_dims: list[int] = checked(default_factory=list, ge=1)  # dense only; include the full dimension
-    query_regularizer_weight: float = checked(5e-5, ge=0)  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
+    matryoshka_dims: list[int] = checked(
+        default_factory=list, ge=1
+    )  # dense only; include the full dimension
+    query_regularizer_weight: float = checked(
+        5e-5, ge=0
+    )  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
     document_regularizer_weight: float = checked(3e-5, ge=0)
     regularizer_warmup_ratio: float = checked(1 / 3, gt=0, le=1)
     # dense only: query-side distillation (rankdistill/training/query_side.py). The corpus is
@@ -95,9 +115,15 @@ class StudentConfig:
     teacher: str | None = None
     projection: str = checked("auto", choices=PROJECTIONS)
     serve: str = checked("student", choices=SERVE)
-    texts: list[str] = checked(default_factory=lambda: ["documents", "queries"], choices=ALIGNMENT_TEXTS, nonempty=True)
-    max_texts: int | None = checked(None, ge=1)  # at most this many alignment texts (a seeded sample)
-    teacher_max_length: int | None = checked(None, ge=1)  # the teacher's max length for its targets (None: its own)
+    texts: list[str] = checked(
+        default_factory=lambda: ["documents", "queries"], choices=ALIGNMENT_TEXTS, nonempty=True
+    )
+    max_texts: int | None = checked(
+        None, ge=1
+    )  # at most this many alignment texts (a seeded sample)
+    teacher_max_length: int | None = checked(
+        None, ge=1
+    )  # the teacher's max length for its targets (None: its own)
     # w of a KL between the teacher's and the student's softmax over the teacher's document
     # vectors, beside the alignment loss (rankdistill/losses/document_kl.py); 0: alignment only
     document_kl: float = checked(0.0, ge=0)
@@ -110,11 +136,17 @@ class TrainerConfig:
     batch_size: int = checked(16, ge=1)  # rows per device and step
     learning_rate: float = checked(2e-5, gt=0)
     warmup_ratio: float = checked(0.1, ge=0, lt=1)
-    scheduler: str = checked("linear", choices=SCHEDULERS)  # linear: warm-up then decay to 0; constant: warm-up
+    scheduler: str = checked(
+        "linear", choices=SCHEDULERS
+    )  # linear: warm-up then decay to 0; constant: warm-up
     # then flat (a dev curve from one long run then reads as the result of stopping at each epoch)
     weight_decay: float = checked(0.01, ge=0)
-    precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
-    gradient_checkpointing: bool = False  # recompute activations in the backward pass: less memory, slower steps
+    precision: str = checked(
+        "auto", choices=PRECISIONS
+    )  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    gradient_checkpointing: bool = (
+        False  # recompute activations in the backward pass: less memory, slower steps
+    )
     save_steps: int = checked(100, ge=1)
     save_total_limit: int = checked(2, ge=1)
     logging_steps: int = checked(10, ge=1)
@@ -128,8 +160,12 @@ class TrainerConfig:
 @dataclass
 class DevConfig:
     queries: int = checked(50, ge=0)  # 0 turns dev evaluation off
-    split: str | None = None  # a qrels split to evaluate on; None: carve `queries` from the training set
-    corpus: str = checked("candidates", choices=DEV_CORPORA)  # candidates: judged + mined docs of the dev queries (+ distractors); full
+    split: str | None = (
+        None  # a qrels split to evaluate on; None: carve `queries` from the training set
+    )
+    corpus: str = checked(
+        "candidates", choices=DEV_CORPORA
+    )  # candidates: judged + mined docs of the dev queries (+ distractors); full
     distractors: int = checked(0, ge=0)  # random extra corpus documents for the candidates corpus
     eval_steps: int | None = checked(None, ge=1)  # default: trainer.save_steps
     batch_size: int = checked(32, ge=1)
@@ -191,11 +227,20 @@ def train_config_from_node(node: yaml.MappingNode, path: Path, where: str = "") 
             value = loss_nodes[0][1]
             config.loss = yaml.safe_load(yaml.serialize(value))
             if config.loss not in ALIGNMENT_LOSSES:
-                raise InputError(path, f"embedding distillation aligns with {' or '.join(ALIGNMENT_LOSSES)}, got {config.loss!r}",
-                                 node_line(value), loss_field)
+                raise InputError(
+                    path,
+                    f"embedding distillation aligns with {' or '.join(ALIGNMENT_LOSSES)}, got {config.loss!r}",
+                    node_line(value),
+                    loss_field,
+                )
         return config
     if not loss_nodes:
-        raise InputError(path, "missing: name a loss, e.g. 'loss: listwise_kl' (see rankdistill/losses)", node_line(node), loss_field)
+        raise InputError(
+            path,
+            "missing: name a loss, e.g. 'loss: listwise_kl' (see rankdistill/losses)",
+            node_line(node),
+            loss_field,
+        )
     if len(loss_nodes) > 1:
         raise InputError(path, "given twice", node_line(loss_nodes[1][0]), loss_field)
     config.loss = loss_spec_from_node(loss_nodes[0][1], path)
@@ -205,11 +250,19 @@ def train_config_from_node(node: yaml.MappingNode, path: Path, where: str = "") 
     cross_encoder = config.student.kind == "cross-encoder"
     for name in parse_loss_spec(config.loss):
         if cross_encoder and name in NOT_FOR_CROSS_ENCODERS:
-            raise InputError(path, f"{name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}",
-                             node_line(loss_nodes[0][1]), loss_field)
+            raise InputError(
+                path,
+                f"{name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}",
+                node_line(loss_nodes[0][1]),
+                loss_field,
+            )
         if not cross_encoder and name in ONLY_FOR_CROSS_ENCODERS:
-            raise InputError(path, f"{name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}",
-                             node_line(loss_nodes[0][1]), loss_field)
+            raise InputError(
+                path,
+                f"{name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}",
+                node_line(loss_nodes[0][1]),
+                loss_field,
+            )
     return config
 
 
@@ -245,7 +298,14 @@ def loss_spec_from_node(node: yaml.Node, path: Path) -> Any:
 def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None:
     def fail(where: str, message: str) -> None:
         parts = where.split(".")  # a missing field: the line of the nearest part that is written
-        line = next((found for n in range(len(parts), 0, -1) if (found := _value_line(root, ".".join(parts[:n]))) is not None), node_line(root))
+        line = next(
+            (
+                found
+                for n in range(len(parts), 0, -1)
+                if (found := _value_line(root, ".".join(parts[:n]))) is not None
+            ),
+            node_line(root),
+        )
         raise InputError(path, message, line, where)
 
     student = config.student
@@ -254,42 +314,90 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
         if not getattr(config.data, key).strip():
             fail(f"data.{key}", "missing")
     if student.layers is not None and student.kind != "cross-encoder":
-        fail("student.layers", "truncating the body is for cross-encoder students (kind: cross-encoder)")
+        fail(
+            "student.layers",
+            "truncating the body is for cross-encoder students (kind: cross-encoder)",
+        )
     if isinstance(student.layers, int) and student.layers < 1:
-        fail("student.layers", f"must be >= 1 (the number of first layers kept), got {student.layers}")
-    if isinstance(student.layers, list) and (not student.layers or student.layers != sorted(set(student.layers))):
-        fail("student.layers", f"a list of layers is of distinct 0-based indices in ascending order, got {student.layers}")
+        fail(
+            "student.layers",
+            f"must be >= 1 (the number of first layers kept), got {student.layers}",
+        )
+    if isinstance(student.layers, list) and (
+        not student.layers or student.layers != sorted(set(student.layers))
+    ):
+        fail(
+            "student.layers",
+            f"a list of layers is of distinct 0-based indices in ascending order, got {student.layers}",
+        )
     if embeddings:
         if student.kind != "dense":
             fail("student.distill", "embedding distillation is for dense students (kind: dense)")
         if not (student.teacher or "").strip():
-            fail("student.teacher", "missing: name the embedding model to align to, e.g. all-mpnet-base-v2")
+            fail(
+                "student.teacher",
+                "missing: name the embedding model to align to, e.g. all-mpnet-base-v2",
+            )
         if student.matryoshka_dims or student.frozen_documents:
-            fail("student.distill", "embedding distillation does not combine with matryoshka_dims or frozen_documents")
+            fail(
+                "student.distill",
+                "embedding distillation does not combine with matryoshka_dims or frozen_documents",
+            )
     else:
-        for key, default in (("teacher", None), ("serve", "student"), ("projection", "auto"), ("max_texts", None), ("teacher_max_length", None),
-                             ("document_kl", 0.0)):
+        for key, default in (
+            ("teacher", None),
+            ("serve", "student"),
+            ("projection", "auto"),
+            ("max_texts", None),
+            ("teacher_max_length", None),
+            ("document_kl", 0.0),
+        ):
             if getattr(student, key) != default:
-                fail(f"student.{key}", "is for embedding distillation (student.distill: embeddings)")
+                fail(
+                    f"student.{key}", "is for embedding distillation (student.distill: embeddings)"
+                )
     if student.kind == "cross-encoder" and (student.matryoshka_dims or student.frozen_documents):
-        fail("student.kind", "a cross-encoder student has no embeddings: drop matryoshka_dims / frozen_documents")
+        fail(
+            "student.kind",
+            "a cross-encoder student has no embeddings: drop matryoshka_dims / frozen_documents",
+        )
 
     if config.student.matryoshka_dims and config.student.kind != "dense":
         fail("student.matryoshka_dims", "Matryoshka training is for dense students")
     if config.student.interpolate != 1.0 and not config.student.frozen_documents:
-        fail("student.interpolate", "weight interpolation is for query-side students (frozen_documents: true)")
+        fail(
+            "student.interpolate",
+            "weight interpolation is for query-side students (frozen_documents: true)",
+        )
     if config.dev.track_judged and not config.student.frozen_documents:
-        fail("dev.track_judged", "tracking judgements beside the dev set is for query-side students (frozen_documents: true)")
+        fail(
+            "dev.track_judged",
+            "tracking judgements beside the dev set is for query-side students (frozen_documents: true)",
+        )
     if config.trainer.select != "last" and not config.student.frozen_documents:
-        fail("trainer.select", "choosing the best dev epoch is for query-side students (frozen_documents: true)")
+        fail(
+            "trainer.select",
+            "choosing the best dev epoch is for query-side students (frozen_documents: true)",
+        )
     if config.student.anchor and not config.student.frozen_documents:
-        fail("student.anchor", "the document anchor is for query-side students (frozen_documents: true)")
-    if config.student.frozen_documents and (config.student.kind != "dense" or config.student.matryoshka_dims):
-        fail("student.frozen_documents", "query-side training is for dense students without Matryoshka dimensions")
+        fail(
+            "student.anchor",
+            "the document anchor is for query-side students (frozen_documents: true)",
+        )
+    if config.student.frozen_documents and (
+        config.student.kind != "dense" or config.student.matryoshka_dims
+    ):
+        fail(
+            "student.frozen_documents",
+            "query-side training is for dense students without Matryoshka dimensions",
+        )
     if config.trainer.max_steps <= 0 and config.trainer.epochs <= 0:
         fail("trainer.epochs", "must be > 0 (or set trainer.max_steps)")
     if config.dev.rerank_depth is not None and student.kind != "cross-encoder":
-        fail("dev.rerank_depth", "reranking a dev query's BM25 candidates is for cross-encoder students")
+        fail(
+            "dev.rerank_depth",
+            "reranking a dev query's BM25 candidates is for cross-encoder students",
+        )
     if config.dev.split == "test":
         fail("dev.split", "the test split is never used during training (no tuning on test)")
 

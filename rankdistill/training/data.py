@@ -34,14 +34,19 @@ from typing import Any
 
 import numpy as np
 
-from rankdistill.data.beir import BeirDataset
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.textfile import read_text
+from rankdistill.data.beir import BeirDataset
 from rankdistill.mining.records import TrainingRecord, meta_path, read_training_set
 
 log = logging.getLogger(__name__)
-NEAR_UNIFORM, NEAR_ONE_HOT = 0.98, 0.02  # median normalised entropy of the teacher's lists that trains warn about
-SHORT_LIST_WARNING = 0.05  # warn when more than this share of the records is skipped for short lists
+NEAR_UNIFORM, NEAR_ONE_HOT = (
+    0.98,
+    0.02,
+)  # median normalised entropy of the teacher's lists that trains warn about
+SHORT_LIST_WARNING = (
+    0.05  # warn when more than this share of the records is skipped for short lists
+)
 
 DEV_SALT = "rankdistill-dev:"
 
@@ -90,13 +95,21 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
             sidecar = json.loads(read_text(meta))
         except json.JSONDecodeError as exc:
             raise InputError(meta, f"invalid JSON ({exc.msg})", exc.lineno) from None
-        made_from = sidecar.get("config", {}).get("dataset") if isinstance(sidecar, dict) and isinstance(sidecar.get("config", {}), dict) else None
+        made_from = (
+            sidecar.get("config", {}).get("dataset")
+            if isinstance(sidecar, dict) and isinstance(sidecar.get("config", {}), dict)
+            else None
+        )
         if made_from and made_from != dataset.name:
-            raise UserError(f"{path}: mined from dataset {made_from!r}, but the config trains on {dataset.name!r} (data.dataset)")
+            raise UserError(
+                f"{path}: mined from dataset {made_from!r}, but the config trains on {dataset.name!r} (data.dataset)"
+            )
     for record in records:
         for doc_id in [p.doc_id for p in record.positives] + [n.doc_id for n in record.negatives]:
             if doc_id not in dataset.corpus:
-                raise UserError(f"{path}: query {record.query_id!r} names document {doc_id!r}, which is not in {dataset.name}'s corpus")
+                raise UserError(
+                    f"{path}: query {record.query_id!r} names document {doc_id!r}, which is not in {dataset.name}'s corpus"
+                )
     return records
 
 
@@ -109,10 +122,17 @@ def teacher_factor(config: Any, records: list[TrainingRecord]) -> float:
         return 1.0
     from rankdistill.losses import parse_loss_spec
 
-    scales = [float(params["scale"]) for _, params in parse_loss_spec(config.loss).values() if "scale" in params]
+    scales = [
+        float(params["scale"])
+        for _, params in parse_loss_spec(config.loss).values()
+        if "scale" in params
+    ]
     factor = max(scales, default=1.0)
     if factor != 1.0:
-        log.info("the teacher's scores are cosines: multiplied by %g, the student's scale (data.teacher_scale to choose)", factor)
+        log.info(
+            "the teacher's scores are cosines: multiplied by %g, the student's scale (data.teacher_scale to choose)",
+            factor,
+        )
     return factor
 
 
@@ -135,25 +155,47 @@ def check_teacher_spread(labels: list[list[float]], loss: Any) -> float | None:
     from rankdistill.losses import parse_loss_spec
 
     parts = parse_loss_spec(loss)
-    temperatures = [float(p.get("teacher_temperature", p.get("temperature", 1.0))) for _, p in parts.values()]
-    median = float(np.median(normalised_entropies(labels, temperatures[0] if temperatures else 1.0)))
+    temperatures = [
+        float(p.get("teacher_temperature", p.get("temperature", 1.0))) for _, p in parts.values()
+    ]
+    median = float(
+        np.median(normalised_entropies(labels, temperatures[0] if temperatures else 1.0))
+    )
     if median > NEAR_UNIFORM:
-        log.warning("the teacher's lists are near-uniform (median normalised entropy %.3f of its softmax): a list loss then teaches the "
-                    "student to flatten its lists. Put the teacher on the student's scale (data.teacher_scale) or lower its temperature", median)
+        log.warning(
+            "the teacher's lists are near-uniform (median normalised entropy %.3f of its softmax): a list loss then teaches the "
+            "student to flatten its lists. Put the teacher on the student's scale (data.teacher_scale) or lower its temperature",
+            median,
+        )
     elif median < NEAR_ONE_HOT:
-        log.warning("the teacher's lists are near one-hot (median normalised entropy %.3f): a list loss then sees only its top document; "
-                    "raise the teacher temperature or lower data.teacher_scale", median)
+        log.warning(
+            "the teacher's lists are near one-hot (median normalised entropy %.3f): a list loss then sees only its top document; "
+            "raise the teacher temperature or lower data.teacher_scale",
+            median,
+        )
     return median
 
 
 def build_rows(
-    records: list[TrainingRecord], dataset: BeirDataset, negatives: int, seed: int, exclude: set[str] = frozenset(), positives: int | None = None,
-    with_ids: bool = False, teacher_factor: float = 1.0,
+    records: list[TrainingRecord],
+    dataset: BeirDataset,
+    negatives: int,
+    seed: int,
+    exclude: set[str] = frozenset(),
+    positives: int | None = None,
+    with_ids: bool = False,
+    teacher_factor: float = 1.0,
 ) -> TrainingRows:
     """The rows described above; `with_ids` adds `query_id` and `doc_ids` (positive first, the
     label's order) for trainers that look documents up by id (query-side training);
     `teacher_factor` multiplies every teacher score."""
-    counts = {"records": len(records), "held_out_for_dev": 0, "skipped_few_negatives": 0, "skipped_no_positive": 0, "rows": 0}
+    counts = {
+        "records": len(records),
+        "held_out_for_dev": 0,
+        "skipped_few_negatives": 0,
+        "skipped_no_positive": 0,
+        "rows": 0,
+    }
     rows = []
     for record in records:
         if record.query_id in exclude:
@@ -165,26 +207,50 @@ def build_rows(
         if not record.positives:
             counts["skipped_no_positive"] += 1
             continue
-        picked = sorted(random.Random(f"{seed}:{record.query_id}").sample(range(len(record.negatives)), negatives))
+        picked = sorted(
+            random.Random(f"{seed}:{record.query_id}").sample(
+                range(len(record.negatives)), negatives
+            )
+        )
         chosen = [record.negatives[i] for i in picked]
-        negative_texts = {f"negative_{j + 1}": dataset.doc_text(n.doc_id) for j, n in enumerate(chosen)}
-        kept = record.positives if positives is None else sorted(record.positives, key=lambda p: -p.score)[:positives]
+        negative_texts = {
+            f"negative_{j + 1}": dataset.doc_text(n.doc_id) for j, n in enumerate(chosen)
+        }
+        kept = (
+            record.positives
+            if positives is None
+            else sorted(record.positives, key=lambda p: -p.score)[:positives]
+        )
         for positive in kept:
             rows.append(
                 {
                     "query": record.query,
                     "positive": dataset.doc_text(positive.doc_id),
                     **negative_texts,
-                    "label": [teacher_factor * positive.score, *(teacher_factor * n.score for n in chosen)],
-                    **({"query_id": record.query_id, "doc_ids": [positive.doc_id, *(n.doc_id for n in chosen)]} if with_ids else {}),
+                    "label": [
+                        teacher_factor * positive.score,
+                        *(teacher_factor * n.score for n in chosen),
+                    ],
+                    **(
+                        {
+                            "query_id": record.query_id,
+                            "doc_ids": [positive.doc_id, *(n.doc_id for n in chosen)],
+                        }
+                        if with_ids
+                        else {}
+                    ),
                 }
             )
     counts["rows"] = len(rows)
     if rows and counts["skipped_few_negatives"] > SHORT_LIST_WARNING * counts["records"]:
         # false-negative control leaves some queries too few negatives, and their rows are lost
         # (on SciFact a quarter of the queries: evaluation/distillation_study.md section 7)
-        log.warning("%d of %d training queries have fewer than %d negatives and are skipped; mine more (mine.n_top) or lower data.negatives",
-                    counts["skipped_few_negatives"], counts["records"], negatives)
+        log.warning(
+            "%d of %d training queries have fewer than %d negatives and are skipped; mine more (mine.n_top) or lower data.negatives",
+            counts["skipped_few_negatives"],
+            counts["records"],
+            negatives,
+        )
     if not rows:
         raise UserError(
             f"no training rows: {counts['skipped_few_negatives']} of {counts['records']} records have fewer than "
@@ -194,18 +260,41 @@ def build_rows(
 
 
 def dev_from_records(
-    records: list[TrainingRecord], dataset: BeirDataset, query_ids: list[str], corpus: str, distractors: int, seed: int
+    records: list[TrainingRecord],
+    dataset: BeirDataset,
+    query_ids: list[str],
+    corpus: str,
+    distractors: int,
+    seed: int,
 ) -> DevSet:
     """A dev set of training queries held out from training, judged by `dataset`'s qrels."""
     by_id = {r.query_id: r for r in records}
     queries = {q: by_id[q].query for q in query_ids}
-    relevant = {q: {d for d, grade in dataset.qrels.get(q, {}).items() if grade > 0 and d in dataset.corpus} for q in query_ids}
-    mined = {d for q in query_ids for d in [*(p.doc_id for p in by_id[q].positives), *(n.doc_id for n in by_id[q].negatives)]}
-    return DevSet(f"carved from {dataset.split}", queries, _dev_corpus(dataset, relevant, mined, corpus, distractors, seed), relevant)
+    relevant = {
+        q: {d for d, grade in dataset.qrels.get(q, {}).items() if grade > 0 and d in dataset.corpus}
+        for q in query_ids
+    }
+    mined = {
+        d
+        for q in query_ids
+        for d in [*(p.doc_id for p in by_id[q].positives), *(n.doc_id for n in by_id[q].negatives)]
+    }
+    return DevSet(
+        f"carved from {dataset.split}",
+        queries,
+        _dev_corpus(dataset, relevant, mined, corpus, distractors, seed),
+        relevant,
+    )
 
 
 def dev_from_teacher(
-    records: list[TrainingRecord], dataset: BeirDataset, query_ids: list[str], top: int, corpus: str, distractors: int, seed: int
+    records: list[TrainingRecord],
+    dataset: BeirDataset,
+    query_ids: list[str],
+    top: int,
+    corpus: str,
+    distractors: int,
+    seed: int,
 ) -> DevSet:
     """A dev set for queries without judgements: held-out queries whose relevant documents are the
     teacher's top `top` of their mined list (its scores, ties in list order). Its nDCG@10 is the
@@ -214,24 +303,47 @@ def dev_from_teacher(
     queries = {q: by_id[q].query for q in query_ids}
     relevant, mined = {}, set()
     for q in query_ids:
-        scored = [(p.doc_id, p.score) for p in by_id[q].positives] + [(n.doc_id, n.score) for n in by_id[q].negatives]
+        scored = [(p.doc_id, p.score) for p in by_id[q].positives] + [
+            (n.doc_id, n.score) for n in by_id[q].negatives
+        ]
         ranked = [d for d, _ in sorted(scored, key=lambda pair: -pair[1])]
         relevant[q] = set(ranked[:top])
         mined.update(ranked)
-    return DevSet(f"carved from {dataset.split}, judged by the teacher's top {top}", queries,
-                  _dev_corpus(dataset, relevant, mined, corpus, distractors, seed), relevant)
+    return DevSet(
+        f"carved from {dataset.split}, judged by the teacher's top {top}",
+        queries,
+        _dev_corpus(dataset, relevant, mined, corpus, distractors, seed),
+        relevant,
+    )
 
 
-def dev_from_split(dataset: BeirDataset, count: int, corpus: str, distractors: int, seed: int) -> DevSet:
+def dev_from_split(
+    dataset: BeirDataset, count: int, corpus: str, distractors: int, seed: int
+) -> DevSet:
     """A dev set from a qrels split of its own (`dataset` loaded with that split)."""
     judged = [q for q in dataset.queries if any(g > 0 for g in dataset.qrels.get(q, {}).values())]
     query_ids = carve_dev_ids(judged, count)
     queries = {q: dataset.queries[q] for q in query_ids}
-    relevant = {q: {d for d, g in dataset.qrels[q].items() if g > 0 and d in dataset.corpus} for q in query_ids}
-    return DevSet(f"{dataset.split} split", queries, _dev_corpus(dataset, relevant, set(), corpus, distractors, seed), relevant)
+    relevant = {
+        q: {d for d, g in dataset.qrels[q].items() if g > 0 and d in dataset.corpus}
+        for q in query_ids
+    }
+    return DevSet(
+        f"{dataset.split} split",
+        queries,
+        _dev_corpus(dataset, relevant, set(), corpus, distractors, seed),
+        relevant,
+    )
 
 
-def _dev_corpus(dataset: BeirDataset, relevant: dict[str, set[str]], mined: set[str], corpus: str, distractors: int, seed: int) -> dict[str, str]:
+def _dev_corpus(
+    dataset: BeirDataset,
+    relevant: dict[str, set[str]],
+    mined: set[str],
+    corpus: str,
+    distractors: int,
+    seed: int,
+) -> dict[str, str]:
     if corpus == "full":
         ids = list(dataset.corpus)
     else:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from rankdistill.core.errors import UserError
 from rankdistill.training.config import TrainConfig, config_dict
@@ -70,13 +71,19 @@ def alignment_texts(config: TrainConfig) -> dict[str, tuple[list[str], list[str]
             if queries:
                 found[kind] = (list(queries), list(queries.values()))
         elif kind == "titles":
-            titles = dict.fromkeys(t for d in doc_ids if (t := (corpus[d].get("title") or "").strip()))
+            titles = dict.fromkeys(
+                t for d in doc_ids if (t := (corpus[d].get("title") or "").strip())
+            )
             found[kind] = ([f"title:{i}" for i in range(len(titles))], list(titles))
         else:
-            sentences = dict.fromkeys(s for d in doc_ids for s in split_sentences(corpus[d].get("text") or ""))
+            sentences = dict.fromkeys(
+                s for d in doc_ids for s in split_sentences(corpus[d].get("text") or "")
+            )
             found[kind] = ([f"sentence:{i}" for i in range(len(sentences))], list(sentences))
     if not any(texts for _, texts in found.values()):
-        raise UserError(f"{config.data.dataset}: no alignment texts of kinds {', '.join(config.student.texts)}")
+        raise UserError(
+            f"{config.data.dataset}: no alignment texts of kinds {', '.join(config.student.texts)}"
+        )
     return found
 
 
@@ -121,8 +128,11 @@ def with_projection(model: Any, teacher_dimension: int, projection: str) -> tupl
     normalize = bool(modules) and isinstance(modules[-1], Normalize)
     body = modules[:-1] if normalize else modules
     dense = Dense(dimension, teacher_dimension, bias=False, activation_function=None)
-    projected = SentenceTransformer(modules=[*body, dense, *([Normalize()] if normalize else [])], device=str(model.device),
-                                    similarity_fn_name=model.similarity_fn_name)
+    projected = SentenceTransformer(
+        modules=[*body, dense, *([Normalize()] if normalize else [])],
+        device=str(model.device),
+        similarity_fn_name=model.similarity_fn_name,
+    )
     return projected, True
 
 
@@ -142,19 +152,40 @@ def fit_projection(model: Any, texts: list[str], targets: np.ndarray, batch_size
     position = next(i for i, m in enumerate(modules) if isinstance(m, Dense))
     body = SentenceTransformer(modules=modules[:position], device=str(model.device))
     rows = sample_rows(len(texts), FIT_TEXTS, 0)
-    x = np.asarray(body.encode([texts[i] for i in rows], batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False), dtype=np.float64)
+    x = np.asarray(
+        body.encode(
+            [texts[i] for i in rows],
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ),
+        dtype=np.float64,
+    )
     y = np.asarray(targets[rows], dtype=np.float64)
     gram = x.T @ x
-    weights = np.linalg.solve(gram + RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram)), x.T @ y)  # (d_student, d_teacher)
+    weights = np.linalg.solve(
+        gram + RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram)), x.T @ y
+    )  # (d_student, d_teacher)
     with torch.no_grad():
-        modules[position].linear.weight.copy_(torch.from_numpy(weights.T).to(modules[position].linear.weight))
+        modules[position].linear.weight.copy_(
+            torch.from_numpy(weights.T).to(modules[position].linear.weight)
+        )
 
 
-def alignment_error(model: Any, texts: list[str], targets: np.ndarray, batch_size: int = 32, documents: np.ndarray | None = None) -> dict[str, float]:
+def alignment_error(
+    model: Any,
+    texts: list[str],
+    targets: np.ndarray,
+    batch_size: int = 32,
+    documents: np.ndarray | None = None,
+) -> dict[str, float]:
     """Mean squared error and mean cosine between the student's and the teacher's vectors; with
     the teacher's `documents`, also document_kl's KL and how many of the teacher's top 10
     documents the student's top 10 holds (mean share)."""
-    vectors = np.asarray(model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False), dtype=np.float32)
+    vectors = np.asarray(
+        model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False),
+        dtype=np.float32,
+    )
     mse = float(np.mean((vectors - targets) ** 2))
     norms = np.linalg.norm(vectors, axis=1) * np.linalg.norm(targets, axis=1)
     cosine = float(np.mean(np.sum(vectors * targets, axis=1) / np.maximum(norms, 1e-12)))
@@ -164,16 +195,31 @@ def alignment_error(model: Any, texts: list[str], targets: np.ndarray, batch_siz
 
         from rankdistill.losses.document_kl import DOCUMENT_KL_SCALE, document_kl
 
-        student, teacher, docs = (torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in (vectors, targets, documents))
-        found["document_kl"] = round(float(document_kl(student, teacher, docs, DOCUMENT_KL_SCALE)), 6)
+        student, teacher, docs = (
+            torch.from_numpy(np.asarray(a, dtype=np.float32)) for a in (vectors, targets, documents)
+        )
+        found["document_kl"] = round(
+            float(document_kl(student, teacher, docs, DOCUMENT_KL_SCALE)), 6
+        )
         depth = min(10, len(documents))
-        top_s, top_t = (torch.topk(x @ docs.T, depth, dim=1).indices.tolist() for x in (student, teacher))
-        found["top10_overlap"] = round(float(np.mean([len(set(a) & set(b)) / depth for a, b in zip(top_s, top_t)])), 4)
+        top_s, top_t = (
+            torch.topk(x @ docs.T, depth, dim=1).indices.tolist() for x in (student, teacher)
+        )
+        found["top10_overlap"] = round(
+            float(np.mean([len(set(a) & set(b)) / depth for a, b in zip(top_s, top_t)])), 4
+        )
     return found
 
 
-def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarray, teacher: dict[str, Any], kinds: dict[str, int],
-                       source: str | None = None, documents: np.ndarray | None = None) -> Any:
+def distill_embeddings(
+    config: TrainConfig,
+    texts: list[str],
+    targets: np.ndarray,
+    teacher: dict[str, Any],
+    kinds: dict[str, int],
+    source: str | None = None,
+    documents: np.ndarray | None = None,
+) -> Any:
     """Train the student `config` describes to reproduce `targets` (the teacher's vectors of
     `texts`, row for row) and save it; resume from the newest checkpoint if there is one.
     `teacher`: the teacher encoder's record (name, weights_sha256, max_length, ...); `documents`:
@@ -184,10 +230,16 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
     from transformers import set_seed
 
     from rankdistill.core.atomic import storage_errors
-    from rankdistill.encoders.models import resolve_model
     from rankdistill.core.provenance import provenance
+    from rankdistill.encoders.models import resolve_model
     from rankdistill.training.students import load_student
-    from rankdistill.training.train import RECORD, TrainResult, latest_checkpoint, save_student, training_arguments
+    from rankdistill.training.train import (
+        RECORD,
+        TrainResult,
+        latest_checkpoint,
+        save_student,
+        training_arguments,
+    )
 
     if len(texts) != len(targets):
         raise UserError(f"{len(texts)} alignment texts but {len(targets)} teacher vectors")
@@ -195,10 +247,16 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
     run_dir = config.run_dir()
     output, checkpoints = run_dir / "student", run_dir / "checkpoints"
     if (output / RECORD).is_file():
-        raise UserError(f"{output}: a trained student is already there; change 'name' or delete the folder")
+        raise UserError(
+            f"{output}: a trained student is already there; change 'name' or delete the folder"
+        )
     set_seed(config.seed)
-    model = load_student(student_config, config.trainer.device)  # max_length: the training truncation
-    inference_length = SentenceTransformer(resolve_model(student_config.model), device="cpu").max_seq_length
+    model = load_student(
+        student_config, config.trainer.device
+    )  # max_length: the training truncation
+    inference_length = SentenceTransformer(
+        resolve_model(student_config.model), device="cpu"
+    ).max_seq_length
     model, projected = with_projection(model, int(targets.shape[1]), student_config.projection)
     probe = sample_rows(len(texts), 256, config.seed + 1)
     probe_texts, probe_targets = [texts[i] for i in probe], targets[probe]
@@ -213,16 +271,27 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
         from rankdistill.losses.document_kl import DocumentKL
 
         if documents is None or documents.shape[1] != targets.shape[1]:
-            raise UserError("student.document_kl needs the teacher's document vectors (of the teacher's dimension)")
-        loss = DocumentKL(model, torch.from_numpy(np.asarray(documents, dtype=np.float32)), config.loss, weight=student_config.document_kl)
+            raise UserError(
+                "student.document_kl needs the teacher's document vectors (of the teacher's dimension)"
+            )
+        loss = DocumentKL(
+            model,
+            torch.from_numpy(np.asarray(documents, dtype=np.float32)),
+            config.loss,
+            weight=student_config.document_kl,
+        )
     else:
         loss = EmbedDistillLoss(model, distance_metric=config.loss)
     arguments = training_arguments(config, checkpoints, "dense", False)
-    rows = Dataset.from_dict({"text": texts, "label": [row.tolist() for row in np.asarray(targets, dtype=np.float32)]})
-    trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=rows, loss=loss, callbacks=[FiniteGuard(loss)])
+    rows = Dataset.from_dict(
+        {"text": texts, "label": [row.tolist() for row in np.asarray(targets, dtype=np.float32)]}
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=arguments, train_dataset=rows, loss=loss, callbacks=[FiniteGuard(loss)]
+    )
     resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     if resume is not None:
-        print(f"resuming from {resume}")
+        tqdm.write(f"resuming from {resume}")
     with storage_errors(checkpoints):
         outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     after = alignment_error(model, probe_texts, probe_targets, documents=documents)
@@ -232,8 +301,11 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
         "seed": config.seed,
         "mode": f"embedding distillation ({config.loss}), serve: {student_config.serve}",
         "teacher": teacher,
-        "data": {"texts": len(texts), **{f"texts_{kind}": n for kind, n in kinds.items()},
-                 **({"document_kl_documents": len(documents)} if student_config.document_kl else {})},
+        "data": {
+            "texts": len(texts),
+            **{f"texts_{kind}": n for kind, n in kinds.items()},
+            **({"document_kl_documents": len(documents)} if student_config.document_kl else {}),
+        },
         "projection": {"dense": projected, "dimension": int(targets.shape[1])},
         "alignment": {"before": before, "least_squares_projection": fitted, "after": after},
         "resumed_from": resume.name if resume else None,
@@ -241,8 +313,14 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
         "train_metrics": outcome.metrics,
         "provenance": provenance(),
     }
-    print(f"alignment on {before['texts']} texts: mse {before['mse']:.6f} -> {after['mse']:.6f}, cosine {before['cosine']:.4f} -> {after['cosine']:.4f}"
-          + (f", teacher's top-10 documents kept {after['top10_overlap']:.3f}" if "top10_overlap" in after else ""))
+    tqdm.write(
+        f"alignment on {before['texts']} texts: mse {before['mse']:.6f} -> {after['mse']:.6f}, cosine {before['cosine']:.4f} -> {after['cosine']:.4f}"
+        + (
+            f", teacher's top-10 documents kept {after['top10_overlap']:.3f}"
+            if "top10_overlap" in after
+            else ""
+        )
+    )
     if not trainer.is_world_process_zero():
         return TrainResult(None, record)
     model.eval()
@@ -257,13 +335,15 @@ def distill_embeddings(config: TrainConfig, texts: list[str], targets: np.ndarra
     return TrainResult(output, record)
 
 
-def save_teacher_documents(model: Any, teacher: dict[str, Any], output: Path, record: dict[str, Any]) -> None:
+def save_teacher_documents(
+    model: Any, teacher: dict[str, Any], output: Path, record: dict[str, Any]
+) -> None:
     """The asymmetric student: query route `model`, document route the teacher as it encoded the
     documents (its max length); staged beside `output`, then renamed into place."""
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.encoders.asymmetric import save_asymmetric
     from rankdistill.core.atomic import atomic_write_json
+    from rankdistill.encoders.asymmetric import save_asymmetric
     from rankdistill.encoders.models import resolve_model
     from rankdistill.training.train import RECORD
 
@@ -272,7 +352,12 @@ def save_teacher_documents(model: Any, teacher: dict[str, Any], output: Path, re
         document_model.max_seq_length = teacher["max_length"]
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    save_asymmetric(model, document_model, staging, {"document_model": teacher["name"], "document_weights_sha256": teacher["weights_sha256"]})
+    save_asymmetric(
+        model,
+        document_model,
+        staging,
+        {"document_model": teacher["name"], "document_weights_sha256": teacher["weights_sha256"]},
+    )
     atomic_write_json(staging / RECORD, record)
     if output.exists():
         shutil.rmtree(output)

@@ -25,7 +25,9 @@ class NonFiniteTraining(UserError):
 
 
 def _value(tensor: Any) -> float:
-    return float(tensor.detach().float().sum()) if isinstance(tensor, torch.Tensor) else float(tensor)
+    return (
+        float(tensor.detach().float().sum()) if isinstance(tensor, torch.Tensor) else float(tensor)
+    )
 
 
 def check_loss(loss: Any, step: int, parts: dict[str, Any] | None = None) -> None:
@@ -36,16 +38,20 @@ def check_loss(loss: Any, step: int, parts: dict[str, Any] | None = None) -> Non
     bad = {name: _value(value) for name, value in terms.items() if not math.isfinite(_value(value))}
     if bad:
         said = ", ".join(f"{name} = {value}" for name, value in bad.items())
-        raise NonFiniteTraining(f"training stopped at step {step}: non-finite loss ({said}); lower the learning rate, check the "
-                                "teacher scores (`rankdistill inspect` on the training set) or the loss temperature and scale")
+        raise NonFiniteTraining(
+            f"training stopped at step {step}: non-finite loss ({said}); lower the learning rate, check the "
+            "teacher scores (`rankdistill inspect` on the training set) or the loss temperature and scale"
+        )
 
 
 def check_gradients(model: nn.Module, step: int) -> None:
     """Every gradient of `model` must be finite before the optimiser steps (names the first that is not)."""
     for name, parameter in model.named_parameters():
         if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
-            raise NonFiniteTraining(f"training stopped at step {step}: the gradient of {name} is not finite; lower the learning "
-                                    "rate or check the training set's scores")
+            raise NonFiniteTraining(
+                f"training stopped at step {step}: the gradient of {name} is not finite; lower the learning "
+                "rate or check the training set's scores"
+            )
 
 
 def check_weights(model: nn.Module, where: str) -> None:

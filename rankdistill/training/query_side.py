@@ -41,13 +41,14 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from rankdistill.core.errors import UserError
 from rankdistill.training.config import TrainConfig, config_dict
@@ -72,7 +73,10 @@ class FrozenDocuments:
 def interpolate_weights(model: torch.nn.Module, starting: torch.nn.Module, a: float) -> None:
     """`model`'s floating-point weights become (1 - a) * `starting`'s + a * its own (same architecture)."""
     base = starting.state_dict()
-    mixed = {k: (1 - a) * base[k].to(v.dtype) + a * v if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    mixed = {
+        k: (1 - a) * base[k].to(v.dtype) + a * v if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
     model.load_state_dict(mixed)
 
 
@@ -81,11 +85,15 @@ def row_positions(rows: list[dict[str, Any]], documents: FrozenDocuments) -> tor
     position = {doc_id: i for i, doc_id in enumerate(documents.doc_ids)}
     missing = sorted({d for row in rows for d in row["doc_ids"] if d not in position})
     if missing:
-        raise UserError(f"{documents.source}: {len(missing)} training documents are not among the frozen vectors (e.g. {missing[0]!r}): another corpus?")
+        raise UserError(
+            f"{documents.source}: {len(missing)} training documents are not among the frozen vectors (e.g. {missing[0]!r}): another corpus?"
+        )
     return torch.tensor([[position[d] for d in row["doc_ids"]] for row in rows], dtype=torch.long)
 
 
-def known_positives(rows: list[dict[str, Any]], positions: torch.Tensor, corpus_size: int) -> torch.Tensor:
+def known_positives(
+    rows: list[dict[str, Any]], positions: torch.Tensor, corpus_size: int
+) -> torch.Tensor:
     """(rows, N) bool: corpus documents that are the positive of another row with the same query
     (masked out of that row's InfoNCE denominator; the row's own positive never is)."""
     by_query: dict[str, set[int]] = {}
@@ -105,13 +113,23 @@ class QuerySideLoss:
     def __init__(self, spec: Any, model: Any):
         from rankdistill.losses import LOSSES, parse_loss_spec
 
-        self.parts = {name: (weight, LOSSES[name](model, **params)) for name, (weight, params) in parse_loss_spec(spec).items()}
+        self.parts = {
+            name: (weight, LOSSES[name](model, **params))
+            for name, (weight, params) in parse_loss_spec(spec).items()
+        }
         for name, (_, part) in self.parts.items():
             if part.similarity != "cosine":
-                raise UserError(f"loss {name!r}: query-side training scores with the frozen vectors' cosine, not {part.similarity!r}")
+                raise UserError(
+                    f"loss {name!r}: query-side training scores with the frozen vectors' cosine, not {part.similarity!r}"
+                )
 
     def __call__(
-        self, queries: torch.Tensor, corpus: torch.Tensor, positions: torch.Tensor, teacher: torch.Tensor, masked: torch.Tensor
+        self,
+        queries: torch.Tensor,
+        corpus: torch.Tensor,
+        positions: torch.Tensor,
+        teacher: torch.Tensor,
+        masked: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         similarity = queries.float() @ corpus.T  # (B, N): both sides normalised
         listed = similarity.gather(1, positions)  # (B, 1 + n), positive first
@@ -128,11 +146,15 @@ class QuerySideLoss:
 
 def _encode_queries(model: Any, texts: list[str]) -> torch.Tensor:
     features = model.preprocess(texts)
-    features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+    features = {
+        k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()
+    }
     return model(features)["sentence_embedding"]
 
 
-def anchor_texts(dataset: str, data_root: str | Path | None, limit: int = ANCHOR_TEXTS) -> list[str]:
+def anchor_texts(
+    dataset: str, data_root: str | Path | None, limit: int = ANCHOR_TEXTS
+) -> list[str]:
     """A fixed sample (seed 0) of up to `limit` of the corpus's documents, as BEIR's "title text"."""
     from rankdistill.data.beir import join_title_text
     from rankdistill.data.open import open_corpus
@@ -147,7 +169,12 @@ def encode_texts(model: Any, texts: list[str], batch_size: int = 64) -> torch.Te
     """`model`'s vectors of `texts` as they are now (eval mode, no gradient), float32; training mode after."""
     model.eval()
     with torch.no_grad():
-        vectors = torch.cat([_encode_queries(model, texts[i : i + batch_size]).float() for i in range(0, len(texts), batch_size)])
+        vectors = torch.cat(
+            [
+                _encode_queries(model, texts[i : i + batch_size]).float()
+                for i in range(0, len(texts), batch_size)
+            ]
+        )
     model.train()
     return vectors
 
@@ -157,23 +184,45 @@ def anchor_loss(vectors: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return (1 - torch.nn.functional.cosine_similarity(vectors.float(), targets, dim=-1)).mean()
 
 
-def dev_ndcg(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int = 64,
-             relevant: dict[str, set[str]] | None = None) -> float:
+def dev_ndcg(
+    model: Any,
+    dev: DevSet,
+    documents: FrozenDocuments,
+    corpus: torch.Tensor,
+    batch_size: int = 64,
+    relevant: dict[str, set[str]] | None = None,
+) -> float:
     """nDCG@10 of the dev queries searched over the whole frozen corpus (binary judgements:
     `dev.relevant`, or `relevant`)."""
     return dev_ndcgs(model, dev, documents, corpus, batch_size, [relevant or dev.relevant])[0]
 
 
-def dev_ndcgs(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, batch_size: int,
-              judgements: list[dict[str, set[str]]]) -> list[float]:
+def dev_ndcgs(
+    model: Any,
+    dev: DevSet,
+    documents: FrozenDocuments,
+    corpus: torch.Tensor,
+    batch_size: int,
+    judgements: list[dict[str, set[str]]],
+) -> list[float]:
     """The dev queries searched once, scored against each set of binary judgements."""
     from rankdistill.metrics import evaluate_run
 
     ids = list(dev.queries)
     vectors = encode_texts(model, [dev.queries[q] for q in ids], batch_size)
     scores, rows = (vectors @ corpus.T).topk(min(100, corpus.shape[0]), dim=1)
-    run = {q: {documents.doc_ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist())} for i, q in enumerate(ids)}
-    return [float(evaluate_run({q: dict.fromkeys(relevant.get(q, ()), 1) for q in ids}, run).aggregate["nDCG@10"]) for relevant in judgements]
+    run = {
+        q: {documents.doc_ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist())}
+        for i, q in enumerate(ids)
+    }
+    return [
+        float(
+            evaluate_run({q: dict.fromkeys(relevant.get(q, ()), 1) for q in ids}, run).aggregate[
+                "nDCG@10"
+            ]
+        )
+        for relevant in judgements
+    ]
 
 
 @contextlib.contextmanager
@@ -189,8 +238,15 @@ def query_length(model: Any, length: int | None) -> Iterator[None]:
         model.max_seq_length = saved
 
 
-def curve_point(model: Any, dev: DevSet, documents: FrozenDocuments, corpus: torch.Tensor, epoch: int, step: int,
-                length: int | None = None) -> dict[str, Any]:
+def curve_point(
+    model: Any,
+    dev: DevSet,
+    documents: FrozenDocuments,
+    corpus: torch.Tensor,
+    epoch: int,
+    step: int,
+    length: int | None = None,
+) -> dict[str, Any]:
     """One point of the dev curve: nDCG@10 against the dev judgements (the teacher's, without
     judgements), and against `dev.tracked` (dev.track_judged) when set, which nothing selects by.
     Dev queries are encoded at `length`, the inference max length: a student trained on queries
@@ -211,17 +267,23 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: str | None = None) -> Any:
+def train_query_side(
+    config: TrainConfig, documents: FrozenDocuments, source: str | None = None
+) -> Any:
     """Train the query encoder `config` describes against `documents`; resume from the
     checkpoint if one is there. Returns a TrainResult with the saved student folder."""
-    from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup, set_seed
+    from transformers import (
+        get_constant_schedule_with_warmup,
+        get_linear_schedule_with_warmup,
+        set_seed,
+    )
 
-    from rankdistill.encoders.asymmetric import save_asymmetric
     from rankdistill.core.atomic import atomic_write_json
     from rankdistill.core.fingerprints import weights_hash
     from rankdistill.core.hardware import inference_autocast, resolve_precision
-    from rankdistill.encoders.models import resolve_model
     from rankdistill.core.provenance import provenance
+    from rankdistill.encoders.asymmetric import save_asymmetric
+    from rankdistill.encoders.models import resolve_model
     from rankdistill.retrieval.dense import normalizes
     from rankdistill.training.finite import check_gradients, check_loss, check_weights
     from rankdistill.training.students import load_student
@@ -230,21 +292,31 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     run_dir = config.run_dir()
     output, checkpoints = run_dir / "student", run_dir / "checkpoints"
     if (output / RECORD).is_file():
-        raise UserError(f"{output}: a trained student is already there; change 'name' or delete the folder")
+        raise UserError(
+            f"{output}: a trained student is already there; change 'name' or delete the folder"
+        )
     starting = resolve_model(config.student.model)
     if documents.weights_sha256 != weights_hash(starting):
-        raise UserError(f"{documents.source}: the frozen vectors were not made by the starting model {config.student.model!r}")
+        raise UserError(
+            f"{documents.source}: the frozen vectors were not made by the starting model {config.student.model!r}"
+        )
     rows, counts, dev = prepare_data(config, with_ids=True)
     set_seed(config.seed)
     t = config.trainer
     device = t.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = load_student(config.student, device)  # max_length: the training queries' truncation
     if not normalizes(model):
-        raise UserError(f"{config.student.model}: query-side training needs a cosine-similarity model (normalised vectors)")
+        raise UserError(
+            f"{config.student.model}: query-side training needs a cosine-similarity model (normalised vectors)"
+        )
     from sentence_transformers import SentenceTransformer
 
-    document_model = SentenceTransformer(starting, device=device)  # the starting model, untouched: the document route
-    inference_length = document_model.max_seq_length  # queries at inference: the starting model's max length
+    document_model = SentenceTransformer(
+        starting, device=device
+    )  # the starting model, untouched: the document route
+    inference_length = (
+        document_model.max_seq_length
+    )  # queries at inference: the starting model's max length
     if documents.max_length:
         document_model.max_seq_length = documents.max_length
     corpus = torch.from_numpy(np.ascontiguousarray(documents.vectors, dtype=np.float32)).to(device)
@@ -256,7 +328,9 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     steps_per_epoch = -(-len(rows) // t.batch_size)
     epochs = int(np.ceil(t.epochs)) if t.max_steps <= 0 else -(-t.max_steps // steps_per_epoch)
     total_steps = t.max_steps if t.max_steps > 0 else int(round(t.epochs * steps_per_epoch))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay
+    )
     warmup = int(t.warmup_ratio * total_steps)
     if t.scheduler == "constant":
         scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
@@ -268,7 +342,9 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         anchored = anchor_texts(config.data.dataset, config.data_root)
         with inference_autocast(torch.device(device).type, precision):
             anchor_vectors = encode_texts(model, anchored)
-        print(f"anchor: {len(anchored)} corpus documents held at the starting model's query vectors (weight {config.student.anchor})")
+        tqdm.write(
+            f"anchor: {len(anchored)} corpus documents held at the starting model's query vectors (weight {config.student.anchor})"
+        )
 
     state = {"epoch": 0, "step": 0, "dev_curve": [], "log": [], "seconds": 0.0}
     best_weights = None  # trainer.select: best_dev: the query weights of the best dev epoch so far
@@ -283,17 +359,26 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         scheduler.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["rng"])
         state = saved["state"]
-        print(f"resuming query-side training after epoch {state['epoch']}")
-    if dev is not None and not state["dev_curve"]:  # the starting point: epoch 0 is the zero-shot model
+        tqdm.write(f"resuming query-side training after epoch {state['epoch']}")
+    if (
+        dev is not None and not state["dev_curve"]
+    ):  # the starting point: epoch 0 is the zero-shot model
         with inference_autocast(torch.device(device).type, precision):
-            state["dev_curve"].append(curve_point(model, dev, documents, corpus, 0, 0, inference_length))
-        print(f"epoch 0/{epochs}: dev nDCG@10 {state['dev_curve'][0]['ndcg@10']:.4f}")
+            state["dev_curve"].append(
+                curve_point(model, dev, documents, corpus, 0, 0, inference_length)
+            )
+        tqdm.write(f"epoch 0/{epochs}: dev nDCG@10 {state['dev_curve'][0]['ndcg@10']:.4f}")
     model.train()
     for epoch in range(state["epoch"], epochs):
         started = time.perf_counter()
-        order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch)).tolist()
+        order = torch.randperm(
+            len(rows), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch)
+        ).tolist()
         if anchored:
-            anchor_order = torch.randperm(len(anchored), generator=torch.Generator().manual_seed(config.seed * 1000 + epoch + 500)).tolist()
+            anchor_order = torch.randperm(
+                len(anchored),
+                generator=torch.Generator().manual_seed(config.seed * 1000 + epoch + 500),
+            ).tolist()
         for first in range(0, len(order), t.batch_size):
             if state["step"] >= total_steps:
                 break
@@ -304,7 +389,9 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
             if anchored:
                 held = [anchor_order[(first + i) % len(anchored)] for i in range(len(batch))]
                 with inference_autocast(torch.device(device).type, precision):
-                    drift = anchor_loss(_encode_queries(model, [anchored[i] for i in held]), anchor_vectors[held])
+                    drift = anchor_loss(
+                        _encode_queries(model, [anchored[i] for i in held]), anchor_vectors[held]
+                    )
                 value = value + config.student.anchor * drift
                 parts["anchor"] = float(drift.detach())
             check_loss(value, state["step"] + 1, parts)
@@ -315,21 +402,43 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
             scheduler.step()
             state["step"] += 1
             if state["step"] % t.logging_steps == 0:
-                state["log"].append({"step": state["step"], "loss": float(value.detach()), **parts, "learning_rate": scheduler.get_last_lr()[0]})
+                state["log"].append(
+                    {
+                        "step": state["step"],
+                        "loss": float(value.detach()),
+                        **parts,
+                        "learning_rate": scheduler.get_last_lr()[0],
+                    }
+                )
                 log.info("query-side step %d: %s", state["step"], state["log"][-1])
         state["epoch"] = epoch + 1
         state["seconds"] += time.perf_counter() - started
         if dev is not None:
             with inference_autocast(torch.device(device).type, precision):
-                state["dev_curve"].append(curve_point(model, dev, documents, corpus, epoch + 1, state["step"], inference_length))
+                state["dev_curve"].append(
+                    curve_point(
+                        model, dev, documents, corpus, epoch + 1, state["step"], inference_length
+                    )
+                )
             score = state["dev_curve"][-1]["ndcg@10"]
-            print(f"epoch {epoch + 1}/{epochs}: step {state['step']}, dev nDCG@10 {score:.4f}")
-            if t.select == "best_dev" and score > max(p["ndcg@10"] for p in state["dev_curve"][:-1]):
+            tqdm.write(f"epoch {epoch + 1}/{epochs}: step {state['step']}, dev nDCG@10 {score:.4f}")
+            if t.select == "best_dev" and score > max(
+                p["ndcg@10"] for p in state["dev_curve"][:-1]
+            ):
                 best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 state["best_epoch"] = epoch + 1
         checkpoints.mkdir(parents=True, exist_ok=True)
-        _save_checkpoint(resume, {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                  "rng": torch.get_rng_state(), "state": state, "best_model": best_weights})
+        _save_checkpoint(
+            resume,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "state": state,
+                "best_model": best_weights,
+            },
+        )
 
     record = {
         "config": config_dict(config),
@@ -338,7 +447,11 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
         "training_set": str(config.data.training_set),
         "data": counts,
         "mode": "query-side (frozen documents)",
-        "frozen_documents": {"source": documents.source, "count": len(documents.doc_ids), "weights_sha256": documents.weights_sha256},
+        "frozen_documents": {
+            "source": documents.source,
+            "count": len(documents.doc_ids),
+            "weights_sha256": documents.weights_sha256,
+        },
         "global_step": state["step"],
         "epochs": state["epoch"],
         "train_seconds": round(state["seconds"], 1),
@@ -347,35 +460,72 @@ def train_query_side(config: TrainConfig, documents: FrozenDocuments, source: st
     }
     if anchored:
         with inference_autocast(torch.device(device).type, precision):
-            record["anchor"] = {"weight": config.student.anchor, "documents": len(anchored),
-                                "final_cosine": round(1 - float(anchor_loss(encode_texts(model, anchored), anchor_vectors)), 5)}
+            record["anchor"] = {
+                "weight": config.student.anchor,
+                "documents": len(anchored),
+                "final_cosine": round(
+                    1 - float(anchor_loss(encode_texts(model, anchored), anchor_vectors)), 5
+                ),
+            }
     if dev is not None:
-        record["dev"] = {"source": dev.source, "query_ids": list(dev.queries), "corpus_size": len(documents.doc_ids),
-                         "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]}, "curve": state["dev_curve"]}
-        if dev.tracked is not None:  # a study: this run read the dev queries' judgements (they selected nothing)
+        record["dev"] = {
+            "source": dev.source,
+            "query_ids": list(dev.queries),
+            "corpus_size": len(documents.doc_ids),
+            "metrics": {"dev_cosine_ndcg@10": state["dev_curve"][-1]["ndcg@10"]},
+            "curve": state["dev_curve"],
+        }
+        if (
+            dev.tracked is not None
+        ):  # a study: this run read the dev queries' judgements (they selected nothing)
             record["dev"]["judgements_read_for_tracking"] = config.dev.track_judged
     record["provenance"] = provenance()
     if t.select == "best_dev":
         # epoch 0 (the starting model) counts: if no epoch beat it, the starting weights are kept
         chosen = state.get("best_epoch", 0)
-        model.load_state_dict(best_weights if best_weights is not None else document_model.state_dict())
-        record["dev"]["selected"] = {"rule": "best dev nDCG@10 (ties: the earlier epoch)", "epoch": chosen,
-                                     "ndcg@10": state["dev_curve"][chosen]["ndcg@10"]}
+        model.load_state_dict(
+            best_weights if best_weights is not None else document_model.state_dict()
+        )
+        record["dev"]["selected"] = {
+            "rule": "best dev nDCG@10 (ties: the earlier epoch)",
+            "epoch": chosen,
+            "ndcg@10": state["dev_curve"][chosen]["ndcg@10"],
+        }
         record["dev"]["metrics"]["dev_cosine_ndcg@10"] = state["dev_curve"][chosen]["ndcg@10"]
-        print(f"selected epoch {chosen}: dev nDCG@10 {state['dev_curve'][chosen]['ndcg@10']:.4f}")
+        tqdm.write(
+            f"selected epoch {chosen}: dev nDCG@10 {state['dev_curve'][chosen]['ndcg@10']:.4f}"
+        )
     model.eval()
     if config.student.interpolate != 1.0:
         interpolate_weights(model, document_model, config.student.interpolate)
         if dev is not None:
-            with inference_autocast(torch.device(device).type, precision), query_length(model, inference_length):
-                record["dev"]["interpolated"] = {"interpolate": config.student.interpolate, "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4)}
-            record["dev"]["metrics"]["dev_cosine_ndcg@10"] = record["dev"]["interpolated"]["ndcg@10"]
-            print(f"interpolated {config.student.interpolate}: dev nDCG@10 {record['dev']['interpolated']['ndcg@10']:.4f}")
+            with (
+                inference_autocast(torch.device(device).type, precision),
+                query_length(model, inference_length),
+            ):
+                record["dev"]["interpolated"] = {
+                    "interpolate": config.student.interpolate,
+                    "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4),
+                }
+            record["dev"]["metrics"]["dev_cosine_ndcg@10"] = record["dev"]["interpolated"][
+                "ndcg@10"
+            ]
+            tqdm.write(
+                f"interpolated {config.student.interpolate}: dev nDCG@10 {record['dev']['interpolated']['ndcg@10']:.4f}"
+            )
     model.max_seq_length = inference_length
     check_weights(model, str(output))
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    save_asymmetric(model, document_model, staging, {"document_model": config.student.model, "document_weights_sha256": documents.weights_sha256})
+    save_asymmetric(
+        model,
+        document_model,
+        staging,
+        {
+            "document_model": config.student.model,
+            "document_weights_sha256": documents.weights_sha256,
+        },
+    )
     atomic_write_json(staging / RECORD, record)
     if output.exists():
         shutil.rmtree(output)

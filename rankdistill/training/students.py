@@ -22,8 +22,8 @@ from torch import nn
 from transformers import TrainerCallback
 
 from rankdistill.core.errors import UserError
-from rankdistill.losses import build_loss, forward_features_to
 from rankdistill.encoders.models import resolve_model
+from rankdistill.losses import build_loss, forward_features_to
 from rankdistill.training.config import StudentConfig
 
 
@@ -39,7 +39,11 @@ def load_student(config: StudentConfig, device: str | None = None) -> nn.Module:
     from sentence_transformers.sparse_encoder import SparseEncoder
 
     path = resolve_model(config.model)
-    model = SentenceTransformer(path, device=device) if config.kind == "dense" else SparseEncoder(path, device=device)
+    model = (
+        SentenceTransformer(path, device=device)
+        if config.kind == "dense"
+        else SparseEncoder(path, device=device)
+    )
     if config.max_length:
         model.max_seq_length = config.max_length
     return model
@@ -57,15 +61,27 @@ def load_cross_encoder(config: StudentConfig, device: str | None = None) -> nn.M
     path = resolve_model(config.model)
     wanted = config.layers
     file = Path(path) / "config.json"
-    available = json.loads(file.read_text(encoding="utf-8")).get("num_hidden_layers") if file.is_file() else None
+    available = (
+        json.loads(file.read_text(encoding="utf-8")).get("num_hidden_layers")
+        if file.is_file()
+        else None
+    )
     if isinstance(wanted, int) and available is not None and wanted > available:
-        raise UserError(f"student.layers: {wanted} exceeds the {available} layers of {config.model}")
+        raise UserError(
+            f"student.layers: {wanted} exceeds the {available} layers of {config.model}"
+        )
     if isinstance(wanted, list) and available is not None and max(wanted) >= available:
-        raise UserError(f"student.layers: layer {max(wanted)} does not exist in the {available} layers (0..{available - 1}) of {config.model}")
+        raise UserError(
+            f"student.layers: layer {max(wanted)} does not exist in the {available} layers (0..{available - 1}) of {config.model}"
+        )
     config_kwargs = {"num_hidden_layers": wanted} if isinstance(wanted, int) else None
-    model = CrossEncoder(path, num_labels=1, max_length=config.max_length, device=device, config_kwargs=config_kwargs)
+    model = CrossEncoder(
+        path, num_labels=1, max_length=config.max_length, device=device, config_kwargs=config_kwargs
+    )
     if model.num_labels != 1:
-        raise UserError(f"{config.model}: a cross-encoder student needs one output label, this one has {model.num_labels}")
+        raise UserError(
+            f"{config.model}: a cross-encoder student needs one output label, this one has {model.num_labels}"
+        )
     if isinstance(wanted, list):
         keep_layers(model, wanted, config.model)
     return model
@@ -78,9 +94,13 @@ def keep_layers(model: nn.Module, indices: list[int], name: str) -> None:
     body = getattr(hf, getattr(hf, "base_model_prefix", ""), None)
     layer_list = getattr(getattr(body, "encoder", None), "layer", None)
     if not isinstance(layer_list, nn.ModuleList):
-        raise UserError(f"student.layers: a list of layers needs a BERT-style body (encoder.layer), which {name} does not have")
+        raise UserError(
+            f"student.layers: a list of layers needs a BERT-style body (encoder.layer), which {name} does not have"
+        )
     if max(indices) >= len(layer_list):
-        raise UserError(f"student.layers: layer {max(indices)} does not exist in the {len(layer_list)} layers of {name}")
+        raise UserError(
+            f"student.layers: layer {max(indices)} does not exist in the {len(layer_list)} layers of {name}"
+        )
     body.encoder.layer = nn.ModuleList([layer_list[i] for i in indices])
     hf.config.num_hidden_layers = len(indices)
     body.config.num_hidden_layers = len(indices)
@@ -100,11 +120,15 @@ def build_student(config: StudentConfig, loss_spec, device: str | None = None) -
 
         full = model.get_embedding_dimension()
         if max(config.matryoshka_dims) > full:
-            raise UserError(f"student.matryoshka_dims: {max(config.matryoshka_dims)} exceeds the model's {full} dimensions")
+            raise UserError(
+                f"student.matryoshka_dims: {max(config.matryoshka_dims)} exceeds the model's {full} dimensions"
+            )
         inner = build_loss(loss_spec, model, return_components=False)  # MatryoshkaLoss sums tensors
         return Student(model, MatryoshkaLoss(model, inner, config.matryoshka_dims), [])
 
-    from sentence_transformers.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+    from sentence_transformers.sparse_encoder.callbacks import (
+        SpladeRegularizerWeightSchedulerCallback,
+    )
     from sentence_transformers.sparse_encoder.losses import SpladeLoss
 
     inner = build_loss(loss_spec, model)
@@ -115,5 +139,7 @@ def build_student(config: StudentConfig, loss_spec, device: str | None = None) -
         query_regularizer_weight=config.query_regularizer_weight,
     )
     forward_features_to(loss, inner)
-    warmup = SpladeRegularizerWeightSchedulerCallback(loss, warmup_ratio=config.regularizer_warmup_ratio)
+    warmup = SpladeRegularizerWeightSchedulerCallback(
+        loss, warmup_ratio=config.regularizer_warmup_ratio
+    )
     return Student(model, loss, [warmup])

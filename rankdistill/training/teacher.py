@@ -36,11 +36,11 @@ from pathlib import Path
 
 from rankdistill.core.atomic import storage_errors
 from rankdistill.core.config import check_fields, checked
-from rankdistill.data.beir import BeirDataset
-from rankdistill.core.hardware import PRECISIONS
 from rankdistill.core.errors import UserError
-from rankdistill.encoders.models import resolve_model
+from rankdistill.core.hardware import PRECISIONS
 from rankdistill.core.provenance import provenance
+from rankdistill.data.beir import BeirDataset
+from rankdistill.encoders.models import resolve_model
 
 
 @dataclass
@@ -48,7 +48,9 @@ class TeacherTrainingConfig:
     base_model: str = checked("all-MiniLM-L6-v2", nonempty=True)
     retrievers: tuple[str, ...] = checked(("bm25",), nonempty=True)
     negatives: int = checked(7, ge=1)
-    positives: int | None = checked(None, ge=1)  # at most this many positives a list (None: all judged)
+    positives: int | None = checked(
+        None, ge=1
+    )  # at most this many positives a list (None: all judged)
     retrieved_positives: bool = False  # positives only among judged docs the retrievers return
     skip_top: int = checked(2, ge=0)
     depth: int = checked(100, ge=1)
@@ -58,7 +60,9 @@ class TeacherTrainingConfig:
     warmup_ratio: float = checked(0.1, ge=0, lt=1)
     lists_per_batch: int = checked(2, ge=1)
     max_length: int = checked(128, ge=1)
-    precision: str = checked("auto", choices=PRECISIONS)  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    precision: str = checked(
+        "auto", choices=PRECISIONS
+    )  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
     seed: int = checked(13, ge=0)
     save_steps: int = checked(100, ge=1)
     folds: int = checked(1, ge=1)  # > 1: cross-fitted teachers (train_fold_teachers); runs only
@@ -70,7 +74,9 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
     from rankdistill.mining.sampling import query_rng
 
     check_fields(config)
-    candidates = mine_candidates(dataset, list(config.retrievers), config.depth, keep_positives=config.retrieved_positives)
+    candidates = mine_candidates(
+        dataset, list(config.retrievers), config.depth, keep_positives=config.retrieved_positives
+    )
     rows = []
     for query_id in dataset.queries:
         judged = dataset.qrels.get(query_id, {})
@@ -83,7 +89,9 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
             continue
         if config.positives is not None and len(positives) > config.positives:
             order = query_rng(config.seed, query_id).permutation(len(positives)).tolist()
-            positives = sorted((positives[i] for i in order), key=lambda d: -judged[d])[: config.positives]
+            positives = sorted((positives[i] for i in order), key=lambda d: -judged[d])[
+                : config.positives
+            ]
         sampled = sample_negatives(
             candidates[query_id],
             set(judged_positives),  # no judged document is a negative, chosen as a positive or not
@@ -96,31 +104,54 @@ def training_lists(dataset: BeirDataset, config: TeacherTrainingConfig) -> list[
         )
         if not sampled:
             continue
-        docs = [dataset.doc_text(d) for d in positives] + [dataset.doc_text(s.doc_id) for s in sampled]
-        rows.append({"query": dataset.queries[query_id], "docs": docs, "labels": [1.0] * len(positives) + [0.0] * len(sampled)})
+        docs = [dataset.doc_text(d) for d in positives] + [
+            dataset.doc_text(s.doc_id) for s in sampled
+        ]
+        rows.append(
+            {
+                "query": dataset.queries[query_id],
+                "docs": docs,
+                "labels": [1.0] * len(positives) + [0.0] * len(sampled),
+            }
+        )
     if not rows:
         where = " among the retrieved documents" if config.retrieved_positives else ""
-        raise UserError(f"{dataset.name}/{dataset.split}: no training query has both a positive{where} and a mined negative")
+        raise UserError(
+            f"{dataset.name}/{dataset.split}: no training query has both a positive{where} and a mined negative"
+        )
     return rows
 
 
-def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: TeacherTrainingConfig, device: str | None = None) -> Path:
+def train_cross_encoder(
+    dataset: BeirDataset,
+    output: str | Path,
+    config: TeacherTrainingConfig,
+    device: str | None = None,
+) -> Path:
     """Fine-tune a one-logit cross-encoder on `dataset`'s judgements; returns the model folder."""
     import torch
     from datasets import Dataset
+    from sentence_transformers.cross_encoder import (
+        CrossEncoder,
+        CrossEncoderTrainer,
+        CrossEncoderTrainingArguments,
+    )
+    from sentence_transformers.cross_encoder.losses import ListNetLoss
 
     from rankdistill.core.hardware import resolve_precision, trainer_precision
-    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import ListNetLoss
 
     check_fields(config)
     output = Path(output)
     if (output / "config.json").is_file():
-        raise UserError(f"{output}: a trained model is already there; choose another --output or delete it")
+        raise UserError(
+            f"{output}: a trained model is already there; choose another --output or delete it"
+        )
     checkpoints = output.with_name(output.name + ".checkpoints")
     torch.manual_seed(config.seed)
     rows = training_lists(dataset, config)
-    model = CrossEncoder(resolve_model(config.base_model), num_labels=1, max_length=config.max_length, device=device)
+    model = CrossEncoder(
+        resolve_model(config.base_model), num_labels=1, max_length=config.max_length, device=device
+    )
     arguments = CrossEncoderTrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=config.epochs,
@@ -157,8 +188,14 @@ def train_cross_encoder(dataset: BeirDataset, output: str | Path, config: Teache
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
-    record = {"config": asdict(config), "dataset": dataset.name, "split": dataset.split, "lists": len(rows),
-              "query_ids": sorted(dataset.queries), "provenance": provenance()}
+    record = {
+        "config": asdict(config),
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "lists": len(rows),
+        "query_ids": sorted(dataset.queries),
+        "provenance": provenance(),
+    }
     (staging / "rankdistill-teacher.json").write_text(json.dumps(record, indent=2))
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.exists():
@@ -183,11 +220,18 @@ def restricted(dataset: BeirDataset, query_ids: set[str]) -> BeirDataset:
     import dataclasses
 
     return dataclasses.replace(
-        dataset, queries={q: t for q, t in dataset.queries.items() if q in query_ids}, qrels={q: j for q, j in dataset.qrels.items() if q in query_ids}
+        dataset,
+        queries={q: t for q, t in dataset.queries.items() if q in query_ids},
+        qrels={q: j for q, j in dataset.qrels.items() if q in query_ids},
     )
 
 
-def train_fold_teachers(dataset: BeirDataset, output: str | Path, config: TeacherTrainingConfig, device: str | None = None) -> list[Path]:
+def train_fold_teachers(
+    dataset: BeirDataset,
+    output: str | Path,
+    config: TeacherTrainingConfig,
+    device: str | None = None,
+) -> list[Path]:
     """Train `config.folds` cross-encoders into `output/fold-i` (each on the other folds' queries)
     and write `output/folds.json` (query id -> fold). Finished folds are kept on a rerun."""
     from rankdistill.core.atomic import atomic_write_json
@@ -195,12 +239,19 @@ def train_fold_teachers(dataset: BeirDataset, output: str | Path, config: Teache
     output = Path(output)
     assignment = fold_assignment(list(dataset.queries), config.folds)
     if len(set(assignment.values())) < config.folds:
-        raise UserError(f"{dataset.name}/{dataset.split}: {len(assignment)} queries cannot fill folds: {config.folds}")
+        raise UserError(
+            f"{dataset.name}/{dataset.split}: {len(assignment)} queries cannot fill folds: {config.folds}"
+        )
     models = []
     for fold in range(config.folds):
         model = output / f"fold-{fold}"
         if not (model / "config.json").is_file():
-            train_cross_encoder(restricted(dataset, {q for q, f in assignment.items() if f != fold}), model, config, device)
+            train_cross_encoder(
+                restricted(dataset, {q for q, f in assignment.items() if f != fold}),
+                model,
+                config,
+                device,
+            )
         models.append(model)
     atomic_write_json(output / FOLDS, {"folds": config.folds, "assignment": assignment})
     return models

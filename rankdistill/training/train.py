@@ -30,22 +30,45 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
 from rankdistill.core.atomic import atomic_write, storage_errors
 from rankdistill.core.errors import UserError
-from rankdistill.data import BeirDataset, load_queries, open_dataset, open_with_queries, with_queries_of
 from rankdistill.core.provenance import provenance
+from rankdistill.data import (
+    BeirDataset,
+    load_queries,
+    open_dataset,
+    open_with_queries,
+    with_queries_of,
+)
 from rankdistill.training.config import TrainConfig, config_dict
-from rankdistill.training.data import (DevSet, build_rows, carve_dev_ids, check_teacher_spread, dev_from_records, dev_from_split,
-                                       dev_from_teacher, load_records, teacher_factor, with_bm25_candidates)
+from rankdistill.training.data import (
+    DevSet,
+    build_rows,
+    carve_dev_ids,
+    check_teacher_spread,
+    dev_from_records,
+    dev_from_split,
+    dev_from_teacher,
+    load_records,
+    teacher_factor,
+    with_bm25_candidates,
+)
 from rankdistill.training.dev import average_nonzeros, dev_evaluator
 from rankdistill.training.finite import FiniteGuard, check_weights
 from rankdistill.training.students import build_student
 
 log = logging.getLogger(__name__)
 RECORD = "rankdistill_train.json"
-LOGGED_BESIDE_LOSS = {"loss", "grad_norm", "learning_rate", "epoch", "step"}  # what the trainer logs at every step besides a loss's terms
+LOGGED_BESIDE_LOSS = {
+    "loss",
+    "grad_norm",
+    "learning_rate",
+    "epoch",
+    "step",
+}  # what the trainer logs at every step besides a loss's terms
 
 
 # Weights that live in the loss, not the model (hidden_mse's projections): the trainer checkpoints
@@ -56,7 +79,9 @@ LOSS_STATE = "rankdistill_loss_state.pt"
 def loss_own_parameters(loss: Any, model: Any) -> dict[str, Any]:
     """The loss's trainable parameters that are not the model's."""
     model_ids = {id(p) for p in model.parameters()}
-    return {name: p for name, p in loss.named_parameters() if p.requires_grad and id(p) not in model_ids}
+    return {
+        name: p for name, p in loss.named_parameters() if p.requires_grad and id(p) not in model_ids
+    }
 
 
 class SaveLossState(TrainerCallback):
@@ -72,7 +97,9 @@ class SaveLossState(TrainerCallback):
         if state.is_world_process_zero and folder.is_dir():
             tensors = {name: p.detach().cpu() for name, p in self.parameters.items()}
             with storage_errors(folder):
-                atomic_write(folder / LOSS_STATE, lambda handle: torch.save(tensors, handle), binary=True)
+                atomic_write(
+                    folder / LOSS_STATE, lambda handle: torch.save(tensors, handle), binary=True
+                )
 
 
 def restore_loss_state(parameters: dict[str, Any], checkpoint: Path) -> None:
@@ -80,13 +107,22 @@ def restore_loss_state(parameters: dict[str, Any], checkpoint: Path) -> None:
     import torch
 
     file = checkpoint / LOSS_STATE
-    if not file.is_file():  # cut between the trainer's save and ours: the weights restart, said aloud
-        log.warning("%s has no %s: the loss's own weights (%s) restart from their initial values", checkpoint, LOSS_STATE, ", ".join(parameters))
+    if (
+        not file.is_file()
+    ):  # cut between the trainer's save and ours: the weights restart, said aloud
+        log.warning(
+            "%s has no %s: the loss's own weights (%s) restart from their initial values",
+            checkpoint,
+            LOSS_STATE,
+            ", ".join(parameters),
+        )
         return
     saved = torch.load(file, map_location="cpu")
     if set(saved) != set(parameters):
-        raise UserError(f"{file}: holds the loss weights {sorted(saved)}, this run's loss has {sorted(parameters)}: "
-                        "the checkpoints are another run's; delete them or change 'name'")
+        raise UserError(
+            f"{file}: holds the loss weights {sorted(saved)}, this run's loss has {sorted(parameters)}: "
+            "the checkpoints are another run's; delete them or change 'name'"
+        )
     with torch.no_grad():
         for name, p in parameters.items():
             p.copy_(saved[name].to(p.device))
@@ -129,10 +165,14 @@ def training_dataset(config: TrainConfig) -> BeirDataset:
         return open_with_queries(data.dataset, data.queries, data.split, config.data_root)
     from rankdistill.mining.generate import SPLIT
 
-    return with_queries_of(open_dataset(data.dataset, data.split, config.data_root), data.queries, SPLIT)
+    return with_queries_of(
+        open_dataset(data.dataset, data.split, config.data_root), data.queries, SPLIT
+    )
 
 
-def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
+def prepare_data(
+    config: TrainConfig, with_ids: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, int], DevSet | None]:
     """Training rows, their counts, and the dev set (None when `dev.queries` is 0); `with_ids`:
     rows also carry query and document ids (`build_rows`)."""
     dataset = training_dataset(config)
@@ -141,23 +181,68 @@ def prepare_data(config: TrainConfig, with_ids: bool = False) -> tuple[list[dict
     if config.dev.queries > 0:
         if config.dev.split:
             dev_dataset = open_dataset(config.data.dataset, config.dev.split, config.data_root)
-            dev = dev_from_split(dev_dataset, config.dev.queries, config.dev.corpus, config.dev.distractors, config.seed)
+            dev = dev_from_split(
+                dev_dataset,
+                config.dev.queries,
+                config.dev.corpus,
+                config.dev.distractors,
+                config.seed,
+            )
         else:
             pool = [r.query_id for r in records]
-            if config.data.keep_split_queries:  # a judged dev: a generated query's own source is an easy find
+            if (
+                config.data.keep_split_queries
+            ):  # a judged dev: a generated query's own source is an easy find
                 generated = set(load_queries(Path(config.data.queries) / "queries.jsonl"))
                 pool = [q for q in pool if q not in generated]
-            dev_ids = carve_dev_ids(pool, config.dev.queries, config.seed if config.dev.resample else None)
+            dev_ids = carve_dev_ids(
+                pool, config.dev.queries, config.seed if config.dev.resample else None
+            )
             held_out = set(dev_ids)
-            dev = (dev_from_records(records, dataset, dev_ids, config.dev.corpus, config.dev.distractors, config.seed) if config.data.judged
-                   else dev_from_teacher(records, dataset, dev_ids, config.dev.teacher_top, config.dev.corpus, config.dev.distractors, config.seed))
+            dev = (
+                dev_from_records(
+                    records,
+                    dataset,
+                    dev_ids,
+                    config.dev.corpus,
+                    config.dev.distractors,
+                    config.seed,
+                )
+                if config.data.judged
+                else dev_from_teacher(
+                    records,
+                    dataset,
+                    dev_ids,
+                    config.dev.teacher_top,
+                    config.dev.corpus,
+                    config.dev.distractors,
+                    config.seed,
+                )
+            )
             if config.dev.track_judged:
-                judged = open_dataset(config.data.dataset, config.dev.track_judged, config.data_root).qrels
-                dev = dataclasses.replace(dev, tracked={q: {d for d, g in judged.get(q, {}).items() if g > 0} for q in dev_ids})
+                judged = open_dataset(
+                    config.data.dataset, config.dev.track_judged, config.data_root
+                ).qrels
+                dev = dataclasses.replace(
+                    dev,
+                    tracked={
+                        q: {d for d, g in judged.get(q, {}).items() if g > 0} for q in dev_ids
+                    },
+                )
     if dev is not None and config.student.kind == "cross-encoder":
-        dev = with_bm25_candidates(dev, dev_dataset if config.dev.split else dataset, config.dev.rerank_depth)
-    rows = build_rows(records, dataset, config.data.negatives, config.seed, held_out, config.data.positives, with_ids,
-                      teacher_factor(config, records))
+        dev = with_bm25_candidates(
+            dev, dev_dataset if config.dev.split else dataset, config.dev.rerank_depth
+        )
+    rows = build_rows(
+        records,
+        dataset,
+        config.data.negatives,
+        config.seed,
+        held_out,
+        config.data.positives,
+        with_ids,
+        teacher_factor(config, records),
+    )
     check_teacher_spread([row["label"] for row in rows.rows], config.loss)
     return rows.rows, rows.counts, dev
 
@@ -197,7 +282,8 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
         logging_steps=t.logging_steps,
         eval_strategy="steps" if evaluate else "no",
         eval_steps=eval_steps if evaluate else None,
-        eval_on_start=evaluate and kind == "cross-encoder",  # a reranker's dev curve starts at the untrained student
+        eval_on_start=evaluate
+        and kind == "cross-encoder",  # a reranker's dev curve starts at the untrained student
         report_to="none",
         gradient_checkpointing=t.gradient_checkpointing,
         use_cpu=use_cpu,
@@ -206,27 +292,43 @@ def training_arguments(config: TrainConfig, checkpoints: Path, kind: str, evalua
     )
 
 
-def train(config: TrainConfig, source: str | None = None, callbacks: list[TrainerCallback] | None = None) -> TrainResult:
+def train(
+    config: TrainConfig, source: str | None = None, callbacks: list[TrainerCallback] | None = None
+) -> TrainResult:
     """Train the student `config` describes; resume from the newest checkpoint if there is one."""
     from datasets import Dataset
     from transformers import set_seed
 
     if config.student.distill == "embeddings":
-        raise UserError("student.distill: embeddings trains on teacher embeddings, not a training set: run it with `rankdistill run` "
-                        "or `rankdistill train` (both encode the teacher's targets), or call pipeline.embeddings.train_embedding_student")
-    if config.student.kind == "cross-encoder" and config.dev.rerank_depth is None:  # a reranker's dev set needs candidates
+        raise UserError(
+            "student.distill: embeddings trains on teacher embeddings, not a training set: run it with `rankdistill run` "
+            "or `rankdistill train` (both encode the teacher's targets), or call pipeline.embeddings.train_embedding_student"
+        )
+    if (
+        config.student.kind == "cross-encoder" and config.dev.rerank_depth is None
+    ):  # a reranker's dev set needs candidates
         config = dataclasses.replace(config, dev=dataclasses.replace(config.dev, queries=0))
     if config.student.frozen_documents:
-        raise UserError("student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
-                        "`rankdistill run` (its index stage encodes the corpus once), or call training.query_side.train_query_side")
+        raise UserError(
+            "student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
+            "`rankdistill run` (its index stage encodes the corpus once), or call training.query_side.train_query_side"
+        )
     run_dir = config.run_dir()
     output, checkpoints = run_dir / "student", run_dir / "checkpoints"
     if (output / RECORD).is_file():
-        raise UserError(f"{output}: a trained student is already there; change 'name' or delete the folder")
+        raise UserError(
+            f"{output}: a trained student is already there; change 'name' or delete the folder"
+        )
     rows, counts, dev = prepare_data(config)
     set_seed(config.seed)
     student = build_student(config.student, config.loss, device=config.trainer.device)
-    evaluator = dev_evaluator(dev, config.student.kind, config.student.matryoshka_dims, config.dev.batch_size) if dev else None
+    evaluator = (
+        dev_evaluator(
+            dev, config.student.kind, config.student.matryoshka_dims, config.dev.batch_size
+        )
+        if dev
+        else None
+    )
     arguments = training_arguments(config, checkpoints, config.student.kind, evaluator is not None)
     if config.student.kind == "sparse":
         from sentence_transformers.sparse_encoder import SparseEncoderTrainer as Trainer
@@ -241,14 +343,21 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
         train_dataset=Dataset.from_list(rows),
         loss=student.loss,
         evaluator=evaluator,
-        callbacks=[*([SaveLossState(own)] if own else []), FiniteGuard(student.loss), *student.callbacks, *(callbacks or [])],  # the loss state first
+        callbacks=[
+            *([SaveLossState(own)] if own else []),
+            FiniteGuard(student.loss),
+            *student.callbacks,
+            *(callbacks or []),
+        ],  # the loss state first
     )
     resume = latest_checkpoint(checkpoints) if checkpoints.is_dir() else None
     if resume is not None:
-        print(f"resuming from {resume}")
+        tqdm.write(f"resuming from {resume}")
         if own:
             restore_loss_state(own, resume)
-    with storage_errors(checkpoints):  # a checkpoint cut short by a full disk has no trainer_state.json: resume skips it
+    with storage_errors(
+        checkpoints
+    ):  # a checkpoint cut short by a full disk has no trainer_state.json: resume skips it
         outcome = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
 
     record = {
@@ -273,15 +382,37 @@ def train(config: TrainConfig, source: str | None = None, callbacks: list[Traine
             "metrics": final_dev_metrics(trainer, evaluator, model),
             "curve": dev_curve(trainer.state.log_history),
         }
-    record["loss_curve"] = [[entry["step"], round(float(entry["loss"]), 5)] for entry in trainer.state.log_history if "loss" in entry]
-    components = [[entry["step"], {key: value for key, value in entry.items() if key not in LOGGED_BESIDE_LOSS}]
-                  for entry in trainer.state.log_history if "loss" in entry]
-    if any(parts for _, parts in components):  # a loss of several terms (e.g. scores + hidden_mse): each term's curve
+    record["loss_curve"] = [
+        [entry["step"], round(float(entry["loss"]), 5)]
+        for entry in trainer.state.log_history
+        if "loss" in entry
+    ]
+    components = [
+        [
+            entry["step"],
+            {key: value for key, value in entry.items() if key not in LOGGED_BESIDE_LOSS},
+        ]
+        for entry in trainer.state.log_history
+        if "loss" in entry
+    ]
+    if any(
+        parts for _, parts in components
+    ):  # a loss of several terms (e.g. scores + hidden_mse): each term's curve
         record["loss_components"] = components
     if config.student.kind == "sparse":
-        queries = list(dev.queries.values())[:100] if dev else list(dict.fromkeys(r["query"] for r in rows))[:100]
-        documents = list(dev.corpus.values())[:100] if dev else list(dict.fromkeys(r["positive"] for r in rows))[:100]
-        record["average_nonzeros"] = average_nonzeros(model, queries, documents, config.dev.batch_size)
+        queries = (
+            list(dev.queries.values())[:100]
+            if dev
+            else list(dict.fromkeys(r["query"] for r in rows))[:100]
+        )
+        documents = (
+            list(dev.corpus.values())[:100]
+            if dev
+            else list(dict.fromkeys(r["positive"] for r in rows))[:100]
+        )
+        record["average_nonzeros"] = average_nonzeros(
+            model, queries, documents, config.dev.batch_size
+        )
     record["provenance"] = provenance()
     with storage_errors(output):
         save_student(model, output, record)
@@ -295,14 +426,26 @@ def final_dev_metrics(trainer: Any, evaluator: Any, model: Any) -> dict[str, flo
     step = trainer.state.global_step
     for entry in reversed(trainer.state.log_history):
         if entry.get("step") == step and any(k.startswith("eval_dev") for k in entry):
-            return {k[len("eval_") :]: float(v) for k, v in entry.items() if k.startswith("eval_dev")}
+            return {
+                k[len("eval_") :]: float(v) for k, v in entry.items() if k.startswith("eval_dev")
+            }
     return {k: float(v) for k, v in evaluator(model).items()}
 
 
 def dev_curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
     """Every dev evaluation of the run (step 0 too when the trainer evaluated before training)."""
-    return [{"step": entry["step"], **{k[len("eval_") :]: round(float(v), 5) for k, v in entry.items() if k.startswith("eval_dev")}}
-            for entry in log_history if any(k.startswith("eval_dev") for k in entry)]
+    return [
+        {
+            "step": entry["step"],
+            **{
+                k[len("eval_") :]: round(float(v), 5)
+                for k, v in entry.items()
+                if k.startswith("eval_dev")
+            },
+        }
+        for entry in log_history
+        if any(k.startswith("eval_dev") for k in entry)
+    ]
 
 
 def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
@@ -315,5 +458,7 @@ def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
     model.save(str(staging))
     atomic_write_json(staging / RECORD, record)
     if output.exists():
-        shutil.rmtree(output)  # a leftover without RECORD (checked at the start): not a finished student
+        shutil.rmtree(
+            output
+        )  # a leftover without RECORD (checked at the start): not a finished student
     os.replace(staging, output)

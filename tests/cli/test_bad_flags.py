@@ -14,10 +14,43 @@ from rankdistill.cli import main
 
 COMMON = {
     "evaluate": ["evaluate", "--dataset", "scifact", "--retriever", "bm25"],
-    "mine": ["mine", "--dataset", "scifact", "--retriever", "bm25", "--teacher", "bm25", "--store", "s", "--output", "o.jsonl"],
-    "score": ["score", "--dataset", "scifact", "--retriever", "bm25", "--teacher", "bm25", "--store", "s"],
+    "mine": [
+        "mine",
+        "--dataset",
+        "scifact",
+        "--retriever",
+        "bm25",
+        "--teacher",
+        "bm25",
+        "--store",
+        "s",
+        "--output",
+        "o.jsonl",
+    ],
+    "score": [
+        "score",
+        "--dataset",
+        "scifact",
+        "--retriever",
+        "bm25",
+        "--teacher",
+        "bm25",
+        "--store",
+        "s",
+    ],
     "teacher": ["teacher", "train", "--dataset", "scifact", "--output", "o"],
-    "build": ["index", "build", "--model", "m", "--dataset", "scifact", "--spec", "Flat", "--output", "o"],
+    "build": [
+        "index",
+        "build",
+        "--model",
+        "m",
+        "--dataset",
+        "scifact",
+        "--spec",
+        "Flat",
+        "--output",
+        "o",
+    ],
     "search": ["index", "search", "--index", "i", "--queries", "q.jsonl", "--output", "o"],
     "bench": ["index", "bench", "--spec", "Flat", "--output", "o"],
 }
@@ -48,7 +81,9 @@ COMMON = {
         ("bench", "--rounds", "0", "must be >= 1"),
     ],
 )
-def test_out_of_range_flag_exits_2_naming_it(command: str, flag: str, value: str, message: str, capsys) -> None:
+def test_out_of_range_flag_exits_2_naming_it(
+    command: str, flag: str, value: str, message: str, capsys
+) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*COMMON[command], flag, value])
     assert exit_.value.code == 2
@@ -58,8 +93,20 @@ def test_out_of_range_flag_exits_2_naming_it(command: str, flag: str, value: str
 
 def test_evaluate_k_0_as_a_process(tiny_beir: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "rankdistill.cli", "evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25", "--k", "0"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rankdistill.cli",
+            "evaluate",
+            "--dataset",
+            str(tiny_beir),
+            "--retriever",
+            "bm25",
+            "--k",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "argument --k: must be >= 1, got 0" in result.stderr and "Traceback" not in result.stderr
@@ -69,5 +116,17 @@ def test_evaluate_k_0_as_a_process(tiny_beir: Path) -> None:
 def test_in_range_flags_still_parse() -> None:
     from rankdistill.cli import build_parser
 
-    args = build_parser().parse_args([*COMMON["teacher"], "--lr", "3e-5", "--warmup", "0", "--max-steps", "-1", "--positives", "2"])
+    args = build_parser().parse_args(
+        [
+            *COMMON["teacher"],
+            "--lr",
+            "3e-5",
+            "--warmup",
+            "0",
+            "--max-steps",
+            "-1",
+            "--positives",
+            "2",
+        ]
+    )
     assert (args.lr, args.warmup, args.max_steps, args.positives) == (3e-5, 0.0, -1, 2)

@@ -15,12 +15,17 @@ from rankdistill.evaluation import load_evaluation
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rankdistill.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "rankdistill.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_evaluate_writes_metrics_run_and_table(tiny_beir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    assert main(["evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25", "--output", str(out)]) == 0
+    assert (
+        main(["evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25", "--output", str(out)])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| tiny | test | bm25 |" in printed
     metrics = json.loads((out / "tiny" / "bm25" / "metrics.json").read_text())
@@ -93,6 +98,22 @@ def test_encoding_flags_read_back_as_one_settings_object() -> None:
     from rankdistill.cli.common import encoding_settings
     from rankdistill.encoders.models import EncodingSettings
 
-    flags = ["--batch-size", "8", "--max-length", "64", "--precision", "float32", "--backend", "onnx", "--device", "cpu"]
-    for command in (["evaluate", "--dataset", "d", "--retriever", "bm25"], ["index", "build", "--model", "m", "--dataset", "d", "--spec", "Flat", "--output", "o"]):
-        assert encoding_settings(build_parser().parse_args([*command, *flags])) == EncodingSettings(8, 64, "cpu", "float32", "onnx")
+    flags = [
+        "--batch-size",
+        "8",
+        "--max-length",
+        "64",
+        "--precision",
+        "float32",
+        "--backend",
+        "onnx",
+        "--device",
+        "cpu",
+    ]
+    for command in (
+        ["evaluate", "--dataset", "d", "--retriever", "bm25"],
+        ["index", "build", "--model", "m", "--dataset", "d", "--spec", "Flat", "--output", "o"],
+    ):
+        assert encoding_settings(build_parser().parse_args([*command, *flags])) == EncodingSettings(
+            8, 64, "cpu", "float32", "onnx"
+        )

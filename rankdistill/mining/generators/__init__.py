@@ -16,7 +16,13 @@ from typing import Any
 
 from rankdistill.core.errors import UserError
 from rankdistill.mining.generators import doc2query, keywords, span, title
-from rankdistill.mining.generators.base import Document, GeneratorSpec, QueryGenerator, Setting, document_rng
+from rankdistill.mining.generators.base import (
+    Document,
+    GeneratorSpec,
+    QueryGenerator,
+    Setting,
+    document_rng,
+)
 
 # name -> (the class, its settings, whether it names a model)
 GENERATORS: dict[str, tuple[Any, dict[str, Setting], bool]] = {
@@ -35,7 +41,9 @@ def parse_generator_spec(spec: str) -> GeneratorSpec:
     head, _, query = spec.strip().partition("?")
     name, colon, model = head.partition(":")
     if name not in GENERATORS:
-        raise UserError(f"unknown query generator {name!r} in {spec!r}: expected one of {', '.join(GENERATORS)}")
+        raise UserError(
+            f"unknown query generator {name!r} in {spec!r}: expected one of {', '.join(GENERATORS)}"
+        )
     _, settings, takes_model = GENERATORS[name]
     if takes_model and not model.strip():
         raise UserError(f"generator {spec!r}: name a model, e.g. {name}:path/to/model")
@@ -48,7 +56,9 @@ def parse_generator_spec(spec: str) -> GeneratorSpec:
         if not equals or not key:
             raise UserError(f"generator {spec!r}: expected key=value, got {part!r}")
         if key not in settings:
-            raise UserError(f"generator {spec!r}: unknown setting {key!r} (known: {', '.join(settings)})")
+            raise UserError(
+                f"generator {spec!r}: unknown setting {key!r} (known: {', '.join(settings)})"
+            )
         if key in given:
             raise UserError(f"generator {spec!r}: setting {key!r} given twice")
         given.add(key)
@@ -56,7 +66,9 @@ def parse_generator_spec(spec: str) -> GeneratorSpec:
     return GeneratorSpec(name, model.strip(), values)
 
 
-def build_generator(spec: str | GeneratorSpec, corpus: dict[str, Document], source: str = "corpus") -> QueryGenerator:
+def build_generator(
+    spec: str | GeneratorSpec, corpus: dict[str, Document], source: str = "corpus"
+) -> QueryGenerator:
     """The generator `spec` names, ready for `corpus` (whose statistics some use: BM25 weights);
     `source` names the corpus in errors."""
     parsed = parse_generator_spec(spec) if isinstance(spec, str) else spec
@@ -64,4 +76,12 @@ def build_generator(spec: str | GeneratorSpec, corpus: dict[str, Document], sour
     return cls(parsed, corpus, source)
 
 
-__all__ = ["GENERATORS", "Document", "GeneratorSpec", "QueryGenerator", "build_generator", "document_rng", "parse_generator_spec"]
+__all__ = [
+    "GENERATORS",
+    "Document",
+    "GeneratorSpec",
+    "QueryGenerator",
+    "build_generator",
+    "document_rng",
+    "parse_generator_spec",
+]

@@ -32,11 +32,17 @@ class Setting:
         try:
             value = self.kind(text)
         except ValueError:
-            raise UserError(f"generator {spec!r}: setting {key!r}: expected {'an' if self.kind is int else 'a'} {self.kind.__name__}, got {text!r}") from None
+            raise UserError(
+                f"generator {spec!r}: setting {key!r}: expected {'an' if self.kind is int else 'a'} {self.kind.__name__}, got {text!r}"
+            ) from None
         if self.low is not None and value < self.low:
-            raise UserError(f"generator {spec!r}: setting {key!r}: must be >= {self.low:g}, got {text}")
+            raise UserError(
+                f"generator {spec!r}: setting {key!r}: must be >= {self.low:g}, got {text}"
+            )
         if self.high is not None and value > self.high:
-            raise UserError(f"generator {spec!r}: setting {key!r}: must be <= {self.high:g}, got {text}")
+            raise UserError(
+                f"generator {spec!r}: setting {key!r}: must be <= {self.high:g}, got {text}"
+            )
         return value
 
 

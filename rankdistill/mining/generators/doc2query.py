@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.mining.generators.base import N, Document, GeneratorSpec, Setting
+from rankdistill.mining.generators.base import Document, GeneratorSpec, N, Setting
 
 SETTINGS = {
     "n": N,
@@ -29,7 +29,13 @@ SETTINGS = {
 
 
 class Doc2QueryGenerator:
-    def __init__(self, spec: GeneratorSpec, corpus: dict[str, Document], source: str = "corpus", device: str | None = None):
+    def __init__(
+        self,
+        spec: GeneratorSpec,
+        corpus: dict[str, Document],
+        source: str = "corpus",
+        device: str | None = None,
+    ):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -47,15 +53,30 @@ class Doc2QueryGenerator:
         s, out = self.spec.settings, []
         for first in range(0, len(documents), s["batch_size"]):
             batch = documents[first : first + s["batch_size"]]
-            torch.manual_seed(int(hashlib.sha256(f"{seed}:{batch[0][0]}".encode()).hexdigest()[:15], 16))
-            inputs = self.tokenizer([join_title_text(doc) for _, doc in batch], truncation=True, max_length=s["input_length"],
-                                    padding=True, return_tensors="pt").to(self.device)
+            torch.manual_seed(
+                int(hashlib.sha256(f"{seed}:{batch[0][0]}".encode()).hexdigest()[:15], 16)
+            )
+            inputs = self.tokenizer(
+                [join_title_text(doc) for _, doc in batch],
+                truncation=True,
+                max_length=s["input_length"],
+                padding=True,
+                return_tensors="pt",
+            ).to(self.device)
             inputs.pop("token_type_ids", None)
             with torch.no_grad():
                 generated = self.model.generate(
-                    **inputs, do_sample=True, top_k=s["top_k"], top_p=s["top_p"], temperature=s["temperature"],
-                    max_new_tokens=s["max_length"], num_return_sequences=s["n"],
+                    **inputs,
+                    do_sample=True,
+                    top_k=s["top_k"],
+                    top_p=s["top_p"],
+                    temperature=s["temperature"],
+                    max_new_tokens=s["max_length"],
+                    num_return_sequences=s["n"],
                 )
             texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
-            out.extend([text.strip() for text in texts[i * s["n"] : (i + 1) * s["n"]]] for i in range(len(batch)))
+            out.extend(
+                [text.strip() for text in texts[i * s["n"] : (i + 1) * s["n"]]]
+                for i in range(len(batch))
+            )
         return out

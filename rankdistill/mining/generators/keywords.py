@@ -11,9 +11,8 @@ random stream, kept in order of weight. A document with no indexable term gives 
 
 from __future__ import annotations
 
-
 from rankdistill.data.beir import join_title_text
-from rankdistill.mining.generators.base import N, Document, GeneratorSpec, Setting, document_rng
+from rankdistill.mining.generators.base import Document, GeneratorSpec, N, Setting, document_rng
 
 SETTINGS = {"n": N, "k": Setting(int, 6, low=1)}
 
@@ -35,9 +34,16 @@ class KeywordsGenerator:
     def _queries(self, doc_id: str, doc: Document, seed: int) -> list[str]:
         weights = self.weights.getrow(self.row[doc_id])
         # by weight, ties by term: the same order on every machine
-        ranked = sorted(zip(weights.data.tolist(), weights.indices.tolist()), key=lambda wt: (-wt[0], self.terms[wt[1]]))
+        ranked = sorted(
+            zip(weights.data.tolist(), weights.indices.tolist()),
+            key=lambda wt: (-wt[0], self.terms[wt[1]]),
+        )
         forms = self.bm25.surface_forms(join_title_text(doc))
-        words = [forms.get(self.terms[t], self.terms[t]) for w, t in ranked if w > 0 and self.terms[t] and not self.terms[t].isdigit()]
+        words = [
+            forms.get(self.terms[t], self.terms[t])
+            for w, t in ranked
+            if w > 0 and self.terms[t] and not self.terms[t].isdigit()
+        ]
         if not words:
             return []
         queries = [" ".join(words[: self.k])]
@@ -47,5 +53,3 @@ class KeywordsGenerator:
             picked = sorted(rng.sample(range(len(pool)), min(self.k, len(pool))))
             queries.append(" ".join(pool[i] for i in picked))
         return queries
-
-

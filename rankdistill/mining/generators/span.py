@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rankdistill.mining.generators.base import N, Document, GeneratorSpec, Setting, document_rng
+from rankdistill.mining.generators.base import Document, GeneratorSpec, N, Setting, document_rng
 
 SETTINGS = {"n": N, "max_words": Setting(int, 16, low=1), "min_words": Setting(int, 4, low=1)}
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -36,6 +36,8 @@ class SpanGenerator:
         spans = []
         for _ in range(self.spec.n):
             words = rng.choice(long_enough)
-            start = rng.randrange(len(words) - self.max_words + 1) if len(words) > self.max_words else 0
+            start = (
+                rng.randrange(len(words) - self.max_words + 1) if len(words) > self.max_words else 0
+            )
             spans.append(" ".join(words[start : start + self.max_words]))
         return spans

@@ -8,7 +8,7 @@ gives no query (counted as skipped by `mining.generate`).
 from __future__ import annotations
 
 from rankdistill.core.errors import UserError
-from rankdistill.mining.generators.base import N, Document, GeneratorSpec
+from rankdistill.mining.generators.base import Document, GeneratorSpec, N
 
 SETTINGS = {"n": N}
 
@@ -16,9 +16,13 @@ SETTINGS = {"n": N}
 class TitleGenerator:
     def __init__(self, spec: GeneratorSpec, corpus: dict[str, Document], source: str = "corpus"):
         if spec.n != 1:
-            raise UserError(f"generator {spec.canonical!r}: a document has one title, so n must be 1 (got {spec.n})")
+            raise UserError(
+                f"generator {spec.canonical!r}: a document has one title, so n must be 1 (got {spec.n})"
+            )
         if not any(doc.get("title", "").strip() for doc in corpus.values()):
-            raise UserError(f"{source}: no document has a title, so the 'title' generator has nothing to use; try 'span' or 'keywords'")
+            raise UserError(
+                f"{source}: no document has a title, so the 'title' generator has nothing to use; try 'span' or 'keywords'"
+            )
         self.spec = spec
 
     def generate(self, documents: list[tuple[str, Document]], seed: int) -> list[list[str]]:
