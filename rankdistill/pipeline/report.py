@@ -218,6 +218,7 @@ def write_report(
     hardware: dict[str, Any] | None = None,
 ) -> Path:
     evaluate = next(o for o in outcomes if o.name == "evaluate").summary
+    card: list[str] = []  # the student's evaluation, for its model card
     lines = [
         f"# rankdistill run `{config.name}`",
         "",
@@ -232,6 +233,12 @@ def write_report(
         _plot(systems, reference, run_dir / plot, f"{name}/{data['split']}")
         lines += [
             f"## {name} / {data['split']} ({len(next(iter(systems.values()))['per_query'])} queries)",
+            "",
+            *table,
+            "",
+        ]
+        card += [
+            f"{name} / {data['split']}, nDCG@10 and the student's paired tests:",
             "",
             *table,
             "",
@@ -283,7 +290,24 @@ def write_report(
         "",
     ]
     lines += [", ".join(f"{k} {v}" for k, v in made["versions"].items()), ""]
+    _fill_model_card(config, outcomes, card)
     return atomic_write_text(run_dir / "report.md", "\n".join(lines))
+
+
+def _fill_model_card(config: Any, outcomes: list[StageOutcome], evaluation: list[str]) -> None:
+    """The trained student's model card, with the teacher's members and the evaluation."""
+    import json
+
+    from rankdistill.training.model_card import write_model_card
+    from rankdistill.training.train import RECORD
+
+    train = next((o for o in outcomes if o.name == "train"), None)
+    student = train.folder / "student" if train is not None else None
+    if student is None or not (student / RECORD).is_file():
+        return
+    record = json.loads((student / RECORD).read_text(encoding="utf-8"))
+    teacher = [m.teacher for m in config.teacher.members] if config.teacher is not None else None
+    write_model_card(student, record, teacher, evaluation)
 
 
 def _brief(summary: dict[str, Any]) -> str:

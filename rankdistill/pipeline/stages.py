@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 KEY_FILE = "key"
 DONE_FILE = "done.json"
 TRASH_PREFIX = ".removing-"
+MODEL_CARD = (
+    "README.md"  # a trained model's card: the run's report adds its evaluation after the stage
+)
 VERIFY_FULL_BYTES = (
     256 << 20
 )  # a cached stage's outputs up to this size are re-hashed in full before use
@@ -196,14 +199,16 @@ def _same_inputs(done: dict[str, Any], read: dict[str, str | None], ran: set[str
     return all(recorded.get(name) == digest for name, digest in read.items())
 
 
-def output_files(folder: Path, outputs: list[str] | None = None) -> list[Path]:
-    """A stage's output files (under `outputs`, or the whole folder but its bookkeeping), in path order."""
+def output_files(folder: Path, outputs: list[str] | None = None, cards: bool = False) -> list[Path]:
+    """A stage's output files (under `outputs`, or the whole folder but its bookkeeping), in path
+    order; model cards (README.md, which the run's report fills in later) only with `cards`."""
     roots = [folder / name for name in outputs] if outputs is not None else [folder]
+    skipped = (DONE_FILE, KEY_FILE) if cards else (DONE_FILE, KEY_FILE, MODEL_CARD)
     return sorted(
         path
         for root in roots
         for path in ([root] if root.is_file() else root.rglob("*"))
-        if path.is_file() and path.name not in (DONE_FILE, KEY_FILE)
+        if path.is_file() and path.name not in skipped
     )
 
 
@@ -218,7 +223,10 @@ def verify_outputs(folder: Path, outputs: list[str] | None, done: dict[str, Any]
     """Why a finished stage's outputs cannot be trusted (a file gone, added, or of another size
     than `done.json` recorded; for outputs up to VERIFY_FULL_BYTES, any changed byte), or None."""
     recorded = done.get("outputs_bytes")
-    if isinstance(recorded, dict):
+    legacy = not isinstance(
+        recorded, dict
+    )  # a done.json from before sizes were recorded digested model cards too
+    if not legacy:
         now = output_sizes(folder, outputs)
         for name in sorted(recorded.keys() | now.keys()):
             if name not in now:
@@ -228,22 +236,22 @@ def verify_outputs(folder: Path, outputs: list[str] | None, done: dict[str, Any]
             if now[name] != recorded[name]:
                 return f"{folder / name} has {now[name]} bytes, not the {recorded[name]} written"
         total = sum(now.values())
-    else:  # a done.json from before sizes were recorded
-        total = sum(path.stat().st_size for path in output_files(folder, outputs))
+    else:
+        total = sum(path.stat().st_size for path in output_files(folder, outputs, cards=True))
     expected = done.get("outputs_sha256")
     if (
         expected is not None
         and total <= VERIFY_FULL_BYTES
-        and outputs_digest(folder, outputs) != expected
+        and outputs_digest(folder, outputs, cards=legacy) != expected
     ):
         return f"the sha256 of its outputs in {folder} is not the one written"
     return None
 
 
-def outputs_digest(folder: Path, outputs: list[str] | None = None) -> str:
+def outputs_digest(folder: Path, outputs: list[str] | None = None, cards: bool = False) -> str:
     """sha256 over the relative paths and bytes of a stage's outputs (files under `outputs`, or
-    the whole folder but its bookkeeping), in path order."""
-    files = output_files(folder, outputs)
+    the whole folder but its bookkeeping and model cards), in path order."""
+    files = output_files(folder, outputs, cards)
     digest = hashlib.sha256()
     for path in files:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")

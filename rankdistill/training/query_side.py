@@ -286,6 +286,7 @@ def train_query_side(
     from rankdistill.encoders.models import resolve_model
     from rankdistill.retrieval.dense import normalizes
     from rankdistill.training.finite import check_gradients, check_loss, check_weights
+    from rankdistill.training.model_card import write_model_card
     from rankdistill.training.students import load_student
     from rankdistill.training.train import RECORD, TrainResult, prepare_data
 
@@ -526,6 +527,7 @@ def train_query_side(
             "document_weights_sha256": documents.weights_sha256,
         },
     )
+    write_model_card(staging, record)
     atomic_write_json(staging / RECORD, record)
     if output.exists():
         shutil.rmtree(output)

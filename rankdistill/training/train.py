@@ -451,14 +451,14 @@ def dev_curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
 def save_student(model: Any, output: Path, record: dict[str, Any]) -> None:
     """Save to a staging folder beside `output`, then rename it into place."""
     from rankdistill.core.atomic import atomic_write_json
+    from rankdistill.training.model_card import write_model_card
 
     check_weights(model, str(output))
     staging = output.with_name(f".{output.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     model.save(str(staging))
+    write_model_card(staging, record)
     atomic_write_json(staging / RECORD, record)
-    if output.exists():
-        shutil.rmtree(
-            output
-        )  # a leftover without RECORD (checked at the start): not a finished student
+    if output.exists():  # a leftover without RECORD (checked at the start): not a finished student
+        shutil.rmtree(output)
     os.replace(staging, output)
