@@ -265,6 +265,66 @@ def test_query_side_resumes_after_a_kill_with_the_same_weights(
     assert all(np.allclose(left[k], right[k], atol=1e-6) for k in left)
 
 
+@pytest.mark.parametrize("fault", ["newest truncated", "both garbage", "newest without its state"])
+def test_a_broken_checkpoint_falls_back_to_the_intact_one_or_starts_over(
+    datasets: tuple[Path, Path],
+    tmp_path: Path,
+    tiny_dense_model: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
+) -> None:
+    """Killed after two epochs, with the newest checkpoint (or both) damaged: the resumed run
+    ends with the same dev curve as one never interrupted, and names the broken file."""
+    import dataclasses
+
+    import torch
+
+    from rankdistill.training import query_side
+
+    beir, other = datasets
+    config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
+    training_set, documents = mined_and_indexed(config, beir)
+
+    def configured(name: str):
+        return dataclasses.replace(
+            config.train,
+            name=name,
+            output_dir=str(tmp_path / "t"),
+            data=dataclasses.replace(config.train.data, training_set=str(training_set)),
+        )
+
+    straight = query_side.train_query_side(configured("straight"), documents)
+    real_save = query_side._save_checkpoint
+    saves = []
+
+    def killed_after_second(path, state):
+        real_save(path, state)
+        saves.append(path)
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(query_side, "_save_checkpoint", killed_after_second)
+    with pytest.raises(KeyboardInterrupt):
+        query_side.train_query_side(configured("killed"), documents)
+    monkeypatch.setattr(query_side, "_save_checkpoint", real_save)
+    newest = saves[-1]
+    previous = query_side._previous(newest)
+    assert previous.is_file()
+    if fault == "newest truncated":
+        newest.write_bytes(newest.read_bytes()[:100])
+    elif fault == "both garbage":
+        newest.write_bytes(b"garbage")
+        previous.write_bytes(b"garbage")
+    else:
+        saved = torch.load(newest, weights_only=False)
+        del saved["state"]
+        torch.save(saved, newest)
+    resumed = query_side.train_query_side(configured("killed"), documents)
+    assert resumed.record["dev"]["curve"] == straight.record["dev"]["curve"]
+    assert f"{newest}: " in caplog.text and "set aside" in caplog.text
+
+
 def test_full_finetuning_run_indexes_every_evaluated_dataset_after_training(
     datasets: tuple[Path, Path], tmp_path: Path, tiny_dense_model: str
 ) -> None:

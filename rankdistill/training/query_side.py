@@ -261,10 +261,56 @@ def curve_point(
     return point
 
 
+CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "rng", "state")
+STATE_KEYS = ("epoch", "step", "dev_curve", "log", "seconds")
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.previous{path.suffix}")
+
+
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write the epoch's checkpoint atomically, keeping the one before it as a fallback."""
     partial = path.with_name(f".{path.name}.tmp")
     torch.save(state, partial)
+    if path.is_file():
+        os.replace(path, _previous(path))
     os.replace(partial, path)
+
+
+def _checkpoint_problem(path: Path, device: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the checkpoint, None), or (None, what is wrong with it)."""
+    try:
+        saved = torch.load(path, map_location=device, weights_only=False)
+    except Exception as error:  # torch raises many types for a cut or garbled file
+        return (
+            None,
+            f"unreadable ({type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''})",
+        )
+    if not isinstance(saved, dict) or any(key not in saved for key in CHECKPOINT_KEYS):
+        return None, f"not a query-side checkpoint (needs {', '.join(CHECKPOINT_KEYS)})"
+    state = saved["state"]
+    if (
+        not isinstance(state, dict)
+        or any(key not in state for key in STATE_KEYS)
+        or not isinstance(state["epoch"], int)
+    ):
+        return None, f"its training state lacks {', '.join(STATE_KEYS)}"
+    return saved, None
+
+
+def load_checkpoint(path: Path, device: str) -> dict[str, Any] | None:
+    """The newest intact checkpoint: `path`, else the one saved before it; a broken file is
+    named in a warning and set aside (`*.broken`), and None means training starts over."""
+    for candidate in (path, _previous(path)):
+        if not candidate.is_file():
+            continue
+        saved, problem = _checkpoint_problem(candidate, device)
+        if saved is not None:
+            return saved
+        log.warning("%s: %s; set aside as %s.broken", candidate, problem, candidate.name)
+        os.replace(candidate, candidate.with_name(f"{candidate.name}.broken"))
+    return None
 
 
 def train_query_side(
@@ -352,13 +398,19 @@ def train_query_side(
     if t.select == "best_dev" and dev is None:
         raise UserError("trainer.select: best_dev needs dev queries (dev.queries > 0)")
     resume = checkpoints / CHECKPOINT
-    if resume.is_file():
-        saved = torch.load(resume, map_location=device, weights_only=False)
-        model.load_state_dict(saved["model"])
+    saved = load_checkpoint(resume, device)
+    if saved is not None:
+        try:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["rng"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as error:
+            raise UserError(
+                f"{resume}: does not fit this training run ({str(error).splitlines()[0][:160]}); delete "
+                f"{checkpoints} to start over"
+            ) from None
         best_weights = saved.get("best_model")
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng"])
         state = saved["state"]
         tqdm.write(f"resuming query-side training after epoch {state['epoch']}")
     if (
