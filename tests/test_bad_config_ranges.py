@@ -173,3 +173,87 @@ def test_every_numeric_config_field_declares_its_range(cls: type) -> None:
             )
     if cls not in (TeacherSection, EnsembleConfig, MemberConfig):  # these have no default teacher
         check_fields(cls())  # defaults are in range
+
+
+def numeric_fields(cls: type, prefix: str = "") -> list[tuple[str, type]]:
+    """(dotted path, int or float) of every numeric field under `cls`, through nested sections
+    (a list of sections through its first item)."""
+    found = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = (
+            TrainConfig if (cls is PipelineConfig and f.name == "train") else hints[f.name]
+        )  # typed Any there
+        options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+        for option in options:
+            if dataclasses.is_dataclass(option):
+                found += numeric_fields(option, f"{prefix}{f.name}.")
+            elif typing.get_origin(option) is list and dataclasses.is_dataclass(
+                typing.get_args(option)[0]
+            ):
+                found += numeric_fields(typing.get_args(option)[0], f"{prefix}{f.name}[0].")
+            elif option in (int, float):
+                found.append((f"{prefix}{f.name}", option))
+                break
+    return found
+
+
+# the sections of RUN the schema test writes into (others need sections of their own to be valid)
+WRITTEN = (
+    "seed",
+    "mine.",
+    "train.trainer.",
+    "train.dev.",
+    "train.data.",
+    "train.student.",
+    "index.",
+    "evaluate.",
+    "teacher.members[0].",
+    "rerank_depth",
+)
+BAD_NUMBERS = [float("nan"), float("inf"), float("-inf"), 1e39, 1e300, -1, 0, 2**70, -(2**70)]
+
+
+def test_every_numeric_field_refuses_nan_inf_and_overflow_at_its_line() -> None:
+    """A hypothesis strategy over the config schema: every numeric field of a run config, given
+    NaN, infinities, values beyond float32 or int64, negatives and zero, either loads within its
+    declared range or is refused as an InputError naming that field; never another exception."""
+    import math
+    import tempfile
+
+    import yaml
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    fields = [(p, k) for p, k in numeric_fields(PipelineConfig) if p.startswith(WRITTEN)]
+    assert len(fields) > 40, len(fields)
+    base = yaml.safe_load(RUN)
+
+    @settings(
+        max_examples=400, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(st.sampled_from(fields), st.sampled_from(BAD_NUMBERS))
+    def one(field: tuple[str, type], value: float) -> None:
+        dotted, kind = field
+        config = yaml.safe_load(yaml.safe_dump(base))
+        node = config
+        parts = dotted.replace("[0]", ".0").split(".")
+        for part in parts[:-1]:
+            node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+        node[parts[-1]] = value
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "run.yaml"
+            path.write_text(yaml.safe_dump(config, sort_keys=False))
+            try:
+                loaded = load_pipeline_config(path)
+            except InputError as error:
+                assert error.field == dotted and error.line is not None, (dotted, value, str(error))
+                return
+        assert isinstance(value, (int, float)) and math.isfinite(value) and abs(value) <= 3.4e38, (
+            dotted,
+            value,
+        )
+        assert kind is float or float(value).is_integer(), (dotted, value)
+        assert loaded is not None
+
+    one()

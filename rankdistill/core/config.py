@@ -32,6 +32,8 @@ from rankdistill.core.textfile import read_text
 T = TypeVar("T")
 
 PRECISION_ALIAS = "bf16"
+FLOAT32_MAX = 3.4028234663852886e38
+INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,10 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
         value = float(value)
     if hint is float and isinstance(value, float) and not math.isfinite(value):
         raise InputError(path, f"expected a finite number, got {value!r}", node_line(node), where)
+    if hint is float and isinstance(value, float) and abs(value) > FLOAT32_MAX:  # tensors hold it as inf
+        raise InputError(path, f"{value!r} overflows float32 (largest {FLOAT32_MAX:.4g})", node_line(node), where)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+        raise InputError(path, f"{value!r} does not fit a 64-bit integer", node_line(node), where)
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

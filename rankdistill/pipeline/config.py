@@ -202,7 +202,7 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         train.data.keep_split_queries = config.mine.queries == "both"
         train.data.judged = not config.mine.label_free()
         train.seed, train.data_root = config.seed, config.data_root
-        check_train_config(train, path, node)
+        check_train_config(train, path, node, prefix="train.")
         config.train = train
     return config
 

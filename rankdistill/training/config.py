@@ -295,7 +295,10 @@ def loss_spec_from_node(node: yaml.Node, path: Path) -> Any:
     return spec
 
 
-def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None:
+def check_train_config(config: TrainConfig, path: Path, root: yaml.Node, prefix: str = "") -> None:
+    """Checks across fields; errors name the field as the file writes it (`prefix`: "train." when
+    the train config is a run config's `train:` section)."""
+
     def fail(where: str, message: str) -> None:
         parts = where.split(".")  # a missing field: the line of the nearest part that is written
         line = next(
@@ -306,7 +309,7 @@ def check_train_config(config: TrainConfig, path: Path, root: yaml.Node) -> None
             ),
             node_line(root),
         )
-        raise InputError(path, message, line, where)
+        raise InputError(path, message, line, prefix + where)
 
     student = config.student
     embeddings = student.distill == "embeddings"
