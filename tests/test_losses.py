@@ -351,7 +351,7 @@ def test_sparse_student_under_splade_loss(spec, splade_tiny: str) -> None:
 def test_unknown_loss_or_parameter_is_a_user_error_listing_what_is_known() -> None:
     with pytest.raises(
         UserError,
-        match=r"unknown loss 'listwise_kll' \(known: margin_mse, score_mse, listwise_kl, ranknet",
+        match=r"unknown loss 'listwise_kll' \(known: cprd, hidden_mse, infonce, label_ce, listnet, listwise_kl",
     ):
         build_loss("listwise_kll", nn.Identity())
     with pytest.raises(

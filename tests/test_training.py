@@ -269,7 +269,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(
     [
         (
             {"loss": "  listwise_kll: {}"},
-            r":12: field 'loss.listwise_kll': unknown loss 'listwise_kll' \(known: margin_mse, score_mse, listwise_kl",
+            r":12: field 'loss.listwise_kll': unknown loss 'listwise_kll' \(known: cprd, hidden_mse, infonce",
         ),
         (
             {"loss": "  listwise_kl: {temprature: 2}"},

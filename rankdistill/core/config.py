@@ -217,9 +217,18 @@ def _convert(hint: Any, node: yaml.Node, where: str, path: Path) -> Any:
         value = float(value)
     if hint is float and isinstance(value, float) and not math.isfinite(value):
         raise InputError(path, f"expected a finite number, got {value!r}", node_line(node), where)
-    if hint is float and isinstance(value, float) and abs(value) > FLOAT32_MAX:  # tensors hold it as inf
-        raise InputError(path, f"{value!r} overflows float32 (largest {FLOAT32_MAX:.4g})", node_line(node), where)
-    if hint is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+    if (
+        hint is float and isinstance(value, float) and abs(value) > FLOAT32_MAX
+    ):  # tensors hold it as inf
+        raise InputError(
+            path, f"{value!r} overflows float32 (largest {FLOAT32_MAX:.4g})", node_line(node), where
+        )
+    if (
+        hint is int
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and abs(value) > INT64_MAX
+    ):
         raise InputError(path, f"{value!r} does not fit a 64-bit integer", node_line(node), where)
     if hint is str and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)

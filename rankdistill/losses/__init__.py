@@ -11,7 +11,9 @@ teacher's n + 1 scores (positive first); see each module's docstring for its for
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,40 +22,35 @@ from torch import nn
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, forward_features_to
 from rankdistill.losses.combined import WeightedSum
-from rankdistill.losses.cprd import CPRD, cprd
-from rankdistill.losses.hidden_mse import HiddenStateMSE, hidden_mse
-from rankdistill.losses.infonce import InfoNCE, info_nce
-from rankdistill.losses.label_ce import LabelCE, label_ce
-from rankdistill.losses.listnet import ListNet, listnet
-from rankdistill.losses.listwise_kl import ListwiseKL, listwise_kl
-from rankdistill.losses.margin_mse import MarginMSE, margin_mse
-from rankdistill.losses.plackett_luce import PlackettLuce, plackett_luce
-from rankdistill.losses.ranknet import RankNet, ranknet
-from rankdistill.losses.score_mse import ScoreMSE, score_mse
-from rankdistill.losses.teacher_nce import TeacherNCE, teacher_nce
+from rankdistill.losses.cprd import cprd
+from rankdistill.losses.hidden_mse import hidden_mse
+from rankdistill.losses.infonce import info_nce
+from rankdistill.losses.label_ce import label_ce
+from rankdistill.losses.listnet import listnet
+from rankdistill.losses.listwise_kl import listwise_kl
+from rankdistill.losses.margin_mse import margin_mse
+from rankdistill.losses.plackett_luce import plackett_luce
+from rankdistill.losses.ranknet import ranknet
+from rankdistill.losses.registry import (
+    CROSS_ENCODER_TERMS,
+    LOSSES,
+    ONLY_FOR_CROSS_ENCODERS,
+    REGISTRY,
+    LossEntry,
+    register_loss,
+)
+from rankdistill.losses.score_mse import score_mse
+from rankdistill.losses.teacher_nce import teacher_nce
 
-LOSSES: dict[str, type[nn.Module]] = {
-    "margin_mse": MarginMSE,
-    "score_mse": ScoreMSE,
-    "listwise_kl": ListwiseKL,
-    "ranknet": RankNet,
-    "listnet": ListNet,
-    "plackett_luce": PlackettLuce,
-    "cprd": CPRD,
-    "infonce": InfoNCE,
-    "label_ce": LabelCE,
-    "teacher_nce": TeacherNCE,
-}
-NEEDS_TEACHER = {name for name in LOSSES if name not in ("infonce", "label_ce")}
-# terms that read a cross-encoder's insides, not a score matrix: beside a list loss, for
-# cross-encoder students only (rankdistill.losses.cross_encoder)
-CROSS_ENCODER_TERMS: dict[str, type[nn.Module]] = {"hidden_mse": HiddenStateMSE}
-ONLY_FOR_CROSS_ENCODERS = {
-    "hidden_mse": "it matches a cross-encoder's token hidden states to its teacher's"
-}
+# every module of the package registers its losses when imported: a new loss is one new module
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "LOSSES",
+    "REGISTRY",
+    "LossEntry",
+    "register_loss",
     "ListLoss",
     "WeightedSum",
     "build_loss",
@@ -85,14 +82,12 @@ def parse_loss_spec(spec: Any) -> dict[str, tuple[float, dict[str, Any]]]:
         spec = {spec: 1.0}
     if not isinstance(spec, Mapping) or not spec:
         raise UserError(
-            f"a loss is a name or a mapping of names to weights or parameters, got {spec!r} (known: {', '.join(LOSSES)})"
+            f"a loss is a name or a mapping of names to weights or parameters, got {spec!r} (known: {', '.join(sorted(LOSSES))})"
         )
     parsed: dict[str, tuple[float, dict[str, Any]]] = {}
     for name, value in spec.items():
         if name not in LOSSES and name not in CROSS_ENCODER_TERMS:
-            raise UserError(
-                f"unknown loss {name!r} (known: {', '.join([*LOSSES, *CROSS_ENCODER_TERMS])})"
-            )
+            raise UserError(f"unknown loss {name!r} (known: {', '.join(sorted(REGISTRY))})")
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float, Mapping))
@@ -123,10 +118,8 @@ def build_loss(spec: Any, model: nn.Module, return_components: bool = True) -> n
     """The loss module a spec describes, for `model` (a SentenceTransformer or SparseEncoder)."""
     parts = {}
     for name, (weight, params) in parse_loss_spec(spec).items():
-        if name in ONLY_FOR_CROSS_ENCODERS:
-            raise UserError(
-                f"loss {name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}"
-            )
+        if ONLY_FOR_CROSS_ENCODERS.get(name):  # a sentence-transformers model: dense or sparse
+            raise UserError(REGISTRY[name].refuses("dense"))
         try:
             parts[name] = (weight, LOSSES[name](model, **params))
         except (TypeError, ValueError) as exc:

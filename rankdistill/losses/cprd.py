@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def cprd(
@@ -51,6 +52,7 @@ def cprd(
     return base_weight * base + rank_weight * rank
 
 
+@register_loss("cprd")
 class CPRD(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -70,8 +72,6 @@ class CPRD(ListLoss):
         loss = build_loss({"cprd": {"k": 8, "scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {cprd: {k: 8, scale: 20}}
     """
-
-    name = "cprd"
 
     def __init__(
         self,

@@ -38,10 +38,6 @@ from rankdistill.core.errors import UserError
 from rankdistill.losses.base import check_scores
 from rankdistill.losses.hidden_mse import MODEL_INPUTS, HiddenStateMSE
 
-NOT_FOR_CROSS_ENCODERS = {
-    "infonce": "its negatives are the other rows' documents (in-batch), which a cross-encoder does not embed"
-}
-
 
 class CrossEncoderListLoss(nn.Module):
     """The weighted list losses above on a CrossEncoder's logits (one forward for the whole batch),
@@ -112,7 +108,7 @@ class CrossEncoderListLoss(nn.Module):
 
 def build_cross_encoder_loss(spec: Any, model: nn.Module) -> CrossEncoderListLoss:
     """The loss a spec describes, for a one-logit CrossEncoder student."""
-    from rankdistill.losses import LOSSES, parse_loss_spec
+    from rankdistill.losses import LOSSES, REGISTRY, parse_loss_spec
 
     parts, hidden = {}, None
     for name, (weight, params) in parse_loss_spec(spec).items():
@@ -124,10 +120,8 @@ def build_cross_encoder_loss(spec: Any, model: nn.Module) -> CrossEncoderListLos
                     f"loss 'hidden_mse': {exc} (name the teacher: hidden_mse: {{teacher: FOLDER}})"
                 ) from None
             continue
-        if name in NOT_FOR_CROSS_ENCODERS:
-            raise UserError(
-                f"loss {name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}"
-            )
+        if (why := REGISTRY[name].refuses("cross-encoder")) is not None:
+            raise UserError(why)
         if "similarity" in params:
             raise UserError(
                 f"loss {name!r}: a cross-encoder student scores pairs with its logit, it has no similarity to choose"

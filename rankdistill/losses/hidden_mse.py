@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.encoders.models import resolve_model
+from rankdistill.losses.registry import register_loss
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -69,6 +70,12 @@ def hidden_mse(
     return total / len(layers)
 
 
+@register_loss(
+    "hidden_mse",
+    kind="term",
+    families=("cross-encoder",),
+    note="it matches a cross-encoder's token hidden states to its teacher's",
+)
 class HiddenStateMSE(nn.Module):
     """The term above for one student and teacher (the module docstring has the formula, Args
     and an example); `forward(student_hidden_states, model_inputs)` runs the teacher itself."""

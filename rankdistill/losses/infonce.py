@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import SIMILARITIES, ListLoss, Scaled
+from rankdistill.losses.registry import register_loss
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,12 @@ def known_positive_mask(query_keys: Tensor, doc_keys: Tensor) -> Tensor:
     return (same_query @ equals_positive) > 0
 
 
+@register_loss(
+    "infonce",
+    teacher=False,
+    families=("dense", "sparse"),
+    note="its negatives are the other rows' documents (in-batch), which a cross-encoder does not embed",
+)
 class InfoNCE(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -86,8 +93,6 @@ class InfoNCE(ListLoss):
         loss = build_loss({"infonce": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {infonce: {scale: 20}}
     """
-
-    name = "infonce"
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from rankdistill.losses.base import ListLoss, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def label_ce(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
@@ -26,6 +27,7 @@ def label_ce(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
     return -torch.log_softmax(student_scores, dim=1)[:, 0].mean()
 
 
+@register_loss("label_ce", teacher=False)
 class LabelCE(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) as `rankdistill mine` writes them (only their shape is read).
@@ -43,8 +45,6 @@ class LabelCE(ListLoss):
         loss = build_loss({"listwise_kl": {"scale": 20}, "label_ce": {"weight": 0.1, "scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {listwise_kl: {scale: 20}, label_ce: {weight: 0.1, scale: 20}}
     """
-
-    name = "label_ce"
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
         return label_ce(student_scores, teacher_scores)

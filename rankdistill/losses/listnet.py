@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def listnet(
@@ -31,6 +32,7 @@ def listnet(
     return -(p_teacher * torch.log_softmax(student_scores, dim=1)).sum(dim=1).mean()
 
 
+@register_loss("listnet")
 class ListNet(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -49,8 +51,6 @@ class ListNet(ListLoss):
         loss = build_loss({"listnet": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {listnet: {scale: 20}}
     """
-
-    name = "listnet"
 
     def __init__(
         self,

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_labels, check_scores
+from rankdistill.losses.registry import register_loss
 
 DIRECTIONS = ("forward", "reverse")
 
@@ -63,6 +64,7 @@ def listwise_kl(
     return kl.mean() * student_temperature**2
 
 
+@register_loss("listwise_kl")
 class ListwiseKL(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -85,8 +87,6 @@ class ListwiseKL(ListLoss):
         loss = build_loss({"listwise_kl": {"temperature": 1.0, "scale": 20}, "infonce": {"weight": 0.1}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {listwise_kl: {temperature: 1.0, scale: 20}}
     """
-
-    name = "listwise_kl"
 
     def __init__(
         self,

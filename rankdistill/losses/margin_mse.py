@@ -20,6 +20,7 @@ from sentence_transformers.sentence_transformer.losses import MarginMSELoss
 from torch import Tensor, nn
 
 from rankdistill.losses.base import ListLoss, check_labels, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def margin_mse(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
@@ -30,6 +31,7 @@ def margin_mse(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
     return F.mse_loss(student_margins, teacher_margins)
 
 
+@register_loss("margin_mse")
 class MarginMSE(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -47,8 +49,6 @@ class MarginMSE(ListLoss):
         loss = build_loss({"margin_mse": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {margin_mse: {scale: 20}}
     """
-
-    name = "margin_mse"
 
     def __init__(self, model: nn.Module, similarity: str = "model", scale: float = 1.0):
         super().__init__(model, similarity, scale)

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def teacher_ranking(teacher_scores: Tensor) -> Tensor:
@@ -45,6 +46,7 @@ def plackett_luce(
     return (weights * (remaining - chosen)).sum(dim=1).mean()
 
 
+@register_loss("plackett_luce")
 class PlackettLuce(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -63,8 +65,6 @@ class PlackettLuce(ListLoss):
         loss = build_loss({"plackett_luce": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {plackett_luce: {scale: 20}}
     """
-
-    name = "plackett_luce"
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rankdistill.losses.base import ListLoss, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def ranknet(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
@@ -31,6 +32,7 @@ def ranknet(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
     return pair_losses.mean() if pair_losses.numel() else student_scores.sum() * 0.0
 
 
+@register_loss("ranknet")
 class RankNet(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -48,8 +50,6 @@ class RankNet(ListLoss):
         loss = build_loss({"ranknet": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {ranknet: {scale: 20}}
     """
-
-    name = "ranknet"
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
         return ranknet(student_scores, teacher_scores)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rankdistill.losses.base import ListLoss, check_scores
+from rankdistill.losses.registry import register_loss
 
 
 def score_mse(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
@@ -26,6 +27,7 @@ def score_mse(student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
     return F.mse_loss(student_scores, teacher_scores)
 
 
+@register_loss("score_mse")
 class ScoreMSE(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them.
@@ -43,8 +45,6 @@ class ScoreMSE(ListLoss):
         loss = build_loss({"score_mse": {"scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {score_mse: {scale: 20}}
     """
-
-    name = "score_mse"
 
     def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
         return score_mse(student_scores, teacher_scores)

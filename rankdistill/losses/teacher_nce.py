@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import SIMILARITIES, ListLoss, Scaled, check_labels
+from rankdistill.losses.registry import register_loss
 
 
 def teacher_nce(
@@ -57,6 +58,7 @@ def teacher_nce(
     return -(target * log_p).sum(dim=1).mean()
 
 
+@register_loss("teacher_nce")
 class TeacherNCE(ListLoss):
     """The loss above as a sentence-transformers loss module: rows (query, positive,
     negative_1..n) and labels (B, n + 1) teacher scores, as `rankdistill mine` writes them; the
@@ -78,8 +80,6 @@ class TeacherNCE(ListLoss):
         loss = build_loss({"teacher_nce": {"temperature": 0.5, "scale": 20}}, SentenceTransformer("all-MiniLM-L6-v2"))
         # the same in a run or train config:  loss: {teacher_nce: {temperature: 0.5}, listwise_kl: {weight: 0.3, scale: 20}}
     """
-
-    name = "teacher_nce"
 
     def __init__(
         self,

@@ -244,25 +244,11 @@ def train_config_from_node(node: yaml.MappingNode, path: Path, where: str = "") 
     if len(loss_nodes) > 1:
         raise InputError(path, "given twice", node_line(loss_nodes[1][0]), loss_field)
     config.loss = loss_spec_from_node(loss_nodes[0][1], path)
-    from rankdistill.losses import ONLY_FOR_CROSS_ENCODERS, parse_loss_spec
-    from rankdistill.losses.cross_encoder import NOT_FOR_CROSS_ENCODERS
+    from rankdistill.losses import REGISTRY, parse_loss_spec
 
-    cross_encoder = config.student.kind == "cross-encoder"
     for name in parse_loss_spec(config.loss):
-        if cross_encoder and name in NOT_FOR_CROSS_ENCODERS:
-            raise InputError(
-                path,
-                f"{name!r} is not for cross-encoder students: {NOT_FOR_CROSS_ENCODERS[name]}",
-                node_line(loss_nodes[0][1]),
-                loss_field,
-            )
-        if not cross_encoder and name in ONLY_FOR_CROSS_ENCODERS:
-            raise InputError(
-                path,
-                f"{name!r} is for cross-encoder students: {ONLY_FOR_CROSS_ENCODERS[name]}",
-                node_line(loss_nodes[0][1]),
-                loss_field,
-            )
+        if (why := REGISTRY[name].refuses(config.student.kind)) is not None:
+            raise InputError(path, why, node_line(loss_nodes[0][1]), loss_field)
     return config
 
 

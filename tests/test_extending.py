@@ -1,0 +1,66 @@
+"""A new loss is one module: a toy loss defined here, outside the package, registers itself with
+its capabilities and trains a student through `rd.train_student` (tests.test_training.train_from) named in a spec like any other;
+the registry refuses what it declares it cannot do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor
+
+from rankdistill.core.errors import InputError, UserError
+from rankdistill.losses import REGISTRY, build_loss, register_loss
+from rankdistill.losses.base import ListLoss
+from rankdistill.training import load_train_config
+from tests.test_training import tiny_training_set, train_from, write_config
+
+calls: list[int] = []
+
+
+@register_loss("toy_hinge", families=("dense",), note="a test loss for dense students only")
+class ToyHinge(ListLoss):
+    """max(0, 1 - (s_pos - max s_neg)): the positive above every negative by a margin."""
+
+    def score_loss(self, student_scores: Tensor, teacher_scores: Tensor) -> Tensor:
+        calls.append(student_scores.shape[0])
+        margin = student_scores[:, 0] - student_scores[:, 1:].max(dim=1).values
+        return torch.relu(1.0 - margin).mean()
+
+
+def test_a_loss_from_outside_the_package_trains_a_student(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
+    assert REGISTRY["toy_hinge"].families == ("dense",) and ToyHinge.name == "toy_hinge"
+    beir, training_set = tiny_training_set(tmp_path)
+    config = write_config(
+        tmp_path, beir, training_set, tiny_dense_model, loss="  toy_hinge: {scale: 20}"
+    )
+    result = train_from(config)
+    assert calls and result.student is not None  # the toy loss computed every step's loss
+    record = json.loads((result.student / "rankdistill_train.json").read_text())
+    assert record["config"]["loss"] == {"toy_hinge": {"scale": 20}} and record["global_step"] == 4
+
+
+def test_the_registry_refuses_what_a_loss_declares_it_cannot_train(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
+    beir, training_set = tiny_training_set(tmp_path)
+    config = write_config(
+        tmp_path,
+        beir,
+        training_set,
+        tiny_dense_model,
+        kind="cross-encoder",
+        loss="  toy_hinge: 1.0",
+    )
+    with pytest.raises(
+        InputError, match="'toy_hinge' is for dense students: a test loss for dense students only"
+    ):
+        load_train_config(config)
+    with pytest.raises(ValueError, match="registered already"):
+        register_loss("listwise_kl")(type("Other", (ListLoss,), {}))
+    with pytest.raises(UserError, match="unknown loss 'nothing'"):
+        build_loss("nothing", None)
