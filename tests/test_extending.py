@@ -14,6 +14,7 @@ from torch import Tensor
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.losses import REGISTRY, build_loss, register_loss
 from rankdistill.losses.base import ListLoss
+from rankdistill.teachers import register_teacher
 from rankdistill.training import load_train_config
 from tests.test_training import tiny_training_set, train_from, write_config
 
@@ -64,3 +65,62 @@ def test_the_registry_refuses_what_a_loss_declares_it_cannot_train(
         register_loss("listwise_kl")(type("Other", (ListLoss,), {}))
     with pytest.raises(UserError, match="unknown loss 'nothing'"):
         build_loss("nothing", None)
+
+
+class WordOverlap:
+    """A toy teacher: how many of the query's words the document holds."""
+
+    fingerprint = "toy-word-overlap-v1"
+    score_scale = "raw"
+
+    def score(self, queries: list[str], docs: list[str]):
+        import numpy as np
+
+        return np.array(
+            [len(set(q.lower().split()) & set(d.lower().split())) for q, d in zip(queries, docs)],
+            dtype=np.float32,
+        )
+
+
+@register_teacher("toy-overlap", model=False)
+def toy_overlap(argument: str, request) -> WordOverlap:
+    return WordOverlap()
+
+
+def test_a_teacher_and_a_loss_from_outside_the_package_make_a_student(
+    tmp_path: Path, tiny_dense_model: str
+) -> None:
+    """The public API end to end with both extensions: build the registered teacher by its spec,
+    mine with it, train with the registered loss."""
+    import dataclasses
+
+    import rankdistill as rd
+    from rankdistill.mining.records import write_training_set
+    from tests.conftest import write_beir
+
+    teacher = rd.build_teacher("toy-overlap")
+    assert isinstance(teacher, WordOverlap)
+    beir = write_beir(tmp_path / "tiny", split="train")
+    dataset = rd.load_dataset(beir, "train")
+    records, counts = rd.mine(
+        dataset,
+        ["bm25", f"dense:{tiny_dense_model}"],
+        teacher,
+        tmp_path / "store",
+        n_top=4,
+        n_random=2,
+        depth=8,
+    )
+    assert records and all(r.teacher == "toy-word-overlap-v1" for r in records)
+    training_set = write_training_set(
+        tmp_path / "train.jsonl", records, {"config": {"dataset": "tiny", "split": "train"}}
+    )
+    config = load_train_config(
+        write_config(
+            tmp_path, beir, training_set, tiny_dense_model, loss="  toy_hinge: {scale: 20}"
+        )
+    )
+    config = dataclasses.replace(config, dev=dataclasses.replace(config.dev, queries=0))
+    calls.clear()
+    result = rd.train_student(config)
+    assert calls and result.student is not None

@@ -343,7 +343,7 @@ def test_onnx_backends_score_like_torch_and_export_once(
         CrossEncoderTeacher(tiny_cross_encoder, backend="tensorrt")
     with pytest.raises(UserError, match="backend 'onnx' runs float32: set precision float32"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="onnx", precision="bf16")
-    with pytest.raises(UserError, match="backend 'onnx' is for cross- and bi-encoders only"):
+    with pytest.raises(UserError, match="backend 'onnx' is not one bm25 runs on \(torch\)"):
         build_teacher("bm25", corpus_texts=["a"], backend="onnx")
 
 

@@ -22,10 +22,11 @@ from rankdistill.data.resolve import dataset_info, resolve_dataset
 
 
 def open_dataset(
-    name_or_path: str, split: str | None = None, data_root: str | Path | None = None
+    name_or_path: str | Path, split: str | None = None, data_root: str | Path | None = None
 ) -> BeirDataset:
     """Resolve a dataset and load one split (the dataset's default split if None). For
     `irds:<id>` the split picks the subset: `irds:beir/nfcorpus` + "train" is beir/nfcorpus/train."""
+    name_or_path = str(name_or_path)  # a folder may come as a Path
     if is_irds(name_or_path):
         dataset_id = split_id(name_or_path, split)
         info = dataset_info(PREFIX + dataset_id)

@@ -9,13 +9,19 @@ ensemble:FILE.yaml      weighted, per-query calibrated members (teachers/ensembl
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import calibrate
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
+from rankdistill.teachers.registry import TEACHER_KINDS, TeacherRequest, register_teacher
 
-KINDS = ("cross-encoder", "bi-encoder", "sparse", "bm25", "ensemble")
+# every module of the package registers its teacher kinds when imported: a new kind is one module
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def build_teacher(
@@ -28,58 +34,28 @@ def build_teacher(
     backend: str = "torch",
 ) -> Teacher:
     """The teacher a spec names; `precision` (auto, float32, bf16, fp16; rankdistill.core.hardware) for
-    model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) for cross-encoders."""
-    kind, _, model = spec.partition(":")
-    if kind not in KINDS:
+    model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) where the kind declares it."""
+    name, _, argument = spec.partition(":")
+    kind = TEACHER_KINDS.get(name)
+    if kind is None:
         raise UserError(
-            f"unknown teacher kind {kind!r} in {spec!r}: expected one of {', '.join(KINDS)}"
+            f"unknown teacher kind {name!r} in {spec!r}: expected one of {', '.join(TEACHER_KINDS)}"
         )
-    if backend not in ("torch", "auto") and kind not in ("cross-encoder", "bi-encoder"):
-        raise UserError(f"teacher {spec!r}: backend {backend!r} is for cross- and bi-encoders only")
-    if kind == "bm25":
-        if corpus_texts is None:
-            raise UserError("a bm25 teacher needs the corpus it scores against")
-        from rankdistill.teachers.bm25 import BM25Teacher
-
-        return BM25Teacher(corpus_texts)
-    if not model:
-        raise UserError(f"teacher {spec!r}: name a model, e.g. {kind}:path/to/model")
-    if kind == "ensemble":
-        from rankdistill.teachers.ensemble_config import load_ensemble
-
-        return load_ensemble(model, corpus_texts, batch_size, device)
-    if kind == "cross-encoder":
-        from rankdistill.teachers.cross_encoder import CrossEncoderTeacher
-
-        return CrossEncoderTeacher(
-            model,
-            max_length=max_length or 256,
-            batch_size=batch_size,
-            precision=precision,
-            device=device,
-            backend=backend,
+    if backend not in ("torch", "auto") and backend not in kind.backends:
+        raise UserError(
+            f"teacher {spec!r}: backend {backend!r} is not one {name} runs on ({', '.join(kind.backends)})"
         )
-    if kind == "bi-encoder":
-        from rankdistill.teachers.bi_encoder import BiEncoderTeacher
-
-        return BiEncoderTeacher(
-            model,
-            batch_size=batch_size,
-            max_length=max_length,
-            device=device,
-            precision=precision,
-            backend=backend,
-        )
-    from rankdistill.teachers.sparse import SparseTeacher
-
-    return SparseTeacher(
-        model, batch_size=batch_size, max_length=max_length, device=device, precision=precision
-    )
+    if kind.model and not argument:
+        raise UserError(f"teacher {spec!r}: name a model, e.g. {name}:path/to/model")
+    request = TeacherRequest(corpus_texts, batch_size, max_length, device, precision, backend)
+    return kind.build(argument, request)
 
 
 __all__ = [
     "EnsembleTeacher",
-    "KINDS",
+    "TEACHER_KINDS",
+    "TeacherRequest",
+    "register_teacher",
     "Member",
     "Teacher",
     "build_teacher",

@@ -8,6 +8,7 @@ import numpy as np
 from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 from rankdistill.encoders.models import EncodingSettings, resolve_model
+from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 
 def unique_texts(texts: list[str]) -> tuple[list[str], np.ndarray]:
@@ -61,3 +62,16 @@ class BiEncoderTeacher:
         return encode_texts(
             self.encoding, texts, role, normalize=self.similarity == "cosine", progress=progress
         )
+
+
+@register_teacher("bi-encoder", backends=("torch", "onnx", "onnx-int8", "openvino"))
+def bi_encoder(model: str, request: TeacherRequest) -> BiEncoderTeacher:
+    """`bi-encoder:MODEL`: a SentenceTransformer, cosine similarity."""
+    return BiEncoderTeacher(
+        model,
+        batch_size=request.batch_size,
+        max_length=request.max_length,
+        device=request.device,
+        precision=request.precision,
+        backend=request.backend,
+    )

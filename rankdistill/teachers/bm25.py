@@ -8,6 +8,7 @@ import numpy as np
 
 from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint
+from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 
 class BM25Teacher:
@@ -41,3 +42,11 @@ class BM25Teacher:
         for query, pairs in by_query.items():
             scores[pairs] = self._retriever.scores_for(query)[[rows[i] for i in pairs]]
         return scores
+
+
+@register_teacher("bm25", model=False, corpus=True)
+def bm25(argument: str, request: TeacherRequest) -> BM25Teacher:
+    """`bm25`: BM25 under the statistics of the corpus it scores against."""
+    if request.corpus_texts is None:
+        raise UserError("a bm25 teacher needs the corpus it scores against")
+    return BM25Teacher(request.corpus_texts)

@@ -20,6 +20,7 @@ from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 from rankdistill.core.hardware import inference_autocast
 from rankdistill.encoders.models import resolve_model
+from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 ACTIVATIONS = {"identity": torch.nn.Identity, "sigmoid": torch.nn.Sigmoid}
 
@@ -88,3 +89,16 @@ class CrossEncoderTeacher:
                 convert_to_numpy=True,
             )
         return np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+@register_teacher("cross-encoder", backends=("torch", "onnx", "onnx-int8", "openvino"))
+def cross_encoder(model: str, request: TeacherRequest) -> CrossEncoderTeacher:
+    """`cross-encoder:MODEL`: a CrossEncoder's raw logits."""
+    return CrossEncoderTeacher(
+        model,
+        max_length=request.max_length or 256,
+        batch_size=request.batch_size,
+        precision=request.precision,
+        device=request.device,
+        backend=request.backend,
+    )

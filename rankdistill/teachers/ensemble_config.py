@@ -22,6 +22,7 @@ from rankdistill.core.hardware import PRECISIONS
 from rankdistill.retrieval.exported import BACKENDS
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
+from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 
 @dataclass
@@ -61,12 +62,12 @@ def check_members(
 ) -> None:
     """Each member names a known teacher kind and calibration; errors point at the field."""
     from rankdistill.core.config import field_line
-    from rankdistill.teachers import KINDS
+    from rankdistill.teachers import TEACHER_KINDS
 
     def fail(message: str, field: str) -> None:
         raise InputError(path, message, field_line(path, field), field)
 
-    kinds = [k for k in KINDS if k != "ensemble"]
+    kinds = [k for k in TEACHER_KINDS if k != "ensemble"]
     for i, member in enumerate(members):
         if member.teacher.partition(":")[0] not in kinds:
             fail(
@@ -118,3 +119,9 @@ def ensemble_from_members(
             Member(teacher, member.weight, member.calibration, member.temperature, member.teacher)
         )
     return EnsembleTeacher(members)
+
+
+@register_teacher("ensemble")
+def ensemble(path: str, request: TeacherRequest) -> EnsembleTeacher:
+    """`ensemble:FILE.yaml`: weighted, per-query calibrated members."""
+    return load_ensemble(path, request.corpus_texts, request.batch_size, request.device)

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 from rankdistill.encoders.models import EncodingSettings, resolve_model
 from rankdistill.teachers.bi_encoder import unique_texts
+from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 
 class SparseTeacher:
@@ -68,3 +69,15 @@ class SparseTeacher:
             [(self.encoding.memo_key, is_query, text) for text in unique], unique, encode
         )
         return sp.vstack(rows, format="csr")[index]
+
+
+@register_teacher("sparse")
+def sparse(model: str, request: TeacherRequest) -> SparseTeacher:
+    """`sparse:MODEL`: a SPLADE SparseEncoder, dot product."""
+    return SparseTeacher(
+        model,
+        batch_size=request.batch_size,
+        max_length=request.max_length,
+        device=request.device,
+        precision=request.precision,
+    )
