@@ -707,6 +707,7 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
                 "max_texts": None,
                 "teacher_max_length": None,
                 "document_kl": 0.0,
+                "corpus_negatives": None,
             },
         )
         without_later_defaults(

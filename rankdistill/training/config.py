@@ -105,6 +105,10 @@ class StudentConfig:
     # read like documents (ArguAna's arguments) are then still encoded as before (a functional
     # anchor: Li & Hoiem, "Learning without Forgetting", arXiv:1606.09282); 0: off
     anchor: float = checked(0.0, ge=0)
+    # query-side: the corpus-level loss terms score each batch against its listed documents and
+    # this many uniformly sampled others, logQ-corrected (rankdistill/training/corpus_sampling.py);
+    # None: the whole frozen corpus, up to 500,000 documents (65,536 sampled above that)
+    corpus_negatives: int | None = checked(None, ge=1)
     # cross-encoder: a one-logit CrossEncoder from any CrossEncoder folder or BERT-style body;
     # `layers: N` keeps the body's first N transformer layers (e.g. 3 of MiniLM-L6), `layers:
     # [i, j, ..]` those layers (0-based, ascending), e.g. [0, 5]: the first and the last of six

@@ -52,6 +52,14 @@ from tqdm.auto import tqdm
 
 from rankdistill.core.errors import UserError
 from rankdistill.training.config import TrainConfig, config_dict
+from rankdistill.training.corpus_sampling import (
+    DEFAULT_SAMPLE,
+    FULL_SOFTMAX_LIMIT,
+    BatchColumns,
+    full_columns,
+    other_positives,
+    sampled_columns,
+)
 from rankdistill.training.data import DevSet
 
 log = logging.getLogger(__name__)
@@ -91,22 +99,6 @@ def row_positions(rows: list[dict[str, Any]], documents: FrozenDocuments) -> tor
     return torch.tensor([[position[d] for d in row["doc_ids"]] for row in rows], dtype=torch.long)
 
 
-def known_positives(
-    rows: list[dict[str, Any]], positions: torch.Tensor, corpus_size: int
-) -> torch.Tensor:
-    """(rows, N) bool: corpus documents that are the positive of another row with the same query
-    (masked out of that row's InfoNCE denominator; the row's own positive never is)."""
-    by_query: dict[str, set[int]] = {}
-    for row, pos in zip(rows, positions[:, 0].tolist()):
-        by_query.setdefault(row["query_id"], set()).add(pos)
-    mask = torch.zeros(len(rows), corpus_size, dtype=torch.bool)
-    for i, row in enumerate(rows):
-        others = by_query[row["query_id"]] - {int(positions[i, 0])}
-        if others:
-            mask[i, list(others)] = True
-    return mask
-
-
 class QuerySideLoss:
     """The loss above, from a `loss:` spec; `__call__(query_vectors, rows)` -> (total, parts)."""
 
@@ -127,16 +119,20 @@ class QuerySideLoss:
         self,
         queries: torch.Tensor,
         corpus: torch.Tensor,
-        positions: torch.Tensor,
+        batch: BatchColumns,
         teacher: torch.Tensor,
-        masked: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        similarity = queries.float() @ corpus.T  # (B, N): both sides normalised
-        listed = similarity.gather(1, positions)  # (B, 1 + n), positive first
+        """The loss of one batch against its corpus columns (all of them, or a sample:
+        rankdistill/training/corpus_sampling.py)."""
+        every = batch.columns.numel() == corpus.shape[0]
+        documents = corpus if every else corpus.index_select(0, batch.columns)
+        similarity = queries.float() @ documents.T  # (B, C): both sides normalised
+        listed = similarity.gather(1, batch.positions)  # (B, 1 + n), positive first
         total, logged = torch.zeros((), dtype=torch.float32), {}
         for name, (weight, part) in self.parts.items():
             if hasattr(part, "corpus_loss"):
-                value = part.corpus_loss(part.scale * similarity, positions, teacher, masked)
+                logits = part.scale * similarity + batch.correction  # logQ: 0 for listed columns
+                value = part.corpus_loss(logits, batch.positions, teacher, batch.masked)
             else:
                 value = part.score_loss(part.scale * listed, teacher)
             total = total + weight * value
@@ -369,7 +365,16 @@ def train_query_side(
     corpus = torch.from_numpy(np.ascontiguousarray(documents.vectors, dtype=np.float32)).to(device)
     positions = row_positions(rows, documents).to(device)
     teacher = torch.tensor([row["label"] for row in rows], dtype=torch.float32, device=device)
-    masked = known_positives(rows, positions.cpu(), corpus.shape[0]).to(device)
+    others = other_positives([row["query_id"] for row in rows], positions[:, 0].tolist())
+    sample = config.student.corpus_negatives
+    if sample is None and corpus.shape[0] > FULL_SOFTMAX_LIMIT:
+        sample = DEFAULT_SAMPLE
+        log.warning(
+            "%d frozen documents: corpus negatives are sampled (%d a step, logQ-corrected); set "
+            "student.corpus_negatives to choose",
+            corpus.shape[0],
+            sample,
+        )
     queries = [row["query"] for row in rows]
     loss = QuerySideLoss(config.loss, model)
     steps_per_epoch = -(-len(rows) // t.batch_size)
@@ -438,7 +443,13 @@ def train_query_side(
             batch = order[first : first + t.batch_size]
             with inference_autocast(torch.device(device).type, precision):
                 vectors = _encode_queries(model, [queries[i] for i in batch])
-            value, parts = loss(vectors, corpus, positions[batch], teacher[batch], masked[batch])
+            listed, known = positions[batch], [others[i] for i in batch]
+            if sample:  # a generator per step: the same draws after a resume
+                draws = torch.Generator().manual_seed(config.seed * 1_000_003 + state["step"])
+                columns = sampled_columns(listed, known, corpus.shape[0], sample, draws)
+            else:
+                columns = full_columns(listed, known, corpus.shape[0])
+            value, parts = loss(vectors, corpus, columns, teacher[batch])
             if anchored:
                 held = [anchor_order[(first + i) % len(anchored)] for i in range(len(batch))]
                 with inference_autocast(torch.device(device).type, precision):
