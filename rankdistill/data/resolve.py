@@ -61,6 +61,21 @@ def dataset_info(name_or_path: str) -> DatasetInfo:
     return DATASETS.get(name_or_path, DatasetInfo(Path(name_or_path).name, "test"))
 
 
+def colliding_names(datasets: list[str]) -> dict[str, str]:
+    """For datasets whose outputs would share a folder name (two folders called `scifact`), the
+    name each is filed under instead: the folder name, "-" and 8 hex digits of a hash of how the
+    dataset was named. Datasets with a name of their own are not in the result."""
+    base = {d: Path(d).name for d in datasets}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {
+        d: f"{name}-{hashlib.sha256(d.encode()).hexdigest()[:8]}"
+        for d, name in base.items()
+        if counts[name] > 1
+    }
+
+
 def _is_beir_folder(path: Path) -> bool:
     return (
         (path / "corpus.jsonl").is_file()

@@ -46,7 +46,7 @@ def evaluate_systems(
 ) -> dict[str, Any]:
     """`indexes`: dataset name (as in `evaluate.datasets`) -> the student's index over it."""
     from rankdistill.data.query_sources import restrict_to_half
-    from rankdistill.data.resolve import dataset_info
+    from rankdistill.data.resolve import colliding_names, dataset_info
 
     shard = (
         Shard.from_env()
@@ -66,6 +66,7 @@ def evaluate_systems(
     }
     embedding_student = config.train is not None and config.train.student.distill == "embeddings"
     evaluations: list[RetrieverEvaluation] = []
+    renamed = colliding_names(ev.datasets)  # two folders of one name file their outputs apart
     for name in ev.datasets:
         dataset = restrict_to_half(open_dataset(name, ev.split, config.data_root), ev.query_half)
         info = dataset_info(dataset.name)
@@ -185,11 +186,14 @@ def evaluate_systems(
                 dims = config.train.student.matryoshka_dims if config.train is not None else []
                 if dims:
                     systems.update(matryoshka_systems(dataset, config, str(student), dims))
+        label = renamed.get(name, dataset.name)
+        for evaluation in systems.values():
+            evaluation.dataset = label  # its output folder and table row
         if shard.is_main:
             for evaluation in systems.values():
                 save_evaluation(evaluation, folder, settings)
         evaluations += systems.values()
-        summary["datasets"][dataset.name] = {
+        summary["datasets"][label] = {
             "split": dataset.split,
             "systems": {
                 s: {

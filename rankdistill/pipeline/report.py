@@ -12,6 +12,7 @@ import yaml
 from rankdistill.core.atomic import atomic_write, atomic_write_text
 from rankdistill.core.config import config_dict
 from rankdistill.core.provenance import provenance
+from rankdistill.data.resolve import colliding_names
 from rankdistill.evaluation.significance import compare, paired_values
 from rankdistill.metrics import METRICS
 from rankdistill.pipeline.stages import StageOutcome
@@ -153,7 +154,8 @@ def _prior_lines(
     if (
         mine is None
         or config.mine.queries not in ("split", "both")
-        or name != Path(config.dataset).name
+        or name
+        != colliding_names(config.evaluate.datasets).get(config.dataset, Path(config.dataset).name)
     ):
         return []
     from rankdistill.data.open import open_dataset

@@ -416,8 +416,11 @@ def index_datasets(config: PipelineConfig) -> list[str]:
 def index_folder(stage_folder: Path, config: PipelineConfig, dataset: str) -> Path:
     """`index/` for the first dataset (the folder runs made before several datasets used),
     `index-<dataset>/` for the others."""
-    first = index_datasets(config)[0]
-    return stage_folder / ("index" if dataset == first else f"index-{Path(dataset).name}")
+    from rankdistill.data.resolve import colliding_names
+
+    datasets = index_datasets(config)
+    name = colliding_names(datasets).get(dataset, Path(dataset).name)
+    return stage_folder / ("index" if dataset == datasets[0] else f"index-{name}")
 
 
 def _stage_train(config: PipelineConfig):
