@@ -124,3 +124,83 @@ def test_a_teacher_and_a_loss_from_outside_the_package_make_a_student(
     calls.clear()
     result = rd.train_student(config)
     assert calls and result.student is not None
+
+
+class ExactNumpy:
+    """A toy index kind: the vectors in one .npy file, searched by a full matrix product."""
+
+    def __init__(self, vectors, spec):
+        self.vectors, self.spec = vectors, spec
+
+    @property
+    def count(self) -> int:
+        return len(self.vectors)
+
+    def set_params(self, params) -> None:
+        pass
+
+    def effective_params(self) -> dict:
+        return {}
+
+    def search(self, queries, k: int):
+        import numpy as np
+
+        scores = queries @ self.vectors.T
+        rows = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(scores, rows, axis=1), rows
+
+    def stored_vectors(self, rows):
+        return self.vectors[rows]
+
+    def sizes(self) -> dict:
+        return {
+            "index": int(self.vectors.nbytes),
+            "code": int(self.vectors.shape[1] * 4),
+            "rescore": 0,
+        }
+
+    def save(self, folder: Path) -> list[str]:
+        import numpy as np
+
+        np.save(folder / "toy.npy", self.vectors)
+        return ["toy.npy"]
+
+    @staticmethod
+    def load(folder: Path, spec) -> ExactNumpy:
+        import numpy as np
+
+        return ExactNumpy(np.load(folder / "toy.npy"), spec)
+
+
+def build_toy(spec, chunks, dimension: int, *, train_size: int, seed: int, folder):
+    return ExactNumpy(chunks.stack(), spec), {"add_s": 0.0}
+
+
+def test_an_index_kind_from_outside_the_package_is_built_and_searched_like_flat(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    from rankdistill.indexes import parse_spec, register_index_kind
+    from rankdistill.indexes.encode import Chunks
+    from rankdistill.indexes.structures import build_structure, load_structure
+
+    register_index_kind("toy-exact", build=build_toy, load=ExactNumpy.load)
+    spec = parse_spec("toy-exact")
+    assert spec.kind == "toy-exact" and not spec.is_sparse
+    base = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    queries = base[:5] + 0.1
+    structures = {}
+    for text in ("toy-exact", "Flat"):
+        folder = tmp_path / text
+        folder.mkdir()
+        built, _ = build_structure(
+            parse_spec(text), Chunks.from_array(base, chunk_size=100), 16, folder=folder
+        )
+        built.save(folder)
+        structures[text] = load_structure(parse_spec(text), folder)
+    assert np.array_equal(
+        structures["toy-exact"].search(queries, 10)[1], structures["Flat"].search(queries, 10)[1]
+    )
+    with pytest.raises(UserError, match="unknown parameter 'nprobe' for toy-exact"):
+        parse_spec("toy-exact:nprobe=4")

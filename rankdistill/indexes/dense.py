@@ -18,6 +18,7 @@ from sentence_transformers.util.quantization import quantize_embeddings
 from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Chunks
+from rankdistill.indexes.registry import register_index_kind
 from rankdistill.indexes.spec import IndexSpec, faiss_message
 
 log = logging.getLogger(__name__)
@@ -316,3 +317,33 @@ def build_binary(
         "train_s": 0.0,
         "add_s": time.perf_counter() - started,
     }
+
+
+def _build_faiss(
+    spec: IndexSpec,
+    chunks: Chunks,
+    dimension: int,
+    *,
+    train_size: int,
+    seed: int,
+    folder: Path | None,
+):
+    return build_faiss(spec, chunks, dimension, train_size, seed)
+
+
+def _build_binary(
+    spec: IndexSpec,
+    chunks: Chunks,
+    dimension: int,
+    *,
+    train_size: int,
+    seed: int,
+    folder: Path | None,
+):
+    return build_binary(spec, chunks, dimension, folder)
+
+
+register_index_kind("faiss", build=_build_faiss, load=FaissStructure.load)
+register_index_kind(
+    "binary", build=_build_binary, load=BinaryStructure.load, params={"rescore": 10}
+)

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
 from rankdistill.indexes.encode import Chunks
+from rankdistill.indexes.registry import register_index_kind
 from rankdistill.indexes.spec import IndexSpec
 from rankdistill.retrieval.base import top_k
 
@@ -145,3 +146,18 @@ class ExactSparseStructure:
         raise UserError(
             "exact sparse search is a benchmark reference, not an index kind; use --spec inverted"
         )
+
+
+def _build(
+    spec: IndexSpec,
+    chunks: Chunks,
+    dimension: int,
+    *,
+    train_size: int,
+    seed: int,
+    folder: Path | None,
+):
+    return build_inverted(spec, chunks, dimension)
+
+
+register_index_kind("inverted", build=_build, load=InvertedStructure.load, sparse=True)

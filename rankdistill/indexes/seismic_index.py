@@ -27,6 +27,7 @@ from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
 from rankdistill.indexes.dense import _padded, _ranked
 from rankdistill.indexes.encode import Chunks
+from rankdistill.indexes.registry import register_index_kind
 from rankdistill.indexes.spec import IndexSpec
 
 SEISMIC_FILE = "seismic.index"
@@ -223,3 +224,26 @@ def build_seismic(
         "train_s": 0.0,
         "add_s": time.perf_counter() - started,
     }
+
+
+def _build(
+    spec: IndexSpec,
+    chunks: Chunks,
+    dimension: int,
+    *,
+    train_size: int,
+    seed: int,
+    folder: Path | None,
+):
+    return build_seismic(spec, chunks, dimension)
+
+
+# the query's `query_cut` heaviest terms walk posting lists (0 = all); blocks whose summary score is
+# below heap_factor x the current k-th score are skipped (1 = only blocks that cannot make the top k)
+register_index_kind(
+    "seismic",
+    build=_build,
+    load=SeismicStructure.load,
+    sparse=True,
+    params={"query_cut": 10, "heap_factor": 0.9, "rescore": 2},
+)

@@ -24,17 +24,19 @@ import faiss
 
 from rankdistill.core.errors import UserError
 
-Kind = str  # "faiss" | "binary" | "inverted" | "seismic"
+Kind = (
+    str  # "faiss" or a registered kind (rankdistill/indexes/registry.py): binary, inverted, seismic
+)
 
-# Search parameters of our own index kinds, with their defaults. Seismic's: the query's
-# `query_cut` heaviest terms walk posting lists (0 = all), blocks whose summary score is below
-# heap_factor x the current k-th score are skipped (1 = only blocks that cannot make the top k).
-OWN_PARAMS: dict[str, dict[str, float]] = {
-    "binary": {"rescore": 10},
-    "inverted": {},
-    "seismic": {"query_cut": 10, "heap_factor": 0.9, "rescore": 2},
-}
-SPARSE_KINDS = ("inverted", "seismic")
+
+def own_params(kind: Kind) -> dict[str, float] | None:
+    """A registered kind's search parameters and their defaults (None for faiss, whose
+    parameters are faiss's own)."""
+    from rankdistill.indexes.registry import FAISS, INDEX_KINDS
+
+    return None if kind == FAISS or kind not in INDEX_KINDS else INDEX_KINDS[kind].params
+
+
 # Parameters that change what is built rather than how it is searched (faiss's factory strings
 # have no syntax for them): efConstruction, the candidate list size when linking HNSW nodes.
 BUILD_PARAMS = {"efConstruction"}
@@ -69,11 +71,13 @@ class IndexSpec:
 
     @property
     def is_sparse(self) -> bool:
-        return self.kind in SPARSE_KINDS
+        from rankdistill.indexes.registry import INDEX_KINDS
+
+        return self.kind in INDEX_KINDS and INDEX_KINDS[self.kind].sparse
 
     def search_params(self) -> dict[str, float]:
         """The parameters search uses: our kinds' defaults overridden by the spec's."""
-        return {**OWN_PARAMS.get(self.kind, {}), **self.params}
+        return {**(own_params(self.kind) or {}), **self.params}
 
     def with_params(self, params: dict[str, float]) -> IndexSpec:
         """The same build searched with `params` (over the spec's own search settings)."""
@@ -123,10 +127,10 @@ def parse_params(
 def _check_params(kind: Kind, params: dict[str, float], spec: str) -> None:
     if kind != "faiss" and BUILD_PARAMS & set(params):
         raise UserError(f"index spec {spec!r}: efConstruction applies to faiss HNSW indexes only")
-    if kind in OWN_PARAMS:
-        unknown = sorted(set(params) - set(OWN_PARAMS[kind]))
+    if (own := own_params(kind)) is not None:
+        unknown = sorted(set(params) - set(own))
         if unknown:
-            known = ", ".join(OWN_PARAMS[kind])
+            known = ", ".join(own)
             raise UserError(
                 f"index spec {spec!r}: unknown parameter {unknown[0]!r} for {kind} (known: {known})"
             )
@@ -157,7 +161,9 @@ def expand_spec(text: str) -> list[IndexSpec]:
         raise UserError(
             f"index spec {text!r}: empty; expected e.g. Flat, HNSW32, IVF256,PQ32, binary, inverted or seismic"
         )
-    kind = build if build in OWN_PARAMS else "faiss"
+    from rankdistill.indexes.registry import own_kind
+
+    kind = own_kind(build)
     swept = parse_params(param_text, text, sweep=True)
     keys = list(swept)
     specs = []

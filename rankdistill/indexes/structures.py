@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from rankdistill.indexes.encode import Chunks, Vectors
+from rankdistill.indexes.registry import INDEX_KINDS
 from rankdistill.indexes.spec import IndexSpec
 
 
@@ -48,36 +49,9 @@ def build_structure(
     folder: Path | None = None,
 ) -> tuple[Structure, dict[str, float]]:
     """Build what `spec` names from the chunks; returns it and its timings (train_s, add_s)."""
-    if spec.kind == "inverted":
-        from rankdistill.indexes.inverted import build_inverted
-
-        return build_inverted(spec, chunks, dimension)
-    if spec.kind == "seismic":
-        from rankdistill.indexes.seismic_index import build_seismic
-
-        return build_seismic(spec, chunks, dimension)
-    if spec.kind == "binary":
-        from rankdistill.indexes.dense import build_binary
-
-        return build_binary(spec, chunks, dimension, folder)
-    from rankdistill.indexes.dense import build_faiss
-
-    return build_faiss(spec, chunks, dimension, train_size, seed)
+    kind = INDEX_KINDS[spec.kind]
+    return kind.build(spec, chunks, dimension, train_size=train_size, seed=seed, folder=folder)
 
 
 def load_structure(spec: IndexSpec, folder: Path) -> Structure:
-    if spec.kind == "inverted":
-        from rankdistill.indexes.inverted import InvertedStructure
-
-        return InvertedStructure.load(folder, spec)
-    if spec.kind == "seismic":
-        from rankdistill.indexes.seismic_index import SeismicStructure
-
-        return SeismicStructure.load(folder, spec)
-    if spec.kind == "binary":
-        from rankdistill.indexes.dense import BinaryStructure
-
-        return BinaryStructure.load(folder, spec)
-    from rankdistill.indexes.dense import FaissStructure
-
-    return FaissStructure.load(folder, spec)
+    return INDEX_KINDS[spec.kind].load(folder, spec)
