@@ -100,3 +100,32 @@ def test_query_side_training_stops_at_a_non_finite_loss(
     with pytest.raises(NonFiniteTraining, match="training stopped at step [2-9]"):
         run_pipeline(load_pipeline_config(path), str(path))
     assert not list((tmp_path / "runs").rglob("rankdistill_train.json"))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"listwise_kl": {"weight": float("nan")}}, "weight must be a finite number >= 0, got nan"),
+        ({"listwise_kl": {"weight": float("inf")}}, "weight must be a finite number >= 0, got inf"),
+        (
+            {"listwise_kl": {"temperature": float("nan")}},
+            "temperature must be a finite float32 number",
+        ),
+        ({"teacher_nce": {"scale": 1e39}}, "scale must be a finite float32 number, got 1e+39"),
+    ],
+)
+def test_a_loss_spec_refuses_non_finite_numbers(spec: dict, message: str) -> None:
+    from rankdistill.core.errors import UserError
+    from rankdistill.losses import parse_loss_spec
+
+    with pytest.raises(UserError, match=message):
+        parse_loss_spec(spec)
+
+
+@pytest.mark.parametrize("spec", ["bm25:k1=nan", "bm25:k1=inf", "bm25:b=1.5", "bm25:k1=-1"])
+def test_a_retriever_spec_refuses_out_of_range_numbers(spec: str) -> None:
+    from rankdistill.core.errors import UserError
+    from rankdistill.retrieval import build_retriever
+
+    with pytest.raises(UserError, match=f"retriever '{spec}'"):
+        build_retriever(spec)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
+from rankdistill.core.config import FLOAT32_MAX
 from rankdistill.core.errors import UserError
 from rankdistill.losses.base import ListLoss, forward_features_to
 from rankdistill.losses.combined import WeightedSum
@@ -102,8 +104,22 @@ def parse_loss_spec(spec: Any) -> dict[str, tuple[float, dict[str, Any]]]:
             else {"weight": 1.0 if value is None else value}
         )
         weight = params.pop("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise UserError(f"loss {name!r}: weight must be a number >= 0, got {weight!r}")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not 0 <= weight <= FLOAT32_MAX
+        ):
+            raise UserError(f"loss {name!r}: weight must be a finite number >= 0, got {weight!r}")
+        for (
+            key,
+            value,
+        ) in params.items():  # no NaN, infinity or float32 overflow in a loss parameter
+            if isinstance(value, float) and not (
+                math.isfinite(value) and abs(value) <= FLOAT32_MAX
+            ):
+                raise UserError(
+                    f"loss {name!r}: {key} must be a finite float32 number, got {value!r}"
+                )
         allowed = loss_parameters(name)
         for key in params:
             if key not in allowed:

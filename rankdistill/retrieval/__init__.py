@@ -9,6 +9,8 @@ docpairs:irds:ID       the documents of its training pairs (MS MARCO's triples)
 
 from __future__ import annotations
 
+import math
+
 from rankdistill.core.errors import UserError
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.base import Corpus, Results, Retriever, top_k
@@ -26,6 +28,10 @@ def _bm25_options(text: str, spec: str) -> dict[str, float]:
             options[key] = float(value)
         except ValueError:
             raise UserError(f"retriever {spec!r}: {key} must be a number, got {value!r}") from None
+        if not math.isfinite(options[key]) or options[key] < 0 or (key == "b" and options[key] > 1):
+            raise UserError(
+                f"retriever {spec!r}: {key} must be {'in [0, 1]' if key == 'b' else 'a finite number >= 0'}, got {value!r}"
+            )
     return options
 
 
