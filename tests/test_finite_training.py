@@ -105,8 +105,14 @@ def test_query_side_training_stops_at_a_non_finite_loss(
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"listwise_kl": {"weight": float("nan")}}, "weight must be a number >= 0 and finite, got nan"),
-        ({"listwise_kl": {"weight": float("inf")}}, "weight must be a number >= 0 and finite, got inf"),
+        (
+            {"listwise_kl": {"weight": float("nan")}},
+            "weight must be a number >= 0 and finite, got nan",
+        ),
+        (
+            {"listwise_kl": {"weight": float("inf")}},
+            "weight must be a number >= 0 and finite, got inf",
+        ),
         (
             {"listwise_kl": {"temperature": float("nan")}},
             "temperature must be a finite float32 number",

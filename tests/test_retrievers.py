@@ -140,3 +140,33 @@ def test_bf16_encoding_is_close_to_float32_and_memoised_apart(tiny_dense_model: 
     assert a.dtype == b.dtype == np.float32
     assert not np.array_equal(a, b)  # really computed in bf16, not read from the float32 memo
     assert np.all(np.sum(a * b, axis=1) > 0.99)  # both unit vectors: cosine
+
+
+def test_dense_corpus_vectors_are_cached_on_disk_and_a_damaged_file_is_redone(
+    tiny_dense_model: str, tmp_path, monkeypatch
+) -> None:
+    import numpy as np
+
+    from rankdistill.retrieval import dense
+
+    monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
+    corpus = {
+        f"d{i}": {"title": "", "text": f"document number {i} about topic {i % 3}"}
+        for i in range(12)
+    }
+    calls = []
+    real = dense.encode_documents
+    monkeypatch.setattr(dense, "encode_documents", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = dense.DenseRetriever(tiny_dense_model)
+    first.index(corpus)
+    hits = first.search({"q": "topic 1"}, 5)
+    again = dense.DenseRetriever(tiny_dense_model)
+    again.index(corpus)
+    assert len(calls) == 1 and again.search({"q": "topic 1"}, 5) == hits  # read back, not encoded
+    (cached,) = (tmp_path / "cache" / "vectors").glob("*.npy")
+    cached.write_bytes(cached.read_bytes()[:100])  # cut short
+    dense.DenseRetriever(tiny_dense_model).index(corpus)
+    assert len(calls) == 2 and np.load(cached).shape[0] == 12
+    corpus["d0"]["text"] = "another text"  # another corpus: another key
+    dense.DenseRetriever(tiny_dense_model).index(corpus)
+    assert len(calls) == 3

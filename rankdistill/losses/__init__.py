@@ -109,7 +109,9 @@ def parse_loss_spec(spec: Any) -> dict[str, tuple[float, dict[str, Any]]]:
             or not isinstance(weight, (int, float))
             or not 0 <= weight <= FLOAT32_MAX
         ):
-            raise UserError(f"loss {name!r}: weight must be a number >= 0 and finite, got {weight!r}")
+            raise UserError(
+                f"loss {name!r}: weight must be a number >= 0 and finite, got {weight!r}"
+            )
         for (
             key,
             value,

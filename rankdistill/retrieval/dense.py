@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +25,8 @@ from rankdistill.retrieval.base import (
 )
 
 _models: dict[tuple[str, str | None, int | None, str, str], Any] = {}
+
+log = logging.getLogger(__name__)
 
 
 def load_dense_model(name: str, settings: EncodingSettings | None = None) -> EncodingModel:
@@ -118,6 +121,42 @@ def encode_documents(
     return encode_texts(encoding, texts, "document", normalizes(encoding.model), progress, on_batch)
 
 
+def cached_documents(encoding: EncodingModel, texts: list[str]) -> np.ndarray:
+    """`encode_documents`, kept on disk under <cache>/vectors/ (memory-mapped when read back) and
+    keyed by the model's encoding key and every text, so the runs that search one corpus with one
+    model (mining, evaluation baselines) encode it once. $RANKDISTILL_VECTOR_CACHE=0 turns it off."""
+    import hashlib
+    import os
+
+    from rankdistill.core.atomic import atomic_write
+    from rankdistill.core.paths import cache_dir
+
+    if os.environ.get("RANKDISTILL_VECTOR_CACHE", "1") == "0":
+        return encode_documents(encoding, texts)
+    digest = hashlib.sha256(encoding.memo_key.encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+    path = cache_dir() / "vectors" / f"{digest.hexdigest()[:32]}.npy"
+    if path.is_file():
+        try:
+            vectors = np.load(path, mmap_mode="r")
+            if (
+                vectors.shape[0] == len(texts)
+                and vectors.dtype == np.float32
+                and np.isfinite(vectors[:64]).all()
+            ):
+                return np.ascontiguousarray(vectors)
+        except (OSError, ValueError):
+            pass
+        log.warning(
+            "%s: a cached corpus encoding that does not fit (cut short or damaged); encoding again",
+            path,
+        )
+    vectors = encode_documents(encoding, texts)
+    atomic_write(path, lambda handle: np.save(handle, vectors), binary=True)
+    return vectors
+
+
 def encode_queries(encoding: EncodingModel, texts: list[str], progress: bool = False) -> np.ndarray:
     return encode_texts(encoding, texts, "query", normalizes(encoding.model), progress)
 
@@ -131,7 +170,7 @@ class DenseRetriever:
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
-        embeddings = encode_documents(
+        embeddings = cached_documents(
             self.encoding, [join_title_text(corpus[d]) for d in self.doc_ids]
         )
         self.faiss_index = faiss.IndexFlatIP(embeddings.shape[1])
