@@ -10,5 +10,5 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e '.[test,irds,beir]'
+.venv/bin/python -m pip install -q -e '.[test,irds,beir,docs]'
 .venv/bin/python -c "import torch, faiss, sentence_transformers, pytrec_eval, bm25s, ir_datasets, beir; print('rankdistill environment ready: torch', torch.__version__)"

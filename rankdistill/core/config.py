@@ -143,13 +143,18 @@ def check_fields(config: Any, where: str = "") -> None:
 class EvaluateConfig:
     """Which retrievers to evaluate on which datasets."""
 
+    # the datasets evaluated (the training one in domain, others out of domain)
     datasets: list[str] = checked(default_factory=lambda: ["scifact"], nonempty=True)
     split: str | None = None  # None: each dataset's default split (test for BEIR)
+    # baselines beside the student: bm25, dense:MODEL, sparse:MODEL
     retrievers: list[str] = checked(
         default_factory=lambda: ["bm25", "dense:all-MiniLM-L6-v2"], nonempty=True
     )
+    # depth of each ranking (R@k, MAP@k)
     k: int = checked(100, ge=1)
+    # encoding batch size
     batch_size: int = checked(32, ge=1)
+    # max tokens per text (None: the model's own)
     max_length: int | None = checked(None, ge=1)
     precision: str = checked(
         "auto", choices=PRECISIONS
@@ -162,10 +167,14 @@ class EvaluateConfig:
 
 @dataclass
 class RunConfig:
+    # the run's name: its folder is <output_dir>/<name>
     name: str = checked("default", nonempty=True)
+    # every source of randomness in the run (mining samples, dev carve, training order, teacher training)
     seed: int = checked(13, ge=0)
     data_root: str | None = None  # folder of BEIR datasets; $RANKDISTILL_DATA if unset
+    # where run folders (and, by default, the shared score store and encodings) are made
     output_dir: str = "runs"
+    # the evaluation section: datasets, split, retrievers, metrics depth
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
 
     def run_dir(self) -> Path:

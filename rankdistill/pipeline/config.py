@@ -50,7 +50,9 @@ TRAINED = "trained"  # `cross-encoder:trained` names the teacher the run trains
 
 @dataclass
 class TeacherSection:
+    # the teacher's members, z-scored (or otherwise calibrated) per query and summed with their weights
     members: list[MemberConfig] = checked(default_factory=list, nonempty=True)
+    # train a cross-encoder teacher in the run first (cross-encoder:trained names it)
     train: TeacherTrainingConfig | None = None
     store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
 
@@ -83,18 +85,31 @@ class MineSection:
     # query log. Without judgements the teacher picks each query's positives from the union of
     # the retrievers' top `depth` (rankdistill/mining/teacher_labelled.py)
     queries: str = checked("split", nonempty=True)
+    # the judged split whose queries are mined (queries: split or both)
     split: str = "train"
+    # first stages whose top `depth` are the candidates: bm25, dense:MODEL, sparse:MODEL
     retrievers: list[str] = checked(default_factory=lambda: ["bm25"], nonempty=True)
+    # negatives taken from the top of the merged candidates
     n_top: int = checked(8, ge=0)
+    # negatives drawn at random from the rest of the candidates
     n_random: int = checked(8, ge=0)
+    # top candidates skipped before the top negatives (likely unjudged positives)
     skip_top: int = checked(0, ge=0)
+    # how many hits each retriever returns per query
     depth: int = checked(100, ge=1)
+    # the top negatives come from this deep only (None: depth)
     top_depth: int | None = checked(None, ge=1)
+    # a candidate the teacher scores above the positive minus this margin is a suspected false negative
     fn_margin: float | None = None
+    # or: above this fraction of the positive's score
     fn_fraction: float | None = checked(None, gt=0)
+    # what happens to suspected false negatives: drop, or relabel them as positives
     fn_action: str = checked("drop", choices=ACTIONS)
+    # which positive's score suspected false negatives are compared with
     fn_reference: str = checked("lowest", choices=REFERENCES)
+    # encoding batch size of the dense and sparse retrievers
     batch_size: int = checked(32, ge=1)
+    # max tokens the retrievers encode (None: the model's own)
     max_length: int | None = checked(None, ge=1)
     # a positive counts only if fewer than this many sampled negatives outscore it with the
     # teacher (rankdistill.mining.build_training_set); None: judged positives as they are, and
@@ -126,8 +141,11 @@ class MineSection:
 
 @dataclass
 class IndexSection:
+    # the index: a faiss index_factory string (Flat, HNSW32, IVF256,PQ32:nprobe=16) or binary, inverted, seismic
     spec: str = checked("Flat", nonempty=True)
+    # encoding batch size of the corpus
     batch_size: int = checked(32, ge=1)
+    # max tokens of a document (None: the model's own)
     max_length: int | None = checked(None, ge=1)
     precision: str = checked(
         "auto", choices=PRECISIONS
@@ -139,11 +157,16 @@ class IndexSection:
 
 @dataclass
 class PipelineConfig(RunConfig):
+    # the training dataset: a catalogue name, a BEIR folder, or irds:<id>
     dataset: str = checked("scifact", nonempty=True)
+    # the teacher section (members, optional training); none: an evaluation-only run
     teacher: TeacherSection | None = None
+    # how training lists are mined and labelled by the teacher
     mine: MineSection = field(default_factory=MineSection)
+    # pseudo-queries over the corpus, for mine.queries: generated or both
     generate: GenerateSection | None = None
     train: Any = None  # a rankdistill.training.TrainConfig (its `data` is filled by the run)
+    # the index the student is served behind
     index: IndexSection = field(default_factory=IndexSection)
     rerank_depth: int = checked(
         100, ge=0

@@ -27,10 +27,15 @@ from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 @dataclass
 class MemberConfig:
+    # a teacher spec: bm25, bi-encoder:MODEL, cross-encoder:MODEL, sparse:MODEL
     teacher: str = checked("", nonempty=True)
+    # its weight in the sum of calibrated member scores
     weight: float = 1.0
+    # how its scores are put on a common scale per query before summing (zscore, rank, ...)
     calibration: str = checked("zscore", choices=METHODS)
+    # divides the member's calibrated scores
     temperature: float = checked(1.0, gt=0)
+    # the member model's max tokens per pair or text (None: the model's own)
     max_length: int | None = checked(None, ge=1)
     precision: str = checked(
         "auto", choices=PRECISIONS

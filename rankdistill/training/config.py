@@ -79,10 +79,12 @@ class DataConfig:
 
 @dataclass
 class StudentConfig:
+    # the student family: dense, sparse (SPLADE) or cross-encoder
     kind: str = checked("dense", choices=KINDS)
     model: str = checked(
         "all-MiniLM-L6-v2", nonempty=True
     )  # dense: any SentenceTransformer; sparse: SPLADE or MLM checkpoint
+    # max tokens while training (query-side: the queries' cut; inference keeps the model's own)
     max_length: int | None = checked(None, ge=1)
     matryoshka_dims: list[int] = checked(
         default_factory=list, ge=1
@@ -90,7 +92,9 @@ class StudentConfig:
     query_regularizer_weight: float = checked(
         5e-5, ge=0
     )  # sparse: FLOPS weights (SpladeLoss), warmed up from 0
+    # sparse: the FLOPS weight on document vectors
     document_regularizer_weight: float = checked(3e-5, ge=0)
+    # sparse: fraction of training over which the FLOPS weights rise from 0
     regularizer_warmup_ratio: float = checked(1 / 3, gt=0, le=1)
     # dense only: query-side distillation (rankdistill/training/query_side.py). The corpus is
     # encoded once by `model` (the run's index stage) and only a query encoder trains, at
@@ -116,9 +120,13 @@ class StudentConfig:
     # dense, `distill: embeddings` (rankdistill/training/embeddings.py): align the student's
     # embeddings to `teacher`'s on corpus texts, no labels; see ALIGNMENT_* above
     distill: str = checked("scores", choices=DISTILL)
+    # distill: embeddings: the embedding model whose vectors the student is aligned to
     teacher: str | None = None
+    # distill: embeddings: a linear map when the dimensions differ (auto), always (linear), or none
     projection: str = checked("auto", choices=PROJECTIONS)
+    # distill: embeddings: the student's own index (student) or the teacher's document index (teacher-documents)
     serve: str = checked("student", choices=SERVE)
+    # distill: embeddings: which texts are aligned (documents, queries, sentences, titles)
     texts: list[str] = checked(
         default_factory=lambda: ["documents", "queries"], choices=ALIGNMENT_TEXTS, nonempty=True
     )
@@ -138,7 +146,9 @@ class TrainerConfig:
     epochs: float = checked(1.0, ge=0)  # > 0 unless max_steps is set
     max_steps: int = checked(-1, ge=-1)  # > 0 overrides epochs
     batch_size: int = checked(16, ge=1)  # rows per device and step
+    # AdamW learning rate
     learning_rate: float = checked(2e-5, gt=0)
+    # fraction of steps of warm-up
     warmup_ratio: float = checked(0.1, ge=0, lt=1)
     scheduler: str = checked(
         "linear", choices=SCHEDULERS
@@ -151,8 +161,11 @@ class TrainerConfig:
     gradient_checkpointing: bool = (
         False  # recompute activations in the backward pass: less memory, slower steps
     )
+    # steps between checkpoints (a killed training resumes from the last)
     save_steps: int = checked(100, ge=1)
+    # checkpoints kept on disk
     save_total_limit: int = checked(2, ge=1)
+    # steps between loss logs
     logging_steps: int = checked(10, ge=1)
     # query-side students: last | best_dev (the epoch with the best dev nDCG@10 is saved, ties to
     # the earlier; with data.judged false that is the best agreement with the teacher)
@@ -172,6 +185,7 @@ class DevConfig:
     )  # candidates: judged + mined docs of the dev queries (+ distractors); full
     distractors: int = checked(0, ge=0)  # random extra corpus documents for the candidates corpus
     eval_steps: int | None = checked(None, ge=1)  # default: trainer.save_steps
+    # encoding batch size of dev evaluation
     batch_size: int = checked(32, ge=1)
     # cross-encoder students: the dev queries' BM25 top `rerank_depth` (over the whole corpus) are
     # reranked and scored (nDCG@10, beside BM25's own); None: no dev evaluation for them

@@ -45,25 +45,37 @@ from rankdistill.encoders.models import resolve_model
 
 @dataclass
 class TeacherTrainingConfig:
+    # the body a cross-encoder teacher is trained from
     base_model: str = checked("all-MiniLM-L6-v2", nonempty=True)
+    # first stages whose top `depth` supply each training list's negatives
     retrievers: tuple[str, ...] = checked(("bm25",), nonempty=True)
+    # negatives per list
     negatives: int = checked(7, ge=1)
     positives: int | None = checked(
         None, ge=1
     )  # at most this many positives a list (None: all judged)
     retrieved_positives: bool = False  # positives only among judged docs the retrievers return
+    # the retrievers' top hits skipped as negatives (likely unjudged positives)
     skip_top: int = checked(2, ge=0)
+    # how deep each retriever's list is mined
     depth: int = checked(100, ge=1)
+    # training epochs (max_steps > 0 overrides)
     epochs: float = checked(2.0, gt=0)
     max_steps: int = checked(-1, ge=-1)  # > 0 overrides epochs
+    # AdamW learning rate
     learning_rate: float = checked(1e-4, gt=0)
+    # fraction of steps of linear warm-up
     warmup_ratio: float = checked(0.1, ge=0, lt=1)
+    # query lists in a batch
     lists_per_batch: int = checked(2, ge=1)
+    # max tokens of a (query, document) pair
     max_length: int = checked(128, ge=1)
     precision: str = checked(
         "auto", choices=PRECISIONS
     )  # auto | float32 | bf16 | fp16 (`bf16: true|false` is an alias)
+    # the teacher's training seed (a run sets it from its own seed)
     seed: int = checked(13, ge=0)
+    # steps between checkpoints (a killed training resumes from the last)
     save_steps: int = checked(100, ge=1)
     folds: int = checked(1, ge=1)  # > 1: cross-fitted teachers (train_fold_teachers); runs only
 
