@@ -36,6 +36,11 @@ _API: dict[str, tuple[str, str]] = {
     "open_query_log": ("rankdistill.data.query_sources", "open_query_log"),
     "teacher_labelled_set": ("rankdistill.mining.teacher_labelled", "teacher_labelled_set"),
     "write_training_set": ("rankdistill.mining.records", "write_training_set"),
+    "MiningResult": ("rankdistill.mining.records", "MiningResult"),
+    # extension points: a loss, a teacher kind, an index kind is one module that registers itself
+    "register_loss": ("rankdistill.losses.registry", "register_loss"),
+    "register_teacher": ("rankdistill.teachers.registry", "register_teacher"),
+    "register_index_kind": ("rankdistill.indexes.registry", "register_index_kind"),
     "build_loss": ("rankdistill.losses", "build_loss"),
     "train_student": ("rankdistill.training.train", "train"),
     "build_index": ("rankdistill.indexes.build", "build_index"),

@@ -102,7 +102,7 @@ def test_a_teacher_and_a_loss_from_outside_the_package_make_a_student(
     assert isinstance(teacher, WordOverlap)
     beir = write_beir(tmp_path / "tiny", split="train")
     dataset = rd.load_dataset(beir, "train")
-    records, counts = rd.mine(
+    mined = rd.mine(
         dataset,
         ["bm25", f"dense:{tiny_dense_model}"],
         teacher,
@@ -111,6 +111,8 @@ def test_a_teacher_and_a_loss_from_outside_the_package_make_a_student(
         n_random=2,
         depth=8,
     )
+    assert isinstance(mined, rd.MiningResult)
+    records, counts = mined  # a typed result that still unpacks
     assert records and all(r.teacher == "toy-word-overlap-v1" for r in records)
     training_set = write_training_set(
         tmp_path / "train.jsonl", records, {"config": {"dataset": "tiny", "split": "train"}}

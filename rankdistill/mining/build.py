@@ -16,7 +16,7 @@ from rankdistill.mining.false_negatives import (
     check_rules,
     control_false_negatives,
 )
-from rankdistill.mining.records import Negative, Positive, TrainingRecord
+from rankdistill.mining.records import MiningResult, Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import SampledNegative, sample_negatives
 from rankdistill.store.scoring import score_on_every_rank
 from rankdistill.teachers.base import Teacher, score_scale
@@ -65,7 +65,7 @@ def build_training_set(
     teacher_info: dict | None = None,
     shard: Shard | None = None,
     accept_rank: int | None = None,
-) -> tuple[list[TrainingRecord], dict[str, int]]:
+) -> MiningResult:
     """One record per query that has a positive in the corpus and a negative left after
     false-negative control; `counts` says how many of each thing were kept or left out.
 
@@ -175,4 +175,4 @@ def build_training_set(
         )
     counts["records"] = len(records)
     log.info("training set for %s/%s: %s", dataset.name, dataset.split, counts)
-    return records, counts
+    return MiningResult(records, counts)

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NamedTuple, NoReturn
 
 from rankdistill.core.atomic import atomic_write, atomic_write_json
 from rankdistill.core.errors import InputError, UserError
@@ -83,6 +83,14 @@ class TrainingRecord:
         if self.teacher_scale is not None:
             line["teacher_scale"] = self.teacher_scale
         return line
+
+
+class MiningResult(NamedTuple):
+    """What mining returns: the training records and the counts of what was kept and dropped.
+    A tuple too, so `records, counts = rd.mine(...)` unpacks it."""
+
+    records: list[TrainingRecord]
+    counts: dict[str, int]
 
 
 def meta_path(path: str | Path) -> Path:

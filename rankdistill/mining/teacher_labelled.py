@@ -28,7 +28,7 @@ from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
 from rankdistill.data.beir import BeirDataset
 from rankdistill.mining.candidates import Candidate, mine_candidates, positive_ids
-from rankdistill.mining.records import Negative, Positive, TrainingRecord
+from rankdistill.mining.records import MiningResult, Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import query_rng
 from rankdistill.store.scoring import score_on_every_rank
 from rankdistill.teachers.base import Teacher, score_scale
@@ -70,7 +70,7 @@ def teacher_labelled_set(
     teacher_info: dict | None = None,
     shard: Shard | None = None,
     judged: dict[str, dict[str, int]] | None = None,
-) -> tuple[list[TrainingRecord], dict[str, int]]:
+) -> MiningResult:
     """One record per query of `dataset` (its own judgements, if any, are not read), as above;
     `judged` ({query id: {doc id: grade}}) the label budget's judgements."""
     if positives < 1:
@@ -176,4 +176,4 @@ def teacher_labelled_set(
         )
     counts["records"] = len(records)
     log.info("teacher-labelled training set for %s/%s: %s", dataset.name, dataset.split, counts)
-    return records, counts
+    return MiningResult(records, counts)
