@@ -172,7 +172,9 @@ def test_unlabeled_queries_leave_out_the_evaluated_ones_and_open_no_qrels(
         open_unlabeled(str(log_dataset), exclude=set(TRAIN_QUERIES) | set(TEST_QUERIES))
 
 
-def test_teacher_positives_come_from_the_union_of_the_first_stages(tmp_path: Path) -> None:
+def test_teacher_positives_come_from_the_union_of_the_first_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each retriever returns its top 1; the teacher prefers the document only the second one
     found, so the positive is that one, and every listed document is from the union."""
     from rankdistill.data.beir import BeirDataset
@@ -204,23 +206,21 @@ def test_teacher_positives_come_from_the_union_of_the_first_stages(tmp_path: Pat
                 dtype=np.float32,
             )
 
-    original = candidates_module.build_retriever
-    candidates_module.build_retriever = lambda spec, settings=None: Fixed(spec)
-    try:
-        records, counts = teacher_labelled_set(
-            dataset,
-            ["first", "second"],
-            Teacher(),
-            tmp_path / "store",
-            n_top=1,
-            n_random=5,
-            depth=2,
-        )
-        only_first, _ = teacher_labelled_set(
-            dataset, ["first"], Teacher(), tmp_path / "store", n_top=1, n_random=0, depth=2
-        )
-    finally:
-        candidates_module.build_retriever = original
+    monkeypatch.setattr(
+        candidates_module, "build_retriever", lambda spec, settings=None: Fixed(spec)
+    )
+    records, counts = teacher_labelled_set(
+        dataset,
+        ["first", "second"],
+        Teacher(),
+        tmp_path / "store",
+        n_top=1,
+        n_random=5,
+        depth=2,
+    )
+    only_first, _ = teacher_labelled_set(
+        dataset, ["first"], Teacher(), tmp_path / "store", n_top=1, n_random=0, depth=2
+    )
     (record,) = records
     assert record.positives[0].doc_id == "d6" and record.positives[0].score == 5.0
     assert (
@@ -238,20 +238,16 @@ def test_teacher_positives_come_from_the_union_of_the_first_stages(tmp_path: Pat
     two = BeirDataset(
         "toy", tmp_path, "log", corpus, {"q": "bees and honey", "r": "bees and honey"}, {}
     )
-    candidates_module.build_retriever = lambda spec, settings=None: Fixed(spec)
-    try:
-        budget, budget_counts = teacher_labelled_set(
-            two,
-            ["first", "second"],
-            Teacher(),
-            tmp_path / "store",
-            n_top=2,
-            n_random=0,
-            depth=2,
-            judged={"q": {"d7": 1, "d1": 0}},
-        )
-    finally:
-        candidates_module.build_retriever = original
+    budget, budget_counts = teacher_labelled_set(
+        two,
+        ["first", "second"],
+        Teacher(),
+        tmp_path / "store",
+        n_top=2,
+        n_random=0,
+        depth=2,
+        judged={"q": {"d7": 1, "d1": 0}},
+    )
     by_query = {r.query_id: r for r in budget}
     assert [p.doc_id for p in by_query["q"].positives] == ["d7"]
     assert (

@@ -219,18 +219,18 @@ def test_frozen_document_vectors_are_never_reencoded_during_training(
     assert result.record["frozen_documents"]["count"] == len(documents.doc_ids)
 
 
-def test_query_side_resumes_after_a_kill_with_the_same_weights(
-    datasets: tuple[Path, Path],
-    tmp_path: Path,
-    tiny_dense_model: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def killed_and_straight(
+    datasets, tmp_path: Path, model: str, monkeypatch: pytest.MonkeyPatch, kill_after: int
+):
+    """A query-side training run straight through, and the same run killed (KeyboardInterrupt)
+    right after its `kill_after`-th checkpoint: (straight result, a function that resumes the
+    killed run, the checkpoint paths saved before the kill)."""
     import dataclasses
 
     from rankdistill.training import query_side
 
     beir, other = datasets
-    config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
+    config = load_pipeline_config(query_side_config(tmp_path, beir, other, model))
     training_set, documents = mined_and_indexed(config, beir)
 
     def configured(name: str):
@@ -242,19 +242,31 @@ def test_query_side_resumes_after_a_kill_with_the_same_weights(
         )
 
     straight = query_side.train_query_side(configured("straight"), documents)
-    saves = []
-    real_save = query_side._save_checkpoint
+    real_save, saves = query_side._save_checkpoint, []
 
-    def killed_after_first(path, state):
+    def killed(path, state):
         real_save(path, state)
         saves.append(path)
-        raise KeyboardInterrupt
+        if len(saves) == kill_after:
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(query_side, "_save_checkpoint", killed_after_first)
+    monkeypatch.setattr(query_side, "_save_checkpoint", killed)
     with pytest.raises(KeyboardInterrupt):
         query_side.train_query_side(configured("killed"), documents)
     monkeypatch.setattr(query_side, "_save_checkpoint", real_save)
-    resumed = query_side.train_query_side(configured("killed"), documents)
+    return straight, lambda: query_side.train_query_side(configured("killed"), documents), saves
+
+
+def test_query_side_resumes_after_a_kill_with_the_same_weights(
+    datasets: tuple[Path, Path],
+    tmp_path: Path,
+    tiny_dense_model: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    straight, resume, _ = killed_and_straight(
+        datasets, tmp_path, tiny_dense_model, monkeypatch, kill_after=1
+    )
+    resumed = resume()
     assert resumed.record["dev"]["curve"] == straight.record["dev"]["curve"]
     from safetensors.numpy import load_file
 
@@ -276,38 +288,13 @@ def test_a_broken_checkpoint_falls_back_to_the_intact_one_or_starts_over(
 ) -> None:
     """Killed after two epochs, with the newest checkpoint (or both) damaged: the resumed run
     ends with the same dev curve as one never interrupted, and names the broken file."""
-    import dataclasses
-
     import torch
 
     from rankdistill.training import query_side
 
-    beir, other = datasets
-    config = load_pipeline_config(query_side_config(tmp_path, beir, other, tiny_dense_model))
-    training_set, documents = mined_and_indexed(config, beir)
-
-    def configured(name: str):
-        return dataclasses.replace(
-            config.train,
-            name=name,
-            output_dir=str(tmp_path / "t"),
-            data=dataclasses.replace(config.train.data, training_set=str(training_set)),
-        )
-
-    straight = query_side.train_query_side(configured("straight"), documents)
-    real_save = query_side._save_checkpoint
-    saves = []
-
-    def killed_after_second(path, state):
-        real_save(path, state)
-        saves.append(path)
-        if len(saves) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(query_side, "_save_checkpoint", killed_after_second)
-    with pytest.raises(KeyboardInterrupt):
-        query_side.train_query_side(configured("killed"), documents)
-    monkeypatch.setattr(query_side, "_save_checkpoint", real_save)
+    straight, resume, saves = killed_and_straight(
+        datasets, tmp_path, tiny_dense_model, monkeypatch, kill_after=2
+    )
     newest = saves[-1]
     previous = query_side._previous(newest)
     assert previous.is_file()
@@ -320,7 +307,7 @@ def test_a_broken_checkpoint_falls_back_to_the_intact_one_or_starts_over(
         saved = torch.load(newest, weights_only=False)
         del saved["state"]
         torch.save(saved, newest)
-    resumed = query_side.train_query_side(configured("killed"), documents)
+    resumed = resume()
     assert resumed.record["dev"]["curve"] == straight.record["dev"]["curve"]
     assert f"{newest}: " in caplog.text and "set aside" in caplog.text
 
