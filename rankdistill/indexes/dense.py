@@ -319,31 +319,5 @@ def build_binary(
     }
 
 
-def _build_faiss(
-    spec: IndexSpec,
-    chunks: Chunks,
-    dimension: int,
-    *,
-    train_size: int,
-    seed: int,
-    folder: Path | None,
-):
-    return build_faiss(spec, chunks, dimension, train_size, seed)
-
-
-def _build_binary(
-    spec: IndexSpec,
-    chunks: Chunks,
-    dimension: int,
-    *,
-    train_size: int,
-    seed: int,
-    folder: Path | None,
-):
-    return build_binary(spec, chunks, dimension, folder)
-
-
-register_index_kind("faiss", build=_build_faiss, load=FaissStructure.load)
-register_index_kind(
-    "binary", build=_build_binary, load=BinaryStructure.load, params={"rescore": 10}
-)
+register_index_kind("faiss", build=build_faiss, load=FaissStructure.load)
+register_index_kind("binary", build=build_binary, load=BinaryStructure.load, params={"rescore": 10})

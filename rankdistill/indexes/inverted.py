@@ -148,16 +148,4 @@ class ExactSparseStructure:
         )
 
 
-def _build(
-    spec: IndexSpec,
-    chunks: Chunks,
-    dimension: int,
-    *,
-    train_size: int,
-    seed: int,
-    folder: Path | None,
-):
-    return build_inverted(spec, chunks, dimension)
-
-
-register_index_kind("inverted", build=_build, load=InvertedStructure.load, sparse=True)
+register_index_kind("inverted", build=build_inverted, load=InvertedStructure.load, sparse=True)

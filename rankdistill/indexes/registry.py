@@ -3,9 +3,9 @@
     register_index_kind("seismic", build=build_seismic, load=SeismicStructure.load, sparse=True,
                         params={"query_cut": 10, "heap_factor": 0.9, "rescore": 2})
 
-`build(spec, chunks, dimension, train_size=, seed=, folder=)` returns (structure, timings) and
-`load(folder, spec)` the saved structure; `params` are the kind's search parameters with their
-defaults (the only ones a spec may give it); `sparse`: it indexes SPLADE vectors. A spec whose
+`build(spec, chunks, dimension, ...)` returns (structure, timings), taking any of `train_size`,
+`seed` and `folder` it names; `load(folder, spec)` returns the saved structure; `params` are the
+kind's search parameters with their defaults (the only ones a spec may give it); `sparse`: it indexes SPLADE vectors. A spec whose
 build string is no registered kind is a faiss `index_factory` string (the "faiss" kind).
 `rankdistill.indexes` imports every module of the package, so a new kind is one new module.
 """

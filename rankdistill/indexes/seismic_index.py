@@ -226,23 +226,11 @@ def build_seismic(
     }
 
 
-def _build(
-    spec: IndexSpec,
-    chunks: Chunks,
-    dimension: int,
-    *,
-    train_size: int,
-    seed: int,
-    folder: Path | None,
-):
-    return build_seismic(spec, chunks, dimension)
-
-
 # the query's `query_cut` heaviest terms walk posting lists (0 = all); blocks whose summary score is
 # below heap_factor x the current k-th score are skipped (1 = only blocks that cannot make the top k)
 register_index_kind(
     "seismic",
-    build=_build,
+    build=build_seismic,
     load=SeismicStructure.load,
     sparse=True,
     params={"query_cut": 10, "heap_factor": 0.9, "rescore": 2},

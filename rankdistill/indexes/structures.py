@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Protocol
 
@@ -49,8 +50,10 @@ def build_structure(
     folder: Path | None = None,
 ) -> tuple[Structure, dict[str, float]]:
     """Build what `spec` names from the chunks; returns it and its timings (train_s, add_s)."""
-    kind = INDEX_KINDS[spec.kind]
-    return kind.build(spec, chunks, dimension, train_size=train_size, seed=seed, folder=folder)
+    build = INDEX_KINDS[spec.kind].build
+    offered = {"train_size": train_size, "seed": seed, "folder": folder}
+    taken = inspect.signature(build).parameters  # each kind's build takes the options it uses
+    return build(spec, chunks, dimension, **{k: v for k, v in offered.items() if k in taken})
 
 
 def load_structure(spec: IndexSpec, folder: Path) -> Structure:
