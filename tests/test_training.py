@@ -319,3 +319,30 @@ def test_shipped_training_configs_load() -> None:
     for path in configs:
         config = load_train_config(path)
         assert config.data.training_set and config.loss
+
+
+@pytest.mark.parametrize("fault", ["weights cut short", "weights garbage", "state garbage"])
+def test_resume_skips_a_damaged_checkpoint_for_the_one_before(
+    tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from rankdistill.training.train import latest_checkpoint
+
+    for step in (2, 4):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        save_file({"w": np.ones((64, 64), dtype=np.float32)}, str(folder / "model.safetensors"))
+    assert latest_checkpoint(tmp_path).name == "checkpoint-4"
+    newest = tmp_path / "checkpoint-4"
+    weights = newest / "model.safetensors"
+    if fault == "weights cut short":
+        weights.write_bytes(weights.read_bytes()[:5000])
+    elif fault == "weights garbage":
+        weights.write_bytes(b"\xff" * 100)
+    else:
+        (newest / "trainer_state.json").write_text("{cut")
+    assert latest_checkpoint(tmp_path).name == "checkpoint-2"
+    assert f"{newest}: " in caplog.text and "earlier checkpoint" in caplog.text

@@ -135,19 +135,44 @@ class TrainResult:
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest checkpoint whose trainer_state.json (the trainer writes it last) is complete."""
+    """The newest intact checkpoint: its trainer_state.json (the trainer writes it last) parses
+    and every safetensors weight file in it is whole. A damaged one is named in a warning and the
+    one before it is used."""
     found = []
     for path in folder.glob("checkpoint-*"):
         step = path.name.rsplit("-", 1)[-1]
-        state = path / "trainer_state.json"
-        if not step.isdigit() or not state.is_file():
-            continue
+        if step.isdigit() and (path / "trainer_state.json").is_file():
+            found.append((int(step), path))
+    for _, path in sorted(found, reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path
+        log.warning("%s: %s; resuming from an earlier checkpoint", path, problem)
+    return None
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """What is wrong with a trainer checkpoint folder, or None."""
+    try:
+        json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"trainer_state.json unreadable ({error})"
+    for weights in path.rglob("*.safetensors"):
+        size = weights.stat().st_size
         try:
-            json.loads(state.read_text(encoding="utf-8"))
+            with weights.open("rb") as handle:
+                length = int.from_bytes(handle.read(8), "little")
+                header = json.loads(handle.read(length)) if 0 < length < size else None
         except (OSError, ValueError):
-            continue
-        found.append((int(step), path))
-    return max(found)[1] if found else None
+            header = None
+        if not isinstance(header, dict):
+            return f"{weights.name} has no readable safetensors header"
+        end = max(
+            (t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0
+        )
+        if size < 8 + length + end:
+            return f"{weights.name} is cut short ({size} bytes of {8 + length + end})"
+    return None
 
 
 def training_dataset(config: TrainConfig) -> BeirDataset:
