@@ -26,7 +26,7 @@ from rankdistill.evaluation.significance import compare, paired_values
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "label_free"
 FIGURE = ROOT / "figures" / "label_budget.png"
-METRIC = "ndcg@10"
+METRIC = "nDCG@10"
 STUDENT = "student__Flat_"
 ZERO_SHOT = "dense_all-MiniLM-L6-v2"
 RERANK = "bm25___teacher_rerank_100"

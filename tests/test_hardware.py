@@ -99,7 +99,8 @@ def test_yaml_alias_keys_and_located_errors(tmp_path: Path) -> None:
 def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> None:
     from rankdistill.core.config import resolve_precisions
     from rankdistill.pipeline.config import load_pipeline_config
-    from rankdistill.pipeline.run import legacy_precision_keys, pipeline_stages
+    from rankdistill.pipeline.key_migrations import v0_precision
+    from rankdistill.pipeline.run import pipeline_stages
 
     config = load_pipeline_config("configs/default.yaml")
     monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", "AMX")
@@ -111,8 +112,8 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
         == "bf16"
     )
     assert "AMX" in reasons["index.precision"]
-    stages = {s.name: s.settings for s in pipeline_stages(config)}
-    # what a config with `bf16: true` hashed to before `precision` existed
+    stages = {s.name: s.legacy for s in pipeline_stages(config)}
+    # what a config with `bf16: true` hashed to before `precision` existed (key version 0)
     assert stages["index"]["index"]["bf16"] is True and "precision" not in stages["index"]["index"]
     assert stages["mine"]["teacher"][1]["bf16"] is True
     forced = load_pipeline_config("configs/default.yaml")
@@ -120,8 +121,8 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
     assert forced.index.precision == "float32" and reasons["index.precision"].startswith(
         "float32 (--precision"
     )
-    assert {s.name: s.settings for s in pipeline_stages(forced)}["index"] != stages["index"]
-    assert legacy_precision_keys({"a": [{"precision": "fp16"}]}) == {"a": [{"precision": "fp16"}]}
+    assert {s.name: s.legacy for s in pipeline_stages(forced)}["index"] != stages["index"]
+    assert v0_precision({"a": [{"precision": "fp16"}]}) == {"a": [{"precision": "fp16"}]}
 
 
 def test_progress_callbacks_fire_per_batch(tiny_dense_model: str) -> None:

@@ -1,6 +1,6 @@
-"""The layout change (issues 13 and 14) keeps stage keys and fingerprints: a run folder and a
-score store made by the code from before it are read by today's code with every stage cached
-and nothing scored again."""
+"""Run folders made by older code are read by today's with every stage cached and nothing scored
+again: one from before the layout change (issues 13 and 14), and one from the last code before
+versioned stage keys (key version 0, rankdistill/pipeline/key_migrations.py)."""
 
 from __future__ import annotations
 
@@ -18,29 +18,31 @@ from tests.test_pipeline import pipeline_config
 
 REPO = Path(__file__).resolve().parents[1]
 BEFORE = "99aa855"  # main before precision, backends and the layout moved
+BEFORE_KEY_VERSIONS = "6ed6358"  # main before versioned stage keys (its keys are version 0)
 
 
-def old_package(target: Path) -> Path:
-    """The `rankdistill` package as it was at BEFORE, unpacked under `target`."""
+def old_package(target: Path, commit: str = BEFORE) -> Path:
+    """The `rankdistill` package as it was at `commit`, unpacked under `target`."""
     try:
         archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", BEFORE, "rankdistill"],
+            ["git", "-C", str(REPO), "archive", commit, "rankdistill"],
             capture_output=True,
             check=True,
         ).stdout
     except (subprocess.CalledProcessError, FileNotFoundError):
-        pytest.skip(f"git history with {BEFORE} is not available")
+        pytest.skip(f"git history with {commit} is not available")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
     return target
 
 
-def test_a_run_made_before_the_move_is_cached_after_it(
-    tmp_path: Path, tiny_dense_model: str
+@pytest.mark.parametrize("commit", [BEFORE, BEFORE_KEY_VERSIONS])
+def test_a_run_made_by_older_code_is_cached(
+    tmp_path: Path, tiny_dense_model: str, commit: str
 ) -> None:
     beir = write_beir(write_beir(tmp_path / "tiny", split="train"), split="test")
     config = pipeline_config(tmp_path, beir, tiny_dense_model)
-    old = old_package(tmp_path / "old")
+    old = old_package(tmp_path / "old", commit)
     environment = {**os.environ, "PYTHONPATH": str(old), "RANKDISTILL_CPU_CAPABILITY": "AVX2"}
     made = subprocess.run(
         [sys.executable, "-m", "rankdistill.cli", "run", str(config)],

@@ -27,6 +27,7 @@ from rankdistill.core.config import config_dict
 from rankdistill.core.distributed import Shard
 from rankdistill.core.runlock import run_lock
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
+from rankdistill.pipeline.key_migrations import v0_settings
 from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
 
 if TYPE_CHECKING:
@@ -552,41 +553,6 @@ def _stage_evaluate(config: PipelineConfig):
     return run
 
 
-def without_later_defaults(settings: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """`settings` without the options added after runs existed that are at their `defaults`: such
-    an option enters a stage key only when set, so runs made before it keep their cache."""
-    for key, default in defaults.items():
-        if settings.get(key, default) == default:
-            settings.pop(key, None)
-    return settings
-
-
-def legacy_precision_keys(settings: Any) -> Any:
-    """Stage settings in the form runs made before `precision` and `backend: auto` existed wrote
-    them, so those runs keep their stage keys: each float32 / bf16 `precision` as the
-    `bf16: false|true` it replaced (fp16 is new), a teacher member's `backend` as the one that
-    runs (torch unless it is a cross-encoder's OpenVINO), and an index's or evaluation's torch
-    backend (what `auto` is for dense encoders) left out."""
-    if isinstance(settings, list):
-        return [legacy_precision_keys(item) for item in settings]
-    if not isinstance(settings, dict):
-        return settings
-    converted = {key: legacy_precision_keys(value) for key, value in settings.items()}
-    if "backend" in converted:
-        if "teacher" in converted:  # a teacher member
-            if converted["backend"] == "auto":
-                from rankdistill.retrieval.exported import resolve_backend
-
-                cross = str(converted["teacher"]).startswith("cross-encoder:")
-                precision = converted.get("precision", "float32")
-                converted["backend"] = resolve_backend("auto", precision)[0] if cross else "torch"
-        elif converted["backend"] in ("auto", "torch"):
-            del converted["backend"]
-    if converted.get("precision") in ("float32", "bf16"):
-        converted["bf16"] = converted.pop("precision") == "bf16"
-    return converted
-
-
 def cosine_teacher(config: PipelineConfig) -> bool:
     """Whether the run's teacher is a bare bi-encoder, whose scores are cosines that training puts
     on the student's scale (rankdistill.training.data.teacher_factor)."""
@@ -614,9 +580,7 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
     teacher = config.teacher
     trained_inputs: list[str] = []
     if teacher is not None and teacher.train is not None:
-        teacher_train_settings = without_later_defaults(
-            dataclasses.asdict(teacher.train), {"retrieved_positives": False, "folds": 1}
-        )
+        teacher_train_settings = dataclasses.asdict(teacher.train)
         stages.append(
             Stage(
                 "teacher_train",
@@ -649,20 +613,8 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
                 )
             )
         if not embedding_distillation(config):
-            mine_settings = without_later_defaults(
-                dataclasses.asdict(config.mine),
-                {
-                    "fn_reference": "lowest",
-                    "queries": "split",
-                    "accept_rank": None,
-                    "teacher_positives": 1,
-                    "judged_queries": None,
-                },
-            )
-            if config.mine.label_free():  # which queries are held out depends on what is evaluated
-                mine_settings.update(
-                    teacher_positives=config.mine.teacher_positives, evaluated=evaluated_key(config)
-                )
+            # without judgements, which queries are held out depends on what is evaluated
+            mine_settings = {**dataclasses.asdict(config.mine), "evaluated": evaluated_key(config)}
             stages.append(
                 Stage(
                     "mine",
@@ -681,52 +633,17 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
         for volatile in ("name", "output_dir"):
             train_settings.pop(volatile, None)
         train_settings["data"].pop("training_set", None)
-        without_later_defaults(
-            train_settings["data"],
-            {
-                "positives": None,
-                "queries": None,
-                "keep_split_queries": False,
-                "judged": True,
-                "teacher_scale": None,
-            },
-        )
-        if (
+        # a bare bi-encoder teacher's cosines are multiplied in training (teacher_factor)
+        train_settings["data"]["cosine_teacher"] = (
             cosine_teacher(config) and config.train.data.teacher_scale is None
-        ):  # training multiplies its scores (teacher_factor)
-            train_settings["data"]["cosine_teacher"] = True
-        without_later_defaults(
-            train_settings["student"],
-            {
-                "frozen_documents": False,
-                "interpolate": 1.0,
-                "anchor": 0.0,
-                "layers": None,
-                "distill": "scores",
-                "teacher": None,
-                "projection": "auto",
-                "serve": "student",
-                "texts": ["documents", "queries"],
-                "max_texts": None,
-                "teacher_max_length": None,
-                "document_kl": 0.0,
-                "corpus_negatives": None,
-            },
-        )
-        without_later_defaults(
-            train_settings["trainer"],
-            {"scheduler": "linear", "gradient_checkpointing": False, "select": "last"},
-        )
-        without_later_defaults(
-            train_settings["dev"],
-            {"rerank_depth": None, "teacher_top": 3, "track_judged": None, "resample": False},
         )
         datasets = index_datasets(config)
-        index_settings = {**base, "dataset": datasets[0], "index": dataclasses.asdict(config.index)}
-        if (
-            len(datasets) > 1
-        ):  # runs made when a student was evaluated on one dataset keep their key
-            index_settings["datasets"] = datasets
+        index_settings = {
+            **base,
+            "dataset": datasets[0],
+            "index": dataclasses.asdict(config.index),
+            "datasets": datasets,
+        }
         mined = ([] if embedding_distillation(config) else ["mine"]) + (
             ["generate"] if generated else []
         )
@@ -755,9 +672,7 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
             stages.append(Stage("index", index_settings, _stage_index(config), ["train"], None))
     evaluate_settings = {
         **base,
-        "evaluate": without_later_defaults(
-            dataclasses.asdict(config.evaluate), {"query_half": None}
-        ),
+        "evaluate": dataclasses.asdict(config.evaluate),
         "teacher": teacher_settings,
         "rerank_depth": config.rerank_depth,
     }
@@ -769,8 +684,9 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
             [s.name for s in stages if s.name in ("teacher_train", "train", "index")],
         )
     )
+    # each stage also knows its settings under key version 0, so folders made then stay cached
     return [
-        dataclasses.replace(stage, settings=legacy_precision_keys(stage.settings))
+        dataclasses.replace(stage, legacy=v0_settings(stage.name, stage.settings))
         for stage in stages
     ]
 

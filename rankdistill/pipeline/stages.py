@@ -34,6 +34,7 @@ from typing import Any
 from rankdistill.core.atomic import atomic_write_json, atomic_write_text
 from rankdistill.core.distributed import Shard
 from rankdistill.core.provenance import provenance
+from rankdistill.pipeline.key_migrations import KEY_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,11 @@ class Stage:
     settings: dict[str, Any]
     run: Callable[[Path, dict[str, Path]], dict[str, Any]]
     inputs: list[str] = field(default_factory=list)
-    outputs: list[str] | None = (
-        None  # paths in the folder later stages read (digested); None: the whole folder
-    )
+    # paths in the folder later stages read (digested); None: the whole folder
+    outputs: list[str] | None = None
+    # the settings as key version 0 wrote them (rankdistill/pipeline/key_migrations.py): a
+    # folder made then, whose done.json holds that key, is cached
+    legacy: dict[str, Any] | None = None
 
 
 @dataclass
@@ -73,10 +76,15 @@ class StageOutcome:
     peak_rss_mb: int = 0  # the process's peak resident memory when the stage ended
 
 
-def stage_key(settings: dict[str, Any], upstream_keys: list[str]) -> str:
-    payload = json.dumps(
-        {"settings": settings, "upstream": upstream_keys}, sort_keys=True, default=str
-    )
+def stage_key(
+    settings: dict[str, Any], upstream_keys: list[str], version: int | None = KEY_VERSION
+) -> str:
+    """The key of a stage's settings and inputs under key `version` (None: version 0, which
+    carried no version)."""
+    content: dict[str, Any] = {"settings": settings, "upstream": upstream_keys}
+    if version is not None:
+        content["key_version"] = version
+    payload = json.dumps(content, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -102,11 +110,15 @@ def run_stages(
         missing = [name for name in stage.inputs if name not in keys]
         if missing:
             raise ValueError(f"stage {stage.name!r} reads {missing}, which do not run before it")
-        key = stage_key(stage.settings, [keys[name] for name in stage.inputs])
+        upstream = [keys[name] for name in stage.inputs]
+        key = stage_key(stage.settings, upstream)
         folder = root / stage.name
-        keys[stage.name], folders[stage.name] = key, folder
+        folders[stage.name] = folder
         read = {name: digests[name] for name in stage.inputs}
         done = _read_done(folder)
+        if done is not None and done.get("key") != key and _made_under_v0(stage, done, upstream):
+            key = done["key"]  # a folder made under key version 0, for these very settings
+        keys[stage.name] = key
         redo = False
         if (
             done is not None
@@ -154,6 +166,7 @@ def run_stages(
                 {
                     "stage": stage.name,
                     "key": key,
+                    "key_version": KEY_VERSION,
                     "settings": stage.settings,
                     "inputs": {n: keys[n] for n in stage.inputs},
                     "inputs_sha256": read,
@@ -168,6 +181,15 @@ def run_stages(
         shard.barrier()
         outcomes.append(StageOutcome(stage.name, key, folder, False, seconds, summary, peak))
     return outcomes
+
+
+def _made_under_v0(stage: Stage, done: dict[str, Any], upstream: list[str]) -> bool:
+    """Whether `done` is a version-0 done.json of this stage's settings and inputs."""
+    return (
+        stage.legacy is not None
+        and "key_version" not in done
+        and done.get("key") == stage_key(stage.legacy, upstream, version=None)
+    )
 
 
 def peak_rss_mb() -> int:
