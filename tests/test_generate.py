@@ -424,3 +424,40 @@ def test_generated_queries_with_a_cross_fitted_teacher_are_refused(
     ) as error:
         load_pipeline_config(path)
     assert "gen.yaml:12: field 'mine.queries'" in str(error.value)
+
+
+@pytest.mark.parametrize("fault", ["truncated", "garbage", "wrong type", "deleted"])
+def test_a_damaged_chunk_is_generated_again_with_the_same_queries(
+    tmp_path: Path, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+
+    beir = write_beir(tmp_path / "tiny")
+    corpus = load_corpus(beir / "corpus.jsonl")
+    straight = generate_queries(
+        corpus, str(beir), "keywords?n=2", tmp_path / "straight", seed=2, chunk_size=3
+    )
+    folder = tmp_path / "damaged"
+    generate_queries(corpus, str(beir), "keywords?n=2", folder, seed=2, chunk_size=3)
+    (folder / "queries.jsonl").unlink()  # a generation that did not finish merging
+    (folder / "generated.json").unlink(missing_ok=True)
+    for record in folder.glob("*.json"):
+        record.unlink()
+    chunk = folder / "chunks" / "00001.json"
+    if fault == "truncated":
+        chunk.write_text(chunk.read_text()[:40])
+    elif fault == "garbage":
+        chunk.write_bytes(b"\xff\xfe garbage")
+    elif fault == "wrong type":
+        data = json.loads(chunk.read_text())
+        data["queries"] = "not a list"
+        chunk.write_text(json.dumps(data))
+    else:
+        chunk.unlink()
+    resumed = generate_queries(corpus, str(beir), "keywords?n=2", folder, seed=2, chunk_size=3)
+    assert (folder / "queries.jsonl").read_bytes() == (
+        tmp_path / "straight" / "queries.jsonl"
+    ).read_bytes()
+    assert resumed.counts == straight.counts
+    if fault != "deleted":
+        assert f"{chunk}: " in caplog.text and "generating the chunk again" in caplog.text

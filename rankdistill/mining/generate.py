@@ -133,7 +133,10 @@ def generate_queries(
     if shard.is_main:
         merged: list[tuple[str, str, str]] = []
         for i, ids in enumerate(chunks):
-            chunk = json.loads((folder / CHUNKS / f"{i:05d}.json").read_text(encoding="utf-8"))
+            path = folder / CHUNKS / f"{i:05d}.json"
+            chunk, problem = read_chunk(path)
+            if chunk is None:
+                raise UserError(f"{path}: {problem}; run again to generate it anew")
             for doc_id, queries in zip(ids, chunk["queries"]):
                 unique = list(dict.fromkeys(queries))
                 counts["duplicates_dropped"] += len(queries) - len(unique)
@@ -176,11 +179,31 @@ def write_generated(folder: Path, queries: list[tuple[str, str, str]]) -> None:
     atomic_write(folder / "qrels" / f"{SPLIT}.tsv", write_sources)
 
 
+def read_chunk(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(a generated-query chunk, None), or (None, what is wrong with the file)."""
+    try:
+        chunk = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return None, f"unreadable ({type(error).__name__}: {error})"
+    if not isinstance(chunk, dict) or not isinstance(chunk.get("documents"), list):
+        return None, "not a generated-query chunk (no documents list)"
+    queries = chunk.get("queries")
+    if not isinstance(queries, list) or len(queries) != len(chunk["documents"]):
+        return None, "its queries do not match its documents"
+    if not all(isinstance(q, list) and all(isinstance(t, str) for t in q) for q in queries):
+        return None, "a query that is not text"
+    return chunk, None
+
+
 def _chunk_done(folder: Path, i: int, ids: list[str], settings: dict[str, Any]) -> bool:
     path = folder / CHUNKS / f"{i:05d}.json"
     if not path.is_file():
         return False
-    chunk = json.loads(path.read_text(encoding="utf-8"))
+    chunk, problem = read_chunk(path)
+    if chunk is None:  # cut short or damaged: made again
+        log.warning("%s: %s; generating the chunk again", path, problem)
+        path.unlink()
+        return False
     if chunk.get("settings") != settings or chunk.get("documents") != ids:
         raise UserError(
             f"{path}: a chunk generated under other settings ({chunk.get('settings')}); choose another folder"
