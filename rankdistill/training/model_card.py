@@ -72,8 +72,8 @@ def training_facts(record: dict[str, Any]) -> dict[str, Any]:
 def _section(facts: dict[str, Any], teacher: list[str] | None, evaluation: list[str] | None) -> str:
     lines = [START, "", "## rankdistill", ""]
     lines.append(
-        f"Distilled with rankdistill from the teacher below into "
-        f"`{facts.get('base_model', '?')}` ({facts.get('mode')})."
+        f"Distilled with rankdistill from the teacher below into `{facts.get('base_model', '?')}`; "
+        f"training: {facts.get('mode')}."
     )
     lines.append("")
     rows = {
