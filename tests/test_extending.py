@@ -21,7 +21,26 @@ from tests.test_training import tiny_training_set, train_from, write_config
 calls: list[int] = []
 
 
-@register_loss("toy_hinge", families=("dense",), note="a test loss for dense students only")
+@pytest.fixture(autouse=True)
+def toys():
+    """Register the toy loss, teacher kind and index kind for a test, and take them out after it,
+    so no other test sees them (what a user's own module does at import, in a process of its own)."""
+    from rankdistill.indexes.registry import INDEX_KINDS, register_index_kind
+    from rankdistill.losses.registry import LOSSES
+    from rankdistill.teachers.registry import TEACHER_KINDS
+
+    register_loss("toy_hinge", families=("dense",), note="a test loss for dense students only")(
+        ToyHinge
+    )
+    register_teacher("toy-overlap", model=False)(toy_overlap)
+    register_index_kind("toy-exact", build=build_toy, load=ExactNumpy.load)
+    yield
+    REGISTRY.pop("toy_hinge", None)
+    LOSSES.pop("toy_hinge", None)
+    TEACHER_KINDS.pop("toy-overlap", None)
+    INDEX_KINDS.pop("toy-exact", None)
+
+
 class ToyHinge(ListLoss):
     """max(0, 1 - (s_pos - max s_neg)): the positive above every negative by a margin."""
 
@@ -82,7 +101,6 @@ class WordOverlap:
         )
 
 
-@register_teacher("toy-overlap", model=False)
 def toy_overlap(argument: str, request) -> WordOverlap:
     return WordOverlap()
 
@@ -183,11 +201,10 @@ def test_an_index_kind_from_outside_the_package_is_built_and_searched_like_flat(
 ) -> None:
     import numpy as np
 
-    from rankdistill.indexes import parse_spec, register_index_kind
+    from rankdistill.indexes import parse_spec
     from rankdistill.indexes.encode import Chunks
     from rankdistill.indexes.structures import build_structure, load_structure
 
-    register_index_kind("toy-exact", build=build_toy, load=ExactNumpy.load)
     spec = parse_spec("toy-exact")
     assert spec.kind == "toy-exact" and not spec.is_sparse
     base = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)

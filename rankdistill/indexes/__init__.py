@@ -8,17 +8,10 @@ benchmarked against exact search.
     rankdistill index bench --model M --dataset D --spec Flat --spec HNSW32:efSearch=16/64
 """
 
-import importlib
-import pkgutil
-
 from rankdistill.indexes.build import BuildSettings, build_index
 from rankdistill.indexes.load import SearchIndex, open_index
 from rankdistill.indexes.registry import INDEX_KINDS, register_index_kind
 from rankdistill.indexes.spec import IndexSpec, expand_spec, parse_spec
-
-# every module of the package registers its index kinds when imported: a new kind is one module
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "BuildSettings",

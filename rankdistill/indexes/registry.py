@@ -46,6 +46,15 @@ def register_index_kind(
     return INDEX_KINDS[name]
 
 
+def index_kinds() -> dict[str, IndexKind]:
+    """Every registered kind: the modules of `rankdistill.indexes` register theirs when imported,
+    which happens here, the first time a kind is looked up."""
+    from rankdistill.core.plugins import import_submodules
+
+    import_submodules("rankdistill.indexes")
+    return INDEX_KINDS
+
+
 def own_kind(build: str) -> str:
     """The kind a spec's build string names: a registered one, else faiss."""
-    return build if build in INDEX_KINDS and build != FAISS else FAISS
+    return build if build in index_kinds() and build != FAISS else FAISS

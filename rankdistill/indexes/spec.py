@@ -32,9 +32,10 @@ Kind = (
 def own_params(kind: Kind) -> dict[str, float] | None:
     """A registered kind's search parameters and their defaults (None for faiss, whose
     parameters are faiss's own)."""
-    from rankdistill.indexes.registry import FAISS, INDEX_KINDS
+    from rankdistill.indexes.registry import FAISS, index_kinds
 
-    return None if kind == FAISS or kind not in INDEX_KINDS else INDEX_KINDS[kind].params
+    kinds = index_kinds()
+    return None if kind == FAISS or kind not in kinds else kinds[kind].params
 
 
 # Parameters that change what is built rather than how it is searched (faiss's factory strings
@@ -71,9 +72,10 @@ class IndexSpec:
 
     @property
     def is_sparse(self) -> bool:
-        from rankdistill.indexes.registry import INDEX_KINDS
+        from rankdistill.indexes.registry import index_kinds
 
-        return self.kind in INDEX_KINDS and INDEX_KINDS[self.kind].sparse
+        kinds = index_kinds()
+        return self.kind in kinds and kinds[self.kind].sparse
 
     def search_params(self) -> dict[str, float]:
         """The parameters search uses: our kinds' defaults overridden by the spec's."""

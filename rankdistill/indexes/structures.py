@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from rankdistill.indexes.encode import Chunks, Vectors
-from rankdistill.indexes.registry import INDEX_KINDS
+from rankdistill.indexes.registry import index_kinds
 from rankdistill.indexes.spec import IndexSpec
 
 
@@ -50,11 +50,11 @@ def build_structure(
     folder: Path | None = None,
 ) -> tuple[Structure, dict[str, float]]:
     """Build what `spec` names from the chunks; returns it and its timings (train_s, add_s)."""
-    build = INDEX_KINDS[spec.kind].build
+    build = index_kinds()[spec.kind].build
     offered = {"train_size": train_size, "seed": seed, "folder": folder}
     taken = inspect.signature(build).parameters  # each kind's build takes the options it uses
     return build(spec, chunks, dimension, **{k: v for k, v in offered.items() if k in taken})
 
 
 def load_structure(spec: IndexSpec, folder: Path) -> Structure:
-    return INDEX_KINDS[spec.kind].load(folder, spec)
+    return index_kinds()[spec.kind].load(folder, spec)

@@ -11,10 +11,8 @@ teacher's n + 1 scores (positive first); see each module's docstring for its for
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
-import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +20,7 @@ from torch import nn
 
 from rankdistill.core.config import FLOAT32_MAX
 from rankdistill.core.errors import UserError
+from rankdistill.core.plugins import import_submodules
 from rankdistill.losses.base import ListLoss, forward_features_to
 from rankdistill.losses.combined import WeightedSum
 from rankdistill.losses.cprd import cprd
@@ -45,8 +44,7 @@ from rankdistill.losses.score_mse import score_mse
 from rankdistill.losses.teacher_nce import teacher_nce
 
 # every module of the package registers its losses when imported: a new loss is one new module
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+import_submodules(__name__)
 
 __all__ = [
     "LOSSES",

@@ -9,19 +9,13 @@ ensemble:FILE.yaml      weighted, per-query calibrated members (teachers/ensembl
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, weights_hash
+from rankdistill.core.plugins import import_submodules
 from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import calibrate
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
 from rankdistill.teachers.registry import TEACHER_KINDS, TeacherRequest, register_teacher
-
-# every module of the package registers its teacher kinds when imported: a new kind is one module
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def build_teacher(
@@ -35,6 +29,9 @@ def build_teacher(
 ) -> Teacher:
     """The teacher a spec names; `precision` (auto, float32, bf16, fp16; rankdistill.core.hardware) for
     model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) where the kind declares it."""
+    import_submodules(
+        __name__
+    )  # every module registers its teacher kinds: a new kind is one module
     name, _, argument = spec.partition(":")
     kind = TEACHER_KINDS.get(name)
     if kind is None:

@@ -67,7 +67,10 @@ def check_members(
 ) -> None:
     """Each member names a known teacher kind and calibration; errors point at the field."""
     from rankdistill.core.config import field_line
+    from rankdistill.core.plugins import import_submodules
     from rankdistill.teachers import TEACHER_KINDS
+
+    import_submodules("rankdistill.teachers")
 
     def fail(message: str, field: str) -> None:
         raise InputError(path, message, field_line(path, field), field)
