@@ -394,3 +394,14 @@ def test_kendall_tau_and_spread_by_hand() -> None:
     s = spread(a)
     assert s["median_range"] == pytest.approx(2.5)  # ranges 2 and 3
     assert s["median_top_gap"] == pytest.approx(1.0)
+
+
+def test_bm25_scores_a_query_of_stopwords_as_matching_nothing() -> None:
+    from rankdistill.teachers import build_teacher
+
+    docs = ["plants make glucose from sunlight", "volcanoes erupt lava"]
+    teacher = build_teacher("bm25", corpus_texts=docs)
+    scores = teacher.score(
+        ["what is the", "glucose"], [docs[0], docs[0]]
+    )  # pairs; the first query has only stopwords
+    assert scores[0] == 0.0 and scores[1] > 0.0

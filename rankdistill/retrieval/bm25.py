@@ -45,7 +45,10 @@ class BM25Retriever:
         """The BM25 score of `query` against every indexed document, in index order."""
         if self.model is None:
             raise RuntimeError("BM25Retriever.scores_for called before index()")
-        return self.model.get_scores(self.query_terms(query))
+        terms = self.query_terms(query)
+        if not terms:  # only stopwords or punctuation: no document matches (bm25s fails on [])
+            return np.zeros(len(self.doc_ids), dtype=np.float32)
+        return self.model.get_scores(terms)
 
     def term_weights(self) -> tuple[sparse.csr_matrix, list[str]]:
         """(documents x terms) BM25 weight of each stemmed term in each indexed document (the
