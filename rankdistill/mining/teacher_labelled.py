@@ -94,9 +94,9 @@ def teacher_labelled_set(
         shard=shard,
     )
     judged_positives = {
-        q: positive_ids(docs)
+        q: wanted
         for q, docs in (judged or {}).items()
-        if q in candidates and positive_ids(docs)
+        if q in candidates and (wanted := positive_ids(docs))
     }
     for (
         query_id,

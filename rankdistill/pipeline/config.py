@@ -57,6 +57,19 @@ class TeacherSection:
     store: str | None = None  # score store folder; default <output_dir>/score-store, shared by runs
 
 
+MODEL_TEACHERS = ("cross-encoder", "bi-encoder", "sparse")  # member kinds whose argument is a model
+
+
+def member_models(teacher: TeacherSection | None) -> list[tuple[int, str]]:
+    """(member index, model name) of every member that loads a model, but the one the run trains."""
+    found = []
+    for i, member in enumerate(teacher.members if teacher is not None else []):
+        kind, _, model = member.teacher.partition(":")
+        if kind in MODEL_TEACHERS and model and model != TRAINED:
+            found.append((i, model))
+    return found
+
+
 QUERIES = ("split", "generated", "both", "unlabeled", "file:PATH")
 GENERATED_ACCEPT_RANK = 3
 

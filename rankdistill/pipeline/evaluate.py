@@ -321,13 +321,12 @@ def query_encoding_latency(model: str, dataset: Any, ev: Any) -> float:
 def model_costs(config: Any, student: Path | None) -> dict[str, dict[str, Any]]:
     """Parameters and MB on disk of the run's model teachers, its student and its dense baselines."""
     from rankdistill.evaluation.cost import model_size
+    from rankdistill.pipeline.config import member_models
 
-    models: dict[str, str] = {}
-    if config.teacher is not None:
-        for member in config.teacher.members:
-            kind, _, model = member.teacher.partition(":")
-            if kind in ("cross-encoder", "bi-encoder", "sparse") and model != "trained":
-                models[f"teacher {member.teacher}"] = model
+    models = {
+        f"teacher {config.teacher.members[i].teacher}": model
+        for i, model in member_models(config.teacher)
+    }
     if config.train is not None and config.train.student.distill == "embeddings":
         models[f"teacher {config.train.student.teacher}"] = config.train.student.teacher
     if student is not None and (student / "rankdistill_train.json").is_file():

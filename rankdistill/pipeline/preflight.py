@@ -17,9 +17,8 @@ from pathlib import Path
 
 from rankdistill.core.config import field_line
 from rankdistill.core.errors import InputError, UserError
-from rankdistill.pipeline.config import TRAINED, PipelineConfig
+from rankdistill.pipeline.config import PipelineConfig, member_models
 
-MODEL_TEACHERS = ("cross-encoder", "bi-encoder", "sparse")
 MODEL_RETRIEVERS = ("dense", "sparse")
 
 
@@ -51,12 +50,7 @@ def model_dimension(folder: str | Path) -> int | None:
 
 def named_models(config: PipelineConfig) -> list[tuple[str, str]]:
     """(dotted config field, model name) for every model the run will load."""
-    found: list[tuple[str, str]] = []
-    if config.teacher is not None:
-        for i, member in enumerate(config.teacher.members):
-            kind, _, model = member.teacher.partition(":")
-            if kind in MODEL_TEACHERS and model and model != TRAINED:  # the run trains that one
-                found.append((f"teacher.members[{i}].teacher", model))
+    found = [(f"teacher.members[{i}].teacher", model) for i, model in member_models(config.teacher)]
     for section, retrievers in (
         ("mine.retrievers", config.mine.retrievers),
         ("evaluate.retrievers", config.evaluate.retrievers),
