@@ -7,8 +7,9 @@ evaluation/label_free_collect.sh into evaluation/results/label_free/<run>/.
 Run names: <dataset>-budget-teacher, <dataset>-budget-judged-N, <dataset>-budget-both-N, each
 optionally with -seedS. Prints one markdown table per dataset (mean over the seeds found, their
 count, and teacher + judgements against judgements only at each N: the mean difference and the
-paired randomisation p over the queries' seed-mean nDCG@10) and draws
-evaluation/figures/label_budget.png.
+paired randomisation p over the queries' seed-mean nDCG@10), each run's test queries split by the
+document prior (rankdistill/evaluation/prior.py: whether a relevant document is a positive of the
+dataset's train judgements), and draws evaluation/figures/label_budget.png.
 """
 
 from __future__ import annotations
@@ -105,11 +106,43 @@ def table(dataset: str) -> tuple[str, dict]:
         lines.append(f"| {n} | {cells[0]} | {cells[1]} | {test} | {seeds} |")
     for name, values in baselines.items():
         lines.append(f"\n{name}: {np.mean(list(values.values())):.4f}")
+    lines += prior_lines(dataset, found, baselines)
     return "\n".join(lines), {
         "mean": mean,
         "budgets": budgets,
         "baselines": {k: float(np.mean(list(v.values()))) for k, v in baselines.items()},
     }
+
+
+def prior_lines(
+    dataset: str,
+    found: dict[tuple[str, int | None], list[dict[str, float]]],
+    baselines: dict[str, dict[str, float]],
+) -> list[str]:
+    """Zero-shot and every arm's seed-mean nDCG@10 on the test queries with and without a relevant
+    document among the train judgements' positives (read after the runs: no run used this)."""
+    from rankdistill.data import open_dataset
+    from rankdistill.evaluation.prior import group_means, prior_split
+
+    train = open_dataset(dataset, "train").qrels
+    positives = {d for docs in train.values() for d, grade in docs.items() if grade > 0}
+    queries = next(iter(baselines.values()), None) or next(iter(found.values()))[0]
+    groups = prior_split(positives, open_dataset(dataset, "test").qrels, list(queries))
+    head = " | ".join(f"{group} ({len(ids)})" for group, ids in groups.items())
+    lines = ["", f"| {dataset}: the document prior | {head} |", "|---|" + "---|" * len(groups)]
+    rows = [("zero-shot", baselines["zero-shot"])] if "zero-shot" in baselines else []
+    rows += [
+        (ARMS[arm] + ("" if n is None else f", {n}"), seed_mean(runs))
+        for (arm, n), runs in sorted(found.items(), key=str)
+    ]
+    for name, values in rows:
+        means = group_means({q: {METRIC: v} for q, v in values.items()}, groups, METRIC)
+        lines.append(
+            f"| {name} | "
+            + " | ".join("-" if v is None else f"{v:.4f}" for v in means.values())
+            + " |"
+        )
+    return lines
 
 
 def plot(curves: dict[str, dict]) -> None:
