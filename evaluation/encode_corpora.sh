@@ -10,7 +10,7 @@ for dataset in "$@"; do
 import sys, time
 from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus
-from rankdistill.indexes.encode import encode_cached
+from rankdistill.retrieval.encode import encode_cached
 model, max_length, dataset = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 corpus, _ = open_corpus(dataset, None)
 ids = list(corpus)

@@ -6,13 +6,13 @@ The Python API a training script imports; every name loads its module on first u
     import rankdistill as rd
 
     dataset = rd.load_dataset("scifact", "train")              # a BEIR folder, name or irds: id
-    teacher = rd.build_teacher("ensemble:bm25+dense:all-MiniLM-L6-v2")
+    teacher = rd.build_teacher("bi-encoder:all-mpnet-base-v2")  # or ensemble:FILE.yaml
     records, counts = rd.mine(dataset, ["bm25"], teacher, "store/")   # teacher-scored lists
-    result = rd.train_student(rd.TrainConfig(...))                # distil a student
+    result = rd.train_student(rd.TrainConfig(...))    # any student family, query-side included
     rd.build_index("runs/x/model", "scifact", "Flat", "indexes/x")
     print(rd.evaluate(rd.load_dataset("scifact"), rd.load_index("indexes/x")).result.aggregate)
 
-`examples/` holds whole scripts; ARCHITECTURE.md says where each part lives.
+`examples/quickstart.py` is the whole loop in 30 lines; ARCHITECTURE.md says where each part lives.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _API: dict[str, tuple[str, str]] = {
     "register_teacher": ("rankdistill.teachers.registry", "register_teacher"),
     "register_index_kind": ("rankdistill.indexes.registry", "register_index_kind"),
     "build_loss": ("rankdistill.losses", "build_loss"),
-    "train_student": ("rankdistill.training.train", "train"),
+    "train_student": ("rankdistill.training.families", "train_student"),
     "build_index": ("rankdistill.indexes.build", "build_index"),
     "load_index": ("rankdistill.indexes.load", "open_index"),
     "evaluate": ("rankdistill.evaluation", "evaluate"),

@@ -45,7 +45,7 @@ def test_float32_backends_encode_like_torch(
 
 def test_int8_is_close_but_not_equal_and_has_its_own_fingerprint(tiny_dense_model: str) -> None:
     from rankdistill.encoders.models import EncodingSettings
-    from rankdistill.indexes.encode import load_encoder
+    from rankdistill.retrieval.encode import load_encoder
 
     reference = load_encoder(
         tiny_dense_model,

@@ -107,3 +107,22 @@ def test_build_and_evaluate_index_example(tiny_dense_model: str, tmp_path: Path)
     assert metrics["nDCG@10"] == pytest.approx(
         direct, abs=1e-6
     )  # an index is a retriever: same path, same score
+
+
+def test_quickstart_runs_the_whole_loop_in_thirty_lines(
+    tiny_dense_model: str, tmp_path: Path
+) -> None:
+    path = REPO / "examples" / "quickstart.py"
+    assert len(path.read_text().splitlines()) <= 30
+    output = tmp_path / "quickstart"
+    ndcg = load_example("quickstart").main(
+        SAMPLE, f"bi-encoder:{tiny_dense_model}", str(output), model=tiny_dense_model
+    )
+    assert 0.0 < ndcg <= 1.0
+    assert (output / "store").is_dir() and (output / "train.jsonl").is_file()
+    record = (output / "student" / "student" / "rankdistill_train.json").read_text()
+    assert '"frozen_documents"' in record  # the default family: a query-side student
+    direct = rd.evaluate(
+        rd.load_dataset(SAMPLE, "test"), f"dense:{output / 'student' / 'student'}"
+    ).result.aggregate["nDCG@10"]
+    assert ndcg == pytest.approx(direct, abs=1e-6)  # the index searches as the student does

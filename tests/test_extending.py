@@ -202,8 +202,8 @@ def test_an_index_kind_from_outside_the_package_is_built_and_searched_like_flat(
     import numpy as np
 
     from rankdistill.indexes import parse_spec
-    from rankdistill.indexes.encode import Chunks
     from rankdistill.indexes.structures import build_structure, load_structure
+    from rankdistill.retrieval.encode import Chunks
 
     spec = parse_spec("toy-exact")
     assert spec.kind == "toy-exact" and not spec.is_sparse

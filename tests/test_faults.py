@@ -113,7 +113,7 @@ class FakeEncoder:
 def test_disk_full_while_saving_index_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rankdistill.indexes.encode import encode_chunks
+    from rankdistill.retrieval.encode import encode_chunks
 
     texts = [f"doc {i}" * (i % 5 + 1) for i in range(50)]
     folder = tmp_path / "chunks"
@@ -264,7 +264,7 @@ def test_lock_is_released_on_error(tmp_path: Path) -> None:
 
 
 def test_index_chunks_are_cut_by_time_as_well_as_by_count(tmp_path: Path) -> None:
-    from rankdistill.indexes.encode import encode_chunks
+    from rankdistill.retrieval.encode import encode_chunks
 
     class Slow(FakeEncoder):
         batch_size = 2

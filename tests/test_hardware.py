@@ -147,11 +147,11 @@ def test_index_encoding_bar_moves_every_batch(
     tiny_dense_model: str, tmp_path: Path, monkeypatch
 ) -> None:
     from rankdistill.encoders.models import EncodingSettings
-    from rankdistill.indexes.encode import encode_chunks, load_encoder
+    from rankdistill.retrieval.encode import encode_chunks, load_encoder
 
     updates: list[int] = []
     monkeypatch.setattr(
-        "rankdistill.indexes.encode.tqdm.update",
+        "rankdistill.retrieval.encode.tqdm.update",
         lambda self, n=1: getattr(self, "desc", None) == "encoding" and updates.append(n),
     )
     encoder = load_encoder(tiny_dense_model, sparse=False, settings=EncodingSettings(batch_size=4))

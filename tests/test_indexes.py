@@ -24,11 +24,11 @@ from rankdistill.data.beir import join_title_text, load_corpus, load_queries
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
-from rankdistill.indexes.encode import Chunks, encode_chunks, load_encoder
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory
 from rankdistill.indexes.structures import build_structure, load_structure
 from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries
+from rankdistill.retrieval.encode import Chunks, encode_chunks, load_encoder
 from tests.conftest import write_beir
 
 SMALL_MIXTURE = MixtureSpec(dimension=32, groups=4, clusters=32, rank=4, seed=5)

@@ -139,7 +139,8 @@ def test_embedding_alignment_lowers_the_student_teacher_mse(
 ) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from rankdistill.pipeline.embeddings import teacher_targets, train_embedding_student
+    from rankdistill.training.embedding_targets import teacher_targets
+    from rankdistill.training.families import train_student
 
     config = load_train_config(
         embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64)
@@ -156,7 +157,7 @@ def test_embedding_alignment_lowers_the_student_teacher_mse(
         (cache / f / "state.json").is_file() for f in folders
     )  # one cached encoding per kind
 
-    result = train_embedding_student(config, cache)
+    result = train_student(config, encodings=cache)
     alignment = result.record["alignment"]
     assert alignment["after"]["mse"] < 0.5 * alignment["before"]["mse"], alignment
     assert (
@@ -188,7 +189,7 @@ def test_document_kl_is_zero_at_the_teachers_vectors_and_positive_elsewhere() ->
 def test_document_kl_trains_the_student_to_rank_the_teachers_documents(
     beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str
 ) -> None:
-    from rankdistill.pipeline.embeddings import train_embedding_student
+    from rankdistill.training.families import train_student
 
     config = load_train_config(
         embedding_train_config(
@@ -200,7 +201,7 @@ def test_document_kl_trains_the_student_to_rank_the_teachers_documents(
             document_kl=1.0,
         )
     )
-    result = train_embedding_student(config, tmp_path / "encodings")
+    result = train_student(config, encodings=tmp_path / "encodings")
     alignment = result.record["alignment"]
     corpus_size = sum(1 for _ in (beir / "corpus.jsonl").open())
     assert result.record["data"]["document_kl_documents"] == corpus_size
@@ -212,7 +213,7 @@ def test_document_kl_trains_the_student_to_rank_the_teachers_documents(
 def test_mismatched_dimensions_without_a_projection_are_a_clear_error(
     beir: Path, tmp_path: Path, tiny_dense_model: str, tiny_teacher_64: str
 ) -> None:
-    from rankdistill.pipeline.embeddings import train_embedding_student
+    from rankdistill.training.families import train_student
 
     config = load_train_config(
         embedding_train_config(tmp_path, beir, tiny_dense_model, tiny_teacher_64, projection="none")
@@ -221,7 +222,7 @@ def test_mismatched_dimensions_without_a_projection_are_a_clear_error(
         UserError,
         match=r"student.projection: none, but the student's embeddings have 128 dimensions and the teacher's 64",
     ):
-        train_embedding_student(config, tmp_path / "encodings")
+        train_student(config, encodings=tmp_path / "encodings")
 
 
 def test_asymmetric_student_searches_its_teachers_index(

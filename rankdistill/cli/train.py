@@ -8,7 +8,8 @@ from pathlib import Path
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser(
-        "train", help="distil a training set into a dense or sparse student (YAML config)"
+        "train",
+        help="train a student of any family from a YAML config (dense, sparse, cross-encoder, query-side, embeddings)",
     )
     train.add_argument("--config", required=True, help="path to a configs/train-*.yaml file")
     train.set_defaults(handler=handle)
@@ -18,18 +19,12 @@ def handle(args: argparse.Namespace) -> None:
     from rankdistill.training import load_train_config
 
     config = load_train_config(args.config)
-    if (
-        config.student.distill == "embeddings"
-    ):  # the teacher's targets are encoded under <output_dir>/encodings
-        from rankdistill.pipeline.embeddings import train_embedding_student
+    from rankdistill.training.families import train_student
 
-        result = train_embedding_student(
-            config, Path(config.output_dir) / "encodings", source=str(args.config)
-        )
-    else:
-        from rankdistill.training.train import train
-
-        result = train(config, source=str(args.config))
+    # teacher targets and a query-side student's corpus vectors are cached under <output_dir>/encodings
+    result = train_student(
+        config, encodings=Path(config.output_dir) / "encodings", source=str(args.config)
+    )
     if result.student is None:
         return  # not rank 0 of a distributed run
     metrics = result.record.get("dev", {}).get("metrics", {})

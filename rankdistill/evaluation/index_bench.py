@@ -19,9 +19,9 @@ import numpy as np
 
 from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
-from rankdistill.indexes.encode import Chunks, Vectors
 from rankdistill.indexes.spec import IndexSpec, check_factory, format_params, parse_params
 from rankdistill.indexes.structures import Structure, build_structure
+from rankdistill.retrieval.encode import Chunks, Vectors
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from rankdistill.data.resolve import dataset_info
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import safe_name
 from rankdistill.evaluation.index_bench import Judge
-from rankdistill.indexes.encode import Chunks, Vectors, corpus_hash, encode_chunks, load_encoder
 from rankdistill.indexes.synthetic import MixtureSpec, synthetic_chunks, synthetic_queries
 from rankdistill.metrics import evaluate_run
 from rankdistill.retrieval.base import to_results
+from rankdistill.retrieval.encode import Chunks, Vectors, corpus_hash, encode_chunks, load_encoder
 
 
 @dataclass

@@ -26,10 +26,10 @@ from rankdistill.core.provenance import provenance
 from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus
 from rankdistill.encoders.models import EncodingSettings
-from rankdistill.indexes.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
+from rankdistill.retrieval.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
 
 log = logging.getLogger(__name__)
 

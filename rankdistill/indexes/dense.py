@@ -17,9 +17,9 @@ from sentence_transformers.util.quantization import quantize_embeddings
 
 from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
-from rankdistill.indexes.encode import Chunks
 from rankdistill.indexes.registry import register_index_kind
 from rankdistill.indexes.spec import IndexSpec, faiss_message
+from rankdistill.retrieval.encode import Chunks
 
 log = logging.getLogger(__name__)
 

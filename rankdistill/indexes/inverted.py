@@ -19,10 +19,10 @@ import scipy.sparse as sp
 
 from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
-from rankdistill.indexes.encode import Chunks
 from rankdistill.indexes.registry import register_index_kind
 from rankdistill.indexes.spec import IndexSpec
 from rankdistill.retrieval.base import top_k
+from rankdistill.retrieval.encode import Chunks
 
 POSTINGS_FILE = "postings.npz"
 

@@ -14,7 +14,11 @@ import scipy.sparse as sp
 from rankdistill.core.errors import UserError
 from rankdistill.data.beir import join_title_text
 from rankdistill.encoders.models import EncodingSettings
-from rankdistill.indexes.encode import (
+from rankdistill.indexes.manifest import read_manifest, verify_files
+from rankdistill.indexes.spec import parse_params, parse_spec
+from rankdistill.indexes.structures import Structure, load_structure
+from rankdistill.retrieval.base import Corpus, Results, to_results
+from rankdistill.retrieval.encode import (
     Encoder,
     Vectors,
     built_precision,
@@ -22,10 +26,6 @@ from rankdistill.indexes.encode import (
     corpus_hash,
     load_encoder,
 )
-from rankdistill.indexes.manifest import read_manifest, verify_files
-from rankdistill.indexes.spec import parse_params, parse_spec
-from rankdistill.indexes.structures import Structure, load_structure
-from rankdistill.retrieval.base import Corpus, Results, to_results
 
 
 class SearchIndex:

@@ -26,9 +26,9 @@ import scipy.sparse as sp
 from rankdistill.core.atomic import atomic_write
 from rankdistill.core.errors import UserError
 from rankdistill.indexes.dense import _padded, _ranked
-from rankdistill.indexes.encode import Chunks
 from rankdistill.indexes.registry import register_index_kind
 from rankdistill.indexes.spec import IndexSpec
+from rankdistill.retrieval.encode import Chunks
 
 SEISMIC_FILE = "seismic.index"
 FORWARD_FILE = "forward.npz"

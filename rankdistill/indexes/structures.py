@@ -8,9 +8,9 @@ from typing import Protocol
 
 import numpy as np
 
-from rankdistill.indexes.encode import Chunks, Vectors
 from rankdistill.indexes.registry import index_kinds
 from rankdistill.indexes.spec import IndexSpec
+from rankdistill.retrieval.encode import Chunks, Vectors
 
 
 class Structure(Protocol):

@@ -225,9 +225,9 @@ def baseline_through_index(
     if index is None or not spec.startswith("dense:"):
         return None
     from rankdistill.evaluation.indexes import evaluate_index
-    from rankdistill.indexes.encode import load_encoder
     from rankdistill.indexes.load import open_index
     from rankdistill.indexes.manifest import read_manifest
+    from rankdistill.retrieval.encode import load_encoder
 
     manifest = read_manifest(index)
     model = spec.partition(":")[2]
@@ -305,8 +305,8 @@ def reranked_agreement(
 
 def query_encoding_latency(model: str, dataset: Any, ev: Any) -> float:
     """Encoding one query at a time (a dense model, or an asymmetric student's query route), ms."""
-    from rankdistill.indexes.encode import load_encoder
     from rankdistill.retrieval.base import clear_memo
+    from rankdistill.retrieval.encode import load_encoder
 
     encoder = load_encoder(model, False, replace(encoding_settings(ev), batch_size=1))
     texts = [dataset.queries[q] for q in list(dataset.queries)[: LATENCY_QUERIES["student"]]]

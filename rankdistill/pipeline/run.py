@@ -426,7 +426,7 @@ def index_folder(stage_folder: Path, config: PipelineConfig, dataset: str) -> Pa
 
 def _stage_train(config: PipelineConfig):
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.training.train import RECORD, train
+        from rankdistill.training.train import RECORD
 
         student = folder / "student"
         if not (student / RECORD).is_file():
@@ -442,21 +442,18 @@ def _stage_train(config: PipelineConfig):
                     queries=str(upstream["generate"]) if "generate" in upstream else None,
                 ),
             )
-            if embedding_distillation(config):
-                from rankdistill.pipeline.embeddings import train_embedding_student
+            from rankdistill.training.families import train_student
 
-                train_embedding_student(
-                    train_config, Path(config.output_dir) / "encodings", config.index.precision
+            train_student(
+                train_config,
+                frozen_documents=frozen_documents(
+                    index_folder(upstream["index"], config, config.dataset)
                 )
-            elif query_side(config):
-                from rankdistill.training.query_side import train_query_side
-
-                train_query_side(
-                    train_config,
-                    frozen_documents(index_folder(upstream["index"], config, config.dataset)),
-                )
-            else:
-                train(train_config)
+                if query_side(config)
+                else None,
+                encodings=Path(config.output_dir) / "encodings",
+                precision=config.index.precision,
+            )
         Shard.from_env().barrier()  # rank 0 writes the student
         record = json.loads((student / RECORD).read_text(encoding="utf-8"))
         return {

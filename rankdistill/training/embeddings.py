@@ -17,7 +17,7 @@ Alignment texts (`texts:`): `documents` (the corpus, title + text), `queries` (t
 `data.split` when the dataset has that split, never the test split), `sentences` (the corpus
 texts split into sentences of 4-64 words: short, query-like), `titles`. `max_texts` keeps a seeded
 sample of them all. The teacher's vectors are computed by the caller (`teacher_targets` in
-rankdistill/pipeline/embeddings.py: chunked, atomic, resumable, keyed by the teacher's weights,
+rankdistill/training/embedding_targets.py: chunked, atomic, resumable, keyed by the teacher's weights,
 max length, precision and the texts, and shared with index builds of the same corpus).
 
 `serve: student` saves a plain SentenceTransformer (student + projection) that encodes queries and

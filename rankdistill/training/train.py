@@ -326,8 +326,8 @@ def train(
 
     if config.student.distill == "embeddings":
         raise UserError(
-            "student.distill: embeddings trains on teacher embeddings, not a training set: run it with `rankdistill run` "
-            "or `rankdistill train` (both encode the teacher's targets), or call pipeline.embeddings.train_embedding_student"
+            "student.distill: embeddings trains on teacher embeddings, not a training set: train it with "
+            "rankdistill.training.families.train_student (rd.train_student), which encodes the teacher's targets"
         )
     if (
         config.student.kind == "cross-encoder" and config.dev.rerank_depth is None
@@ -335,8 +335,8 @@ def train(
         config = dataclasses.replace(config, dev=dataclasses.replace(config.dev, queries=0))
     if config.student.frozen_documents:
         raise UserError(
-            "student.frozen_documents: query-side training reads the corpus vectors of an index; run it with "
-            "`rankdistill run` (its index stage encodes the corpus once), or call training.query_side.train_query_side"
+            "student.frozen_documents: query-side training reads the starting model's corpus vectors: train it with "
+            "rankdistill.training.families.train_student (rd.train_student), which encodes the corpus once"
         )
     run_dir = config.run_dir()
     output, checkpoints = run_dir / "student", run_dir / "checkpoints"

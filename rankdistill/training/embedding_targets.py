@@ -1,7 +1,7 @@
 """Embedding distillation's teacher targets and training, for `rankdistill run` and `rankdistill train`.
 
 The teacher's vectors of the alignment texts (rankdistill/training/embeddings.py) are encoded by
-`rankdistill.indexes.encode.encode_cached`: chunked, each chunk written atomically, a rerun
+`rankdistill.retrieval.encode.encode_cached`: chunked, each chunk written atomically, a rerun
 resumes after the last finished one, and the folder is keyed by the teacher's weights, max
 length, normalisation, precision and backend plus a hash of the texts, so another seed, another
 run or an index build of the same corpus with the same teacher settings (`<output_dir>/encodings`,
@@ -29,7 +29,7 @@ def teacher_targets(
     `student.max_texts` keeps a sample of all the texts drawn with a fixed seed (SAMPLE_SEED, not
     the run's), so every seed aligns on the same texts and reads the same cached encodings. The
     corpus is encoded whole (the encoding an index of it shares); other kinds only as sampled."""
-    from rankdistill.indexes.encode import encode_cached
+    from rankdistill.retrieval.encode import encode_cached
     from rankdistill.training.embeddings import alignment_texts, sample_rows
 
     student = config.student
@@ -93,7 +93,7 @@ def teacher_documents(
     the index build and the `documents` alignment texts."""
     from rankdistill.data.beir import join_title_text
     from rankdistill.data.open import open_corpus
-    from rankdistill.indexes.encode import encode_cached
+    from rankdistill.retrieval.encode import encode_cached
     from rankdistill.training.embeddings import sample_rows
 
     corpus, _ = open_corpus(config.data.dataset, config.data_root)
