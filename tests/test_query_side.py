@@ -475,3 +475,32 @@ def test_anchor_holds_corpus_documents_where_the_starting_model_put_them(
     path.write_text(path.read_text().replace("frozen_documents: true}", "anchor: 1.0}"))
     with pytest.raises(InputError, match="student.anchor"):
         load_pipeline_config(path)
+
+
+def test_a_querys_own_document_is_masked_from_the_corpus_terms_and_dev_hits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ArguAna's queries are corpus documents: BEIR ignores a query's own document, mining leaves
+    it out, and query-side training must not treat the identical text as a negative either."""
+    import torch
+
+    from rankdistill.training import query_side
+    from rankdistill.training.data import DevSet
+    from rankdistill.training.query_side import FrozenDocuments, dev_ndcgs, own_documents_masked
+
+    documents = FrozenDocuments(["a", "q1", "b"], np.eye(3, dtype=np.float32), "w", None, "test")
+    assert own_documents_masked([[0], []], ["q1", "q2"], documents) == [[0, 1], []]
+
+    # a query is encoded as the corpus row its text names
+    monkeypatch.setattr(
+        query_side, "encode_texts", lambda model, texts, size: torch.eye(3)[[int(t) for t in texts]]
+    )
+
+    dev = DevSet("carved", {"q1": "1"}, {}, {"q1": {"a"}})
+    corpus = torch.eye(3)
+    corpus[0, 1] = 0.5  # query "1" scores its own document 1, "a" 0.5, "b" 0
+    kept, ignored = (
+        dev_ndcgs(None, dev, documents, corpus, 8, [dev.relevant], flag)[0]
+        for flag in (False, True)
+    )
+    assert ignored == pytest.approx(1.0) and kept < 1.0  # the own document no longer ranks first

@@ -51,6 +51,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rankdistill.core.errors import UserError
+from rankdistill.data.resolve import dataset_info
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.corpus_sampling import (
     DEFAULT_SAMPLE,
@@ -86,6 +87,20 @@ def interpolate_weights(model: torch.nn.Module, starting: torch.nn.Module, a: fl
         for k, v in model.state_dict().items()
     }
     model.load_state_dict(mixed)
+
+
+def own_documents_masked(
+    others: list[list[int]], query_ids: list[str], documents: FrozenDocuments
+) -> list[list[int]]:
+    """`others` (the corpus rows each training row masks out of its corpus-level terms) plus the
+    row of the query's own document, where the corpus holds one under the query's id: BEIR's rule
+    for ArguAna, whose queries are corpus documents. Unmasked, the identical text is a negative and
+    training pushes every query away from itself."""
+    row_of = {doc_id: i for i, doc_id in enumerate(documents.doc_ids)}
+    return [
+        sorted({*masked, row_of[q]}) if q in row_of else masked
+        for masked, q in zip(others, query_ids, strict=True)
+    ]
 
 
 def row_positions(rows: list[dict[str, Any]], documents: FrozenDocuments) -> torch.Tensor:
@@ -187,10 +202,12 @@ def dev_ndcg(
     corpus: torch.Tensor,
     batch_size: int = 64,
     relevant: dict[str, set[str]] | None = None,
+    ignore_identical: bool = False,
 ) -> float:
     """nDCG@10 of the dev queries searched over the whole frozen corpus (binary judgements:
     `dev.relevant`, or `relevant`)."""
-    return dev_ndcgs(model, dev, documents, corpus, batch_size, [relevant or dev.relevant])[0]
+    sets = [relevant or dev.relevant]
+    return dev_ndcgs(model, dev, documents, corpus, batch_size, sets, ignore_identical)[0]
 
 
 def dev_ndcgs(
@@ -200,8 +217,10 @@ def dev_ndcgs(
     corpus: torch.Tensor,
     batch_size: int,
     judgements: list[dict[str, set[str]]],
+    ignore_identical: bool = False,
 ) -> list[float]:
-    """The dev queries searched once, scored against each set of binary judgements."""
+    """The dev queries searched once, scored against each set of binary judgements;
+    `ignore_identical`: a query's own document is not a hit (BEIR's ArguAna rule)."""
     from rankdistill.metrics import evaluate_run
 
     ids = list(dev.queries)
@@ -213,9 +232,9 @@ def dev_ndcgs(
     }
     return [
         float(
-            evaluate_run({q: dict.fromkeys(relevant.get(q, ()), 1) for q in ids}, run).aggregate[
-                "nDCG@10"
-            ]
+            evaluate_run(
+                {q: dict.fromkeys(relevant.get(q, ()), 1) for q in ids}, run, ignore_identical
+            ).aggregate["nDCG@10"]
         )
         for relevant in judgements
     ]
@@ -242,6 +261,7 @@ def curve_point(
     epoch: int,
     step: int,
     length: int | None = None,
+    ignore_identical: bool = False,
 ) -> dict[str, Any]:
     """One point of the dev curve: nDCG@10 against the dev judgements (the teacher's, without
     judgements), and against `dev.tracked` (dev.track_judged) when set, which nothing selects by.
@@ -250,7 +270,7 @@ def curve_point(
     run to 400 tokens: measured cut, a student that lost 0.05 looked like a gain)."""
     sets = [dev.relevant] + ([dev.tracked] if dev.tracked is not None else [])
     with query_length(model, length):
-        values = dev_ndcgs(model, dev, documents, corpus, 64, sets)
+        values = dev_ndcgs(model, dev, documents, corpus, 64, sets, ignore_identical)
     point = {"epoch": epoch, "step": step, "ndcg@10": round(values[0], 4)}
     if dev.tracked is not None:
         point["judged_ndcg@10"] = round(values[1], 4)
@@ -366,6 +386,9 @@ def train_query_side(
     positions = row_positions(rows, documents).to(device)
     teacher = torch.tensor([row["label"] for row in rows], dtype=torch.float32, device=device)
     others = other_positives([row["query_id"] for row in rows], positions[:, 0].tolist())
+    ignore_identical = dataset_info(config.data.dataset).ignore_identical_ids
+    if ignore_identical:  # ArguAna: a query's own document is no negative (mining left it out too)
+        others = own_documents_masked(others, [row["query_id"] for row in rows], documents)
     sample = config.student.corpus_negatives
     if sample is None and corpus.shape[0] > FULL_SOFTMAX_LIMIT:
         sample = DEFAULT_SAMPLE
@@ -423,7 +446,7 @@ def train_query_side(
     ):  # the starting point: epoch 0 is the zero-shot model
         with inference_autocast(torch.device(device).type, precision):
             state["dev_curve"].append(
-                curve_point(model, dev, documents, corpus, 0, 0, inference_length)
+                curve_point(model, dev, documents, corpus, 0, 0, inference_length, ignore_identical)
             )
         tqdm.write(f"epoch 0/{epochs}: dev nDCG@10 {state['dev_curve'][0]['ndcg@10']:.4f}")
     model.train()
@@ -481,7 +504,14 @@ def train_query_side(
             with inference_autocast(torch.device(device).type, precision):
                 state["dev_curve"].append(
                     curve_point(
-                        model, dev, documents, corpus, epoch + 1, state["step"], inference_length
+                        model,
+                        dev,
+                        documents,
+                        corpus,
+                        epoch + 1,
+                        state["step"],
+                        inference_length,
+                        ignore_identical,
                     )
                 )
             score = state["dev_curve"][-1]["ndcg@10"]
@@ -569,7 +599,10 @@ def train_query_side(
             ):
                 record["dev"]["interpolated"] = {
                     "interpolate": config.student.interpolate,
-                    "ndcg@10": round(dev_ndcg(model, dev, documents, corpus), 4),
+                    "ndcg@10": round(
+                        dev_ndcg(model, dev, documents, corpus, ignore_identical=ignore_identical),
+                        4,
+                    ),
                 }
             record["dev"]["metrics"]["dev_cosine_ndcg@10"] = record["dev"]["interpolated"][
                 "ndcg@10"
