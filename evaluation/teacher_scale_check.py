@@ -24,7 +24,7 @@ def main(out: str, scale: str) -> None:
     root = Path(out)
     training_set = root / "train.jsonl"
     if not training_set.is_file():
-        dataset = rd.load_dataset("scifact", "train")
+        dataset = rd.open_dataset("scifact", "train")
         teacher = rd.build_teacher("bi-encoder:all-MiniLM-L6-v2")
         records, counts = rd.mine(dataset, ["bm25"], teacher, root / "store", n_top=4, n_random=0)
         rd.write_training_set(
@@ -49,7 +49,7 @@ def main(out: str, scale: str) -> None:
     student = root / f"student-{scale}" / "student"
     if not (student / "rankdistill_train.json").is_file():
         rd.train_student(config)
-    test = rd.load_dataset("scifact", "test")
+    test = rd.open_dataset("scifact", "test")
     for spec in ("dense:all-MiniLM-L6-v2", f"dense:{student}"):
         evaluation = evaluate_retriever(test, spec, 100)
         save_evaluation(evaluation, root / scale, {"split": "test", "k": 100})

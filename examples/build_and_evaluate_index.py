@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     folder = Path(args.output) / args.spec.replace(",", "_")
     if not (folder / "manifest.json").is_file():
         rd.build_index(args.model, args.data, args.spec, folder)
-    index = rd.load_index(folder, model=args.model)
-    evaluation = rd.evaluate(rd.load_dataset(args.data), index)
+    index = rd.open_index(folder, model=args.model)
+    evaluation = rd.evaluate(rd.open_dataset(args.data), index)
     for metric in ("nDCG@10", "R@100", "MRR@10"):
         print(f"{metric:8s} {evaluation.result.aggregate[metric]:.4f}")
     return evaluation.result.aggregate

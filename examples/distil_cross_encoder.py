@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     output = Path(args.output)
 
-    train = rd.load_dataset(args.data, "train")
+    train = rd.open_dataset(args.data, "train")
     teacher = rd.build_teacher(f"cross-encoder:{args.teacher}")
     # candidates from BM25 and from the student's own zero-shot ranking: the hard negatives of both
     records, counts = rd.mine(
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     student = rd.train_student(config).student
 
-    test = rd.load_dataset(args.data, "test")
+    test = rd.open_dataset(args.data, "test")
     scores = {}
     for name, system in (
         ("bm25", "bm25"),

@@ -8,7 +8,7 @@ import rankdistill as rd
 
 
 def main(data: str, teacher_spec: str, output: str, model: str = "all-MiniLM-L6-v2") -> float:
-    train = rd.load_dataset(data, "train")
+    train = rd.open_dataset(data, "train")
     teacher = rd.build_teacher(teacher_spec)
     mined = rd.mine(train, ["bm25", f"dense:{model}"], teacher, f"{output}/store", n_top=4)
     lists = rd.write_training_set(f"{output}/train.jsonl", mined.records, {"teacher": teacher.fingerprint})  # fmt: skip
@@ -20,8 +20,8 @@ def main(data: str, teacher_spec: str, output: str, model: str = "all-MiniLM-L6-
         trainer=rd.TrainerConfig(epochs=2, batch_size=8), dev=rd.DevConfig(queries=0),
     )).student  # fmt: skip
     rd.build_index(str(student), data, "Flat", f"{output}/index")
-    index = rd.load_index(f"{output}/index", model=str(student))
-    return rd.evaluate(rd.load_dataset(data, "test"), index).result.aggregate["nDCG@10"]
+    index = rd.open_index(f"{output}/index", model=str(student))
+    return rd.evaluate(rd.open_dataset(data, "test"), index).result.aggregate["nDCG@10"]
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> list[float]:
     parser.add_argument("--store", default="runs/example-store")
     args = parser.parse_args(argv)
 
-    dataset = rd.load_dataset(args.data, "test")
+    dataset = rd.open_dataset(args.data, "test")
     bm25 = rd.build_retriever("bm25")
     bm25.index(dataset.corpus)
     queries, docs = [], []

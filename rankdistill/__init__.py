@@ -5,12 +5,12 @@ The Python API a training script imports; every name loads its module on first u
 
     import rankdistill as rd
 
-    dataset = rd.load_dataset("scifact", "train")              # a BEIR folder, name or irds: id
+    dataset = rd.open_dataset("scifact", "train")              # a BEIR folder, name or irds: id
     teacher = rd.build_teacher("bi-encoder:all-mpnet-base-v2")  # or ensemble:FILE.yaml
     records, counts = rd.mine(dataset, ["bm25"], teacher, "store/")   # teacher-scored lists
     result = rd.train_student(rd.TrainConfig(...))    # any student family, query-side included
     rd.build_index("runs/x/model", "scifact", "Flat", "indexes/x")
-    print(rd.evaluate(rd.load_dataset("scifact"), rd.load_index("indexes/x")).result.aggregate)
+    print(rd.evaluate(rd.open_dataset("scifact"), rd.open_index("indexes/x")).result.aggregate)
 
 `examples/quickstart.py` is the whole loop in 30 lines; ARCHITECTURE.md says where each part lives.
 """
@@ -24,12 +24,13 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute); one line each, loaded lazily by __getattr__
 _API: dict[str, tuple[str, str]] = {
-    "load_dataset": ("rankdistill.data", "open_dataset"),
+    "open_dataset": ("rankdistill.data", "open_dataset"),
     "build_retriever": ("rankdistill.retrieval", "build_retriever"),
     "build_teacher": ("rankdistill.teachers", "build_teacher"),
     "ScoreStore": ("rankdistill.store", "ScoreStore"),
     "score_pairs": ("rankdistill.store.scoring", "score_with_store"),
-    "mine": ("rankdistill.mining.build", "build_training_set"),
+    "build_training_set": ("rankdistill.mining.build", "build_training_set"),
+    "mine": ("rankdistill.mining.build", "build_training_set"),  # the same function, short
     # queries without judgements: a split's queries with no qrels opened, or a query log; the
     # teacher picks each query's positives from the union of the first stages
     "open_unlabeled": ("rankdistill.data.query_sources", "open_unlabeled"),
@@ -44,7 +45,7 @@ _API: dict[str, tuple[str, str]] = {
     "build_loss": ("rankdistill.losses", "build_loss"),
     "train_student": ("rankdistill.training.families", "train_student"),
     "build_index": ("rankdistill.indexes.build", "build_index"),
-    "load_index": ("rankdistill.indexes.load", "open_index"),
+    "open_index": ("rankdistill.indexes.load", "open_index"),
     "evaluate": ("rankdistill.evaluation", "evaluate"),
     "run_pipeline": ("rankdistill.pipeline.run", "run_pipeline"),
     # the config classes those take
@@ -59,14 +60,27 @@ _API: dict[str, tuple[str, str]] = {
     "load_pipeline_config": ("rankdistill.pipeline.config", "load_pipeline_config"),
 }
 
-__all__ = ["__version__", *_API]
+# the subpackages a script reaches into for more than the names above
+_MODULES = {
+    "data": "rankdistill.data",
+    "teachers": "rankdistill.teachers",
+    "losses": "rankdistill.losses",
+    "students": "rankdistill.training.families",
+    "indexes": "rankdistill.indexes",
+    "evaluation": "rankdistill.evaluation",
+}
+
+__all__ = ["__version__", *_API, *_MODULES]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _API:
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _API:
+        module, attribute = _API[name]
+        value = getattr(importlib.import_module(module), attribute)
+    else:
         raise AttributeError(f"module 'rankdistill' has no attribute {name!r}")
-    module, attribute = _API[name]
-    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 

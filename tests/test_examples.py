@@ -30,20 +30,27 @@ def tiny_cross_encoder(splade_tiny: str, tmp_path_factory: pytest.TempPathFactor
 
 def test_public_api_lists_its_names() -> None:
     for name in (
-        "load_dataset",
+        "open_dataset",
         "build_teacher",
         "ScoreStore",
         "mine",
         "build_loss",
         "train_student",
         "build_index",
-        "load_index",
+        "open_index",
         "evaluate",
         "run_pipeline",
         "TrainConfig",
     ):
         assert name in rd.__all__
         assert getattr(rd, name) is not None
+    # the public names are the real ones, and the subpackages hold the same objects
+    assert rd.data.open_dataset is rd.open_dataset
+    assert rd.students.train_student is rd.train_student
+    assert rd.open_index is rd.indexes.load.open_index  # (rd.open_index imports the module)
+    assert rd.mine is rd.build_training_set
+    for module in ("teachers", "losses", "evaluation"):
+        assert getattr(rd, module).__name__ == f"rankdistill.{module}"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         rd.nope  # noqa: B018
 
@@ -101,7 +108,7 @@ def test_build_and_evaluate_index_example(tiny_dense_model: str, tmp_path: Path)
         ]
     )
     assert 0.0 < metrics["nDCG@10"] <= 1.0
-    direct = rd.evaluate(rd.load_dataset(SAMPLE), f"dense:{tiny_dense_model}").result.aggregate[
+    direct = rd.evaluate(rd.open_dataset(SAMPLE), f"dense:{tiny_dense_model}").result.aggregate[
         "nDCG@10"
     ]
     assert metrics["nDCG@10"] == pytest.approx(
@@ -123,6 +130,6 @@ def test_quickstart_runs_the_whole_loop_in_thirty_lines(
     record = (output / "student" / "student" / "rankdistill_train.json").read_text()
     assert '"frozen_documents"' in record  # the default family: a query-side student
     direct = rd.evaluate(
-        rd.load_dataset(SAMPLE, "test"), f"dense:{output / 'student' / 'student'}"
+        rd.open_dataset(SAMPLE, "test"), f"dense:{output / 'student' / 'student'}"
     ).result.aggregate["nDCG@10"]
     assert ndcg == pytest.approx(direct, abs=1e-6)  # the index searches as the student does

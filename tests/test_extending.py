@@ -119,7 +119,7 @@ def test_a_teacher_and_a_loss_from_outside_the_package_make_a_student(
     teacher = rd.build_teacher("toy-overlap")
     assert isinstance(teacher, WordOverlap)
     beir = write_beir(tmp_path / "tiny", split="train")
-    dataset = rd.load_dataset(beir, "train")
+    dataset = rd.open_dataset(beir, "train")
     mined = rd.mine(
         dataset,
         ["bm25", f"dense:{tiny_dense_model}"],

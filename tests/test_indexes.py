@@ -272,9 +272,9 @@ def table_rows(dataset_folder: Path, index: Path, retriever: str) -> list[list[s
     import rankdistill as rd
     from rankdistill.evaluation import format_table
 
-    dataset = rd.load_dataset(str(dataset_folder))
+    dataset = rd.open_dataset(str(dataset_folder))
     table = format_table(
-        [rd.evaluate(dataset, retriever), rd.evaluate(dataset, rd.load_index(index))]
+        [rd.evaluate(dataset, retriever), rd.evaluate(dataset, rd.open_index(index))]
     )
     return [line.split(" | ")[3:7] for line in table.splitlines() if line.startswith("| tiny")]
 

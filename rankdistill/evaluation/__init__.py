@@ -48,8 +48,8 @@ def evaluate(
     retriever spec (`bm25`, `dense:MODEL`, `sparse:MODEL`). Queries are searched split across the
     ranks of `shard` (every rank gets all results).
 
-        rd.evaluate(rd.load_dataset("scifact"), "bm25").result.aggregate["nDCG@10"]
-        rd.evaluate(rd.load_dataset("scifact"), rd.load_index("indexes/minilm-flat", model="all-MiniLM-L6-v2"))
+        rd.evaluate(rd.open_dataset("scifact"), "bm25").result.aggregate["nDCG@10"]
+        rd.evaluate(rd.open_dataset("scifact"), rd.open_index("indexes/minilm-flat", model="all-MiniLM-L6-v2"))
     """
     if isinstance(system, str):
         name = name or system
