@@ -53,6 +53,13 @@ def test_trained_teacher_learns_its_lists(
     trained = CrossEncoder(str(output), device="cpu")
     assert top1_accuracy(trained, rows) == 1.0 > before
     assert (output / "rankdistill-teacher.json").is_file()
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(output / "README.md")  # a model card: base model, data, loss, seed
+    facts = card.data.rankdistill
+    assert facts["base_model"] == splade_tiny and facts["loss"] == {"listnet": {}}
+    assert facts["training_queries"] == "4 judged queries of train" and facts["seed"] == 13
+    assert "a cross-encoder teacher fine-tuned on judged lists" in card.text
     assert not (tmp_path / "teacher.checkpoints").exists()
     with pytest.raises(UserError, match="already there"):
         train_cross_encoder(dataset, output, config, device="cpu")

@@ -24,6 +24,7 @@ from rankdistill.core.atomic import atomic_write_text
 CARD = "README.md"
 START, END = "<!-- rankdistill:start -->", "<!-- rankdistill:end -->"
 TAGS = ("rankdistill", "knowledge-distillation")
+TEACHER_INDEX = "none: a reranker, it scores (query, document) pairs"
 
 
 def hub_id(model: str) -> str | None:
@@ -40,6 +41,10 @@ def training_facts(record: dict[str, Any]) -> dict[str, Any]:
     """What the card says about training, from a trained model's record (rankdistill_train.json)
     and the meta file of its training set, where there is one."""
     config = record.get("config") or {}
+    if (
+        "base_model" in config
+    ):  # a cross-encoder teacher trained on judgements (training/teacher.py)
+        return teacher_facts(record)
     student, data, trainer = (config.get(k) or {} for k in ("student", "data", "trainer"))
     facts: dict[str, Any] = {
         "base_model": student.get("model"),
@@ -69,11 +74,35 @@ def training_facts(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v is not None}
 
 
+def teacher_facts(record: dict[str, Any]) -> dict[str, Any]:
+    """What the card says about a trained cross-encoder teacher (its rankdistill-teacher.json)."""
+    config = record["config"]
+    facts = {
+        "base_model": config.get("base_model"),
+        "kind": "cross-encoder",
+        "mode": "a cross-encoder teacher fine-tuned on judged lists (ListNet over judged "
+        f"positives and {config.get('negatives')} mined negatives a list, from "
+        f"{', '.join(config.get('retrievers') or ())})",
+        "dataset": record.get("dataset"),
+        "queries": f"{len(record.get('query_ids') or ())} judged queries of {record.get('split')}",
+        "judgements": "judged positives of the split",
+        "loss": {"listnet": {}},
+        "steps": record.get("global_step"),
+        "epochs": config.get("epochs"),
+        "seed": config.get("seed"),
+        "training_rows": record.get("lists"),
+        "index": TEACHER_INDEX,
+    }
+    return {k: v for k, v in facts.items() if v is not None}
+
+
 def _section(facts: dict[str, Any], teacher: list[str] | None, evaluation: list[str] | None) -> str:
     lines = [START, "", "## rankdistill", ""]
     lines.append(
         f"Distilled with rankdistill from the teacher below into `{facts.get('base_model', '?')}`; "
         f"training: {facts.get('mode')}."
+        if facts.get("index") != TEACHER_INDEX
+        else f"Trained with rankdistill from `{facts.get('base_model', '?')}`: {facts.get('mode')}."
     )
     lines.append("")
     rows = {

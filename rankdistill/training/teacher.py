@@ -209,6 +209,9 @@ def train_cross_encoder(
         "provenance": provenance(),
     }
     (staging / "rankdistill-teacher.json").write_text(json.dumps(record, indent=2))
+    from rankdistill.training.model_card import write_model_card
+
+    write_model_card(staging, record)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.exists():
         shutil.rmtree(output)  # an empty or partial folder: config.json was checked above
