@@ -16,7 +16,7 @@ Checks, on a handful of training rows and test queries of a cross-encoder studen
      query (the bf16 logit is rounded), and its nDCG@10 on N test queries rescored in float32.
 
     RANKDISTILL_DATA=../shared/data RANKDISTILL_THREADS=1 python evaluation/ce_student_checks.py \
-        configs/experiments/scifact-ce-student.yaml [--rows 8] [--queries 3] [--anchor]
+        configs/studies/cross-encoder-students/scifact-ce-student.yaml [--rows 8] [--queries 3] [--anchor]
 """
 
 from __future__ import annotations

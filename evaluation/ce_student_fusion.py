@@ -10,7 +10,7 @@ store), then applied unchanged to the test queries, whose scores are the run's e
 The fused reranker costs what the model does: BM25's scores come with its candidates.
 
     RANKDISTILL_DATA=../shared/data RANKDISTILL_THREADS=1 python evaluation/ce_student_fusion.py \
-        configs/experiments/scifact-ce-student-kl.yaml
+        configs/studies/cross-encoder-students/scifact-ce-student-kl.yaml
 
 Each fused system's test run is saved as `rankdistill evaluate` saves one, under
 RUN/fusion/DATASET/{student_fused,teacher_fused}/ (metrics.json with the weight and the dev curve,

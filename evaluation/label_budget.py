@@ -1,5 +1,5 @@
 """The label-budget curve (issue 35 item 5): nDCG@10 against the number of judged training queries,
-in three arms, from the runs of configs/experiments/label-budget/ collected by
+in three arms, from the runs of configs/studies/label-budget/ collected by
 evaluation/label_free_collect.sh into evaluation/results/label_free/<run>/.
 
     python evaluation/label_budget.py scifact [nfcorpus ...]

@@ -16,10 +16,11 @@ seeded() {  # config $1 under seed $2 (run folder NAME-seedN), extending it as e
 }
 teacher()  { [ -f runs/teachers/scifact-listnet-d100-e2/config.json ] || step $RD teacher train --dataset scifact --output runs/teachers/scifact-listnet-d100-e2 --depth 100 --epochs 2; }
 encode()   { step evaluation/encode_corpora.sh all-mpnet-base-v2 128 "$1"; }
-run()      { step $RD run "configs/experiments/$1.yaml"; }
-seeds()    { for s in 14 15; do step $RD run "$(seeded "configs/experiments/$1.yaml" $s)"; done; }
+config()   { ls configs/studies/*/"$1".yaml | head -1; }  # a study config by its name
+run()      { step $RD run "$(config "$1")"; }
+seeds()    { for s in 14 15; do step $RD run "$(seeded "$(config "$1")" $s)"; done; }
 fusion()   {  # a cross-encoder student (and its seeds' runs, when they exist) fused with BM25, w from dev
-  local c; for c in "configs/experiments/$1.yaml" runs/configs/"$1"-seed*.yaml; do [ -f "$c" ] && step .venv/bin/python evaluation/ce_student_fusion.py "$c" ${2:+--dev-run "$2"}; done; }
+  local c; for c in "$(config "$1")" runs/configs/"$1"-seed*.yaml; do [ -f "$c" ] && step .venv/bin/python evaluation/ce_student_fusion.py "$c" ${2:+--dev-run "$2"}; done; }
 for what in "${@:-teacher run:scifact-ce-student run:scifact-ce-student-kl run:scifact-ce-student-kl-l05 run:scifact-ce-student-kl-l05-label encode:scifact run:scifact-embed-asym encode:nfcorpus run:nfcorpus-embed-asym run:scifact-embed-sym run:nfcorpus-embed-sym seeds:scifact-ce-student encode:arguana run:arguana-embed-asym run:arguana-embed-sym seeds:scifact-embed-asym
   run:scifact-ce-student-splade-tiny run:scifact-ce-student-splade-tiny-e10 seeds:scifact-ce-student-splade-tiny-e10
   fusion:scifact-ce-student-splade-tiny fusion:scifact-ce-student-splade-tiny-e10 run:scifact-ce-student-splade-tiny-deep

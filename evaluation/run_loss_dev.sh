@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The dev search of evaluation/distillation_study.md section 1c: one run per loss variant of
-# configs/experiments/scifact-query-side-loss-dev.yaml (15 epochs each), then every variant's dev
+# configs/studies/query-side/scifact-query-side-loss-dev.yaml (15 epochs each), then every variant's dev
 # curve (100 carved train queries; test is not read).
 #   RANKDISTILL_DATA=../shared/data evaluation/run_loss_dev.sh
-#   BASE=configs/experiments/scifact-query-side-ce-loss-dev.yaml evaluation/run_loss_dev.sh   # the cross-encoder ensemble teacher
+#   BASE=configs/studies/query-side/scifact-query-side-ce-loss-dev.yaml evaluation/run_loss_dev.sh   # the cross-encoder ensemble teacher
 #   BASE=... VARIANTS="kl1 kl3" evaluation/run_loss_dev.sh                                    # only those variants
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RD=${RD:-.venv/bin/rankdistill}
-BASE=$(realpath "${BASE:-configs/experiments/scifact-query-side-loss-dev.yaml}")
+BASE=$(realpath "${BASE:-configs/studies/query-side/scifact-query-side-loss-dev.yaml}")
 NAME=$(sed -n 's/^name: *//p' "$BASE")
 declare -A LOSS=(
   [infonce-only]="{infonce: {scale: 20}}"

@@ -31,7 +31,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("run", help="a finished `rankdistill run` folder with a SPLADE student")
-    parser.add_argument("--config", default="configs/experiments/scifact-splade.yaml")
+    parser.add_argument("--config", default="configs/studies/losses/scifact-splade.yaml")
     parser.add_argument("--rows", type=int, default=12)
     args = parser.parse_args()
     torch.manual_seed(13)

@@ -17,7 +17,7 @@ distillation loop. Without `teacher` and `train` a run only evaluates.
                                     # student kind cross-encoder: no index stage; evaluated as a
                                     # reranker of BM25's top `rerank_depth` beside the teacher.
                                     # distill: embeddings: no teacher section, no mine stage
-                                    # (configs/experiments/*-embed-*.yaml)
+                                    # (configs/studies/embedding-distillation/)
     index: {spec: Flat}
     evaluate: {datasets: [scifact], split: test, retrievers: [bm25, "dense:all-MiniLM-L6-v2"]}
 """
