@@ -24,8 +24,12 @@ def write_trec_run(results: Results, path: str | Path, tag: str = "rankdistill")
 
 
 def read_trec_run(path: str | Path) -> Results:
+    """The hits of a TREC run file; an InputError names the file and line of a bad row, and of
+    a last line cut short inside its tag (a file cut at a line end reads as a shorter run)."""
     path = Path(path)
     results: Results = {}
+    tags: list[str] = []  # the tags of the last two rows
+    line_no = row_line = 0
     for line_no, line in text_lines(path):
         if not line.strip():
             continue
@@ -36,7 +40,8 @@ def read_trec_run(path: str | Path) -> Results:
                 f"expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}",
                 line_no,
             )
-        query_id, _, doc_id, _, score, _ = columns
+        query_id, _, doc_id, _, score, tag = columns
+        tags, row_line = [*tags[-1:], tag], line_no
         try:
             value = float(score)
         except ValueError:
@@ -44,4 +49,24 @@ def read_trec_run(path: str | Path) -> Results:
         if not math.isfinite(value):
             raise InputError(path, f"not finite: {score!r}", line_no, "score")
         results.setdefault(query_id, {})[doc_id] = value
+    if (
+        row_line == line_no
+        and len(tags) == 2
+        and tags[1] != tags[0]
+        and tags[0].startswith(tags[1])
+        and not _ends_with_line_end(path)
+    ):
+        raise InputError(
+            path,
+            f"the last line stops inside its tag ({tags[1]!r} of {tags[0]!r}) without a line "
+            "end: the file was cut short",
+            line_no,
+            "tag",
+        )
     return results
+
+
+def _ends_with_line_end(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) == b"\n"

@@ -6,6 +6,9 @@ Documents are encoded a few batches at a time; a chunk is saved atomically under
 30 s of encoding on any machine, and a rerun continues after the last finished chunk.
 `<folder>/state.json` records what the chunks were made from (model fingerprint, corpus hash,
 document count); a rerun with other settings is refused rather than mixing vectors of two models.
+A chunk that is damaged (cut short, unreadable, of the wrong shape or type) is encoded again; a
+`state.json` that is damaged or missing beside chunks starts the encoding over, since nothing
+then says which model made them. Either is a warning naming the file.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 import re
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,7 @@ Vectors = np.ndarray | sp.csr_matrix
 STATE = "state.json"
 CHUNK_SECONDS = 30.0  # a kill loses at most about this much encoding
 CHUNK_NAME = re.compile(r"(\d{9})-(\d{9})")
+NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"  # how a chunk file starts
 
 
 @dataclass
@@ -349,11 +355,18 @@ def encode_chunks(
             f"{folder}: rows {covered}..{len(texts)} have no saved chunk; rerun to encode them"
         )
     chunks = Chunks([path for _, _, path in saved], encoder.sparse, reused=reused)
+    width = None
     for (start, end, path), block in zip(saved, chunks):
         if block.shape[0] != end - start:
             raise UserError(
                 f"{path}: holds {block.shape[0]} vectors, expected {end - start}; delete it and rerun"
             )
+        if width is not None and block.shape[1] != width:
+            raise UserError(
+                f"{path}: holds vectors of {block.shape[1]} dimensions, the chunks before it "
+                f"{width}; delete it and rerun"
+            )
+        width = block.shape[1]
     return chunks
 
 
@@ -395,15 +408,20 @@ def encode_cached(
 
 def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int) -> None:
     """Check or write the encoding's state; drop what cannot be reused (files of an encoding from
-    before chunks were timed, temp files of a killed writer, chunks that overlap an earlier one)."""
+    before chunks were timed, chunks whose state.json is damaged or missing, temp files of a
+    killed writer, chunks that overlap an earlier one or are damaged)."""
     state_path = folder / STATE
-    previous = json.loads(state_path.read_text(encoding="utf-8")) if state_path.is_file() else None
+    previous, problem = _read_state(state_path, state)
+    if previous is None and problem is None and _saved_chunks(folder, suffix):
+        problem = "missing beside saved chunks, so nothing says which model made them"
+    if problem is not None:
+        log.warning("%s: %s; encoding again from the start", state_path, problem)
+        _remove_chunks(folder)
     if (
         previous is not None and "chunk_size" in previous
     ):  # made before chunks were timed: numbered, not ranged
         log.info("%s: encoding from before chunks were timed; starting it again", folder)
-        for old in [*folder.glob("[0-9]*.np[yz]"), state_path]:
-            old.unlink()
+        _remove_chunks(folder)
         previous = None
     if previous is not None and previous != state:
         changed = sorted(
@@ -421,8 +439,74 @@ def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int
     for start, end, path in _saved_chunks(folder, suffix):
         if start < position or end > count:
             path.unlink()
+            continue
+        problem = _chunk_problem(path, end - start)
+        if problem is not None:  # cut short or damaged: its rows are encoded again
+            log.warning("%s: %s; encoding its rows again", path, problem)
+            path.unlink()
         else:
             position = end
+
+
+def _read_state(path: Path, state: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """(the state.json written before, None), (None, None) where there is none, or (None, what is
+    wrong with it): unreadable, not an object, or a field of another type than the one written."""
+    if not path.exists():
+        return None, None
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return None, f"unreadable ({type(error).__name__}: {error})"
+    if not isinstance(previous, dict):
+        return None, f"not an encoding state (a JSON {type(previous).__name__})"
+    for key, value in state.items():
+        found = previous.get(key)
+        if value is not None and found is not None and type(found) is not type(value):
+            return (
+                None,
+                f"field {key!r}: expected {type(value).__name__}, got {type(found).__name__}",
+            )
+    return previous, None
+
+
+def _remove_chunks(folder: Path) -> None:
+    """Every chunk and the state.json of an encoding that starts over."""
+    for old in [*folder.glob("[0-9]*.np[yz]"), folder / STATE]:
+        old.unlink(missing_ok=True)
+
+
+def _chunk_problem(path: Path, rows: int) -> str | None:
+    """What is wrong with a saved chunk of `rows` rows, or None: it must open (its header, not
+    its data, for a CSR `.npz`) as a 2-d array of that many rows, float32 when dense."""
+    sparse = path.suffix == ".npz"
+    try:
+        magic = ZIP_MAGIC if sparse else NPY_MAGIC
+        with path.open("rb") as handle:  # np.load calls a file of another kind pickled data
+            if handle.read(len(magic)) != magic:
+                return "not a .npz archive" if sparse else "not a .npy array file"
+        if sparse:
+            with np.load(path, allow_pickle=False) as saved:
+                shape = tuple(int(n) for n in saved["shape"])
+            dtype = None
+        else:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
+            shape, dtype = array.shape, array.dtype
+            del array
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        TypeError,
+        zipfile.BadZipFile,
+        pickle.UnpicklingError,
+    ) as error:
+        return f"unreadable ({type(error).__name__}: {error})"
+    if len(shape) != 2 or shape[0] != rows:
+        return f"an array of shape {shape}, expected {rows} rows of vectors"
+    if dtype is not None and dtype != np.float32:
+        return f"an array of {dtype}, expected float32"
+    return None
 
 
 def _saved_chunks(folder: Path, suffix: str) -> list[tuple[int, int, Path]]:

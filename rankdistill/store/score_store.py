@@ -253,6 +253,18 @@ class ScoreStore:
             raise InputError(
                 path, "not a teacher description: delete it and it is written again"
             ) from None
+        if not isinstance(recorded, str):
+            what = (
+                "missing"
+                if recorded is None
+                else f"expected a string, got {type(recorded).__name__}"
+            )
+            raise InputError(
+                path,
+                f"{what}: not a teacher description; delete it and it is written again",
+                None,
+                "fingerprint",
+            )
         if recorded != self.fingerprint:
             raise InputError(
                 path,

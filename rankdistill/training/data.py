@@ -91,19 +91,7 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
         raise UserError(f"{path}: the training set has no records")
     meta = meta_path(path)
     if meta.is_file():
-        try:
-            sidecar = json.loads(read_text(meta))
-        except json.JSONDecodeError as exc:
-            raise InputError(meta, f"invalid JSON ({exc.msg})", exc.lineno) from None
-        made_from = (
-            sidecar.get("config", {}).get("dataset")
-            if isinstance(sidecar, dict) and isinstance(sidecar.get("config", {}), dict)
-            else None
-        )
-        if made_from and made_from != dataset.name:
-            raise UserError(
-                f"{path}: mined from dataset {made_from!r}, but the config trains on {dataset.name!r} (data.dataset)"
-            )
+        _check_sidecar(Path(path), meta, len(records), dataset.name)
     for record in records:
         for doc_id in [p.doc_id for p in record.positives] + [n.doc_id for n in record.negatives]:
             if doc_id not in dataset.corpus:
@@ -111,6 +99,33 @@ def load_records(path: str | Path, dataset: BeirDataset) -> list[TrainingRecord]
                     f"{path}: query {record.query_id!r} names document {doc_id!r}, which is not in {dataset.name}'s corpus"
                 )
     return records
+
+
+def _check_sidecar(path: Path, meta: Path, count: int, dataset: str) -> None:
+    """The sidecar `rankdistill mine` wrote beside a training set agrees with it: the dataset it
+    was mined from, and its record count (a file cut at a line end parses, but holds fewer)."""
+    try:
+        sidecar = json.loads(read_text(meta))
+    except json.JSONDecodeError as exc:
+        raise InputError(meta, f"invalid JSON ({exc.msg})", exc.lineno) from None
+    if not isinstance(sidecar, dict):
+        raise InputError(meta, f"expected a JSON object, got {type(sidecar).__name__}")
+    config = sidecar.get("config", {})
+    if not isinstance(config, dict):
+        raise InputError(meta, f"expected an object, got {type(config).__name__}", None, "config")
+    written = sidecar.get("records")
+    if written is not None and (not isinstance(written, int) or isinstance(written, bool)):
+        raise InputError(meta, f"expected a count, got {type(written).__name__}", None, "records")
+    if written is not None and written != count:
+        raise UserError(
+            f"{path}: holds {count} record(s), but {meta.name} recorded {written} when it was "
+            "written: the file was cut short or changed since; mine it again"
+        )
+    made_from = config.get("dataset")
+    if made_from and made_from != dataset:
+        raise UserError(
+            f"{path}: mined from dataset {made_from!r}, but the config trains on {dataset!r} (data.dataset)"
+        )
 
 
 def teacher_factor(config: Any, records: list[TrainingRecord]) -> float:
