@@ -1,11 +1,15 @@
-"""TREC run files: `qid Q0 docid rank score tag`, one hit per line, best first per query."""
+"""TREC run files: `qid Q0 docid rank score tag`, one hit per line, best first per query.
+
+`write_trec_run` also writes `<run>.size.json` beside the file (its rows and bytes): the format
+cannot say it was cut short at a row end, so `read_trec_run` checks the file against it when it is
+there (a run from elsewhere has none and is read as it is)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
-from rankdistill.core.atomic import atomic_write
+from rankdistill.core.atomic import atomic_write, atomic_write_json
 from rankdistill.core.errors import InputError
 from rankdistill.core.textfile import text_lines
 from rankdistill.retrieval.base import Results
@@ -20,7 +24,41 @@ def write_trec_run(results: Results, path: str | Path, tag: str = "rankdistill")
             for rank, (doc_id, score) in enumerate(ranked, start=1):
                 handle.write(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
 
-    return atomic_write(path, write)
+    written = atomic_write(path, write)
+    atomic_write_json(size_path(written), {"rows": _rows(written), "bytes": written.stat().st_size})
+    return written
+
+
+def size_path(path: str | Path) -> Path:
+    return Path(f"{path}.size.json")
+
+
+def _rows(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def check_size(path: Path) -> None:
+    """Refuse a run file whose rows or bytes differ from what its writer recorded beside it."""
+    import json
+
+    sidecar = size_path(path)
+    if not sidecar.is_file():
+        return
+    try:
+        recorded = json.loads(sidecar.read_text(encoding="utf-8"))
+        rows, size = int(recorded["rows"]), int(recorded["bytes"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise InputError(
+            sidecar, f"damaged size record ({error}); delete it to read the run as it is"
+        ) from None
+    actual = path.stat().st_size
+    if actual != size or _rows(path) != rows:
+        raise InputError(
+            path,
+            f"{_rows(path)} rows and {actual} bytes, but its writer recorded {rows} rows and "
+            f"{size} bytes ({sidecar.name}): the file was cut short or changed",
+        )
 
 
 def read_trec_run(path: str | Path) -> Results:
@@ -63,6 +101,7 @@ def read_trec_run(path: str | Path) -> Results:
             line_no,
             "tag",
         )
+    check_size(path)  # after the rows: a bad row is named by its line first
     return results
 
 

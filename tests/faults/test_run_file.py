@@ -1,6 +1,7 @@
 """TREC run files (rankdistill/metrics/run_file.py, read by `rankdistill score --run`): damage
 is an InputError naming the file, line and field; a row cut short is refused wherever the cut
-falls. A cut at a row end leaves a valid shorter run: nothing in the format can tell (xfail)."""
+falls. A cut at a row end leaves a valid shorter run, which the size record the writer keeps
+beside the file (`<run>.size.json`) catches."""
 
 from __future__ import annotations
 
@@ -35,21 +36,11 @@ def retype_run(data: bytes) -> bytes:
     return b" ".join(columns) + b"\n" + rest
 
 
-ROW_END_CUT = pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # DID NOT RAISE
-    reason="12 rows of 28 bytes (one 29): half the file ends at the end of row 6, and a TREC run "
-    "cut at a row end is a valid run of 6 rows; nothing in or beside the file tells (faults.md)",
-)
-
-
-@pytest.mark.parametrize(
-    "fault", [pytest.param(f, marks=ROW_END_CUT) if f == "truncated" else f for f in FAULTS]
-)
+@pytest.mark.parametrize("fault", FAULTS)
 def test_a_damaged_run_file(written: Path, fault: str) -> None:
     inject(written, fault, retype_run)
     expected = {
-        "truncated": f"{written}: ",
+        "truncated": f"{written}: 6 rows and",  # cut at a row end: caught by its size record
         "garbage": f"{written}:1: ",
         "wrong type": f"{written}:1: field 'score': not a number: 'high'",
         "deleted": f"{written}: file not found",
@@ -57,10 +48,20 @@ def test_a_damaged_run_file(written: Path, fault: str) -> None:
     user_error(lambda: read_trec_run(written), written, expected)
 
 
-def test_every_cut_inside_a_row_is_refused(written: Path) -> None:
-    """Cut after every byte: a row cut short is refused, even inside its tag (the one column a
-    cut row keeps all six of) unless it is the first row, whose data columns are then whole; cut
-    at a row's end, the file reads as the rows before it."""
+def test_every_cut_is_refused_against_the_size_record(written: Path) -> None:
+    data = written.read_bytes()
+    for cut in range(1, len(data)):
+        written.write_bytes(data[:cut])
+        with pytest.raises(UserError, match=f"^{written}"):
+            read_trec_run(written)
+
+
+def test_every_cut_inside_a_row_is_refused_without_a_size_record(written: Path) -> None:
+    """A run written elsewhere has no size record. Cut after every byte: a row cut short is
+    refused, even inside its tag (the one column a cut row keeps all six of) unless it is the
+    first row, whose data columns are then whole; cut at a row's end, the file reads as the rows
+    before it."""
+    Path(f"{written}.size.json").unlink()
     data = written.read_bytes()
     rows = data.split(b"\n")[:-1]
     ends = {sum(len(row) + 1 for row in rows[: i + 1]) - 1 for i in range(len(rows))}
