@@ -223,3 +223,30 @@ def test_an_index_kind_from_outside_the_package_is_built_and_searched_like_flat(
     )
     with pytest.raises(UserError, match="unknown parameter 'nprobe' for toy-exact"):
         parse_spec("toy-exact:nprobe=4")
+
+
+def test_a_query_generator_from_outside_the_package_is_one_registration() -> None:
+    from rankdistill.mining.generators import (
+        GENERATORS,
+        build_generator,
+        parse_generator_spec,
+        register_generator,
+    )
+    from rankdistill.mining.generators.base import N, Setting
+
+    @register_generator("first-words", {"n": N, "words": Setting(int, 3, low=1)})
+    class FirstWords:
+        def __init__(self, spec, corpus, source="corpus"):
+            self.words = int(spec.settings["words"])
+
+        def generate(self, documents, seed):
+            return [[" ".join(doc["text"].split()[: self.words])] for _, doc in documents]
+
+    try:
+        generator = build_generator("first-words?words=2", {"d1": {"title": "", "text": "a b c"}})
+        assert generator.generate([("d1", {"title": "", "text": "a b c"})], 13) == [["a b"]]
+        with pytest.raises(UserError, match="unknown setting 'k'"):
+            parse_generator_spec("first-words?k=2")
+        assert set(GENERATORS) >= {"title", "span", "keywords", "doc2query", "first-words"}
+    finally:
+        GENERATORS.pop("first-words")

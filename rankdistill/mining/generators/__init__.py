@@ -1,5 +1,6 @@
 """Query generators: pseudo-queries for a corpus without training queries (GPL-style), named by
-one spec string (`base.py` has its grammar). One module each, one line in `GENERATORS`:
+one spec string (`base.py` has its grammar). One module each, registered by `@register_generator`
+(the package imports every module, so a new generator is one module and nothing else):
 
     title                         the document's title                        title.py
     span[?max_words=16]           a seeded random sentence or span of its text span.py
@@ -12,25 +13,19 @@ corpus and writes the queries like training queries.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rankdistill.core.errors import UserError
-from rankdistill.mining.generators import doc2query, keywords, span, title
+from rankdistill.core.plugins import import_submodules
 from rankdistill.mining.generators.base import (
+    GENERATORS,
     Document,
     GeneratorSpec,
     QueryGenerator,
     Setting,
     document_rng,
+    register_generator,
 )
 
-# name -> (the class, its settings, whether it names a model)
-GENERATORS: dict[str, tuple[Any, dict[str, Setting], bool]] = {
-    "title": (title.TitleGenerator, title.SETTINGS, False),
-    "span": (span.SpanGenerator, span.SETTINGS, False),
-    "keywords": (keywords.KeywordsGenerator, keywords.SETTINGS, False),
-    "doc2query": (doc2query.Doc2QueryGenerator, doc2query.SETTINGS, True),
-}
+import_submodules(__name__)  # each generator module registers itself
 
 
 def parse_generator_spec(spec: str) -> GeneratorSpec:
@@ -78,6 +73,8 @@ def build_generator(
 
 __all__ = [
     "GENERATORS",
+    "Setting",
+    "register_generator",
     "Document",
     "GeneratorSpec",
     "QueryGenerator",

@@ -83,3 +83,23 @@ def document_rng(seed: int, doc_id: str) -> random.Random:
     """The random stream of one document under `seed`: independent of which other documents are
     generated with it, of their order and of the rank that generates them."""
     return random.Random(f"rankdistill-generate:{seed}:{doc_id}")
+
+
+# name -> (the class, its settings, whether its spec names a model); filled by @register_generator
+GENERATORS: dict[str, tuple[Any, dict[str, Setting], bool]] = {}
+
+
+def register_generator(
+    name: str, settings: dict[str, Setting], *, model: bool = False
+) -> Callable[[type], type]:
+    """Class decorator: the generator a spec `name[:MODEL][?key=value]` builds. A new generator is
+    one module of this package that registers itself (the package imports every module)."""
+
+    def add(cls: type) -> type:
+        known = GENERATORS.get(name)
+        if known is not None and known[0].__qualname__ != cls.__qualname__:
+            raise ValueError(f"query generator {name!r} is registered already")
+        GENERATORS[name] = (cls, settings, model)
+        return cls
+
+    return add

@@ -15,7 +15,13 @@ from __future__ import annotations
 import hashlib
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.mining.generators.base import Document, GeneratorSpec, N, Setting
+from rankdistill.mining.generators.base import (
+    Document,
+    GeneratorSpec,
+    N,
+    Setting,
+    register_generator,
+)
 
 SETTINGS = {
     "n": N,
@@ -28,6 +34,7 @@ SETTINGS = {
 }
 
 
+@register_generator("doc2query", SETTINGS, model=True)
 class Doc2QueryGenerator:
     def __init__(
         self,

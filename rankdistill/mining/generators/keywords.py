@@ -12,11 +12,19 @@ random stream, kept in order of weight. A document with no indexable term gives 
 from __future__ import annotations
 
 from rankdistill.data.beir import join_title_text
-from rankdistill.mining.generators.base import Document, GeneratorSpec, N, Setting, document_rng
+from rankdistill.mining.generators.base import (
+    Document,
+    GeneratorSpec,
+    N,
+    Setting,
+    document_rng,
+    register_generator,
+)
 
 SETTINGS = {"n": N, "k": Setting(int, 6, low=1)}
 
 
+@register_generator("keywords", SETTINGS)
 class KeywordsGenerator:
     def __init__(self, spec: GeneratorSpec, corpus: dict[str, Document], source: str = "corpus"):
         from rankdistill.retrieval.bm25 import BM25Retriever

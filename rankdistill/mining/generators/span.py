@@ -12,12 +12,20 @@ from __future__ import annotations
 
 import re
 
-from rankdistill.mining.generators.base import Document, GeneratorSpec, N, Setting, document_rng
+from rankdistill.mining.generators.base import (
+    Document,
+    GeneratorSpec,
+    N,
+    Setting,
+    document_rng,
+    register_generator,
+)
 
 SETTINGS = {"n": N, "max_words": Setting(int, 16, low=1), "min_words": Setting(int, 4, low=1)}
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+@register_generator("span", SETTINGS)
 class SpanGenerator:
     def __init__(self, spec: GeneratorSpec, corpus: dict[str, Document], source: str = "corpus"):
         self.spec = spec

@@ -8,11 +8,12 @@ gives no query (counted as skipped by `mining.generate`).
 from __future__ import annotations
 
 from rankdistill.core.errors import UserError
-from rankdistill.mining.generators.base import Document, GeneratorSpec, N
+from rankdistill.mining.generators.base import Document, GeneratorSpec, N, register_generator
 
 SETTINGS = {"n": N}
 
 
+@register_generator("title", SETTINGS)
 class TitleGenerator:
     def __init__(self, spec: GeneratorSpec, corpus: dict[str, Document], source: str = "corpus"):
         if spec.n != 1:
