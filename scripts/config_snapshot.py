@@ -9,7 +9,7 @@ run configs, and is skipped) the snapshot records, under the config's `name:`:
              (rankdistill.training.load_train_config, for the train-only configs/train-*.yaml)
     config   dataclasses.asdict of the loaded config, paths as strings
     stages   run configs only: every stage of rankdistill.pipeline.run.pipeline_stages, in order,
-             with its inputs and its cache key (computed as rankdistill.pipeline.stages.run_stages
+             with its inputs and its cache key (computed as rankdistill.pipeline.cache.run_stages
              does: stage_key of its settings and its inputs' keys), and its key-version-0 key
 
     RANKDISTILL_DATA=../shared/data python scripts/config_snapshot.py /tmp/configs_before.json
@@ -57,8 +57,8 @@ def config_files(root: Path = CONFIGS) -> list[Path]:
 def stage_record(config: Any) -> list[dict[str, Any]]:
     """Each stage of a run config: name, inputs, key and key-version-0 key, as run_stages
     computes them."""
+    from rankdistill.pipeline.cache import stage_key
     from rankdistill.pipeline.run import pipeline_stages
-    from rankdistill.pipeline.stages import stage_key
 
     keys: dict[str, str] = {}
     legacy_keys: dict[str, str] = {}

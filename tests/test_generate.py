@@ -317,7 +317,7 @@ def test_run_distils_from_generated_queries_without_a_training_split(
 def test_the_generate_stage_resumes_in_its_folder_after_a_kill(
     tmp_path: Path, tiny_dense_model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rankdistill.pipeline.stages import run_stages
+    from rankdistill.pipeline.cache import run_stages
 
     beir = write_beir(tmp_path / "tiny", split="test")
     config = load_pipeline_config(generated_config(tmp_path, beir, tiny_dense_model))
@@ -350,7 +350,7 @@ def test_judged_and_generated_queries_are_mined_together_with_a_judged_dev(
     import dataclasses
 
     from rankdistill.mining.records import read_training_set
-    from rankdistill.pipeline.stages import run_stages
+    from rankdistill.pipeline.cache import run_stages
     from rankdistill.training.train import prepare_data
     from tests.conftest import TINY_QRELS
 

@@ -125,8 +125,8 @@ def test_unlabeled_run_completes_without_reading_the_training_judgements(
 def test_a_query_log_file_is_mined_with_teacher_positives_and_no_judgements(
     tmp_path: Path, tiny_dense_model: str
 ) -> None:
+    from rankdistill.pipeline.cache import run_stages
     from rankdistill.pipeline.run import pipeline_stages
-    from rankdistill.pipeline.stages import run_stages
 
     beir = write_beir(tmp_path / "nojudged", TINY_CORPUS, TEST_QUERIES, TEST_QRELS, split="test")
     log = tmp_path / "log.txt"
@@ -280,8 +280,8 @@ def test_a_label_budget_is_seeded_nested_and_only_judged_queries() -> None:
 def test_a_label_budget_mines_only_its_judged_queries_or_lets_the_teacher_label_the_rest(
     tmp_path: Path, tiny_dense_model: str
 ) -> None:
+    from rankdistill.pipeline.cache import run_stages
     from rankdistill.pipeline.run import pipeline_stages
-    from rankdistill.pipeline.stages import run_stages
 
     judged = {
         q: {d: 1} for q, d in zip(TRAIN_QUERIES, ["d1", "d7", "d2", "d6", "d3", "d4", "d5", "d8"])
@@ -350,8 +350,8 @@ def test_contamination_counts_id_and_text_matches() -> None:
 def test_strict_refuses_training_queries_that_are_evaluation_queries(
     log_dataset: Path, tmp_path: Path, tiny_dense_model: str
 ) -> None:
+    from rankdistill.pipeline.cache import run_stages
     from rankdistill.pipeline.run import pipeline_stages
-    from rankdistill.pipeline.stages import run_stages
 
     beir = write_beir(
         tmp_path / "dup",

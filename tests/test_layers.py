@@ -37,7 +37,6 @@ LAYER_OF = {
     "indexes": "indexes",
     "metrics": "retrieval",  # scoring a run against qrels: evaluation, and training's dev curves, use it
     "evaluation": "evaluation",
-    "scoring": "evaluation",
     "pipeline": "pipeline",
     "cli": "cli",
 }

@@ -56,8 +56,8 @@ evaluate: {{datasets: ["{beir}", "{other}"], split: test, retrievers: [bm25, "de
 
 def mined_and_indexed(config, beir: Path):
     """Run the mine and index stages of `config`; (the training set, the frozen documents)."""
+    from rankdistill.pipeline.cache import run_stages
     from rankdistill.pipeline.run import frozen_documents, index_folder
-    from rankdistill.pipeline.stages import run_stages
 
     outcomes = run_stages(
         [s for s in pipeline_stages(config) if s.name in ("mine", "index")], config.run_dir()

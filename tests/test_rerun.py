@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from rankdistill.pipeline import Stage, run_stages
-from rankdistill.pipeline.stages import TRASH_PREFIX
+from rankdistill.pipeline.cache import TRASH_PREFIX
 
 
 class Pipeline:

@@ -59,8 +59,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> None:
     from rankdistill.core.distributed import Shard
     from rankdistill.data import open_dataset
+    from rankdistill.evaluation.teacher_scoring import (
+        candidate_pairs,
+        score_candidates,
+        score_report,
+    )
     from rankdistill.metrics import read_trec_run
-    from rankdistill.scoring import candidate_pairs, score_candidates, score_report
     from rankdistill.teachers import build_teacher
     from rankdistill.teachers.base import Ensemble
 

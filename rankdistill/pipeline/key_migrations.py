@@ -1,5 +1,5 @@
 """Versioned stage keys. A stage's key is the sha256 of its full settings, the key version and its
-inputs' keys (rankdistill/pipeline/stages.py::stage_key). When what a key is made of changes, the
+inputs' keys (rankdistill/pipeline/cache.py::stage_key). When what a key is made of changes, the
 version goes up and one function here says how settings looked under the version before, so a run
 folder made then is still read with nothing recomputed: a stage whose `done.json` holds the key its
 settings had under an older version is cached.

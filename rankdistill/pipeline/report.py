@@ -15,7 +15,7 @@ from rankdistill.core.provenance import provenance
 from rankdistill.data.resolve import colliding_names
 from rankdistill.evaluation.significance import compare, paired_values
 from rankdistill.metrics import METRICS
-from rankdistill.pipeline.stages import StageOutcome
+from rankdistill.pipeline.cache import StageOutcome
 
 MAIN_METRIC = "nDCG@10"
 

@@ -26,9 +26,9 @@ from rankdistill.core.atomic import atomic_write_json, check_writable
 from rankdistill.core.config import config_dict
 from rankdistill.core.distributed import Shard
 from rankdistill.core.runlock import run_lock
+from rankdistill.pipeline.cache import Stage, StageOutcome, run_stages
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.key_migrations import v0_settings
-from rankdistill.pipeline.stages import Stage, StageOutcome, run_stages
 
 if TYPE_CHECKING:
     from rankdistill.data import BeirDataset
