@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rankdistill.data import open_dataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import evaluate_retriever
 from rankdistill.metrics import evaluate_run
 from rankdistill.retrieval.beir_search import BeirSearch
@@ -71,7 +72,7 @@ def test_an_index_through_beirs_evaluate_retrieval(tmp_path: Path, tiny_dense_mo
         str(folder),
         "Flat",
         tmp_path / "idx",
-        BuildSettings(chunk_size=4, precision="float32", backend="torch"),
+        BuildSettings(EncodingSettings(precision="float32"), chunk_size=4),
         progress=False,
     )
     dataset = open_dataset(str(folder))

@@ -89,6 +89,7 @@ def test_unsupported_module_stacks_are_refused(splade_tiny: str, tmp_path: Path)
 def test_an_index_built_with_a_backend_searches_with_it(
     tiny_dense_model: str, tmp_path: Path
 ) -> None:
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.indexes import BuildSettings, build_index, open_index
     from tests.conftest import write_beir
 
@@ -98,7 +99,7 @@ def test_an_index_built_with_a_backend_searches_with_it(
         str(beir),
         "Flat",
         tmp_path / "ov",
-        BuildSettings(backend="openvino"),
+        BuildSettings(EncodingSettings(backend="openvino")),
         progress=False,
     )
     assert (

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from rankdistill.core.distributed import Shard
+from rankdistill.encoders.models import EncodingSettings
 from tests.conftest import REPO, write_beir
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
@@ -124,12 +125,10 @@ def test_a_build_whose_rank_died_resumes_from_its_chunks(
     )  # named by row range, e.g. 000000005-000000008.npy
     saved[-1].unlink()
     settings = BuildSettings(
+        EncodingSettings(device="cpu", precision="float32"),
         chunk_size=3,
         train_size=10,
-        precision="float32",
-        backend="torch",
         keep_chunks=True,
-        device="cpu",
     )
     manifest = build_index(
         tiny_dense_model, str(tiny), "IVF2,Flat:nprobe=2", two, settings, progress=False

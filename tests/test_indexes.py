@@ -474,7 +474,12 @@ def test_bf16_index_records_its_precision_and_queries_use_it(
     beir = write_beir(tmp_path / "tiny")
     folder = tmp_path / "bf16"
     build_index(
-        tiny_dense_model, str(beir), "Flat", folder, BuildSettings(precision="bf16"), progress=False
+        tiny_dense_model,
+        str(beir),
+        "Flat",
+        folder,
+        BuildSettings(EncodingSettings(precision="bf16", backend="auto")),
+        progress=False,
     )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["model"]["bf16"] is True and manifest["model"]["precision"] == "bf16"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from rankdistill.cli.common import add_data_root_argument, add_encoding_arguments, encoding_settings
 from rankdistill.core.config import Check, EvaluateConfig, flag_type
 from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.build import BuildSettings
 
 SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
@@ -21,11 +21,11 @@ def handle_build(args: argparse.Namespace) -> None:
     from rankdistill.indexes.build import build_index
 
     settings = BuildSettings(
+        encoding_settings(args),
         chunk_size=args.chunk_size,
         train_size=args.train_size,
         seed=args.seed,
         keep_chunks=args.keep_chunks,
-        **asdict(encoding_settings(args)),
     )
     shard = (
         Shard.from_env()
@@ -217,7 +217,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     search.add_argument(
         "--model", default=None, help="check that this is the model the index was built with"
     )
-    search.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
+    search.add_argument("--batch-size", type=flag_type(EncodingSettings, "batch_size"), default=32)
     search.add_argument("--device", default=None)
     search.set_defaults(handler=handle_search)
 
@@ -283,8 +283,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="cache of encoded corpora, reused by reruns (default runs/index-bench)",
     )
     bench.add_argument("--chunk-size", type=flag_type(BuildSettings, "chunk_size"), default=4096)
-    bench.add_argument("--batch-size", type=flag_type(BuildSettings, "batch_size"), default=32)
-    bench.add_argument("--max-length", type=flag_type(BuildSettings, "max_length"), default=None)
+    bench.add_argument("--batch-size", type=flag_type(EncodingSettings, "batch_size"), default=32)
+    bench.add_argument("--max-length", type=flag_type(EncodingSettings, "max_length"), default=None)
     bench.add_argument("--device", default=None)
     add_data_root_argument(bench)
     bench.set_defaults(handler=handle_bench)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -36,28 +36,29 @@ log = logging.getLogger(__name__)
 CHUNKS = "chunks"
 
 
+def _build_encoding() -> EncodingSettings:
+    return EncodingSettings(backend="auto")  # an index picks the fastest backend it can record
+
+
 @dataclass
 class BuildSettings:
+    """How an index is built: how its corpus is encoded (`encoding`, the one settings type every
+    encoder takes; its resolved precision and backend are recorded and used again for queries)
+    and how the encoding is chunked, trained and kept."""
+
+    encoding: EncodingSettings = field(default_factory=_build_encoding)
     chunk_size: int = checked(4096, ge=1)
-    batch_size: int = checked(32, ge=1)
-    max_length: int | None = checked(None, ge=1)
     train_size: int = checked(100_000, ge=1)
     seed: int = checked(13, ge=0)
-    device: str | None = None
     keep_chunks: bool = False
-    precision: str = "auto"  # auto | float32 | bf16 | fp16; the resolved one is recorded and used again for queries
-    backend: str = (
-        "auto"  # dense encoders: auto | torch | onnx | onnx-int8 | openvino; recorded likewise
-    )
     # A folder shared by builds (e.g. by runs): chunks go to <chunks_dir>/<encoder>-<corpus>/ and
     # are kept, so another build of the same corpus by the same encoder encodes nothing.
     chunks_dir: str | None = None
 
-    def encoding(self) -> EncodingSettings:
-        """How the corpus (and later the queries) are encoded."""
-        return EncodingSettings(
-            self.batch_size, self.max_length, self.device, self.precision, self.backend
-        )
+    def record(self) -> dict[str, Any]:
+        """The settings as a manifest records them (flat, as manifests always have)."""
+        flat = {k: v for k, v in asdict(self).items() if k != "encoding"}
+        return {**asdict(self.encoding), **flat}
 
 
 def _clear(output: Path) -> None:
@@ -96,6 +97,7 @@ def build_index(
     then trains and fills the structure and writes the manifest, and every rank returns it."""
     settings = settings or BuildSettings()
     check_fields(settings)
+    check_fields(settings.encoding)
     shard = shard or Shard()
     spec = parse_spec(spec_text)
     output = Path(output)
@@ -115,7 +117,7 @@ def build_index(
     doc_ids = list(corpus)
     texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
     del corpus
-    encoder = load_encoder(model, spec.is_sparse, settings.encoding())
+    encoder = load_encoder(model, spec.is_sparse, settings.encoding)
     dimension = encoder.dimension
     check_factory(spec, dimension)  # a bad factory string fails before hours of encoding
     digest = corpus_hash(doc_ids, texts)
@@ -158,7 +160,7 @@ def build_index(
         "model": encoder.record(),
         "dataset": {"name": dataset, "path": str(dataset_path), "corpus_sha256": digest},
         "settings": {
-            **asdict(settings),
+            **settings.record(),
             "max_length": encoder.max_length,
             "precision": encoder.precision,
             "backend": encoder.backend,

@@ -484,6 +484,7 @@ def _stage_index(config: PipelineConfig):
     <output_dir>/encodings, so seeds and reruns encode each corpus once."""
 
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
+        from rankdistill.encoders.models import EncodingSettings
         from rankdistill.indexes.build import BuildSettings, build_index
 
         index = config.index
@@ -492,11 +493,10 @@ def _stage_index(config: PipelineConfig):
             config
         )  # a model's own encodings, reused by every run that indexes with it
         settings = BuildSettings(
-            batch_size=index.batch_size,
-            max_length=index.max_length,
+            EncodingSettings(
+                index.batch_size, index.max_length, precision=index.precision, backend=index.backend
+            ),
             seed=config.seed,
-            precision=index.precision,
-            backend=index.backend,
             chunks_dir=str(Path(config.output_dir) / "encodings") if shared else None,
         )
         if frozen:
