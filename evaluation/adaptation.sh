@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs behind evaluation/adaptation.md (issue 16): students distilled from generated queries
+# The runs behind evaluation/studies/13-adaptation.md (issue 16): students distilled from generated queries
 # only. One run: a copy of configs/studies/generated-queries/DATASET-generated.yaml with another generator and
 # seed, named DATASET-generated-GENERATOR[-seedN]; stages already finished are skipped, so
 # rerunning continues. Corpus encodings are shared under runs/encodings, teacher scores under

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The 3-seed tables of evaluation/adaptation.md, from finished runs of evaluation/adaptation.sh:
+# The 3-seed tables of evaluation/studies/13-adaptation.md, from finished runs of evaluation/adaptation.sh:
 # each generator's student on its own dataset (mean +- sd, paired test against zero-shot and, on
 # SciFact, against the judged-query student of the same settings). A run may be the in-domain-only
 # one (`-only`, DATASETS=...) or the full one; the in-domain figures are the same.

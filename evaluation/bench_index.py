@@ -1,4 +1,4 @@
-"""Index benchmarks behind evaluation/index_bench.md: each preset is one `rankdistill index bench`
+"""Index benchmarks behind evaluation/studies/07-index_bench.md: each preset is one `rankdistill index bench`
 command (the same code), run with the arguments recorded here.
 
     RANKDISTILL_DATA=../shared/data .venv/bin/python evaluation/bench_index.py scifact-minilm

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The 3-seed tables of evaluation/distillation_study.md, from finished runs (commands inside it).
+# The 3-seed tables of evaluation/studies/12-distillation_study.md, from finished runs (commands inside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

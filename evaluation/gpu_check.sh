@@ -3,7 +3,7 @@
 # build and search, and the teacher scoring benchmark on CUDA. Needs a Python with CUDA torch,
 # faiss-gpu (the `gpu` extra) and this package installed, and the models in the cache:
 #   PYTHON=.venv/bin/python RANKDISTILL_DATA=../shared/data evaluation/gpu_check.sh
-# Prints every figure; record them in evaluation/default_run.md with `nvidia-smi -L`.
+# Prints every figure; record them in evaluation/log/default_run.md with `nvidia-smi -L`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}

@@ -1,5 +1,5 @@
 """How many of a query's judged documents the first stage returns: the check behind
-`rankdistill teacher train --retrieved-positives` (teacher_rerank.md).
+`rankdistill teacher train --retrieved-positives` (evaluation/studies/04-teacher_rerank.md).
 
 Prints, for a dataset split, the judged (grade > 0) documents per query and how many of them the
 retrievers return within `--depth`. Where most judged documents never reach the first stage, a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copy what evaluation/label_free.md quotes out of finished runs: each system's metrics.json (with
+# Copy what evaluation/studies/15-label_free.md quotes out of finished runs: each system's metrics.json (with
 # per-query metrics) and the student's train record (dev curve, selected epoch), into
 # evaluation/results/label_free/<run>/ . Usage: evaluation/label_free_collect.sh runs/NAME ...
 set -euo pipefail

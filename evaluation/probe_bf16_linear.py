@@ -1,7 +1,8 @@
 """Is bf16 native here? One 32x256x384 -> 1536 Linear, 10 calls, float32 against bf16 autocast.
 
 Native bf16 (AMX / AVX512-BF16) makes bf16 several times faster; with torch and oneDNN kept off
-those instructions, as on an AVX2-only CPU, bf16 is several times slower (bench_dense_encode.md):
+those instructions, as on an AVX2-only CPU, bf16 is several times slower
+(evaluation/studies/02-bench_dense_encode.md):
     .venv/bin/python evaluation/probe_bf16_linear.py
     ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 .venv/bin/python evaluation/probe_bf16_linear.py
 """

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak memory and s/step of the default run's train stage alone, without and with gradient
 # checkpointing: 12 steps of `rankdistill train` on the default's train section, float32, with
-# VmRSS sampled every 2 s (default_run.md, run 9). Needs a finished default run (its mined set).
+# VmRSS sampled every 2 s (evaluation/log/default_run.md, run 9). Needs a finished default run (its mined set).
 #   RANKDISTILL_DATA=../shared/data evaluation/probe_train_memory.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

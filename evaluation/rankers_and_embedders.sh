@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every run behind evaluation/rankers_and_embedders.md, one after another (2 shared CPU cores:
+# Every run behind evaluation/studies/14-rankers_and_embedders.md, one after another (2 shared CPU cores:
 # one heavy job at a time, one torch thread each: RANKDISTILL_THREADS=1), in the order the
 # write-up needs them. Each step's wall time and peak memory go to runs/logs/rankers_and_embedders.log.
 #   RANKDISTILL_DATA=../shared/data evaluation/rankers_and_embedders.sh [STEP ...]

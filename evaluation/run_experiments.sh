@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The experiment runs behind evaluation/{loss,teacher}_experiments.md and matryoshka.md: the
+# The experiment runs behind evaluation/studies/08-loss_experiments.md,
+# evaluation/studies/09-teacher_experiments.md and evaluation/studies/10-matryoshka.md: the
 # default config (the reference) and then each named configs/studies/*/NAME.yaml, one after the
 # other (never two at once on 2 cores). Finished stages are cached, so a rerun only redoes what
 # changed. Tables: the `rankdistill compare` commands in each results file.

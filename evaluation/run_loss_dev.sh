@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The dev search of evaluation/distillation_study.md section 1c: one run per loss variant of
+# The dev search of evaluation/studies/12-distillation_study.md section 1c: one run per loss variant of
 # configs/studies/query-side/scifact-query-side-loss-dev.yaml (15 epochs each), then every variant's dev
 # curve (100 carved train queries; test is not read).
 #   RANKDISTILL_DATA=../shared/data evaluation/run_loss_dev.sh

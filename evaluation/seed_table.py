@@ -1,6 +1,6 @@
 """Systems over several seeds, side by side: nDCG@10 mean +- sd over the seeds, and a paired
 test of each against a reference on per-query nDCG@10 averaged over its seeds (the table format
-of evaluation/distillation_study.md).
+of evaluation/studies/12-distillation_study.md).
 
     python evaluation/seed_table.py --dataset scifact --reference zero-shot \\
         "zero-shot=runs/scifact-query-side:dense:all-MiniLM-L6-v2" \\

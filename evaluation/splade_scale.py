@@ -1,4 +1,5 @@
-"""Why the first SPLADE student collapsed, and how sparse the students are (loss_experiments.md).
+"""Why the first SPLADE student collapsed, and how sparse the students are
+(evaluation/studies/08-loss_experiments.md).
 
 Prints (1) the spread of SPLADE-tiny's zero-shot dot-product margins s(q, d+) - s(q, d-) on the
 first 12 rows of a run's training set next to the teacher's margins on the same rows, and

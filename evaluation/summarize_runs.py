@@ -1,5 +1,5 @@
 """Print each finished run's nDCG@10 per system, its latencies and its cost table, for the
-write-ups (evaluation/rankers_and_embedders.md):
+write-ups (evaluation/studies/14-rankers_and_embedders.md):
     .venv/bin/python evaluation/summarize_runs.py runs/scifact-ce-student runs/scifact-embed-asym ...
 """
 

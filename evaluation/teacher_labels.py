@@ -1,4 +1,4 @@
-"""The teacher-label diagnostics table of evaluation/distillation_study.md: how peaked, how
+"""The teacher-label diagnostics table of evaluation/studies/12-distillation_study.md: how peaked, how
 confident and how close to the judgements each teacher's labels are on the training rows
 (rankdistill/mining/label_stats.py says what each column means).
 

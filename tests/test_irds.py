@@ -157,7 +157,9 @@ def test_cli_evaluate_irds_prints_the_folder_ndcg(
 
     irds, folder = table("irds:beir/nfcorpus/test"), table("nfcorpus")
     assert irds == folder
-    assert folder[0] == "0.3210"  # nDCG@10 of our BM25 on NFCorpus test (evaluation/baselines.md)
+    assert (
+        folder[0] == "0.3210"
+    )  # nDCG@10 of our BM25 on NFCorpus test (evaluation/studies/01-baselines.md)
 
 
 def _register(monkeypatch: pytest.MonkeyPatch, dataset_id: str, *components: object) -> None:

@@ -9,7 +9,7 @@ from rankdistill.core.hardware import add_precision_argument
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.exported import BACKENDS  # light: the runtimes load on use
 
-DENSE_BACKENDS = "dense encoders: auto (torch, the fastest in evaluation/bench_dense_encode.md), torch, onnx, onnx-int8, openvino"
+DENSE_BACKENDS = "dense encoders: auto (torch, the fastest in evaluation/studies/02-bench_dense_encode.md), torch, onnx, onnx-int8, openvino"
 
 
 def add_data_root_argument(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ speed. Seismic stores values as 16-bit floats, so its shortlist of `rescore * k`
 rescored with the float32 vectors (kept beside it) and cut to k.
 
 Seismic is built for large collections (millions of documents); on a few thousand documents the
-exact `inverted` index is faster and smaller (evaluation/index_bench.md).
+exact `inverted` index is faster and smaller (evaluation/studies/07-index_bench.md).
 """
 
 from __future__ import annotations

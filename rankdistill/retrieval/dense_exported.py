@@ -2,7 +2,7 @@
 the transformer body is exported once to ONNX; tokenisation, pooling and normalisation stay
 here. It serves models made of Transformer -> Pooling (mean or cls) [-> Normalize] without
 prompts, which covers all-MiniLM-L6-v2 and the students rankdistill trains from it; anything else
-is refused with a clear error (use backend torch). evaluation/bench_dense_encode.md measures
+is refused with a clear error (use backend torch). evaluation/studies/02-bench_dense_encode.md measures
 each backend's speed and nDCG@10 against plain `SentenceTransformer.encode`.
 
     <cache>/onnx/<weights sha256[:16]>-dense-<max length>/model.onnx | model-int8.onnx

@@ -41,8 +41,8 @@ def auto_backend(precision: str, device: str | None = None) -> str:
     """What `backend: auto` names for a cross-encoder at a resolved precision: OpenVINO for bf16 on
     a CPU where it is installed (the fastest scorer that keeps the ranking), torch otherwise
     (OpenVINO and ONNX Runtime in float32 are slower than torch float32;
-    evaluation/bench_teacher_scoring.md). Dense encoders take torch always
-    (rankdistill.retrieval.dense.load_dense_model, evaluation/bench_dense_encode.md)."""
+    evaluation/studies/03-bench_teacher_scoring.md). Dense encoders take torch always
+    (rankdistill.retrieval.dense.load_dense_model, evaluation/studies/02-bench_dense_encode.md)."""
     if precision == "bf16" and resolve_device(device) == "cpu" and openvino_available():
         return "openvino"
     return "torch"

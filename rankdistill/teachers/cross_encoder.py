@@ -5,7 +5,7 @@ sigmoid squashes margins), so the activation is set explicitly and is part of th
 Backends: `torch` (float32, or bf16/fp16 autocast), `onnx` (ONNX Runtime, float32), `onnx-int8`
 (int8 weights; faster, and not the same ranking), `openvino` (float32, or bf16 on a CPU with bf16
 instructions) and `auto`: OpenVINO on a CPU (the fastest faithful path measured, in the precision
-`auto` picks for the CPU), torch on CUDA. evaluation/bench_teacher_scoring.md measures speed and
+`auto` picks for the CPU), torch on CUDA. evaluation/studies/03-bench_teacher_scoring.md measures speed and
 how far each moves the scores. A backend other than torch is part of the fingerprint, so its
 scores never mix with torch's.
 """

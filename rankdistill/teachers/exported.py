@@ -1,7 +1,7 @@
 """Cross-encoder inference from an exported model (rankdistill.retrieval.exported): the model
 exported once to ONNX, cached by weights hash and max length, and run in length-sorted batches by
 ONNX Runtime (`onnx`, `onnx-int8`) or OpenVINO (`openvino`, float32 or bf16 by precision hint; on
-a CPU with bf16 instructions the fastest path measured, evaluation/bench_teacher_scoring.md).
+a CPU with bf16 instructions the fastest path measured, evaluation/studies/03-bench_teacher_scoring.md).
 
     <cache>/onnx/<weights sha256[:16]>-<max length>/model.onnx | model-int8.onnx
 """

@@ -259,7 +259,7 @@ def build_rows(
     counts["rows"] = len(rows)
     if rows and counts["skipped_few_negatives"] > SHORT_LIST_WARNING * counts["records"]:
         # false-negative control leaves some queries too few negatives, and their rows are lost
-        # (on SciFact a quarter of the queries: evaluation/distillation_study.md section 7)
+        # (on SciFact a quarter of the queries: evaluation/studies/12-distillation_study.md section 7)
         log.warning(
             "%d of %d training queries have fewer than %d negatives and are skipped; mine more (mine.n_top) or lower data.negatives",
             counts["skipped_few_negatives"],

@@ -11,7 +11,7 @@ The student learns to put texts where the teacher puts them; no labels, no queri
            always, `none` never (then differing dimensions are an error). It starts from the
            least-squares (ridge) map of the student's pooled vectors onto the teacher's over up to
            FIT_TEXTS alignment texts, not at random: a random start left SciFact's asymmetric
-           student at cosine 0.47 with mpnet after 94 steps (evaluation/rankers_and_embedders.md)
+           student at cosine 0.47 with mpnet after 94 steps (evaluation/studies/14-rankers_and_embedders.md)
 
 Alignment texts (`texts:`): `documents` (the corpus, title + text), `queries` (the queries of
 `data.split` when the dataset has that split, never the test split), `sentences` (the corpus

@@ -5,7 +5,7 @@ first-stage retrievers (label 0), sampled from ranks (skip_top, depth] so that n
 the positive at the very top are left out. The list goes to sentence-transformers' CrossEncoder
 trainer with ListNetLoss (softmax cross-entropy between label and score distributions). The
 defaults are the recipe that beat BM25 as a top-100 reranker on SciFact (0.7173 vs 0.6863,
-evaluation/teacher_rerank.md): lr 1e-4, warm-up 10%, 2 lists a batch, 1 positive + 7 negatives
+evaluation/studies/04-teacher_rerank.md): lr 1e-4, warm-up 10%, 2 lists a batch, 1 positive + 7 negatives
 from BM25 ranks 3-100, 2 epochs, max length 128, bf16. Negatives from ranks 3-50 only (the
 first recipe, ../shared/findings.md) lost to BM25 at depth 100: deep candidates were new to it.
 
