@@ -11,7 +11,9 @@ tests/test_quoted_figures.py runs it:
   is an entry's value;
 - every entry is still quoted somewhere (no stale entries).
 
-    python evaluation/quoted_figures.py
+    python evaluation/quoted_figures.py           # the check
+    python evaluation/quoted_figures.py --table   # every quoted figure recomputed from its files,
+                                                  # as evaluation/results/quoted.md
 """
 
 from __future__ import annotations
@@ -80,7 +82,36 @@ def problems() -> list[str]:
     return found
 
 
+def table() -> str:
+    """Every registered figure, recomputed from its files: the table evaluation/results/quoted.md."""
+    entries = yaml.safe_load(REGISTRY.read_text(encoding="utf-8"))["figures"]
+    lines = [
+        "# Every figure the README and the docs quote, recomputed from its per-query files",
+        "",
+        "Written by `python evaluation/quoted_figures.py --table` from evaluation/results/quoted.yaml.",
+        "",
+        "| quoted | recomputed | sd over files | metric | queries | files |",
+        "|---|---|---|---|---|---|",
+    ]
+    for entry in entries:
+        metric = entry.get("metric", "nDCG@10")
+        files = [REPO / f for f in entry["files"]]
+        means = [file_mean(f, metric) for f in files]
+        queries = len(json.loads(files[0].read_text(encoding="utf-8"))["per_query"])
+        sd = f"{statistics.stdev(means):.4f}" if len(means) > 1 else ""
+        lines.append(
+            f"| {float(entry['value']):.4f} | {statistics.fmean(means):.4f} | {sd} | {metric} | "
+            f"{queries} | {', '.join(entry['files'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
+    if "--table" in sys.argv[1:]:
+        out = REPO / "evaluation" / "results" / "quoted.md"
+        out.write_text(table(), encoding="utf-8")
+        print(f"wrote {out.relative_to(REPO)}")
+        return 0
     found = problems()
     for line in found:
         print(line)
