@@ -11,14 +11,13 @@ def main(data: str, teacher_spec: str, output: str, model: str = "all-MiniLM-L6-
     train = rd.open_dataset(data, "train")
     teacher = rd.build_teacher(teacher_spec)
     mined = rd.mine(train, ["bm25", f"dense:{model}"], teacher, f"{output}/store", n_top=4)
-    lists = rd.write_training_set(f"{output}/train.jsonl", mined.records, {"teacher": teacher.fingerprint})  # fmt: skip
     student = rd.train_student(rd.TrainConfig(  # only the query encoder trains; documents stay frozen
         name="student", output_dir=output,
-        data=rd.DataConfig(dataset=data, training_set=str(lists), negatives=4),
+        data=rd.DataConfig(dataset=data, negatives=4),
         student=rd.StudentConfig(model=model, frozen_documents=True),
         loss={"listwise_kl": {"scale": 20, "weight": 0.3}, "infonce": {}},
         trainer=rd.TrainerConfig(epochs=2, batch_size=8), dev=rd.DevConfig(queries=0),
-    )).student  # fmt: skip
+    ), records=mined.records).student  # fmt: skip
     rd.build_index(str(student), data, "Flat", f"{output}/index")
     index = rd.open_index(f"{output}/index", model=str(student))
     return rd.evaluate(rd.open_dataset(data, "test"), index).result.aggregate["nDCG@10"]

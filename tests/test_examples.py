@@ -126,7 +126,7 @@ def test_quickstart_runs_the_whole_loop_in_thirty_lines(
         SAMPLE, f"bi-encoder:{tiny_dense_model}", str(output), model=tiny_dense_model
     )
     assert 0.0 < ndcg <= 1.0
-    assert (output / "store").is_dir() and (output / "train.jsonl").is_file()
+    assert (output / "store").is_dir() and (output / "student" / "train.jsonl").is_file()
     record = (output / "student" / "student" / "rankdistill_train.json").read_text()
     assert '"frozen_documents"' in record  # the default family: a query-side student
     direct = rd.evaluate(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,9 +74,30 @@ def family_for(student: StudentConfig) -> StudentFamily:
     return chosen[0]
 
 
+def with_records(config: TrainConfig, records: Sequence[Any]) -> TrainConfig:
+    """`config` training on `records`, written to `<run dir>/train.jsonl` (atomically, with its
+    sidecar, as mining writes them)."""
+    from rankdistill.mining.records import write_training_set
+
+    if config.data.training_set:
+        raise UserError(
+            "train_student: give the training records or data.training_set, not both "
+            f"(data.training_set: {config.data.training_set})"
+        )
+    path = write_training_set(
+        config.run_dir() / "train.jsonl",
+        list(records),
+        {"config": {"source": "records given to train_student"}},
+    )
+    return dataclasses.replace(
+        config, data=dataclasses.replace(config.data, training_set=str(path))
+    )
+
+
 def train_student(
     config: TrainConfig,
     *,
+    records: Sequence[Any] | None = None,
     frozen_documents: Any = None,
     encodings: str | Path | None = None,
     precision: str = "auto",
@@ -83,7 +105,11 @@ def train_student(
     on_family: Callable[[StudentFamily], None] | None = None,
 ) -> Any:
     """Train the student `config` describes, whatever its family: the one entry point the pipeline,
-    the CLI and scripts use. Returns a `TrainResult` (`.student`: the saved folder)."""
+    the CLI and scripts use. `records`: mined training records (`rd.mine(...).records`) instead of
+    a training-set file in `config.data.training_set`; they are written into the run folder first.
+    Returns a `TrainResult` (`.student`: the saved folder)."""
+    if records is not None:
+        config = with_records(config, records)
     family = family_for(config.student)
     if on_family is not None:
         on_family(family)
