@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -102,7 +102,6 @@ def train_student(
     encodings: str | Path | None = None,
     precision: str = "auto",
     source: str | None = None,
-    on_family: Callable[[StudentFamily], None] | None = None,
 ) -> Any:
     """Train the student `config` describes, whatever its family: the one entry point the pipeline,
     the CLI and scripts use. `records`: mined training records (`rd.mine(...).records`) instead of
@@ -111,7 +110,5 @@ def train_student(
     if records is not None:
         config = with_records(config, records)
     family = family_for(config.student)
-    if on_family is not None:
-        on_family(family)
     inputs = TrainingInputs(frozen_documents, encodings, precision, source)
     return family.train(config, inputs)
