@@ -67,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"rankdistill: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the user gave: unwritable, or a file where a folder goes
+        from rankdistill.core.atomic import path_problem
+
+        problem = path_problem(exc)
+        if problem is None:
+            raise
+        print(f"rankdistill: error: {problem}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("rankdistill: interrupted", file=sys.stderr)
         return 130

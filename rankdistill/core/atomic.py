@@ -27,7 +27,25 @@ STORAGE_ERRNOS = {
     errno.ENOSPC: "no space left on device",
     errno.EDQUOT: "disk quota exceeded",
     errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
 }
+# a path the user gave is in the way: a file where a folder goes, or a folder where a file goes
+PATH_ERRNOS = {
+    errno.ENOTDIR: "a file is in the way where a folder is needed",
+    errno.EISDIR: "a folder is in the way where a file is written",
+    errno.EEXIST: "a file is in the way where a folder is needed",
+}
+
+
+def path_problem(exc: OSError) -> str | None:
+    """What is wrong with the path of an OSError a user's paths can cause, or None for any other
+    error (a bug, which should surface as one)."""
+    reason = STORAGE_ERRNOS.get(exc.errno) or PATH_ERRNOS.get(exc.errno)
+    if reason is None:
+        return None
+    where = exc.filename if exc.filename is not None else "a path"
+    return f"{where}: {reason}; choose another path or fix its permissions"
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[Any]], None], binary: bool = False) -> Path:

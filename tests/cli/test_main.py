@@ -117,3 +117,35 @@ def test_encoding_flags_read_back_as_one_settings_object() -> None:
         assert encoding_settings(build_parser().parse_args([*command, *flags])) == EncodingSettings(
             8, 64, "cpu", "float32", "onnx"
         )
+
+
+@pytest.mark.parametrize("case", ["output is a file", "output under a file", "permission denied"])
+def test_an_unusable_output_path_exits_2_naming_it(
+    case: str, tiny_beir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--output naming an existing file, a folder under a file, or a folder the user may not
+    write (EACCES; simulated: the tests run as root, where chmod does not bind)."""
+    import errno
+    import os
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = {"output is a file": blocker, "output under a file": blocker / "out"}.get(
+        case, tmp_path / "locked" / "out"
+    )
+    if case == "permission denied":
+        real = os.mkdir
+
+        def denied(path, *args, **kwargs):
+            if str(path).startswith(str(tmp_path / "locked")):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "mkdir", denied)
+    code = main(
+        ["evaluate", "--dataset", str(tiny_beir), "--retriever", "bm25", "--output", str(out)]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith("rankdistill: error: "), error
+    assert str(tmp_path) in error and "Traceback" not in error
+    assert blocker.read_text() == "not a folder"  # nothing written over the user's file
