@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rankdistill.core.hardware import configure_threads, cpu_capability
 from rankdistill.data import open_dataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.evaluate import rerank_latency
 from rankdistill.teachers import build_teacher
 from rankdistill.training.config import StudentConfig
@@ -55,7 +56,7 @@ def main() -> int:
             folders[name] = str(Path(tmp) / name.replace(" ", "_"))
             load_cross_encoder(config, "cpu").save(folders[name])
         models = {
-            name: build_teacher(f"cross-encoder:{folder}", None, 32, 128, None, "auto", "torch")
+            name: build_teacher(f"cross-encoder:{folder}", encoding=EncodingSettings(32, 128))
             for name, folder in folders.items()
         }
         for model in models.values():  # load weights and warm the kernels: not query latency

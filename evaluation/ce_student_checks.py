@@ -30,6 +30,7 @@ import torch
 
 from rankdistill.core.hardware import configure_threads
 from rankdistill.data import open_dataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import evaluate_retriever, rerank
 from rankdistill.metrics import evaluate_run
 from rankdistill.pipeline.config import load_pipeline_config
@@ -97,7 +98,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         model.save(folder)
         reranker = build_teacher(
-            f"cross-encoder:{folder}", None, 32, train.student.max_length, None, "float32", "torch"
+            f"cross-encoder:{folder}",
+            encoding=EncodingSettings(32, train.student.max_length, precision="float32"),
         )
         eval_view = np.stack(
             [
@@ -149,12 +151,7 @@ def main() -> int:
 
             saved = build_teacher(
                 f"cross-encoder:{trained}",
-                None,
-                32,
-                train.student.max_length,
-                None,
-                "float32",
-                "torch",
+                encoding=EncodingSettings(32, train.student.max_length, precision="float32"),
             )
             scored = np.stack(
                 [
@@ -200,12 +197,7 @@ def main() -> int:
             subset = {q: first.results[q] for q in list(first.results)[: args.ties]}
             saved = build_teacher(
                 f"cross-encoder:{trained}",
-                None,
-                32,
-                train.student.max_length,
-                None,
-                "float32",
-                "torch",
+                encoding=EncodingSettings(32, train.student.max_length, precision="float32"),
             )
             exact = rerank(test, subset, saved, config.rerank_depth, None, 32)
             qrels = {q: test.qrels[q] for q in subset if q in test.qrels}
@@ -217,12 +209,9 @@ def main() -> int:
         if args.anchor:
             auto = build_teacher(
                 f"cross-encoder:{folder}",
-                None,
-                32,
-                train.student.max_length,
-                None,
-                train.trainer.precision,
-                "torch",
+                encoding=EncodingSettings(
+                    32, train.student.max_length, precision=train.trainer.precision
+                ),
             )  # as evaluate
             full = rerank(test, first.results, auto, config.rerank_depth, None, 32)
             bm25 = evaluate_run(test.qrels, first.results).aggregate["nDCG@10"]

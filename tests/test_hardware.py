@@ -16,6 +16,7 @@ from rankdistill.core.hardware import (
     precision_fields,
     resolve_precision,
 )
+from rankdistill.encoders.models import EncodingSettings
 
 
 @pytest.mark.parametrize(
@@ -65,10 +66,16 @@ def test_the_resolved_precision_changes_the_teacher_fingerprint(
 ) -> None:
     from rankdistill.teachers import build_teacher
 
-    on_avx2 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu")  # auto -> float32
+    on_avx2 = build_teacher(
+        f"bi-encoder:{tiny_dense_model}", encoding=EncodingSettings(device="cpu")
+    )  # auto -> float32
     monkeypatch.setenv("RANKDISTILL_CPU_CAPABILITY", "AMX")
-    on_amx = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu")  # auto -> bf16
-    explicit = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", precision="bf16")
+    on_amx = build_teacher(
+        f"bi-encoder:{tiny_dense_model}", encoding=EncodingSettings(device="cpu")
+    )  # auto -> bf16
+    explicit = build_teacher(
+        f"bi-encoder:{tiny_dense_model}", encoding=EncodingSettings(device="cpu", precision="bf16")
+    )
     assert on_avx2.fingerprint != on_amx.fingerprint == explicit.fingerprint
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rankdistill.data import load_dataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.mining.records import read_training_set, write_training_set
 from rankdistill.training.config import DataConfig, TrainConfig
 from rankdistill.training.data import (
@@ -32,7 +33,9 @@ def test_a_bi_encoder_teacher_declares_cosine_scores_and_the_records_keep_it(
     from rankdistill.teachers import build_teacher
 
     dataset = load_dataset(tiny_beir, "test")
-    cosine = build_teacher(f"bi-encoder:{tiny_dense_model}", batch_size=8)
+    cosine = build_teacher(
+        f"bi-encoder:{tiny_dense_model}", encoding=EncodingSettings(batch_size=8)
+    )
     assert cosine.score_scale == "cosine"
     records, _ = build_training_set(
         dataset, ["bm25"], cosine, tmp_path / "store", n_top=2, n_random=0, depth=5

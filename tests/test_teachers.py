@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.store import ScoreStore, score_with_store
 from rankdistill.teachers import (
     EnsembleTeacher,
@@ -40,7 +41,10 @@ def tiny_cross_encoder(splade_tiny: str, tmp_path_factory: pytest.TempPathFactor
 def test_cross_encoder_returns_raw_logits(tiny_cross_encoder: str) -> None:
     from sentence_transformers import CrossEncoder
 
-    teacher = build_teacher(f"cross-encoder:{tiny_cross_encoder}", max_length=64, device="cpu")
+    teacher = build_teacher(
+        f"cross-encoder:{tiny_cross_encoder}",
+        encoding=EncodingSettings(max_length=64, device="cpu"),
+    )
     scores = teacher.score(QUERIES, PAIR_DOCS)
     plain = CrossEncoder(tiny_cross_encoder, max_length=64, device="cpu")
     logits = plain.predict(list(zip(QUERIES, PAIR_DOCS)), activation_fn=torch.nn.Identity())
@@ -91,7 +95,9 @@ def test_changed_weights_change_the_fingerprint(tiny_cross_encoder: str, tmp_pat
 def test_bi_encoder_teacher_is_cosine(tiny_dense_model: str) -> None:
     from sentence_transformers import SentenceTransformer
 
-    scores = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu").score(QUERIES, PAIR_DOCS)
+    scores = build_teacher(
+        f"bi-encoder:{tiny_dense_model}", encoding=EncodingSettings(device="cpu")
+    ).score(QUERIES, PAIR_DOCS)
     plain = SentenceTransformer(tiny_dense_model, device="cpu")
     expected = (
         plain.encode(QUERIES, normalize_embeddings=True)
@@ -103,7 +109,9 @@ def test_bi_encoder_teacher_is_cosine(tiny_dense_model: str) -> None:
 def test_sparse_teacher_is_splade_dot(splade_tiny: str) -> None:
     from sentence_transformers import SparseEncoder
 
-    scores = build_teacher(f"sparse:{splade_tiny}", device="cpu").score(QUERIES, PAIR_DOCS)
+    scores = build_teacher(f"sparse:{splade_tiny}", encoding=EncodingSettings(device="cpu")).score(
+        QUERIES, PAIR_DOCS
+    )
     plain = SparseEncoder(splade_tiny, device="cpu")
     q = plain.encode_query(QUERIES, convert_to_tensor=True).to_dense()
     d = plain.encode_document(PAIR_DOCS, convert_to_tensor=True).to_dense()
@@ -114,7 +122,7 @@ def test_sparse_teacher_is_splade_dot(splade_tiny: str) -> None:
 def test_sparse_teacher_encodes_each_text_once_across_calls(splade_tiny: str, monkeypatch) -> None:
     import rankdistill.retrieval.sparse as sparse
 
-    teacher = build_teacher(f"sparse:{splade_tiny}", device="cpu")
+    teacher = build_teacher(f"sparse:{splade_tiny}", encoding=EncodingSettings(device="cpu"))
     first = teacher.score(QUERIES, PAIR_DOCS)
     encoded: list[str] = []
     real = sparse.encode_sparse
@@ -233,7 +241,7 @@ def test_ensemble_from_yaml(tiny_cross_encoder: str, tmp_path: Path) -> None:
         "    calibration: rank\n"
         "    max_length: 32\n"
     )
-    ensemble = build_teacher(f"ensemble:{config}", corpus_texts=DOCS, device="cpu")
+    ensemble = build_teacher(f"ensemble:{config}", DOCS, encoding=EncodingSettings(device="cpu"))
     assert [(m.weight, m.calibration) for m in ensemble.members] == [(2.0, "zscore"), (1.0, "rank")]
     assert ensemble.members[1].teacher.max_length == 32
     scores = ensemble.score(QUERIES, PAIR_DOCS)
@@ -283,7 +291,9 @@ def test_bf16_changes_the_bi_encoder_fingerprint_and_float32_keeps_the_old_one(
     from rankdistill.teachers.bi_encoder import BiEncoderTeacher
 
     fp32 = BiEncoderTeacher(tiny_dense_model, device="cpu", precision="float32")
-    bf16 = build_teacher(f"bi-encoder:{tiny_dense_model}", device="cpu", precision="bf16")
+    bf16 = build_teacher(
+        f"bi-encoder:{tiny_dense_model}", encoding=EncodingSettings(device="cpu", precision="bf16")
+    )
     assert bf16.fingerprint != fp32.fingerprint
     # float32 fingerprints are what they were before bf16 existed: stored scores stay valid
     old = make_fingerprint(
@@ -344,7 +354,7 @@ def test_onnx_backends_score_like_torch_and_export_once(
     with pytest.raises(UserError, match="backend 'onnx' runs float32: set precision float32"):
         CrossEncoderTeacher(tiny_cross_encoder, backend="onnx", precision="bf16")
     with pytest.raises(UserError, match="backend 'onnx' is not one bm25 runs on \(torch\)"):
-        build_teacher("bm25", corpus_texts=["a"], backend="onnx")
+        build_teacher("bm25", ["a"], encoding=EncodingSettings(backend="onnx"))
 
 
 def test_openvino_backend_scores_like_torch_and_bf16_is_its_own_teacher(

@@ -6,6 +6,7 @@ import argparse
 
 from rankdistill.cli.common import add_data_root_argument
 from rankdistill.core.config import RunConfig, flag_type
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.config import MineSection
 
 OPTIONS = (
@@ -160,10 +161,8 @@ def handle(args: argparse.Namespace) -> None:
     corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
     teacher = build_teacher(
         args.teacher,
-        corpus_texts=corpus_texts,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        device=args.device,
+        corpus_texts,
+        encoding=EncodingSettings(args.batch_size, args.max_length, args.device),
     )
     options = {name: getattr(args, name) for name in OPTIONS}
     settings = {
@@ -224,10 +223,8 @@ def handle_unjudged(args: argparse.Namespace) -> None:
     corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
     teacher = build_teacher(
         args.teacher,
-        corpus_texts=corpus_texts,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        device=args.device,
+        corpus_texts,
+        encoding=EncodingSettings(args.batch_size, args.max_length, args.device),
     )
     shard = Shard.from_env()
     records, counts = teacher_labelled_set(

@@ -9,6 +9,7 @@ from pathlib import Path
 from rankdistill.cli.common import add_encoding_arguments
 from rankdistill.core.config import flag_type
 from rankdistill.core.errors import UserError
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.config import MineSection
 
 
@@ -97,11 +98,13 @@ def handle(args: argparse.Namespace) -> None:
         spec: build_teacher(
             spec,
             corpus_texts,
-            args.batch_size,
-            args.max_length,
-            args.device,
-            args.precision,
-            args.backend if spec.startswith(("cross-encoder:", "bi-encoder:")) else "torch",
+            encoding=EncodingSettings(
+                args.batch_size,
+                args.max_length,
+                args.device,
+                args.precision,
+                args.backend if spec.startswith(("cross-encoder:", "bi-encoder:")) else "torch",
+            ),
         )
         for spec in args.teacher
     }

@@ -281,12 +281,9 @@ def student_reranker(config: Any, student: Path, batch_size: int) -> Any:
     train = config.train
     return build_teacher(
         f"cross-encoder:{student}",
-        None,
-        batch_size,
-        train.student.max_length,
-        None,
-        train.trainer.precision,
-        "torch",
+        encoding=EncodingSettings(
+            batch_size, train.student.max_length, precision=train.trainer.precision
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from rankdistill.core.atomic import atomic_write_json, check_writable
 from rankdistill.core.config import config_dict
 from rankdistill.core.distributed import Shard
 from rankdistill.core.runlock import run_lock
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.cache import Stage, StageOutcome, run_stages
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
 from rankdistill.pipeline.key_migrations import v0_settings
@@ -61,11 +62,9 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
         return build_teacher(
             m.teacher,
             corpus_texts,
-            config.mine.batch_size,
-            m.max_length,
-            None,
-            m.precision,
-            m.backend,
+            encoding=EncodingSettings(
+                config.mine.batch_size, m.max_length, precision=m.precision, backend=m.backend
+            ),
         )
     return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
 
@@ -484,7 +483,6 @@ def _stage_index(config: PipelineConfig):
     <output_dir>/encodings, so seeds and reruns encode each corpus once."""
 
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.encoders.models import EncodingSettings
         from rankdistill.indexes.build import BuildSettings, build_index
 
         index = config.index

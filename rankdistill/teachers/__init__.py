@@ -12,6 +12,7 @@ from __future__ import annotations
 from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 from rankdistill.core.plugins import import_submodules
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.teachers.base import Teacher
 from rankdistill.teachers.calibration import calibrate
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
@@ -21,14 +22,15 @@ from rankdistill.teachers.registry import TEACHER_KINDS, TeacherRequest, registe
 def build_teacher(
     spec: str,
     corpus_texts: list[str] | None = None,
-    batch_size: int = 32,
-    max_length: int | None = None,
-    device: str | None = None,
-    precision: str = "auto",
-    backend: str = "torch",
+    *,
+    encoding: EncodingSettings | None = None,
 ) -> Teacher:
-    """The teacher a spec names; `precision` (auto, float32, bf16, fp16; rankdistill.core.hardware) for
-    model teachers, `backend` (auto, torch, onnx, onnx-int8, openvino) where the kind declares it."""
+    """The teacher a spec names. `corpus_texts`: the corpus, for teachers that need its statistics
+    (BM25); `encoding`: how a model teacher encodes (batch size, max length, device, `precision`
+    auto | float32 | bf16 | fp16, `backend` auto | torch | onnx | onnx-int8 | openvino where the
+    kind declares it); default `EncodingSettings()`."""
+    encoding = encoding or EncodingSettings()
+    backend = encoding.backend
     import_submodules(
         __name__
     )  # every module registers its teacher kinds: a new kind is one module
@@ -44,7 +46,14 @@ def build_teacher(
         )
     if kind.model and not argument:
         raise UserError(f"teacher {spec!r}: name a model, e.g. {name}:path/to/model")
-    request = TeacherRequest(corpus_texts, batch_size, max_length, device, precision, backend)
+    request = TeacherRequest(
+        corpus_texts,
+        encoding.batch_size,
+        encoding.max_length,
+        encoding.device,
+        encoding.precision,
+        backend,
+    )
     return kind.build(argument, request)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from rankdistill.core.config import checked
 from rankdistill.core.errors import InputError
 from rankdistill.core.hardware import PRECISIONS
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.exported import BACKENDS
 from rankdistill.teachers.calibration import METHODS
 from rankdistill.teachers.ensemble import EnsembleTeacher, Member
@@ -117,11 +118,9 @@ def ensemble_from_members(
         teacher = build_teacher(
             member.teacher,
             corpus_texts,
-            batch_size,
-            member.max_length,
-            device,
-            member.precision,
-            member.backend,
+            encoding=EncodingSettings(
+                batch_size, member.max_length, device, member.precision, member.backend
+            ),
         )
         members.append(
             Member(teacher, member.weight, member.calibration, member.temperature, member.teacher)
