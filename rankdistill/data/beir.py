@@ -55,7 +55,7 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(
-                path, f"invalid JSON ({exc.msg} at column {exc.colno})", line_no
+                path, f"invalid JSON ({exc.msg}, column {exc.colno})", line_no
             ) from None
         except RecursionError:
             raise InputError(path, "invalid JSON (nested too deeply)", line_no) from None
