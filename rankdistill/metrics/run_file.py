@@ -6,6 +6,7 @@ there (a run from elsewhere has none and is read as it is)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def write_trec_run(results: Results, path: str | Path, tag: str = "rankdistill")
                 handle.write(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
 
     written = atomic_write(path, write)
-    atomic_write_json(size_path(written), {"rows": _rows(written), "bytes": written.stat().st_size})
+    rows = sum(len(hits) for hits in results.values())  # one line a hit
+    atomic_write_json(size_path(written), {"rows": rows, "bytes": written.stat().st_size})
     return written
 
 
@@ -33,15 +35,9 @@ def size_path(path: str | Path) -> Path:
     return Path(f"{path}.size.json")
 
 
-def _rows(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
-
-
-def check_size(path: Path) -> None:
-    """Refuse a run file whose rows or bytes differ from what its writer recorded beside it."""
-    import json
-
+def check_size(path: Path, rows_read: int) -> None:
+    """Refuse a run file whose rows (`rows_read`, as its reader counted them) or bytes differ from
+    what its writer recorded beside it."""
     sidecar = size_path(path)
     if not sidecar.is_file():
         return
@@ -53,10 +49,10 @@ def check_size(path: Path) -> None:
             sidecar, f"damaged size record ({error}); delete it to read the run as it is"
         ) from None
     actual = path.stat().st_size
-    if actual != size or _rows(path) != rows:
+    if actual != size or rows_read != rows:
         raise InputError(
             path,
-            f"{_rows(path)} rows and {actual} bytes, but its writer recorded {rows} rows and "
+            f"{rows_read} rows and {actual} bytes, but its writer recorded {rows} rows and "
             f"{size} bytes ({sidecar.name}): the file was cut short or changed",
         )
 
@@ -67,10 +63,11 @@ def read_trec_run(path: str | Path) -> Results:
     path = Path(path)
     results: Results = {}
     tags: list[str] = []  # the tags of the last two rows
-    line_no = row_line = 0
+    line_no = row_line = rows = 0
     for line_no, line in text_lines(path):
         if not line.strip():
             continue
+        rows += 1
         columns = line.split()
         if len(columns) != 6:
             raise InputError(
@@ -101,7 +98,7 @@ def read_trec_run(path: str | Path) -> Results:
             line_no,
             "tag",
         )
-    check_size(path)  # after the rows: a bad row is named by its line first
+    check_size(path, rows)  # after the rows: a bad row is named by its line first
     return results
 
 
