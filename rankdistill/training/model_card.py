@@ -57,9 +57,11 @@ def training_facts(record: dict[str, Any]) -> dict[str, Any]:
         "seed": record.get("seed"),
         "training_rows": (record.get("data") or {}).get("rows"),
     }
-    meta_path = Path(f"{record.get('training_set')}.meta.json")
-    if record.get("training_set") and meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8")).get("config", {})
+    from rankdistill.mining.records import meta_path
+
+    sidecar = meta_path(record["training_set"]) if record.get("training_set") else None
+    if sidecar is not None and sidecar.is_file():  # checked when training read the set
+        meta = json.loads(sidecar.read_text(encoding="utf-8")).get("config", {})
         facts.update(
             queries=meta.get("queries", meta.get("split")),
             judgements=meta.get("judgements", "judged positives of the split"),
