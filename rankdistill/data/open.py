@@ -53,6 +53,19 @@ def open_corpus(
     return load_corpus(path / "corpus.jsonl"), str(path)
 
 
+def corpus_texts(
+    name_or_path: str, data_root: str | Path | None = None
+) -> tuple[list[str], list[str], str]:
+    """(doc ids, the text a model encodes for each, where the corpus came from), in corpus order:
+    what an index, a query-side student's frozen documents and an embedding teacher's document
+    vectors all encode, so their shared chunked encodings agree."""
+    from rankdistill.data.beir import join_title_text
+
+    corpus, source = open_corpus(name_or_path, data_root)
+    doc_ids = list(corpus)
+    return doc_ids, [join_title_text(corpus[doc_id]) for doc_id in doc_ids], source
+
+
 def open_with_queries(
     name_or_path: str, queries: str | Path, split: str, data_root: str | Path | None = None
 ) -> BeirDataset:

@@ -23,8 +23,7 @@ from rankdistill.core.config import check_fields, checked
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
 from rankdistill.core.provenance import provenance
-from rankdistill.data.beir import join_title_text
-from rankdistill.data.open import open_corpus
+from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
@@ -113,10 +112,7 @@ def build_index(
         raise UserError(f"train size must be >= 1, got {settings.train_size}")
     started = time.perf_counter()
 
-    corpus, dataset_path = open_corpus(dataset, data_root)
-    doc_ids = list(corpus)
-    texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
-    del corpus
+    doc_ids, texts, dataset_path = corpus_texts(dataset, data_root)
     encoder = load_encoder(model, spec.is_sparse, settings.encoding)
     dimension = encoder.dimension
     check_factory(spec, dimension)  # a bad factory string fails before hours of encoding

@@ -91,17 +91,15 @@ def teacher_documents(
     """The teacher's vectors of the corpus (at most KL_DOCUMENTS of them, a fixed sample): the
     index an asymmetric student searches, for `student.document_kl`. The same cached encoding as
     the index build and the `documents` alignment texts."""
-    from rankdistill.data.beir import join_title_text
-    from rankdistill.data.open import open_corpus
+    from rankdistill.data.open import corpus_texts
     from rankdistill.retrieval.encode import encode_cached
     from rankdistill.training.embeddings import sample_rows
 
-    corpus, _ = open_corpus(config.data.dataset, config.data_root)
-    ids = list(corpus)
+    ids, texts, _ = corpus_texts(config.data.dataset, config.data_root)
     vectors, _ = encode_cached(
         config.student.teacher,
         ids,
-        [join_title_text(corpus[d]) for d in ids],
+        texts,
         cache_root,
         config.student.teacher_max_length,
         batch_size,

@@ -12,14 +12,11 @@ from rankdistill.training.families.base import TrainingInputs, register_family
 def encode_frozen_documents(config: TrainConfig, inputs: TrainingInputs) -> Any:
     """The training dataset's corpus encoded by the starting model, through the shared chunked
     cache (`retrieval.encode.encode_cached`): what an index of the starting model would hold."""
-    from rankdistill.data.beir import join_title_text
-    from rankdistill.data.open import open_corpus
+    from rankdistill.data.open import corpus_texts
     from rankdistill.retrieval.encode import encode_cached
     from rankdistill.training.query_side import FrozenDocuments
 
-    corpus, _ = open_corpus(config.data.dataset)
-    doc_ids = list(corpus)
-    texts = [join_title_text(corpus[doc_id]) for doc_id in doc_ids]
+    doc_ids, texts, _ = corpus_texts(config.data.dataset, config.data_root)
     vectors, record = encode_cached(
         config.student.model,
         doc_ids,
