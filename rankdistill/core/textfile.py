@@ -26,6 +26,14 @@ RESAVE = "save it as UTF-8"
 
 def text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """(line number from 1, decoded line without its line ending) for each line of a UTF-8 file."""
+    for line_no, _, _, text in located_lines(path):
+        yield line_no, text
+
+
+def located_lines(path: str | Path) -> Iterator[tuple[int, int, int, str]]:
+    """(line number, first byte, byte after the last, decoded line) for each line, as `text_lines`
+    reads them: the byte span (after a byte-order mark, line ending included) lets a reader fetch
+    the line again later without holding it (rankdistill.data.corpus_file)."""
     path = Path(path)
     try:
         handle = path.open("rb")
@@ -36,10 +44,13 @@ def text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     except PermissionError:
         raise UserError(f"{path}: not readable (permission denied)") from None
     with handle:
+        start = 0
         for line_no, raw in enumerate(handle, start=1):
+            end = start + len(raw)
             if line_no == 1:
                 raw = _strip_utf8_bom(path, raw)
-            yield line_no, decode_line(path, raw, line_no)
+            yield line_no, end - len(raw), end, decode_line(path, raw, line_no)
+            start = end
 
 
 def read_text(path: str | Path) -> str:

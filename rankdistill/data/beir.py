@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from rankdistill.core.errors import InputError, UserError
-from rankdistill.core.textfile import text_lines
+from rankdistill.core.textfile import located_lines, text_lines
+from rankdistill.data.corpus_file import CorpusFile
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ class BeirDataset:
     name: str
     path: Path
     split: str
-    corpus: dict[str, dict[str, str]]
+    corpus: Mapping[str, dict[str, str]]
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
     warnings: list[str] = field(default_factory=list)
@@ -48,7 +50,13 @@ def join_title_text(doc: dict[str, str]) -> str:
 
 def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line; InputError on bad JSON or a non-object."""
-    for line_no, line in text_lines(path):
+    for line_no, _, _, record in located_records(path):
+        yield line_no, record
+
+
+def located_records(path: Path) -> Iterator[tuple[int, int, int, dict]]:
+    """`jsonl_records` with each line's byte span (core.textfile.located_lines)."""
+    for line_no, start, end, line in located_lines(path):
         if not line.strip():
             continue
         try:
@@ -61,7 +69,7 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
             raise InputError(path, "invalid JSON (nested too deeply)", line_no) from None
         if not isinstance(record, dict):
             raise InputError(path, f"expected a JSON object, got {type(record).__name__}", line_no)
-        yield line_no, record
+        yield line_no, start, end, record
 
 
 def _string_field(path: Path, line_no: int, record: dict, name: str, required: bool) -> str:
@@ -120,26 +128,30 @@ def _checked_id(path: Path, line_no: int, record: dict, first_seen: dict[str, in
 
 def load_corpus(
     path: str | Path, warnings: list[str] | None = None, empty: set[str] | None = None
-) -> dict[str, dict[str, str]]:
-    """corpus.jsonl -> {doc_id: {"title": ..., "text": ...}}.
+) -> CorpusFile:
+    """corpus.jsonl -> {doc_id: {"title": ..., "text": ...}}, read in place: a CorpusFile holds
+    the ids and where each line is, and parses a document's fields when asked for them.
 
     A document with neither title nor text is left out (nothing could ever retrieve it) and
     counted in one warning; its id goes into `empty`, so judgements on it can be told apart
     from judgements on documents that do not exist.
     """
     path = Path(path)
-    corpus: dict[str, dict[str, str]] = {}
+    ids: list[str] = []
+    starts, ends = array("q"), array("q")
     first_seen: dict[str, int] = {}
     skipped: list[tuple[int, str]] = []
-    for line_no, record in jsonl_records(path):
+    for line_no, start, end, record in located_records(path):
         doc_id = _checked_id(path, line_no, record, first_seen)
         text = _string_field(path, line_no, record, "text", required=True)
         title = _string_field(path, line_no, record, "title", required=False)
         if not text.strip() and not title.strip():
             skipped.append((line_no, doc_id))
             continue
-        corpus[doc_id] = {"title": title, "text": text}
-    if not corpus:
+        ids.append(doc_id)
+        starts.append(start)
+        ends.append(end)
+    if not ids:
         raise InputError(
             path,
             "no documents"
@@ -153,7 +165,7 @@ def load_corpus(
         )
         if empty is not None:
             empty.update(doc_id for _, doc_id in skipped)
-    return corpus
+    return CorpusFile(path, ids, starts, ends)
 
 
 def _warn(warnings: list[str] | None, message: str) -> None:
@@ -181,7 +193,7 @@ def load_queries(path: str | Path) -> dict[str, str]:
 def load_qrels(
     path: str | Path,
     queries: dict[str, str] | None = None,
-    corpus: dict[str, dict[str, str]] | None = None,
+    corpus: Mapping[str, dict[str, str]] | None = None,
     unknown_docs: UnknownPolicy = "error",
     warnings: list[str] | None = None,
     empty_docs: set[str] = frozenset(),
@@ -227,7 +239,7 @@ class Judgements:
         self,
         where: str | Path,
         queries: dict[str, str] | None,
-        corpus: dict[str, dict[str, str]] | None,
+        corpus: Mapping[str, dict[str, str]] | None,
         unknown_docs: UnknownPolicy,
         empty_docs: set[str] = frozenset(),
         unit: str = "line",

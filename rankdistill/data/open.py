@@ -13,10 +13,19 @@ ones.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import overload
 
 from rankdistill.core.errors import UserError
-from rankdistill.data.beir import BeirDataset, load_corpus, load_dataset, load_qrels, load_queries
+from rankdistill.data.beir import (
+    BeirDataset,
+    join_title_text,
+    load_corpus,
+    load_dataset,
+    load_qrels,
+    load_queries,
+)
 from rankdistill.data.irds import PREFIX, irds_corpus, is_irds, load_irds_dataset, split_id
 from rankdistill.data.resolve import dataset_info, resolve_dataset
 
@@ -43,7 +52,7 @@ def open_dataset(
 
 def open_corpus(
     name_or_path: str, data_root: str | Path | None = None
-) -> tuple[dict[str, dict[str, str]], str]:
+) -> tuple[Mapping[str, dict[str, str]], str]:
     """A dataset's corpus alone (no queries or judgements) and where it came from: a folder's
     path, or the `irds:<id>` it was read from."""
     if is_irds(name_or_path):
@@ -55,15 +64,36 @@ def open_corpus(
 
 def corpus_texts(
     name_or_path: str, data_root: str | Path | None = None
-) -> tuple[list[str], list[str], str]:
+) -> tuple[list[str], DocumentTexts, str]:
     """(doc ids, the text a model encodes for each, where the corpus came from), in corpus order:
     what an index, a query-side student's frozen documents and an embedding teacher's document
-    vectors all encode, so their shared chunked encodings agree."""
-    from rankdistill.data.beir import join_title_text
-
+    vectors all encode, so their shared chunked encodings agree. The texts are read when indexed,
+    not held (DocumentTexts)."""
     corpus, source = open_corpus(name_or_path, data_root)
     doc_ids = list(corpus)
-    return doc_ids, [join_title_text(corpus[doc_id]) for doc_id in doc_ids], source
+    return doc_ids, DocumentTexts(corpus, doc_ids), source
+
+
+class DocumentTexts(Sequence[str]):
+    """The "title text" of each of `doc_ids`, made when indexed (a slice gives a list): a corpus's
+    model texts as a sequence that encoders slice chunk by chunk, without every text in memory."""
+
+    def __init__(self, corpus: Mapping[str, dict[str, str]], doc_ids: list[str]) -> None:
+        self.corpus, self.doc_ids = corpus, doc_ids
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [join_title_text(self.corpus[d]) for d in self.doc_ids[index]]
+        return join_title_text(self.corpus[self.doc_ids[index]])
 
 
 def open_with_queries(
@@ -103,7 +133,7 @@ def with_queries_of(dataset: BeirDataset, queries: str | Path, split: str) -> Be
 
 
 def _queries_over(
-    name: str, corpus: dict[str, dict[str, str]], folder: Path, split: str
+    name: str, corpus: Mapping[str, dict[str, str]], folder: Path, split: str
 ) -> BeirDataset:
     all_queries = load_queries(folder / "queries.jsonl")
     qrels = load_qrels(folder / "qrels" / f"{split}.tsv", all_queries, corpus)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from rankdistill.core.distributed import Shard
 
-Corpus = dict[str, dict[str, str]]
+Corpus = Mapping[str, dict[str, str]]  # a dict, or data.corpus_file.CorpusFile (texts left on disk)
 Results = dict[str, dict[str, float]]  # BEIR's shape: {query_id: {doc_id: score}}
 
 
