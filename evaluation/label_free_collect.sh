@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Copy what evaluation/studies/15-label_free.md quotes out of finished runs: each system's metrics.json (with
 # per-query metrics) and the student's train record (dev curve, selected epoch), into
-# evaluation/results/label_free/<run>/ . Usage: evaluation/label_free_collect.sh runs/NAME ...
+# evaluation/results/label_free/<run>/ (or --to DIR: DIR/<run>/, e.g. evaluation/results/corpus_sampling).
+# Usage: evaluation/label_free_collect.sh [--to DIR] runs/NAME ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dest=evaluation/results/label_free
+if [ "${1:-}" = "--to" ]; then dest=$2; shift 2; fi
 for run in "$@"; do
   name=$(basename "$run")
-  out=evaluation/results/label_free/$name
+  out=$dest/$name
   mkdir -p "$out"
   (cd "$run/stages/evaluate" && find . -name metrics.json) | while read -r m; do
     mkdir -p "$out/$(dirname "$m")"; cp "$run/stages/evaluate/$m" "$out/$m"
