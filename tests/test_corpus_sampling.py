@@ -122,3 +122,19 @@ def test_a_run_trains_with_sampled_corpus_negatives(tmp_path, tiny_dense_model: 
         ).read_text()
     )
     assert record["config"]["student"]["corpus_negatives"] == 2 and record["global_step"] > 0
+
+
+def test_blockwise_topk_matches_one_search():
+    from rankdistill.training.query_side import blockwise_topk
+
+    generator = torch.Generator().manual_seed(3)
+    vectors, corpus = (
+        torch.randn(7, 16, generator=generator),
+        torch.randn(1000, 16, generator=generator),
+    )
+    expected_scores, expected_rows = (vectors @ corpus.T).topk(25, dim=1)
+    for block in (1000, 333, 64, 10):
+        scores, rows = blockwise_topk(vectors, corpus, 25, block=block)
+        assert torch.equal(rows, expected_rows) and torch.allclose(scores, expected_scores)
+    scores, rows = blockwise_topk(vectors, corpus[:5], 25, block=2)  # fewer documents than k
+    assert rows.shape == (7, 5) and sorted(rows[0].tolist()) == [0, 1, 2, 3, 4]

@@ -518,3 +518,26 @@ def test_an_index_scores_candidates_from_its_stored_vectors(
     scores = index.score_candidates(queries, candidates, lambda d: join_title_text(corpus[d]))
     np.testing.assert_allclose(scores["q1"], expected, atol=1e-5)
     assert scores["q2"].shape == (1,)
+
+
+def test_chunks_mapped_is_the_stack_memory_mapped_and_rewritten_after_new_chunks(tmp_path):
+    import os
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for start in range(0, 300, 100):
+        path = tmp_path / f"{start:09d}-{start + 100:09d}.npy"
+        np.save(path, rng.standard_normal((100, 8)).astype(np.float32))
+        paths.append(path)
+    chunks = Chunks(paths, sparse=False)
+    mapped = chunks.mapped(tmp_path / "vectors.npy")
+    assert isinstance(mapped, np.memmap) and np.array_equal(mapped, chunks.stack())
+    written = (tmp_path / "vectors.npy").stat().st_mtime_ns
+    assert np.array_equal(chunks.mapped(tmp_path / "vectors.npy"), mapped)  # reused
+    assert (tmp_path / "vectors.npy").stat().st_mtime_ns == written
+    np.save(paths[1], np.ones((100, 8), dtype=np.float32))  # a chunk encoded again
+    os.utime(paths[1], ns=(written + 10**9, written + 10**9))
+    again = chunks.mapped(tmp_path / "vectors.npy")
+    assert np.array_equal(again[100:200], np.ones((100, 8))) and np.array_equal(
+        again, chunks.stack()
+    )

@@ -26,6 +26,7 @@ def handle_build(args: argparse.Namespace) -> None:
         train_size=args.train_size,
         seed=args.seed,
         keep_chunks=args.keep_chunks,
+        engine=args.engine,
     )
     shard = (
         Shard.from_env()
@@ -188,6 +189,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="seed of the training sample",
     )
     add_encoding_arguments(build, "the corpus encoding (recorded; queries use it too)")
+    build.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where the corpus is encoded: local (this process, or torchrun ranks) or ray (a Ray "
+        "Data pipeline on RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",
+    )
     build.add_argument(
         "--keep-chunks", action="store_true", help="keep the encoded chunks after the build"
     )

@@ -19,6 +19,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="override every model's precision in the config (auto, float32, bf16, fp16)",
     )
     run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default=None,
+        help="where corpus encoding runs, overriding the config's `engine` (ray: a Ray Data "
+        "pipeline on RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",
+    )
+    run.add_argument(
         "--strict",
         action="store_true",
         help="refuse to train on queries that are evaluation queries (by id or text); default: warn",
@@ -38,6 +45,8 @@ def handle(args: argparse.Namespace) -> None:
     from rankdistill.pipeline.run import run_pipeline
 
     config = load_pipeline_config(args.config)
+    if args.engine:
+        config.engine = args.engine
     outcomes = run_pipeline(
         config,
         args.config,

@@ -28,7 +28,13 @@ from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
-from rankdistill.retrieval.encode import corpus_hash, encode_chunks, load_encoder, shared_folder
+from rankdistill.retrieval.encode import (
+    ENGINES,
+    corpus_hash,
+    encode_chunks,
+    load_encoder,
+    shared_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +59,14 @@ class BuildSettings:
     # A folder shared by builds (e.g. by runs): chunks go to <chunks_dir>/<encoder>-<corpus>/ and
     # are kept, so another build of the same corpus by the same encoder encodes nothing.
     chunks_dir: str | None = None
+    # Where the corpus is encoded: local (this process, or torchrun ranks) or ray (a Ray Data
+    # pipeline; byte-identical chunks, rankdistill.retrieval.ray_encode)
+    engine: str = checked("local", choices=ENGINES)
 
     def record(self) -> dict[str, Any]:
-        """The settings as a manifest records them (flat, as manifests always have)."""
-        flat = {k: v for k, v in asdict(self).items() if k != "encoding"}
+        """The settings as a manifest records them (flat, as manifests always have); not the
+        engine, which changes where the vectors are made, not what they are."""
+        flat = {k: v for k, v in asdict(self).items() if k not in ("encoding", "engine")}
         return {**asdict(self.encoding), **flat}
 
 
@@ -130,6 +140,7 @@ def build_index(
         {"corpus_sha256": digest},
         progress,
         shard=shard,
+        engine=settings.engine,
     )
     if not shard.is_main:
         shard.barrier()  # rank 0 builds the structure and writes the manifest

@@ -184,6 +184,9 @@ class PipelineConfig(RunConfig):
     rerank_depth: int = checked(
         100, ge=0
     )  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
+    # where corpus encoding runs: local (this process, or torchrun ranks) or ray (a Ray Data
+    # pipeline on RAY_ADDRESS or a local Ray; `pip install rankdistill[ray]`); results are the same
+    engine: str = checked("local", choices=("local", "ray"))
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:

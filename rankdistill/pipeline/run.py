@@ -496,6 +496,7 @@ def _stage_index(config: PipelineConfig):
             ),
             seed=config.seed,
             chunks_dir=str(Path(config.output_dir) / "encodings") if shared else None,
+            engine=config.engine,
         )
         if frozen:
             model = config.train.student.model

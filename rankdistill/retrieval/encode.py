@@ -20,7 +20,7 @@ import pickle
 import re
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 Vectors = np.ndarray | sp.csr_matrix
 STATE = "state.json"
+ENGINES = ("local", "ray")  # where corpus encoding runs: this process (or torchrun ranks), or Ray
+STACKED = "vectors.npy"  # every chunk in one file, memory-mapped by the callers of encode_cached
 CHUNK_SECONDS = 30.0  # a kill loses at most about this much encoding
 CHUNK_NAME = re.compile(r"(\d{9})-(\d{9})")
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"  # how a chunk file starts
@@ -178,7 +180,7 @@ def check_same_model(built_with: dict[str, Any], encoder: Encoder, where: str | 
         )
 
 
-def corpus_hash(doc_ids: list[str], texts: list[str]) -> str:
+def corpus_hash(doc_ids: list[str], texts: Sequence[str]) -> str:
     """sha256 over the documents in order: ids and the texts the model sees."""
     digest = hashlib.sha256()
     for doc_id, text in zip(doc_ids, texts):
@@ -238,6 +240,32 @@ class Chunks:
             start += n
         return np.ascontiguousarray(np.concatenate(picked))
 
+    def mapped(self, path: Path) -> np.ndarray:
+        """All dense rows as one float32 matrix memory-mapped from `path` (an .npy file written
+        once, atomically, block by block, and reused while it is newer than every chunk): a corpus
+        of any size without its vectors in memory. Copy-on-write, so a caller may write to it."""
+        width = next(iter(self)).shape[1]
+        rows = self.count()
+        if path.is_file() and all(
+            isinstance(item, Path) and item.stat().st_mtime_ns <= path.stat().st_mtime_ns
+            for item in self.items
+        ):
+            try:
+                vectors = np.load(path, mmap_mode="c", allow_pickle=False)
+                if vectors.shape == (rows, width) and vectors.dtype == np.float32:
+                    return vectors
+            except (OSError, ValueError):
+                pass  # damaged: written again below
+
+        def write(handle: Any) -> None:
+            header = {"descr": "<f4", "fortran_order": False, "shape": (rows, width)}
+            np.lib.format.write_array_header_1_0(handle, header)
+            for block in self:
+                handle.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+
+        atomic_write(path, write, binary=True)
+        return np.load(path, mmap_mode="c", allow_pickle=False)
+
     def stack(self) -> Vectors:
         """All rows as one matrix (sparse CSR or dense float32)."""
         blocks = list(self)
@@ -263,7 +291,7 @@ def _save_chunk(path: Path, vectors: Vectors) -> None:
 
 def encode_chunks(
     encoder: Encoder,
-    texts: list[str],
+    texts: Sequence[str],
     folder: str | Path,
     chunk_size: int,
     source: dict[str, Any],
@@ -271,12 +299,18 @@ def encode_chunks(
     *,
     chunk_seconds: float = CHUNK_SECONDS,
     shard: Shard | None = None,
+    engine: str = "local",
 ) -> Chunks:
     """Encode `texts` into `folder` in chunks named by their row range, each saved once it holds
     `chunk_size` rows or `chunk_seconds` of work, so a kill loses at most that. A rerun with the
     same model and corpus encodes only the rows no saved chunk covers. With a `shard` of several
-    ranks each encodes the gaps in its block of rows; all return once the chunks cover every row."""
+    ranks each encodes the gaps in its block of rows; all return once the chunks cover every row.
+    `engine: ray` encodes the gaps on Ray instead, in whole chunks (retrieval.ray_encode)."""
     shard = shard or Shard()
+    if engine not in ENGINES:
+        raise UserError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "ray" and shard.world_size > 1:
+        raise UserError("engine: ray runs its own workers; launch it once, not under torchrun")
     if chunk_size < 1:
         raise UserError(f"chunk size must be >= 1, got {chunk_size}")
     folder = Path(folder)
@@ -313,6 +347,12 @@ def encode_chunks(
         position = max(position, end)
     if position < hi:
         gaps.append((position, hi))
+    if engine == "ray":
+        from rankdistill.retrieval.ray_encode import encode_on_ray, pieces_of
+
+        whole = [piece for start, end in gaps for piece in pieces_of(start, end, chunk_size)]
+        encode_on_ray(encoder, texts, folder, whole, suffix, progress)
+        gaps = []
     bar = tqdm(
         total=sum(end - start for start, end in gaps),
         desc="encoding",
@@ -380,7 +420,7 @@ def shared_folder(root: str | Path, encoder: Encoder, digest: str) -> Path:
 def encode_cached(
     model: str,
     ids: list[str],
-    texts: list[str],
+    texts: Sequence[str],
     root: str | Path,
     max_length: int | None = None,
     batch_size: int = 32,
@@ -391,14 +431,14 @@ def encode_cached(
     """Dense vectors of `texts` by `model`, encoded once into `shared_folder(root, ...)` in atomic,
     resumable chunks (`encode_chunks`), so a rerun, another seed or an index build of the same
     corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing. Returns the
-    (len(texts), d) float32 vectors and the encoder's record (`Encoder.record`) plus the folder."""
+    (len(texts), d) float32 vectors, memory-mapped (`Chunks.mapped`), and the encoder's record (`Encoder.record`) plus the folder."""
     encoder = load_encoder(
         model, False, EncodingSettings(batch_size, max_length, None, precision, backend)
     )
     digest = corpus_hash(ids, texts)
     folder = shared_folder(root, encoder, digest)
     chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)
-    return chunks.stack(), {
+    return chunks.mapped(folder / STACKED), {
         **encoder.record(),
         "dimension": encoder.dimension,
         "encodings": str(folder),
@@ -471,7 +511,7 @@ def _read_state(path: Path, state: dict[str, Any]) -> tuple[dict[str, Any] | Non
 
 def _remove_chunks(folder: Path) -> None:
     """Every chunk and the state.json of an encoding that starts over."""
-    for old in [*folder.glob("[0-9]*.np[yz]"), folder / STATE]:
+    for old in [*folder.glob("[0-9]*.np[yz]"), folder / STATE, folder / STACKED]:
         old.unlink(missing_ok=True)
 
 

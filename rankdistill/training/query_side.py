@@ -225,7 +225,7 @@ def dev_ndcgs(
 
     ids = list(dev.queries)
     vectors = encode_texts(model, [dev.queries[q] for q in ids], batch_size)
-    scores, rows = (vectors @ corpus.T).topk(min(100, corpus.shape[0]), dim=1)
+    scores, rows = blockwise_topk(vectors, corpus, 100)
     run = {
         q: {documents.doc_ids[r]: float(s) for s, r in zip(scores[i].tolist(), rows[i].tolist())}
         for i, q in enumerate(ids)
@@ -238,6 +238,27 @@ def dev_ndcgs(
         )
         for relevant in judgements
     ]
+
+
+def blockwise_topk(
+    vectors: torch.Tensor, corpus: torch.Tensor, k: int, block: int = 262_144
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scores, corpus rows) of each query's top `k` by dot product, searching `block` documents at
+    a time: (queries x block) scores in memory, never (queries x corpus), and a memory-mapped
+    corpus read one block after another."""
+    best: tuple[torch.Tensor, torch.Tensor] | None = None
+    for start in range(0, corpus.shape[0], block):
+        part = vectors @ corpus[start : start + block].to(vectors.device, vectors.dtype).T
+        scores, rows = part.topk(min(k, part.shape[1]), dim=1)
+        rows = rows + start
+        if best is not None:
+            scores, order = torch.cat([best[0], scores], dim=1).topk(
+                min(k, best[0].shape[1] + scores.shape[1]), dim=1
+            )
+            rows = torch.cat([best[1], rows], dim=1).gather(1, order)
+        best = (scores, rows)
+    assert best is not None, "an empty corpus"
+    return best
 
 
 @contextlib.contextmanager

@@ -1,0 +1,107 @@
+"""Corpus encoding throughput on the same cores: one process, torchrun ranks, and Ray.
+
+    python evaluation/scale/ray_throughput.py --documents 2000 --out evaluation/scale/results/ray_throughput.jsonl
+
+Encodes the first `--documents` documents of a BEIR folder (default SciFact) with
+all-MiniLM-L6-v2 into a fresh chunk folder three ways, each in its own process tree, one after
+another: `local` (one process, every core), `torchrun` (`--ranks` gloo ranks on this machine, each
+with cores / ranks threads, rankdistill's Shard split) and `ray` (a local Ray of the same cores:
+reading tasks streaming into `--ranks` model actors). Prints documents a second and the ratio of
+each to one process, and checks that the three chunk folders hold the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+
+
+def encode_once(data: str, documents: int, folder: Path, engine: str) -> None:
+    """The child: encode the documents into `folder` (under torchrun when RANK is set)."""
+    from rankdistill.core.distributed import Shard
+    from rankdistill.data.open import corpus_texts
+    from rankdistill.encoders.models import EncodingSettings
+    from rankdistill.retrieval.encode import encode_chunks, load_encoder
+
+    shard = Shard.from_env()
+    if shard.world_size > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // shard.world_size))
+    _, texts, _ = corpus_texts(data)
+    texts = list(texts[:documents])
+    encoder = load_encoder("all-MiniLM-L6-v2", False, EncodingSettings(batch_size=32))
+    encode_chunks(
+        encoder, texts, folder, 256, {"bench": documents}, False, shard=shard, engine=engine
+    )
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.glob("[0-9]*.npy")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="scifact")
+    parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--ranks", type=int, default=2)
+    parser.add_argument("--work", type=Path, default=Path("/work/scale_data/ray_throughput"))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--child", choices=("local", "ray"), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        encode_once(args.data, args.documents, args.folder, args.child)
+        return
+    me = [sys.executable, str(HERE), "--data", args.data, "--documents", str(args.documents)]
+    ways = {
+        "local": me + ["--child", "local"],
+        "torchrun": [
+            sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(args.ranks),
+            str(HERE), "--data", args.data, "--documents", str(args.documents), "--child", "local",
+        ],
+        "ray": me + ["--child", "ray"],
+    }  # fmt: skip
+    results, digests = {}, {}
+    for name, command in ways.items():
+        folder = args.work / name
+        shutil.rmtree(folder, ignore_errors=True)
+        started = time.perf_counter()
+        subprocess.run([*command, "--folder", str(folder)], check=True)
+        seconds = time.perf_counter() - started
+        results[name] = seconds
+        digests[name] = digest(folder)
+        print(f"{name}: {seconds:.1f} s, {args.documents / seconds:.1f} documents/s")
+    cpu = Path("/proc/cpuinfo").read_text()
+    record = {
+        "documents": args.documents,
+        "ranks": args.ranks,
+        "seconds": results,
+        "ratio_to_local": {k: results["local"] / v for k, v in results.items()},
+        "chunks_sha256": digests,
+        "same_bytes": len(set(digests.values())) == 1,
+        "cpu_flags": sorted({f for f in ("avx512_bf16", "amx_bf16") if f in cpu}),
+        "cores": os.cpu_count(),
+        "note": "seconds include each way's process start and model load",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    print(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()

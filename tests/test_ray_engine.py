@@ -1,0 +1,89 @@
+"""`engine: ray`: corpus encoding as a Ray Data pipeline on a local Ray (a head and its worker
+processes) writes the same chunk files, byte for byte, as one process, and a worker killed mid-job
+costs nothing but time. Skipped where Ray is not installed (`pip install rankdistill[ray]`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rankdistill.data.open import corpus_texts
+from rankdistill.encoders.models import EncodingSettings
+from rankdistill.retrieval.encode import encode_chunks, load_encoder
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    (folder / "qrels").mkdir(parents=True)
+    words = "protein cell gene brain heart vitamin tumour drug dose trial blood sleep".split()
+    with (folder / "corpus.jsonl").open("w") as handle:
+        for i in range(240):
+            text = " ".join(words[(i * 7 + j) % len(words)] for j in range(5 + i % 23))
+            handle.write(json.dumps({"_id": f"d{i}", "title": f"t{i % 5}", "text": text}) + "\n")
+    (folder / "queries.jsonl").write_text('{"_id": "q", "text": "gene"}\n')
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq\td1\t1\n")
+    return folder
+
+
+def chunk_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("[0-9]*.npy"))}
+
+
+def encode(model: str, corpus: Path, folder: Path, engine: str) -> dict[str, bytes]:
+    encoder = load_encoder(model, False, EncodingSettings(batch_size=8, precision="float32"))
+    _, texts, _ = corpus_texts(str(corpus))
+    chunks = encode_chunks(encoder, texts, folder, 40, {"test": 1}, False, engine=engine)
+    assert chunks.count() == 240
+    return chunk_bytes(folder)
+
+
+def test_ray_writes_the_chunks_one_process_writes(tiny_dense_model, corpus, tmp_path, local_ray):
+    local = encode(tiny_dense_model, corpus, tmp_path / "local", "local")
+    on_ray = encode(tiny_dense_model, corpus, tmp_path / "ray", "ray")
+    assert list(local) == [f"{s:09d}-{s + 40:09d}.npy" for s in range(0, 240, 40)]
+    assert on_ray == local
+
+
+def test_a_killed_worker_is_retried_with_nothing_lost_or_doubled(
+    tiny_dense_model, corpus, tmp_path, local_ray, monkeypatch
+):
+    local = encode(tiny_dense_model, corpus, tmp_path / "local", "local")
+    marks = tmp_path / "pids"
+    marks.mkdir()
+    monkeypatch.setenv("RAY_ENCODER_PIDS", str(marks))
+    killed: list[int] = []
+
+    def kill_first_worker() -> None:
+        deadline = time.monotonic() + 900  # Ray is slow to start on a busy 2-core machine
+        while time.monotonic() < deadline and not killed:
+            for mark in marks.iterdir():
+                os.kill(int(mark.name), signal.SIGKILL)
+                killed.append(int(mark.name))
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_first_worker)
+    killer.start()
+    on_ray = encode(tiny_dense_model, corpus, tmp_path / "ray", "ray")
+    killer.join()
+    assert killed, "no worker started"
+    assert len(list(marks.iterdir())) > 1  # Ray started another actor after the kill
+    assert on_ray == local  # every chunk once, and the same bytes
+    assert not list((tmp_path / "ray").glob("*.tmp*"))
