@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GPU check (issue 13), under 10 minutes on one GPU: the default loop on CUDA, a faiss-gpu index
-# build and search, and the teacher scoring benchmark on CUDA. Needs a Python with CUDA torch,
+# GPU check, under 10 minutes on one GPU: the default loop on CUDA, a faiss-gpu index build and
+# search, the teacher scoring benchmark on CUDA, and the scale benchmark's encoding and query-side
+# steps at 1M documents / vectors. Needs a Python with CUDA torch,
 # faiss-gpu (the `gpu` extra) and this package installed, and the models in the cache:
 #   PYTHON=.venv/bin/python RANKDISTILL_DATA=../shared/data evaluation/gpu_check.sh
 # Prints every figure; record them in evaluation/log/default_run.md with `nvidia-smi -L`.
@@ -32,3 +33,11 @@ done
 
 echo "== 3. teacher scoring on CUDA, 1,000 SciFact pairs, max length 256"
 "$PYTHON" evaluation/bench_teacher_scoring.py --pairs 1000 --device cuda
+
+echo "== 4. scale benchmark on CUDA: encoding 200k synthetic documents (of 1M), query-side steps over 1M and 10M vectors"
+export PYTHONPATH=${PYTHONPATH:-.}
+[ -f "$OUT/scale-1000000/scale.json" ] || "$PYTHON" evaluation/scale/make_corpus.py 1000000 "$OUT/scale-1000000"
+"$PYTHON" evaluation/scale/stage.py encode "$OUT/scale-1000000" --limit 200000 --out "$OUT/scale.jsonl"
+"$PYTHON" evaluation/scale/query_side_steps.py 1000000 10000000 --device cuda --vectors-dir "$OUT/vectors" \
+  --out "$OUT/query_side.jsonl"
+cat "$OUT/scale.jsonl" "$OUT/query_side.jsonl"

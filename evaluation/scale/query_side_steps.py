@@ -63,25 +63,29 @@ def memory_gb() -> tuple[float, float]:
     return fields["VmHWM"], fields["RssAnon"]
 
 
-def measure(path: Path, steps: int, sample: int, seed: int) -> dict:
+def measure(path: Path, steps: int, sample: int, seed: int, device: str = "cpu") -> dict:
     import torch
     from sentence_transformers import SentenceTransformer
 
     from rankdistill.core.hardware import inference_autocast, resolve_precision
     from rankdistill.data.open import open_dataset
     from rankdistill.encoders.models import resolve_model
-    from rankdistill.training.corpus_sampling import sampled_columns
+    from rankdistill.training.corpus_sampling import random_access, sampled_columns
     from rankdistill.training.query_side import QuerySideLoss, _encode_queries
 
     torch.manual_seed(seed)
     vectors = np.load(path, mmap_mode="c")
+    if sample < vectors.shape[0]:
+        random_access(vectors)  # as train_query_side does when it samples
     corpus = torch.from_numpy(vectors)  # no copy: the file's pages, read where indexed
+    if device != "cpu":
+        corpus = corpus.to(device)  # as train_query_side does: the frozen vectors on the device
     n = corpus.shape[0]
-    model = SentenceTransformer(resolve_model("all-MiniLM-L6-v2"), device="cpu")
+    model = SentenceTransformer(resolve_model("all-MiniLM-L6-v2"), device=device)
     model.max_seq_length = 64
     model.train()
     queries = list(open_dataset("scifact", "train").queries.values())
-    precision = resolve_precision("auto", "cpu")
+    precision = resolve_precision("auto", device)
     loss = QuerySideLoss(
         {
             "listwise_kl": {"weight": 0.3, "temperature": 1.0, "scale": 20},
@@ -95,9 +99,9 @@ def measure(path: Path, steps: int, sample: int, seed: int) -> dict:
     for step in range(steps + 3):
         started = time.perf_counter()
         batch = [queries[i] for i in rng.integers(0, len(queries), 32)]
-        listed = torch.from_numpy(rng.integers(0, n, (32, 4)))
-        teacher = torch.from_numpy(rng.standard_normal((32, 4)).astype(np.float32))
-        with inference_autocast("cpu", precision):
+        listed = torch.from_numpy(rng.integers(0, n, (32, 4))).to(device)
+        teacher = torch.from_numpy(rng.standard_normal((32, 4)).astype(np.float32)).to(device)
+        with inference_autocast(torch.device(device).type, precision):
             encoded = _encode_queries(model, batch)
         draws = torch.Generator().manual_seed(seed * 1_000_003 + step)
         columns = sampled_columns(listed, [[] for _ in batch], n, sample, draws)  # all: full
@@ -105,6 +109,8 @@ def measure(path: Path, steps: int, sample: int, seed: int) -> dict:
         optimizer.zero_grad()
         value.backward()
         optimizer.step()
+        if device != "cpu":
+            torch.cuda.synchronize()
         if step >= 3:
             times.append(time.perf_counter() - started)
         anon_peak = max(anon_peak, memory_gb()[1])
@@ -121,6 +127,7 @@ def measure(path: Path, steps: int, sample: int, seed: int) -> dict:
         "ru_maxrss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
         "vectors_gb": path.stat().st_size / 1e9,
         "precision": precision,
+        "device": device if device == "cpu" else torch.cuda.get_device_name(0),
         "cpu": cpu_name(),
         "python": platform.python_version(),
     }
@@ -143,11 +150,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--sample", type=int, default=65_536)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda (evaluation/gpu_check.sh)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a child: measure one size
     args = parser.parse_args()
     if args.one is not None:
         path = vectors_file(args.vectors_dir, args.one, args.seed)
-        result = measure(path, args.steps, args.sample, args.seed)
+        result = measure(path, args.steps, args.sample, args.seed, args.device)
         with args.out.open("a") as handle:
             handle.write(json.dumps(result) + "\n")
         print(json.dumps(result))
@@ -171,6 +179,8 @@ def main() -> None:
                 str(args.sample),
                 "--seed",
                 str(args.seed),
+                "--device",
+                args.device,
             ],
             check=True,
         )

@@ -59,13 +59,15 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=2000)
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/work/scale_data/ray_throughput"))
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="JSON lines file the result is appended to")
     parser.add_argument("--child", choices=("local", "ray"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         encode_once(args.data, args.documents, args.folder, args.child)
         return
+    if args.out is None:
+        parser.error("--out is required")
     me = [sys.executable, str(HERE), "--data", args.data, "--documents", str(args.documents)]
     ways = {
         "local": me + ["--child", "local"],
