@@ -70,13 +70,11 @@ def measure(path: Path, steps: int, sample: int, seed: int, device: str = "cpu")
     from rankdistill.core.hardware import inference_autocast, resolve_precision
     from rankdistill.data.open import open_dataset
     from rankdistill.encoders.models import resolve_model
-    from rankdistill.training.corpus_sampling import random_access, sampled_columns
+    from rankdistill.training.corpus_sampling import sampled_columns
     from rankdistill.training.query_side import QuerySideLoss, _encode_queries
 
     torch.manual_seed(seed)
     vectors = np.load(path, mmap_mode="c")
-    if sample < vectors.shape[0]:
-        random_access(vectors)  # as train_query_side does when it samples
     corpus = torch.from_numpy(vectors)  # no copy: the file's pages, read where indexed
     if device != "cpu":
         corpus = corpus.to(device)  # as train_query_side does: the frozen vectors on the device

@@ -17,9 +17,7 @@ a column and the loss is the full softmax exactly.
 from __future__ import annotations
 
 import math
-import mmap
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -99,12 +97,3 @@ def sampled_columns(
     return BatchColumns(
         columns.to(device), correction.to(device), local.to(device), masked.to(device)
     )
-
-
-def random_access(vectors: Any) -> None:
-    """Sampled columns read scattered rows of the frozen vectors: a memory-mapped file is told so
-    (no read-around on each page fault, which would otherwise bring most of a 15 GB file into
-    memory within a few steps). Arrays in memory are left as they are."""
-    mapped = getattr(vectors, "_mmap", None)  # numpy.memmap's mapping
-    if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
-        mapped.madvise(mmap.MADV_RANDOM)

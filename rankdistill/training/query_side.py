@@ -59,7 +59,6 @@ from rankdistill.training.corpus_sampling import (
     BatchColumns,
     full_columns,
     other_positives,
-    random_access,
     sampled_columns,
 )
 from rankdistill.training.data import DevSet
@@ -420,8 +419,6 @@ def train_query_side(
             corpus.shape[0],
             sample,
         )
-    if sample:
-        random_access(documents.vectors)
     queries = [row["query"] for row in rows]
     loss = QuerySideLoss(config.loss, model)
     steps_per_epoch = -(-len(rows) // t.batch_size)
