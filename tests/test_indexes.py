@@ -541,3 +541,25 @@ def test_chunks_mapped_is_the_stack_memory_mapped_and_rewritten_after_new_chunks
     assert np.array_equal(again[100:200], np.ones((100, 8))) and np.array_equal(
         again, chunks.stack()
     )
+
+
+def test_index_vectors_map_the_shared_encoding_and_fall_back_to_the_index(
+    tiny_dense_model, tmp_path
+):
+    import shutil
+
+    from rankdistill.indexes.load import index_vectors
+
+    beir = write_beir(tmp_path / "tiny")
+    shared = tmp_path / "encodings"
+    settings = BuildSettings(chunk_size=3, chunks_dir=str(shared))
+    build_index(tiny_dense_model, str(beir), "Flat", tmp_path / "idx", settings, progress=False)
+    ids, mapped, _ = index_vectors(tmp_path / "idx")
+    assert isinstance(mapped, np.memmap)  # the shared encoding's vectors.npy, not a copy
+    structure = open_index(tmp_path / "idx").structure
+    stored = structure.stored_vectors(np.arange(structure.count, dtype=np.int64))
+    assert np.array_equal(mapped, stored) and len(ids) == structure.count
+    shutil.rmtree(shared)  # the encoding is gone: the vectors come out of the index
+    again_ids, copied, _ = index_vectors(tmp_path / "idx")
+    assert not isinstance(copied, np.memmap) and np.array_equal(copied, stored)
+    assert again_ids == ids

@@ -131,7 +131,7 @@ def build_index(
     encode_started = time.perf_counter()
     chunks_folder = output / CHUNKS
     if settings.chunks_dir:
-        chunks_folder = shared_folder(settings.chunks_dir, encoder, digest)
+        chunks_folder = shared_folder(settings.chunks_dir, encoder.fingerprint, digest)
     chunks = encode_chunks(
         encoder,
         texts,

@@ -25,6 +25,7 @@ from rankdistill.retrieval.encode import (
     check_same_model,
     corpus_hash,
     load_encoder,
+    shared_vectors,
 )
 
 
@@ -165,13 +166,31 @@ def open_index(
 
 def index_vectors(folder: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:
     """Every document vector a complete dense index stores exactly, in its document order, with
-    its manifest: what query-side training reads instead of encoding the corpus again."""
+    its manifest: what query-side training reads instead of encoding the corpus again. Memory-
+    mapped from the shared encoding the index was built from, when that is still there and agrees
+    with the index (a run's `<output_dir>/encodings`); else copied out of the index."""
     index = open_index(folder)
     if index.manifest["model"]["type"] != "dense":
         raise UserError(f"{folder}: holds sparse vectors; query-side training needs a dense index")
-    vectors = index.structure.stored_vectors(np.arange(index.structure.count, dtype=np.int64))
+    count = index.structure.count
+    mapped = _shared_encoding(index.manifest, count)
+    if mapped is not None:
+        ends = np.array([0, count - 1], dtype=np.int64)
+        stored = index.structure.stored_vectors(ends)
+        if stored is not None and np.array_equal(np.asarray(mapped[ends]), stored):
+            return index.doc_ids, mapped, index.manifest
+    vectors = index.structure.stored_vectors(np.arange(count, dtype=np.int64))
     if vectors is None:
         raise UserError(
             f"{folder}: a {index.manifest['spec']} index keeps only lossy codes; query-side training needs exact vectors (e.g. Flat)"
         )
     return index.doc_ids, np.ascontiguousarray(vectors, dtype=np.float32), index.manifest
+
+
+def _shared_encoding(manifest: dict[str, Any], count: int) -> np.ndarray | None:
+    root = manifest.get("settings", {}).get("chunks_dir")
+    fingerprint = manifest.get("model", {}).get("fingerprint")
+    digest = manifest.get("dataset", {}).get("corpus_sha256")
+    if not (root and fingerprint and digest):
+        return None
+    return shared_vectors(root, fingerprint, digest, count)

@@ -410,11 +410,26 @@ def encode_chunks(
     return chunks
 
 
-def shared_folder(root: str | Path, encoder: Encoder, digest: str) -> Path:
+def shared_folder(root: str | Path, fingerprint: str, digest: str) -> Path:
     """Where builds and distillation share one encoding of the same texts by the same encoder
-    (model weights, max length, normalisation, precision, backend; `digest` = `corpus_hash` of
-    ids and texts): `<root>/<encoder fingerprint>-<texts hash>`, 16 hex digits each."""
-    return Path(root) / f"{encoder.fingerprint[:16]}-{digest[:16]}"
+    (`fingerprint`: model weights, max length, normalisation, precision, backend; `digest` =
+    `corpus_hash` of ids and texts): `<root>/<fingerprint>-<texts hash>`, 16 hex digits each."""
+    return Path(root) / f"{fingerprint[:16]}-{digest[:16]}"
+
+
+def shared_vectors(root: str | Path, fingerprint: str, digest: str, rows: int) -> np.ndarray | None:
+    """The dense vectors of a finished shared encoding (`shared_folder`), memory-mapped
+    (`Chunks.mapped`), or None when its chunks are gone or do not cover `rows` rows."""
+    folder = shared_folder(root, fingerprint, digest)
+    saved = _saved_chunks(folder, ".npy") if folder.is_dir() else []
+    covered = 0
+    for start, end, _ in saved:
+        if start != covered:
+            return None
+        covered = end
+    if not saved or covered != rows:
+        return None
+    return Chunks([path for _, _, path in saved], sparse=False).mapped(folder / STACKED)
 
 
 def encode_cached(
@@ -436,7 +451,7 @@ def encode_cached(
         model, False, EncodingSettings(batch_size, max_length, None, precision, backend)
     )
     digest = corpus_hash(ids, texts)
-    folder = shared_folder(root, encoder, digest)
+    folder = shared_folder(root, encoder.fingerprint, digest)
     chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)
     return chunks.mapped(folder / STACKED), {
         **encoder.record(),
