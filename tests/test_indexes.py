@@ -521,8 +521,6 @@ def test_an_index_scores_candidates_from_its_stored_vectors(
 
 
 def test_chunks_mapped_is_the_stack_memory_mapped_and_rewritten_after_new_chunks(tmp_path):
-    import os
-
     rng = np.random.default_rng(5)
     paths = []
     for start in range(0, 300, 100):
@@ -530,17 +528,20 @@ def test_chunks_mapped_is_the_stack_memory_mapped_and_rewritten_after_new_chunks
         np.save(path, rng.standard_normal((100, 8)).astype(np.float32))
         paths.append(path)
     chunks = Chunks(paths, sparse=False)
-    mapped = chunks.mapped(tmp_path / "vectors.npy")
+    mapped = chunks.mapped(tmp_path)
     assert isinstance(mapped, np.memmap) and np.array_equal(mapped, chunks.stack())
-    written = (tmp_path / "vectors.npy").stat().st_mtime_ns
-    assert np.array_equal(chunks.mapped(tmp_path / "vectors.npy"), mapped)  # reused
-    assert (tmp_path / "vectors.npy").stat().st_mtime_ns == written
-    np.save(paths[1], np.ones((100, 8), dtype=np.float32))  # a chunk encoded again
-    os.utime(paths[1], ns=(written + 10**9, written + 10**9))
-    again = chunks.mapped(tmp_path / "vectors.npy")
+    (first,) = tmp_path.glob("vectors-*.npy")
+    assert np.array_equal(chunks.mapped(tmp_path), mapped)  # reused, not written again
+    assert list(tmp_path.glob("vectors-*.npy")) == [first]
+    replacement = tmp_path / "new.npy"  # a chunk encoded again: saved by an atomic rename
+    np.save(replacement, np.ones((100, 8), dtype=np.float32))
+    replacement.replace(paths[1])
+    again = chunks.mapped(tmp_path)
     assert np.array_equal(again[100:200], np.ones((100, 8))) and np.array_equal(
         again, chunks.stack()
     )
+    assert [p.name for p in tmp_path.glob("vectors-*.npy")] != [first.name]  # the stale one gone
+    assert len(list(tmp_path.glob("vectors-*.npy"))) == 1
 
 
 def test_index_vectors_map_the_shared_encoding_and_fall_back_to_the_index(

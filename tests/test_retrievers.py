@@ -170,3 +170,34 @@ def test_dense_corpus_vectors_are_cached_on_disk_and_a_damaged_file_is_redone(
     corpus["d0"]["text"] = "another text"  # another corpus: another key
     dense.DenseRetriever(tiny_dense_model).index(corpus)
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("name", ["scifact", "nfcorpus"])
+def test_chunked_bm25_index_scores_as_bm25s_own_index(name, shared_data, monkeypatch) -> None:
+    """retrieval.bm25_matrix builds the score matrix chunk by chunk; every query's score of every
+    document, and so every ranking, equals bm25s's index of all texts at once."""
+    import bm25s
+
+    from rankdistill.data.beir import join_title_text
+    from rankdistill.data.open import open_dataset
+    from rankdistill.retrieval import bm25 as bm25_module
+
+    data = open_dataset(name, "test", shared_data)
+    monkeypatch.setattr(bm25_module, "INDEX_CHUNK", 700)  # several chunks, a short last one
+    ours = bm25_module.BM25Retriever()
+    ours.index(data.corpus)
+    theirs = bm25s.BM25(k1=ours.k1, b=ours.b)
+    theirs.index(
+        ours._tokenize([join_title_text(data.corpus[d]) for d in ours.doc_ids]), show_progress=False
+    )
+    assert ours.model.scores["num_docs"] == theirs.scores["num_docs"] == len(data.corpus)
+    assert len(ours.model.scores["data"]) == len(theirs.scores["data"])
+    queries = dict(list(data.queries.items())[:60])
+    for text in queries.values():
+        terms = ours.query_terms(text)
+        if terms:
+            assert np.array_equal(ours.model.get_scores(terms), theirs.get_scores(terms))
+    tokens = ours._tokenize(list(queries.values()))
+    ranked, scores = theirs.retrieve(tokens, k=100, show_progress=False, n_threads=0)
+    our_ranked, our_scores = ours.model.retrieve(tokens, k=100, show_progress=False, n_threads=0)
+    assert np.array_equal(scores, our_scores) and np.array_equal(ranked, our_ranked)

@@ -11,8 +11,10 @@ from scipy import sparse
 
 from rankdistill.data.beir import join_title_text
 from rankdistill.retrieval.base import Corpus, Results, to_results
+from rankdistill.retrieval.bm25_matrix import bm25_matrix, tokenised_chunks
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s logs its progress at DEBUG
+INDEX_CHUNK = 50_000  # documents tokenised at a time while indexing
 
 
 class BM25Retriever:
@@ -78,11 +80,19 @@ class BM25Retriever:
         return forms
 
     def index(self, corpus: Corpus) -> None:
+        """bm25s's index of `corpus`, built `INDEX_CHUNK` documents at a time
+        (rankdistill.retrieval.bm25_matrix): no list of every text or token list is held."""
         self.doc_ids = list(corpus)
+
+        def texts_of(start: int, end: int) -> list[str]:
+            return [join_title_text(corpus[d]) for d in self.doc_ids[start:end]]
+
+        chunks = tokenised_chunks(texts_of, len(self.doc_ids), self._tokenize, INDEX_CHUNK)
+        scores, vocab = bm25_matrix(chunks, self.k1, self.b)
         self.model = bm25s.BM25(k1=self.k1, b=self.b)
-        self.model.index(
-            self._tokenize([join_title_text(corpus[d]) for d in self.doc_ids]), show_progress=False
-        )
+        self.model.scores, self.model.vocab_dict = scores, vocab
+        self.model.unique_token_ids_set = set(vocab.values())
+        self.model.nonoccurrence_array = None  # Lucene BM25 has no non-occurrence term
 
     def search(self, queries: dict[str, str], k: int) -> Results:
         if self.model is None:

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 Vectors = np.ndarray | sp.csr_matrix
 STATE = "state.json"
 ENGINES = ("local", "ray")  # where corpus encoding runs: this process (or torchrun ranks), or Ray
-STACKED = "vectors.npy"  # every chunk in one file, memory-mapped by the callers of encode_cached
+STACKED = "vectors"  # vectors-<key>.npy: every chunk in one file, memory-mapped (Chunks.mapped)
 CHUNK_SECONDS = 30.0  # a kill loses at most about this much encoding
 CHUNK_NAME = re.compile(r"(\d{9})-(\d{9})")
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"  # how a chunk file starts
@@ -240,22 +240,27 @@ class Chunks:
             start += n
         return np.ascontiguousarray(np.concatenate(picked))
 
-    def mapped(self, path: Path) -> np.ndarray:
-        """All dense rows as one float32 matrix memory-mapped from `path` (an .npy file written
-        once, atomically, block by block, and reused while it is newer than every chunk): a corpus
-        of any size without its vectors in memory. Copy-on-write, so a caller may write to it."""
-        width = next(iter(self)).shape[1]
-        rows = self.count()
-        if path.is_file() and all(
-            isinstance(item, Path) and item.stat().st_mtime_ns <= path.stat().st_mtime_ns
-            for item in self.items
-        ):
+    def mapped(self, folder: Path) -> np.ndarray:
+        """All dense rows as one float32 matrix memory-mapped from `folder/vectors-<key>.npy`,
+        written once, atomically, block by block: a corpus of any size without its vectors in
+        memory. The key hashes every chunk's name, inode, size and modification time (a chunk is
+        saved by an atomic rename, so one written again has a new inode): chunks written again get
+        a new file (the old one is removed), and a stale one is never read.
+        Copy-on-write, so a caller may write to it."""
+        stats = [
+            f"{item.name}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+            for item, st in ((item, item.stat()) for item in self.items if isinstance(item, Path))
+        ]
+        if len(stats) != len(self.items):
+            raise ValueError("Chunks.mapped needs chunks saved on disk")
+        key = hashlib.sha256("\n".join(stats).encode()).hexdigest()[:16]
+        path = folder / f"{STACKED}-{key}.npy"
+        if path.is_file():
             try:
-                vectors = np.load(path, mmap_mode="c", allow_pickle=False)
-                if vectors.shape == (rows, width) and vectors.dtype == np.float32:
-                    return vectors
+                return np.load(path, mmap_mode="c", allow_pickle=False)
             except (OSError, ValueError):
                 pass  # damaged: written again below
+        width, rows = next(iter(self)).shape[1], self.count()
 
         def write(handle: Any) -> None:
             header = {"descr": "<f4", "fortran_order": False, "shape": (rows, width)}
@@ -264,6 +269,9 @@ class Chunks:
                 handle.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
 
         atomic_write(path, write, binary=True)
+        for old in folder.glob(f"{STACKED}-*.npy"):
+            if old != path:
+                old.unlink(missing_ok=True)
         return np.load(path, mmap_mode="c", allow_pickle=False)
 
     def stack(self) -> Vectors:
@@ -429,7 +437,7 @@ def shared_vectors(root: str | Path, fingerprint: str, digest: str, rows: int) -
         covered = end
     if not saved or covered != rows:
         return None
-    return Chunks([path for _, _, path in saved], sparse=False).mapped(folder / STACKED)
+    return Chunks([path for _, _, path in saved], sparse=False).mapped(folder)
 
 
 def encode_cached(
@@ -453,7 +461,7 @@ def encode_cached(
     digest = corpus_hash(ids, texts)
     folder = shared_folder(root, encoder.fingerprint, digest)
     chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)
-    return chunks.mapped(folder / STACKED), {
+    return chunks.mapped(folder), {
         **encoder.record(),
         "dimension": encoder.dimension,
         "encodings": str(folder),
@@ -526,7 +534,7 @@ def _read_state(path: Path, state: dict[str, Any]) -> tuple[dict[str, Any] | Non
 
 def _remove_chunks(folder: Path) -> None:
     """Every chunk and the state.json of an encoding that starts over."""
-    for old in [*folder.glob("[0-9]*.np[yz]"), folder / STATE, folder / STACKED]:
+    for old in [*folder.glob("[0-9]*.np[yz]"), folder / STATE, *folder.glob(f"{STACKED}-*.npy")]:
         old.unlink(missing_ok=True)
 
 

@@ -130,13 +130,15 @@ def test_encode_cached_redoes_a_damaged_chunk_of_a_real_model(
         return encode_cached(tiny_dense_model, list(TINY_CORPUS), TEXTS, tmp_path, progress=False)
 
     clean, record = cached()
-    (chunk,) = Path(record["encodings"]).glob("*.npy")
+    (chunk,) = Path(record["encodings"]).glob("[0-9]*.npy")  # the chunk, not the stacked vectors
     assert chunk.name == "000000000-000000010.npy"
     inject(chunk, fault, retype_chunk)
     with caplog.at_level(logging.WARNING, "rankdistill.retrieval.encode"):
         vectors, _ = cached()
     assert vectors.shape == (10, 128) and vectors.dtype == np.float32
     np.testing.assert_array_equal(vectors, clean)
+    stacked = list(Path(record["encodings"]).glob("vectors-*.npy"))
+    assert len(stacked) == 1 and stacked[0].name != Path(clean.filename).name  # rewritten, once
     warned = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"{chunk}: ")]
     assert len(warned) == (fault != "deleted")
 
