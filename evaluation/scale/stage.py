@@ -92,6 +92,7 @@ class Phases:
     seconds: dict[str, float] = field(default_factory=dict)
     untimed: set[str] = field(default_factory=set)
     rss_gb: dict[str, float] = field(default_factory=dict)
+    anon_gb: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def __call__(self, name: str, timed: bool = True) -> Iterator[None]:
@@ -101,6 +102,7 @@ class Phases:
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
             self.rss_gb[name] = current_rss_gb()
+            self.anon_gb[name] = current_rss_gb("RssAnon")
             if not timed:
                 self.untimed.add(name)
 
@@ -116,6 +118,7 @@ class Phases:
                 "s": round(seconds, 3),
                 "timed": name not in self.untimed,
                 "rss_gb": round(self.rss_gb[name], 3),
+                "anon_gb": round(self.anon_gb[name], 3),
             }
             for name, seconds in self.seconds.items()
         }
@@ -144,9 +147,11 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB
 
 
-def current_rss_gb() -> float:
+def current_rss_gb(field: str = "VmRSS") -> float:
+    """The process's resident memory now (VmRSS), or its anonymous part alone (RssAnon: without
+    file pages, such as a memory-mapped corpus or vectors file)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024 / GB
     return float("nan")
 

@@ -1,16 +1,18 @@
 """The BM25 score matrix built chunk by chunk, so a corpus's texts and token lists never sit in
 memory all at once (bm25s's `BM25.index` takes every document's token list together).
 
-Each chunk of documents is tokenised by bm25s (its stemmer and stopwords), and kept only as
-unique (document, term, term frequency) triples in int32 / float32 arrays. Then every pair gets
-bm25s's Lucene score, computed with the same float64 operations in the same order:
+Each chunk of documents is tokenised by bm25s (its stemmer and stopwords) and kept only as unique
+(row in chunk, term, term frequency) triples: uint16, int32 and float32, 10 bytes a pair. Then
+every pair gets bm25s's Lucene score, computed with the same float64 operations in the same order:
 
     idf(t)   = log(1 + (N - df(t) + 0.5) / (df(t) + 0.5))                      (float32, as bm25s)
     s(d, t)  = float32(idf(t) * tf / (k1 * ((1 - b) + b * |d| / avgdl) + tf))
 
-and the matrix is stored as bm25s stores it (CSC, a column per term), so `bm25s.BM25.retrieve`
-and `get_scores` search it unchanged and give the scores bm25s's own index gives
-(tests/test_retrievers.py checks them against it).
+Each chunk's pairs go straight to their places in the matrix as bm25s stores it (CSC: a column
+per term, its documents in order; the columns' sizes are the document frequencies), and the chunk
+is freed, so the peak is the matrix plus the compact pairs, with no sort over all of them.
+`bm25s.BM25.retrieve` and `get_scores` search the matrix unchanged and give the scores bm25s's
+own index gives (tests/test_retrievers.py checks every score on SciFact and NFCorpus).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ SCORE_BLOCK = 8_000_000  # pairs scored at a time (float64 temporaries of this m
 
 
 class Triples:
-    """The unique (document row, term id, term frequency) of every chunk, and each document's
-    length in tokens; term ids are global, in order of first appearance."""
+    """The unique (document row within its chunk, term id, term frequency) of every chunk, in
+    document order, and each document's length in tokens; term ids are global, in order of first
+    appearance. 10 bytes a pair (uint16 rows: a chunk holds at most 65,536 documents)."""
 
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
+        self.starts: list[int] = []
         self.docs: list[np.ndarray] = []
         self.terms: list[np.ndarray] = []
         self.freqs: list[np.ndarray] = []
@@ -48,7 +52,10 @@ class Triples:
         rows = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
         width = max(1, len(self.vocab))
         keys, counts = np.unique(rows * width + to_global[tokens], return_counts=True)
-        self.docs.append((keys // width + self.rows).astype(np.int32))
+        if len(ids) > 65_536:
+            raise ValueError("a BM25 chunk holds at most 65,536 documents")
+        self.starts.append(self.rows)
+        self.docs.append((keys // width).astype(np.uint16))
         self.terms.append((keys % width).astype(np.int32))
         self.freqs.append(counts.astype(np.float32))
         self.lengths.append(lengths)
@@ -66,37 +73,46 @@ def bm25_matrix(
     n_docs, n_terms = triples.rows, len(triples.vocab)
     lengths = np.concatenate(triples.lengths) if triples.lengths else np.zeros(0, dtype=np.int64)
     average = lengths.mean()  # np.float64, as bm25s's np.array([...]).mean()
-    doc = _joined(triples.docs, np.int32)
-    term = _joined(triples.terms, np.int32)
-    freq = _joined(triples.freqs, np.float32)
-    triples.docs = triples.terms = triples.freqs = []
-    df = np.bincount(term, minlength=n_terms)
+    df = np.zeros(n_terms, dtype=np.int64)
+    for terms in triples.terms:
+        df += np.bincount(terms, minlength=n_terms)
     idf = np.zeros(n_terms, dtype=np.float32)
     for t, count in enumerate(df.tolist()):
         if count:
             idf[t] = _idf(count, n_docs)
-    scores = np.empty(len(doc), dtype=np.float32)
-    for start in range(0, len(doc), SCORE_BLOCK):
-        part = slice(start, start + SCORE_BLOCK)
-        d_len = lengths[doc[part]].astype(np.float64)
-        tf = freq[part]
-        tfc = tf / (k1 * ((1 - b) + b * d_len / average) + tf)
-        scores[part] = idf[term[part]] * tfc
-    del freq
-    order = np.argsort(term, kind="stable")  # by term, then by document (the triples' order)
-    indices = doc[order]
-    del doc
-    data = scores[order]
-    del scores, order
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    index_type = np.int32 if len(data) < 2**31 else np.int64
+    pairs = int(indptr[-1])
+    index_type = np.int32 if pairs < 2**31 else np.int64
+    data = np.empty(pairs, dtype=np.float32)
+    indices = np.empty(pairs, dtype=index_type)
+    cursor = indptr[:-1].copy()  # the next free place in each term's column
+    while triples.docs:  # chunk by chunk, in document order, each freed once placed
+        start = triples.starts.pop(0)
+        doc = triples.docs.pop(0).astype(np.int64) + start
+        term, tf = triples.terms.pop(0), triples.freqs.pop(0)
+        scores = np.empty(len(doc), dtype=np.float32)
+        for first in range(0, len(doc), SCORE_BLOCK):
+            part = slice(first, first + SCORE_BLOCK)
+            d_len = lengths[doc[part]].astype(np.float64)
+            tfc = tf[part] / (k1 * ((1 - b) + b * d_len / average) + tf[part])
+            scores[part] = idf[term[part]] * tfc
+        # by term, then by document (stable): each term's documents go after earlier chunks'
+        order = np.argsort(term, kind="stable")
+        sorted_terms = term[order]
+        run_starts = np.flatnonzero(np.r_[True, sorted_terms[1:] != sorted_terms[:-1]])
+        run_lengths = np.diff(np.r_[run_starts, len(sorted_terms)])
+        rank = np.arange(len(sorted_terms)) - np.repeat(run_starts, run_lengths)
+        places = cursor[sorted_terms] + rank
+        data[places] = scores[order]
+        indices[places] = doc[order]
+        cursor[sorted_terms[run_starts]] += run_lengths
     vocab = dict(triples.vocab)
     if "" not in vocab:  # bm25s's empty token: in the vocabulary, without a column
         vocab[""] = max(vocab.values(), default=-1) + 1
     matrix = {
         "data": data,
-        "indices": indices.astype(index_type, copy=False),
+        "indices": indices,
         "indptr": indptr.astype(index_type),
         "num_docs": n_docs,
     }
@@ -105,10 +121,6 @@ def bm25_matrix(
 
 def _idf(df: int, n_docs: int) -> float:
     return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-
-
-def _joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def tokenised_chunks(
