@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from stage import cpu_record
 
 DIMENSION = 384
 BLOCK = 1_000_000
@@ -132,12 +133,10 @@ def measure(path: Path, steps: int, sample: int, seed: int, device: str = "cpu")
 
 
 def cpu_name() -> str:
-    text = Path("/proc/cpuinfo").read_text()
-    name = next(
-        (line.split(":", 1)[1].strip() for line in text.splitlines() if "model name" in line), "?"
-    )
-    flags = sorted({f for f in ("avx512_bf16", "amx_bf16") if f in text})
-    return f"{name} ({', '.join(flags) or 'no bf16 flags'})"
+    """The CPU model and its native bf16 flags, from `stage.cpu_record`."""
+    cpu = cpu_record()
+    flags = [f for f in ("avx512_bf16", "amx_bf16") if cpu[f]]
+    return f"{cpu['model']} ({', '.join(flags) or 'no bf16 flags'})"
 
 
 def main() -> None:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from stage import cpu_record
+
 HERE = Path(__file__).resolve()
 
 
@@ -87,7 +89,7 @@ def main() -> None:
         results[name] = seconds
         digests[name] = digest(folder)
         print(f"{name}: {seconds:.1f} s, {args.documents / seconds:.1f} documents/s")
-    cpu = Path("/proc/cpuinfo").read_text()
+    cpu = cpu_record()
     record = {
         "documents": args.documents,
         "ranks": args.ranks,
@@ -95,7 +97,7 @@ def main() -> None:
         "ratio_to_local": {k: results["local"] / v for k, v in results.items()},
         "chunks_sha256": digests,
         "same_bytes": len(set(digests.values())) == 1,
-        "cpu_flags": sorted({f for f in ("avx512_bf16", "amx_bf16") if f in cpu}),
+        "cpu_flags": [f for f in ("avx512_bf16", "amx_bf16") if cpu[f]],
         "cores": os.cpu_count(),
         "note": "seconds include each way's process start and model load",
     }

@@ -12,6 +12,7 @@ from rankdistill.core.config import Check, EvaluateConfig, flag_type
 from rankdistill.core.errors import UserError
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.indexes.build import BuildSettings
+from rankdistill.retrieval.encode import ENGINES
 
 SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string | binary | inverted | seismic; search settings after ':' (IVF4096,Flat:nprobe=32)"
 
@@ -191,7 +192,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_encoding_arguments(build, "the corpus encoding (recorded; queries use it too)")
     build.add_argument(
         "--engine",
-        choices=("local", "ray"),
+        choices=ENGINES,
         default="local",
         help="where the corpus is encoded: local (this process, or torchrun ranks) or ray (a Ray "
         "Data pipeline on RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",

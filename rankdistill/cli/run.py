@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rankdistill.core.hardware import PRECISIONS
+from rankdistill.retrieval.encode import ENGINES
 
 STAGES = ("teacher_train", "mine", "train", "index", "evaluate")
 
@@ -20,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument(
         "--engine",
-        choices=("local", "ray"),
+        choices=ENGINES,
         default=None,
         help="where corpus encoding runs, overriding the config's `engine` (ray: a Ray Data "
         "pipeline on RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",

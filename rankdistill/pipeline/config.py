@@ -41,6 +41,7 @@ from rankdistill.core.config import (
 from rankdistill.core.errors import InputError, UserError
 from rankdistill.core.hardware import PRECISIONS
 from rankdistill.mining.false_negatives import ACTIONS, REFERENCES
+from rankdistill.retrieval.encode import ENGINES
 from rankdistill.retrieval.exported import BACKENDS
 from rankdistill.teachers.ensemble_config import MemberConfig, check_members
 from rankdistill.training.teacher import TeacherTrainingConfig
@@ -186,7 +187,7 @@ class PipelineConfig(RunConfig):
     )  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
     # where corpus encoding runs: local (this process, or torchrun ranks) or ray (a Ray Data
     # pipeline on RAY_ADDRESS or a local Ray; `pip install rankdistill[ray]`); results are the same
-    engine: str = checked("local", choices=("local", "ray"))
+    engine: str = checked("local", choices=ENGINES)
 
 
 def load_pipeline_config(path: str | Path) -> PipelineConfig:

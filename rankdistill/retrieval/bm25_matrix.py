@@ -33,15 +33,15 @@ class Triples:
 
     def __init__(self) -> None:
         self.vocab: dict[str, int] = {}
-        self.starts: list[int] = []
-        self.docs: list[np.ndarray] = []
-        self.terms: list[np.ndarray] = []
-        self.freqs: list[np.ndarray] = []
+        # per chunk: (its first row, rows within it, term ids, term frequencies)
+        self.chunks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.lengths: list[np.ndarray] = []
         self.rows = 0
 
     def add(self, ids: list[list[int]], local_vocab: dict[str, int]) -> None:
         """One chunk as bm25s.tokenize returns it (token ids of its own vocabulary)."""
+        if len(ids) > 65_536:
+            raise ValueError("a BM25 chunk holds at most 65,536 documents")
         to_global = np.empty(len(local_vocab), dtype=np.int64)
         for token, local in local_vocab.items():
             to_global[local] = self.vocab.setdefault(token, len(self.vocab))
@@ -52,12 +52,14 @@ class Triples:
         rows = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
         width = max(1, len(self.vocab))
         keys, counts = np.unique(rows * width + to_global[tokens], return_counts=True)
-        if len(ids) > 65_536:
-            raise ValueError("a BM25 chunk holds at most 65,536 documents")
-        self.starts.append(self.rows)
-        self.docs.append((keys // width).astype(np.uint16))
-        self.terms.append((keys % width).astype(np.int32))
-        self.freqs.append(counts.astype(np.float32))
+        self.chunks.append(
+            (
+                self.rows,
+                (keys // width).astype(np.uint16),
+                (keys % width).astype(np.int32),
+                counts.astype(np.float32),
+            )
+        )
         self.lengths.append(lengths)
         self.rows += len(ids)
 
@@ -74,7 +76,7 @@ def bm25_matrix(
     lengths = np.concatenate(triples.lengths) if triples.lengths else np.zeros(0, dtype=np.int64)
     average = lengths.mean()  # np.float64, as bm25s's np.array([...]).mean()
     df = np.zeros(n_terms, dtype=np.int64)
-    for terms in triples.terms:
+    for _, _, terms, _ in triples.chunks:
         df += np.bincount(terms, minlength=n_terms)
     idf = np.zeros(n_terms, dtype=np.float32)
     for t, count in enumerate(df.tolist()):
@@ -87,10 +89,10 @@ def bm25_matrix(
     data = np.empty(pairs, dtype=np.float32)
     indices = np.empty(pairs, dtype=index_type)
     cursor = indptr[:-1].copy()  # the next free place in each term's column
-    while triples.docs:  # chunk by chunk, in document order, each freed once placed
-        start = triples.starts.pop(0)
-        doc = triples.docs.pop(0).astype(np.int64) + start
-        term, tf = triples.terms.pop(0), triples.freqs.pop(0)
+    triples.chunks.reverse()
+    while triples.chunks:  # chunk by chunk, in document order, each freed once placed
+        start, rows, term, tf = triples.chunks.pop()
+        doc = rows.astype(np.int64) + start
         scores = np.empty(len(doc), dtype=np.float32)
         for first in range(0, len(doc), SCORE_BLOCK):
             part = slice(first, first + SCORE_BLOCK)
@@ -107,7 +109,7 @@ def bm25_matrix(
         data[places] = scores[order]
         indices[places] = doc[order]
         cursor[sorted_terms[run_starts]] += run_lengths
-    vocab = dict(triples.vocab)
+    vocab = triples.vocab
     if "" not in vocab:  # bm25s's empty token: in the vocabulary, without a column
         vocab[""] = max(vocab.values(), default=-1) + 1
     matrix = {

@@ -284,6 +284,20 @@ class Chunks:
         )
 
 
+def piece_rows(encoder: Encoder) -> int:
+    """Rows handed to the model at a time inside a chunk (the local loop looks at the clock after
+    each): every engine cuts a chunk into the same pieces, so they write the same bytes."""
+    return max(1, encoder.batch_size) * 4
+
+
+def save_chunk(
+    encoder: Encoder, folder: Path, start: int, end: int, suffix: str, parts: list[Vectors]
+) -> None:
+    """Rows start..end-1, encoded in `parts`, saved atomically as the chunk named by its range."""
+    vectors = sp.vstack(parts, format="csr") if encoder.sparse else np.concatenate(parts)
+    _save_chunk(folder / f"{start:09d}-{end:09d}{suffix}", vectors)
+
+
 def _save_chunk(path: Path, vectors: Vectors) -> None:
     if sp.issparse(vectors):
         atomic_write(
@@ -367,7 +381,7 @@ def encode_chunks(
         unit="doc",
         disable=not progress,
     )
-    piece = max(1, encoder.batch_size) * 4  # how often the clock is looked at
+    piece = piece_rows(encoder)
     for gap_start, gap_end in gaps:
         position, pending = gap_start, []
         chunk_start, started = position, time.monotonic()
@@ -382,25 +396,16 @@ def encode_chunks(
                 or position == gap_end
                 or time.monotonic() - started >= chunk_seconds
             ):
-                vectors = (
-                    sp.vstack(pending, format="csr") if encoder.sparse else np.concatenate(pending)
-                )
-                _save_chunk(folder / f"{chunk_start:09d}-{position:09d}{suffix}", vectors)
+                save_chunk(encoder, folder, chunk_start, position, suffix, pending)
                 pending, chunk_start, started = [], position, time.monotonic()
     bar.close()
     shard.barrier()
 
     saved = _saved_chunks(folder, suffix)
-    covered = 0
-    for start, end, _path in saved:
-        if start != covered:
-            raise UserError(
-                f"{folder}: rows {covered}..{start} have no saved chunk; rerun to encode them"
-            )
-        covered = end
-    if covered != len(texts):
+    missing = _missing_rows(saved, len(texts))
+    if missing:
         raise UserError(
-            f"{folder}: rows {covered}..{len(texts)} have no saved chunk; rerun to encode them"
+            f"{folder}: rows {missing[0]}..{missing[1]} have no saved chunk; rerun to encode them"
         )
     chunks = Chunks([path for _, _, path in saved], encoder.sparse, reused=reused)
     width = None
@@ -430,12 +435,7 @@ def shared_vectors(root: str | Path, fingerprint: str, digest: str, rows: int) -
     (`Chunks.mapped`), or None when its chunks are gone or do not cover `rows` rows."""
     folder = shared_folder(root, fingerprint, digest)
     saved = _saved_chunks(folder, ".npy") if folder.is_dir() else []
-    covered = 0
-    for start, end, _ in saved:
-        if start != covered:
-            return None
-        covered = end
-    if not saved or covered != rows:
+    if not saved or _missing_rows(saved, rows):
         return None
     return Chunks([path for _, _, path in saved], sparse=False).mapped(folder)
 
@@ -570,6 +570,16 @@ def _chunk_problem(path: Path, rows: int) -> str | None:
     if dtype is not None and dtype != np.float32:
         return f"an array of {dtype}, expected float32"
     return None
+
+
+def _missing_rows(saved: list[tuple[int, int, Path]], rows: int) -> tuple[int, int] | None:
+    """The first range of rows 0..rows-1 that no saved chunk (by start row) covers, or None."""
+    covered = 0
+    for start, end, _ in saved:
+        if start != covered:
+            return covered, start
+        covered = end
+    return (covered, rows) if covered != rows else None
 
 
 def _saved_chunks(folder: Path, suffix: str) -> list[tuple[int, int, Path]]:

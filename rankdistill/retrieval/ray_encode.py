@@ -81,23 +81,18 @@ class _EncodeAndSave:
         self.folder, self.suffix, self.marks = Path(folder), suffix, marks
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        import scipy.sparse as sp
-
-        from rankdistill.retrieval.encode import _save_chunk
+        from rankdistill.retrieval.encode import piece_rows, save_chunk
 
         if self.marks:  # a test's hook: this process is encoding now
             Path(self.marks, f"{os.getpid()}").touch()
-        piece = max(1, self.encoder.batch_size) * 4
+        piece = piece_rows(self.encoder)
         for start, end, texts in zip(batch["start"], batch["end"], batch["texts"]):
             start, end, texts = int(start), int(end), list(texts)
             parts = [
                 self.encoder.encode_documents(texts[a - start : b - start])
                 for a, b in pieces_of(start, end, piece)
             ]
-            vectors = (
-                sp.vstack(parts, format="csr") if self.encoder.sparse else np.concatenate(parts)
-            )
-            _save_chunk(self.folder / f"{start:09d}-{end:09d}{self.suffix}", vectors)
+            save_chunk(self.encoder, self.folder, start, end, self.suffix, parts)
         return {"rows": [int(e) - int(s) for s, e in zip(batch["start"], batch["end"])]}
 
 
