@@ -30,6 +30,7 @@ import torch
 
 from rankdistill.core.hardware import configure_threads
 from rankdistill.data import open_dataset
+from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import evaluate_retriever, rerank
 from rankdistill.metrics import evaluate_run
@@ -67,7 +68,7 @@ def main() -> int:
     records = load_records(run_dir / "stages" / "mine" / "train.jsonl", dataset)[: args.rows]
     rows = build_rows(records, dataset, train.data.negatives, config.seed).rows
     teacher = build_run_teacher(
-        config, [dataset.doc_text(d) for d in dataset.corpus], None
+        config, corpus_texts(dataset)[1], None
     )  # the corpus: for a bm25 member of an ensemble teacher
     print(
         f"teacher: {type(teacher).__name__}, activation {type(getattr(teacher, 'activation', None)).__name__}, max length "

@@ -10,12 +10,13 @@ for dataset in "$@"; do
 import sys, time
 from rankdistill.data.beir import join_title_text
 from rankdistill.data.open import open_corpus
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.retrieval.encode import encode_cached
 model, max_length, dataset = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 corpus, _ = open_corpus(dataset, None)
 ids = list(corpus)
 started = time.perf_counter()
-vectors, record = encode_cached(model, ids, [join_title_text(corpus[d]) for d in ids], "runs/encodings", max_length=max_length, progress=False)
+vectors, record = encode_cached(model, ids, [join_title_text(corpus[d]) for d in ids], "runs/encodings", encoding=EncodingSettings(max_length=max_length), progress=False)
 print(dataset, vectors.shape, record["encodings"], f"{time.perf_counter() - started:.0f} s", flush=True)
 PY
 done

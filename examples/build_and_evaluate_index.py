@@ -28,10 +28,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
 
     folder = Path(args.output) / args.spec.replace(",", "_")
-    if not (folder / "manifest.json").is_file():
-        rd.build_index(args.model, args.data, args.spec, folder)
-    index = rd.open_index(folder, model=args.model)
-    evaluation = rd.evaluate(rd.open_dataset(args.data), index)
+    dataset = rd.open_dataset(args.data)
+    if (folder / "manifest.json").is_file():
+        index = rd.open_index(folder, model=args.model)
+    else:
+        index = rd.build_index(args.model, dataset, args.spec, folder)
+    evaluation = rd.evaluate(dataset, index)
     for metric in ("nDCG@10", "R@100", "MRR@10"):
         print(f"{metric:8s} {evaluation.result.aggregate[metric]:.4f}")
     return evaluation.result.aggregate

@@ -18,9 +18,9 @@ def main(data: str, teacher_spec: str, output: str, model: str = "all-MiniLM-L6-
         loss={"listwise_kl": {"scale": 20, "weight": 0.3}, "infonce": {}},
         trainer=rd.TrainerConfig(epochs=2, batch_size=8), dev=rd.DevConfig(queries=0),
     ), records=mined.records).student  # fmt: skip
-    rd.build_index(str(student), data, "Flat", f"{output}/index")
-    index = rd.open_index(f"{output}/index", model=str(student))
-    return rd.evaluate(rd.open_dataset(data, "test"), index).result.aggregate["nDCG@10"]
+    test = rd.open_dataset(data, "test")
+    index = rd.build_index(str(student), test, "Flat", f"{output}/index")  # built, then opened
+    return rd.evaluate(test, index).result.aggregate["nDCG@10"]
 
 
 if __name__ == "__main__":

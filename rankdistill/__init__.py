@@ -9,8 +9,9 @@ The Python API a training script imports; every name loads its module on first u
     teacher = rd.build_teacher("bi-encoder:all-mpnet-base-v2")  # or ensemble:FILE.yaml
     records, counts = rd.mine(dataset, ["bm25"], teacher, "store/")   # teacher-scored lists
     result = rd.train_student(rd.TrainConfig(...))    # any student family, query-side included
-    rd.build_index("runs/x/model", "scifact", "Flat", "indexes/x")
-    print(rd.evaluate(rd.open_dataset("scifact"), rd.open_index("indexes/x")).result.aggregate)
+    test = rd.open_dataset("scifact")
+    index = rd.build_index("runs/x/model", test, "Flat", "indexes/x")  # rd.open_index reopens it
+    print(rd.evaluate(test, index).result.aggregate)
 
 `examples/quickstart.py` is the whole loop in 30 lines; ARCHITECTURE.md says where each part lives.
 """

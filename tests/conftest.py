@@ -133,7 +133,12 @@ def flat_index(
     beir = write_beir(tmp_path_factory.mktemp("beir") / "tiny")
     folder = tmp_path_factory.mktemp("indexes") / "flat"
     build_index(
-        tiny_dense_model, str(beir), "Flat", folder, BuildSettings(chunk_size=3), progress=False
+        tiny_dense_model,
+        str(beir),
+        "Flat",
+        folder,
+        settings=BuildSettings(chunk_size=3),
+        progress=False,
     )
     return beir, folder
 

@@ -72,7 +72,7 @@ def test_an_index_through_beirs_evaluate_retrieval(tmp_path: Path, tiny_dense_mo
         str(folder),
         "Flat",
         tmp_path / "idx",
-        BuildSettings(EncodingSettings(precision="float32"), chunk_size=4),
+        settings=BuildSettings(EncodingSettings(precision="float32"), chunk_size=4),
         progress=False,
     )
     dataset = open_dataset(str(folder))

@@ -125,7 +125,7 @@ def test_a_run_trains_with_sampled_corpus_negatives(tmp_path, tiny_dense_model: 
 
 
 def test_blockwise_topk_matches_one_search():
-    from rankdistill.training.query_side import blockwise_topk
+    from rankdistill.retrieval.search import blockwise_topk
 
     generator = torch.Generator().manual_seed(3)
     vectors, corpus = (

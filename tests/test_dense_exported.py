@@ -90,16 +90,17 @@ def test_an_index_built_with_a_backend_searches_with_it(
     tiny_dense_model: str, tmp_path: Path
 ) -> None:
     from rankdistill.encoders.models import EncodingSettings
-    from rankdistill.indexes import BuildSettings, build_index, open_index
+    from rankdistill.indexes import BuildSettings, open_index
+    from rankdistill.indexes.build import write_index
     from tests.conftest import write_beir
 
     beir = write_beir(tmp_path / "tiny")
-    manifest = build_index(
+    manifest = write_index(
         tiny_dense_model,
         str(beir),
         "Flat",
         tmp_path / "ov",
-        BuildSettings(EncodingSettings(backend="openvino")),
+        settings=BuildSettings(EncodingSettings(backend="openvino")),
         progress=False,
     )
     assert (

@@ -116,7 +116,7 @@ def test_a_build_whose_rank_died_resumes_from_its_chunks(
 ) -> None:
     """As after rank 1 died mid-build: its last chunk and the manifest missing. The rerun (any
     world size; here one process) encodes only that chunk and ends with the same index."""
-    from rankdistill.indexes.build import BuildSettings, build_index
+    from rankdistill.indexes.build import BuildSettings, write_index
 
     two = indexes[1]
     (two / "manifest.json").unlink()
@@ -130,8 +130,8 @@ def test_a_build_whose_rank_died_resumes_from_its_chunks(
         train_size=10,
         keep_chunks=True,
     )
-    manifest = build_index(
-        tiny_dense_model, str(tiny), "IVF2,Flat:nprobe=2", two, settings, progress=False
+    manifest = write_index(
+        tiny_dense_model, str(tiny), "IVF2,Flat:nprobe=2", two, settings=settings, progress=False
     )
     assert manifest["build_seconds"]["reused_chunks"] == len(saved) - 1
     assert saved[-1].is_file()  # only the lost rows were encoded again, into the same range

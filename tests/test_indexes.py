@@ -24,6 +24,7 @@ from rankdistill.data.beir import join_title_text, load_corpus, load_queries
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation.index_bench import recall_at, run_bench, write_report
 from rankdistill.indexes import BuildSettings, build_index, expand_spec, open_index, parse_spec
+from rankdistill.indexes.build import write_index
 from rankdistill.indexes.inverted import exact_sparse_search
 from rankdistill.indexes.spec import check_factory
 from rankdistill.indexes.structures import build_structure, load_structure
@@ -385,12 +386,12 @@ def test_killed_build_resumes_from_its_finished_chunks(
     finished = {p.name: p.stat().st_mtime_ns for p in chunks.glob("*.npy")}
     assert 2 <= len(finished) < 30 and not (folder / "manifest.json").exists()
 
-    manifest = build_index(
+    manifest = write_index(
         tiny_dense_model,
         str(beir),
         "Flat",
         folder,
-        BuildSettings(chunk_size=40, keep_chunks=True),
+        settings=BuildSettings(chunk_size=40, keep_chunks=True),
         progress=False,
     )
     assert manifest["build_seconds"]["reused_chunks"] == len(
@@ -478,7 +479,7 @@ def test_bf16_index_records_its_precision_and_queries_use_it(
         str(beir),
         "Flat",
         folder,
-        BuildSettings(EncodingSettings(precision="bf16", backend="auto")),
+        settings=BuildSettings(EncodingSettings(precision="bf16", backend="auto")),
         progress=False,
     )
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -554,7 +555,9 @@ def test_index_vectors_map_the_shared_encoding_and_fall_back_to_the_index(
     beir = write_beir(tmp_path / "tiny")
     shared = tmp_path / "encodings"
     settings = BuildSettings(chunk_size=3, chunks_dir=str(shared))
-    build_index(tiny_dense_model, str(beir), "Flat", tmp_path / "idx", settings, progress=False)
+    build_index(
+        tiny_dense_model, str(beir), "Flat", tmp_path / "idx", settings=settings, progress=False
+    )
     ids, mapped, _ = index_vectors(tmp_path / "idx")
     assert isinstance(mapped, np.memmap)  # the shared encoding's vectors.npy, not a copy
     structure = open_index(tmp_path / "idx").structure
@@ -564,3 +567,34 @@ def test_index_vectors_map_the_shared_encoding_and_fall_back_to_the_index(
     again_ids, copied, _ = index_vectors(tmp_path / "idx")
     assert not isinstance(copied, np.memmap) and np.array_equal(copied, stored)
     assert again_ids == ids
+
+
+def test_build_index_takes_an_open_dataset_and_returns_the_index_ready_to_search(
+    tiny_dense_model: str, tmp_path: Path
+) -> None:
+    """The public `build_index` takes a loaded dataset and hands back the index, which searches by
+    query text with the model it was built with: the same hits as the folder opened again."""
+    from rankdistill.data import open_dataset
+    from rankdistill.indexes.load import SearchIndex
+
+    dataset = open_dataset(str(write_beir(tmp_path / "tiny")))
+    index = build_index(
+        tiny_dense_model,
+        dataset,
+        "Flat",
+        tmp_path / "flat",
+        settings=BuildSettings(EncodingSettings(batch_size=2, precision="float32")),
+        progress=False,
+    )
+    assert isinstance(index, SearchIndex)
+    assert index.manifest["dataset"]["name"] == dataset.name == "tiny"
+    assert index.manifest["dataset"]["path"] == str(dataset.path)
+    assert index.encoder.batch_size == 2  # the build's encoding serves the queries too
+    reopened = open_index(
+        tmp_path / "flat", model=tiny_dense_model, encoding=EncodingSettings(batch_size=5)
+    )
+    assert reopened.encoder.batch_size == 5
+    assert reopened.encoder.precision == "float32"  # the built precision, from the manifest
+    hits, again = index.search(dataset.queries, 3), reopened.search(dataset.queries, 3)
+    assert {q: list(h) for q, h in hits.items()} == {q: list(h) for q, h in again.items()}
+    assert all(len(h) == 3 for h in hits.values())

@@ -172,6 +172,42 @@ def test_dense_corpus_vectors_are_cached_on_disk_and_a_damaged_file_is_redone(
     assert len(calls) == 3
 
 
+def test_a_large_corpus_is_streamed_from_mapped_chunks_with_the_same_hits(
+    tiny_dense_model: str, tmp_path, monkeypatch
+) -> None:
+    """Above STREAM_ABOVE documents the dense retriever encodes into memory-mapped chunks under the
+    cache and searches block by block (here blocks of 3 queries and 5 documents): the same hits and
+    scores as the in-memory search, and a second retriever reads the chunks instead of encoding."""
+    from rankdistill.retrieval import dense
+
+    monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
+    corpus = {
+        f"d{i}": {"title": f"t{i % 4}", "text": f"document number {i} about topic {i % 3}"}
+        for i in range(23)
+    }
+    queries = {f"q{i}": f"topic {i % 3} number {i}" for i in range(7)}
+    settings = EncodingSettings(precision="float32")
+    in_memory = dense.DenseRetriever(tiny_dense_model, settings)
+    in_memory.index(corpus)
+    expected = in_memory.search(queries, 6)
+    monkeypatch.setattr(dense, "STREAM_ABOVE", 10)
+    monkeypatch.setattr(dense, "QUERY_BLOCK", 3)
+    monkeypatch.setattr(dense, "DOCUMENT_BLOCK", 5)
+    streamed = dense.DenseRetriever(tiny_dense_model, settings)
+    streamed.index(corpus)
+    assert isinstance(streamed.vectors, np.memmap) and streamed.faiss_index is None
+    found = streamed.search(queries, 6)
+    assert {q: list(h) for q, h in found.items()} == {q: list(h) for q, h in expected.items()}
+    for query_id, hits in found.items():
+        assert list(hits.values()) == pytest.approx(list(expected[query_id].values()), abs=1e-5)
+    (folder,) = (tmp_path / "cache" / "encodings").iterdir()
+    (chunk,) = folder.glob("[0-9]*.npy")
+    written = chunk.stat().st_mtime_ns
+    again = dense.DenseRetriever(tiny_dense_model, settings)
+    again.index(corpus)
+    assert chunk.stat().st_mtime_ns == written and again.search(queries, 6) == found
+
+
 @pytest.mark.parametrize("name", ["scifact", "nfcorpus"])
 def test_chunked_bm25_index_scores_as_bm25s_own_index(name, shared_data, monkeypatch) -> None:
     """retrieval.bm25_matrix builds the score matrix chunk by chunk; every query's score of every

@@ -19,7 +19,7 @@ SPEC_HELP = "Flat | HNSW32 | IVF256,PQ32 | SQ8 | any faiss index_factory string 
 
 def handle_build(args: argparse.Namespace) -> None:
     from rankdistill.core.distributed import Shard
-    from rankdistill.indexes.build import build_index
+    from rankdistill.indexes.build import write_index
 
     settings = BuildSettings(
         encoding_settings(args),
@@ -32,14 +32,14 @@ def handle_build(args: argparse.Namespace) -> None:
     shard = (
         Shard.from_env()
     )  # under torchrun the ranks split the chunks; rank 0 builds the structure
-    manifest = build_index(
+    manifest = write_index(
         args.model,
         args.dataset,
         args.spec,
         args.output,
-        settings,
-        args.data_root,
-        args.overwrite,
+        settings=settings,
+        data_root=args.data_root,
+        overwrite=args.overwrite,
         shard=shard,
     )
     if not shard.is_main:
@@ -69,8 +69,7 @@ def handle_search(args: argparse.Namespace) -> None:
         args.index,
         model=args.model,
         params=args.params,
-        device=args.device,
-        batch_size=args.batch_size,
+        encoding=EncodingSettings(args.batch_size, device=args.device),
     )
     queries = load_queries(args.queries)
     started = time.perf_counter()

@@ -146,6 +146,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> None:
     from rankdistill.core.distributed import Shard
     from rankdistill.data import open_dataset
+    from rankdistill.data.open import corpus_texts
     from rankdistill.mining import build_training_set, meta_path, write_training_set
     from rankdistill.teachers import build_teacher
 
@@ -158,12 +159,8 @@ def handle(args: argparse.Namespace) -> None:
         dataset = open_with_queries(args.dataset, args.queries, SPLIT, args.data_root)
     else:
         dataset = open_dataset(args.dataset, args.split, args.data_root)
-    corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
-    teacher = build_teacher(
-        args.teacher,
-        corpus_texts,
-        encoding=EncodingSettings(args.batch_size, args.max_length, args.device),
-    )
+    encoding = EncodingSettings(args.batch_size, args.max_length, args.device)
+    teacher = build_teacher(args.teacher, corpus_texts(dataset)[1], encoding=encoding)
     options = {name: getattr(args, name) for name in OPTIONS}
     settings = {
         "dataset": dataset.name,
@@ -182,9 +179,7 @@ def handle(args: argparse.Namespace) -> None:
         teacher,
         args.store,
         **options,
-        batch_size=args.batch_size,
-        device=args.device,
-        max_length=args.max_length,
+        encoding=encoding,
         progress=args.verbose,
         teacher_info={"spec": args.teacher},
         shard=shard,
@@ -202,6 +197,7 @@ def handle(args: argparse.Namespace) -> None:
 def handle_unjudged(args: argparse.Namespace) -> None:
     """Mine queries without judgements: the teacher's top picks are the positives."""
     from rankdistill.core.distributed import Shard
+    from rankdistill.data.open import corpus_texts
     from rankdistill.data.query_sources import (
         UNLABELED,
         evaluated_queries,
@@ -220,12 +216,8 @@ def handle_unjudged(args: argparse.Namespace) -> None:
         )
     else:
         dataset = open_query_log(args.dataset, args.unjudged, args.data_root)
-    corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
-    teacher = build_teacher(
-        args.teacher,
-        corpus_texts,
-        encoding=EncodingSettings(args.batch_size, args.max_length, args.device),
-    )
+    encoding = EncodingSettings(args.batch_size, args.max_length, args.device)
+    teacher = build_teacher(args.teacher, corpus_texts(dataset)[1], encoding=encoding)
     shard = Shard.from_env()
     records, counts = teacher_labelled_set(
         dataset,
@@ -237,9 +229,7 @@ def handle_unjudged(args: argparse.Namespace) -> None:
         n_random=args.n_random,
         depth=args.depth,
         seed=args.seed,
-        batch_size=args.batch_size,
-        device=args.device,
-        max_length=args.max_length,
+        encoding=encoding,
         progress=args.verbose,
         teacher_info={"spec": args.teacher},
         shard=shard,

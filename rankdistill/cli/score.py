@@ -60,6 +60,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> None:
     from rankdistill.core.distributed import Shard
     from rankdistill.data import open_dataset
+    from rankdistill.data.open import corpus_texts
     from rankdistill.evaluation.teacher_scoring import (
         candidate_pairs,
         score_candidates,
@@ -83,9 +84,7 @@ def handle(args: argparse.Namespace) -> None:
             dataset,
             args.retriever,
             args.depth,
-            args.batch_size,
-            args.device,
-            args.max_length,
+            encoding=EncodingSettings(args.batch_size, args.max_length, args.device),
             keep_positives=True,
         )
         candidates = {
@@ -93,11 +92,11 @@ def handle(args: argparse.Namespace) -> None:
         }
         first_stage = "+".join(args.retriever)
     query_ids, doc_ids = candidate_pairs(dataset, candidates, args.depth)
-    corpus_texts = [dataset.doc_text(doc_id) for doc_id in dataset.corpus]
+    texts = corpus_texts(dataset)[1]
     teachers = {
         spec: build_teacher(
             spec,
-            corpus_texts,
+            texts,
             encoding=EncodingSettings(
                 args.batch_size,
                 args.max_length,

@@ -63,15 +63,19 @@ def open_corpus(
 
 
 def corpus_texts(
-    name_or_path: str, data_root: str | Path | None = None
+    source: str | Path | BeirDataset, data_root: str | Path | None = None
 ) -> tuple[list[str], DocumentTexts, str]:
-    """(doc ids, the text a model encodes for each, where the corpus came from), in corpus order:
-    what an index, a query-side student's frozen documents and an embedding teacher's document
-    vectors all encode, so their shared chunked encodings agree. The texts are read when indexed,
-    not held (DocumentTexts)."""
-    corpus, source = open_corpus(name_or_path, data_root)
+    """(doc ids, the text a model encodes for each, where the corpus came from), in corpus order,
+    of a dataset already open or one to open by name or path: what an index, a teacher, a
+    query-side student's frozen documents and an embedding teacher's document vectors all encode,
+    so their shared chunked encodings agree. The texts are read when indexed, not held
+    (DocumentTexts)."""
+    if isinstance(source, BeirDataset):
+        corpus, where = source.corpus, str(source.path)
+    else:
+        corpus, where = open_corpus(str(source), data_root)
     doc_ids = list(corpus)
-    return doc_ids, DocumentTexts(corpus, doc_ids), source
+    return doc_ids, DocumentTexts(corpus, doc_ids), where
 
 
 class DocumentTexts(Sequence[str]):

@@ -10,6 +10,7 @@ from rankdistill.core.atomic import atomic_write_text
 from rankdistill.core.distributed import Shard
 from rankdistill.data import open_dataset
 from rankdistill.data.beir import BeirDataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import RetrieverEvaluation, evaluate, format_table, save_evaluation
 from rankdistill.indexes.load import SearchIndex, open_index
 
@@ -42,7 +43,7 @@ def evaluate_indexes(
     shard = shard or Shard()
     write = output is not None and shard.is_main
     indexes = [
-        open_index(folder, params=params, device=device, batch_size=batch_size)
+        open_index(folder, params=params, encoding=EncodingSettings(batch_size, device=device))
         for folder in folders
     ]
     evaluations: list[RetrieverEvaluation] = []

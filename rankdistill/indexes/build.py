@@ -23,8 +23,10 @@ from rankdistill.core.config import check_fields, checked
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
 from rankdistill.core.provenance import provenance
+from rankdistill.data.beir import BeirDataset
 from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
+from rankdistill.indexes.load import SearchIndex, open_index
 from rankdistill.indexes.manifest import MANIFEST, describe_files, read_manifest, write_manifest
 from rankdistill.indexes.spec import check_factory, parse_spec
 from rankdistill.indexes.structures import build_structure
@@ -91,19 +93,45 @@ def _library(kind: str) -> dict[str, str]:
 
 def build_index(
     model: str,
-    dataset: str,
+    dataset: BeirDataset | str,
     spec_text: str,
     output: str | Path,
+    *,
+    settings: BuildSettings | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> SearchIndex:
+    """The index `spec_text` names (a faiss `index_factory` string, `inverted` or `seismic`)
+    over `dataset`'s corpus (a dataset already open, or a name or folder) encoded by `model`,
+    written to `output` and opened, ready to search by query text::
+
+        index = rd.build_index("all-MiniLM-L6-v2", rd.open_dataset("scifact"), "Flat", "idx/minilm")
+        rd.evaluate(rd.open_dataset("scifact"), index)
+
+    A rerun after a kill resumes from the finished chunks (`write_index`)."""
+    write_index(
+        model, dataset, spec_text, output, settings=settings, overwrite=overwrite, progress=progress
+    )
+    return open_index(output, model=model, encoding=(settings or BuildSettings()).encoding)
+
+
+def write_index(
+    model: str,
+    dataset: BeirDataset | str,
+    spec_text: str,
+    output: str | Path,
+    *,
     settings: BuildSettings | None = None,
     data_root: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
     shard: Shard | None = None,
 ) -> dict[str, Any]:
-    """Build the index `spec_text` names over `dataset`'s corpus encoded by `model` into
-    `output`; a rerun after a kill resumes from the finished chunks. Returns the manifest.
-    With a `shard` of several ranks (torchrun) the ranks encode blocks of the chunks; rank 0
-    then trains and fills the structure and writes the manifest, and every rank returns it."""
+    """Write the index `spec_text` names over `dataset`'s corpus (open, or a name or folder
+    found under `data_root`) encoded by `model` into `output`; a rerun after a kill resumes from
+    the finished chunks. Returns the manifest, written last. With a `shard` of several ranks
+    (torchrun) the ranks encode blocks of the chunks; rank 0 then trains and fills the structure
+    and writes the manifest, and every rank returns it."""
     settings = settings or BuildSettings()
     check_fields(settings)
     check_fields(settings.encoding)
@@ -123,6 +151,7 @@ def build_index(
     started = time.perf_counter()
 
     doc_ids, texts, dataset_path = corpus_texts(dataset, data_root)
+    dataset_name = dataset.name if isinstance(dataset, BeirDataset) else dataset
     encoder = load_encoder(model, spec.is_sparse, settings.encoding)
     dimension = encoder.dimension
     check_factory(spec, dimension)  # a bad factory string fails before hours of encoding
@@ -165,7 +194,7 @@ def build_index(
         "dimension": dimension,
         "count": len(doc_ids),
         "model": encoder.record(),
-        "dataset": {"name": dataset, "path": str(dataset_path), "corpus_sha256": digest},
+        "dataset": {"name": dataset_name, "path": str(dataset_path), "corpus_sha256": digest},
         "settings": {
             **settings.record(),
             "max_length": encoder.max_length,

@@ -38,8 +38,7 @@ class SearchIndex:
         manifest: dict[str, Any],
         structure: Structure,
         encoder: Encoder | None,
-        device: str | None,
-        batch_size: int,
+        encoding: EncodingSettings,
     ):
         self.folder = folder
         self.manifest = manifest
@@ -47,16 +46,13 @@ class SearchIndex:
         self.doc_ids: list[str] = manifest["doc_ids"]
         self.spec = f"index:{structure.spec.text}:{manifest['model']['name']}"
         self._encoder = encoder
-        self._device = device
-        self._batch_size = batch_size
+        self._encoding = encoding
 
     @property
     def encoder(self) -> Encoder:
         """The model the index was built with (loaded on first use, checked against the manifest)."""
         if self._encoder is None:
-            self._encoder = _load_checked_encoder(
-                self.folder, self.manifest, None, self._device, self._batch_size
-            )
+            self._encoder = _load_checked_encoder(self.folder, self.manifest, None, self._encoding)
         return self._encoder
 
     def search_params(self) -> dict[str, float]:
@@ -117,13 +113,13 @@ class SearchIndex:
 
 
 def _load_checked_encoder(
-    folder: Path, manifest: dict[str, Any], model: str | None, device: str | None, batch_size: int
+    folder: Path, manifest: dict[str, Any], model: str | None, encoding: EncodingSettings
 ) -> Encoder:
     built_with = manifest["model"]
     settings = EncodingSettings(
-        batch_size,
+        encoding.batch_size,
         built_with.get("max_length"),
-        device,
+        encoding.device,
         built_precision(built_with),
         built_with.get("backend", "torch"),
     )
@@ -135,14 +131,17 @@ def _load_checked_encoder(
 def open_index(
     folder: str | Path,
     model: str | None = None,
+    *,
     params: str | dict[str, float] | None = None,
-    device: str | None = None,
-    batch_size: int = 32,
+    encoding: EncodingSettings | None = None,
     verify: bool = True,
 ) -> SearchIndex:
     """Load the index in `folder`. `model`, if given, must be the model it was built with (it is
     checked, then used for queries); `params` override the spec's search settings
-    (`nprobe=64`); `verify` checks every file against the manifest's sizes and checksums."""
+    (`nprobe=64`); `encoding` gives the batch size and device queries are encoded with (their
+    length, precision and backend are the ones the index was built with, from its manifest);
+    `verify` checks every file against the manifest's sizes and checksums."""
+    encoding = encoding or EncodingSettings()
     folder = Path(folder)
     manifest = read_manifest(folder)
     if verify:
@@ -152,7 +151,7 @@ def open_index(
         raise UserError(
             f"{folder}: damaged manifest, spec {manifest['spec']!r} is not of kind {manifest['kind']!r}"
         )
-    encoder = _load_checked_encoder(folder, manifest, model, device, batch_size) if model else None
+    encoder = _load_checked_encoder(folder, manifest, model, encoding) if model else None
     structure = load_structure(spec, folder)
     if structure.count != manifest["count"]:
         raise UserError(
@@ -161,7 +160,7 @@ def open_index(
     if params:
         overrides = parse_params(params) if isinstance(params, str) else params
         structure.set_params(spec.with_params(overrides).params)
-    return SearchIndex(folder, manifest, structure, encoder, device, batch_size)
+    return SearchIndex(folder, manifest, structure, encoder, encoding)
 
 
 def index_vectors(folder: str | Path) -> tuple[list[str], np.ndarray, dict[str, Any]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
 from rankdistill.data.beir import BeirDataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.mining.candidates import mine_candidates, positive_ids
 from rankdistill.mining.false_negatives import (
     Action,
@@ -58,9 +59,7 @@ def build_training_set(
     fn_action: Action = "drop",
     fn_reference: Reference = "lowest",
     seed: int = 13,
-    batch_size: int = 32,
-    device: str | None = None,
-    max_length: int | None = None,
+    encoding: EncodingSettings | None = None,
     progress: bool = False,
     teacher_info: dict | None = None,
     shard: Shard | None = None,
@@ -70,8 +69,8 @@ def build_training_set(
     false-negative control; `counts` says how many of each thing were kept or left out.
 
     `fn_reference` says which positive score the false-negative rules compare with (see
-    `control_false_negatives`); `top_depth` (default `depth`) bounds the ranks top picks come from; `batch_size`, `device`
-    and `max_length` go to the retrievers and `batch_size` also to the teacher; `teacher_info`
+    `control_false_negatives`); `top_depth` (default `depth`) bounds the ranks top picks come from; `encoding` is how
+    model retrievers encode, and its batch size is also the teacher's; `teacher_info`
     describes the teacher in a new score-store folder. With a `shard` of several ranks, each
     retrieves candidates for its block of queries and scores its share of the pairs into the
     store; every rank then returns the same records (rank 0 is the one to write them).
@@ -90,9 +89,7 @@ def build_training_set(
     counts = dict.fromkeys(COUNTS + (ACCEPT_COUNTS if accept_rank is not None else ()), 0)
     counts["queries"] = len(dataset.queries)
     shard = shard or Shard()
-    candidates = mine_candidates(
-        dataset, retrievers, depth, batch_size, device, max_length, shard=shard
-    )
+    candidates = mine_candidates(dataset, retrievers, depth, encoding=encoding, shard=shard)
     plan: list[tuple[str, list[str], list[SampledNegative]]] = []
     for query_id in dataset.queries:
         judged = positive_ids(dataset.qrels.get(query_id, {}))
@@ -124,7 +121,14 @@ def build_training_set(
             queries.append(dataset.queries[query_id])
             docs.append(dataset.doc_text(doc_id))
     scores = score_on_every_rank(
-        teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info
+        teacher,
+        queries,
+        docs,
+        store_root,
+        (encoding or EncodingSettings()).batch_size,
+        progress,
+        shard,
+        teacher_info,
     ).tolist()
 
     records: list[TrainingRecord] = []

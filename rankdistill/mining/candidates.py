@@ -59,16 +59,16 @@ def mine_candidates(
     dataset: BeirDataset,
     retrievers: list[str],
     depth: int = 100,
-    batch_size: int = 32,
-    device: str | None = None,
-    max_length: int | None = None,
+    *,
+    encoding: EncodingSettings | None = None,
     keep_positives: bool = False,
     shard: Shard | None = None,
 ) -> dict[str, list[Candidate]]:
     """{query_id: candidates} for every query of `dataset` (load the training split for
     training data): the top `depth` hits of each retriever, merged, positives removed unless
     `keep_positives` (candidates to rerank rather than negatives). With a `shard` of several
-    ranks each searches its block of the queries and every rank gets all the candidates."""
+    ranks each searches its block of the queries and every rank gets all the candidates.
+    `encoding` is how model retrievers encode (their batch size, length, device, precision)."""
     if not retrievers:
         raise UserError("candidate mining needs at least one retriever (e.g. bm25)")
     if len(set(retrievers)) != len(retrievers):
@@ -86,7 +86,7 @@ def mine_candidates(
             dataset.split,
             len(mine),
         )
-        retriever = build_retriever(spec, EncodingSettings(batch_size, max_length, device))
+        retriever = build_retriever(spec, encoding or EncodingSettings())
         retriever.index(dataset.corpus)
         for query_id, hits in retriever.search(mine, depth).items():
             mined[query_id][spec] = list(hits)

@@ -27,6 +27,7 @@ from pathlib import Path
 from rankdistill.core.distributed import Shard
 from rankdistill.core.errors import UserError
 from rankdistill.data.beir import BeirDataset
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.mining.candidates import Candidate, mine_candidates, positive_ids
 from rankdistill.mining.records import MiningResult, Negative, Positive, TrainingRecord
 from rankdistill.mining.sampling import query_rng
@@ -63,9 +64,7 @@ def teacher_labelled_set(
     n_random: int = 0,
     depth: int = 100,
     seed: int = 13,
-    batch_size: int = 32,
-    device: str | None = None,
-    max_length: int | None = None,
+    encoding: EncodingSettings | None = None,
     progress: bool = False,
     teacher_info: dict | None = None,
     shard: Shard | None = None,
@@ -87,9 +86,7 @@ def teacher_labelled_set(
         unjudged,
         retrievers,
         depth,
-        batch_size,
-        device,
-        max_length,
+        encoding=encoding,
         keep_positives=True,
         shard=shard,
     )
@@ -113,7 +110,14 @@ def teacher_labelled_set(
             docs.append(dataset.doc_text(candidate.doc_id))
     counts["candidates_scored"] = len(docs)
     scores = score_on_every_rank(
-        teacher, queries, docs, store_root, batch_size, progress, shard, teacher_info
+        teacher,
+        queries,
+        docs,
+        store_root,
+        (encoding or EncodingSettings()).batch_size,
+        progress,
+        shard,
+        teacher_info,
     ).tolist()
 
     records: list[TrainingRecord] = []

@@ -22,6 +22,7 @@ import numpy as np
 from rankdistill.core.atomic import atomic_write_text
 from rankdistill.core.distributed import Shard
 from rankdistill.data import open_dataset
+from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.evaluation import (
     RetrieverEvaluation,
@@ -88,7 +89,7 @@ def evaluate_systems(
                 if "bm25" in systems
                 else evaluate_retriever(dataset, "bm25", ev.k, shard=shard)
             )
-            teacher = teacher_factory([dataset.doc_text(d) for d in dataset.corpus])
+            teacher = teacher_factory(corpus_texts(dataset)[1])
             started = time.perf_counter()
             reranked = rerank(
                 dataset,
@@ -171,7 +172,9 @@ def evaluate_systems(
             from rankdistill.evaluation.indexes import evaluate_index
             from rankdistill.indexes.load import open_index
 
-            search_index = open_index(index, model=str(student), batch_size=ev.batch_size)
+            search_index = open_index(
+                index, model=str(student), encoding=EncodingSettings(ev.batch_size)
+            )
             evaluation = evaluate_index(dataset, search_index, ev.k, shard)
             evaluation.retriever = f"student ({config.index.spec})"
             systems[evaluation.retriever] = evaluation
@@ -241,7 +244,7 @@ def baseline_through_index(
     if encoder.fingerprint != manifest["model"]["fingerprint"]:
         return None
     evaluation = evaluate_index(
-        dataset, open_index(index, model=model, batch_size=ev.batch_size), ev.k
+        dataset, open_index(index, model=model, encoding=EncodingSettings(ev.batch_size)), ev.k
     )
     evaluation.retriever = spec
     return evaluation

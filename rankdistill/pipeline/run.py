@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from rankdistill.core.atomic import atomic_write_json, check_writable
 from rankdistill.core.config import config_dict
 from rankdistill.core.distributed import Shard
 from rankdistill.core.runlock import run_lock
+from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.cache import Stage, StageOutcome, run_stages
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
@@ -46,7 +48,7 @@ def store_root(config: PipelineConfig) -> Path:
     )
 
 
-def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: Path | None):
+def build_run_teacher(config: PipelineConfig, texts: Sequence[str], trained: Path | None):
     """The run's teacher: its single member, or the calibrated ensemble of its members."""
     from rankdistill.teachers import build_teacher
     from rankdistill.teachers.ensemble_config import ensemble_from_members
@@ -61,12 +63,12 @@ def build_run_teacher(config: PipelineConfig, corpus_texts: list[str], trained: 
         m = members[0]
         return build_teacher(
             m.teacher,
-            corpus_texts,
+            texts,
             encoding=EncodingSettings(
                 config.mine.batch_size, m.max_length, precision=m.precision, backend=m.backend
             ),
         )
-    return ensemble_from_members(members, corpus_texts, config.mine.batch_size)
+    return ensemble_from_members(members, texts, config.mine.batch_size)
 
 
 def cross_fitted(config: PipelineConfig) -> bool:
@@ -240,7 +242,7 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
         if mine.label_free():
             records, counts, settings = _mine_label_free(config, dataset)
             return _write_mined(folder, records, counts, settings, contamination)
-        corpus_texts = [dataset.doc_text(d) for d in dataset.corpus]
+        texts = corpus_texts(dataset)[1]
         options = {
             k: getattr(mine, k)
             for k in (
@@ -275,7 +277,7 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
         for part, fold, accept in parts:
             if teacher is None or fold != teacher_fold:
                 teacher, teacher_fold = (
-                    build_run_teacher(config, corpus_texts, _trained(upstream, fold)),
+                    build_run_teacher(config, texts, _trained(upstream, fold)),
                     fold,
                 )
                 fingerprints.append(teacher.fingerprint)
@@ -286,8 +288,7 @@ def _stage_mine(config: PipelineConfig, strict: bool = False):
                 store_root(config),
                 **options,
                 seed=config.seed,
-                batch_size=mine.batch_size,
-                max_length=mine.max_length,
+                encoding=EncodingSettings(mine.batch_size, mine.max_length),
                 progress=True,
                 shard=shard,
                 accept_rank=accept,
@@ -343,7 +344,7 @@ def _mine_label_free(
     from rankdistill.mining.teacher_labelled import teacher_labelled_set
 
     mine, shard = config.mine, Shard.from_env()
-    teacher = build_run_teacher(config, [dataset.doc_text(d) for d in dataset.corpus], None)
+    teacher = build_run_teacher(config, corpus_texts(dataset)[1], None)
     judged, judgements = None, "none (teacher-chosen positives)"
     if mine.judged_queries:  # a label budget: a few queries keep the judgements of `mine.split`
         from rankdistill.data import open_dataset
@@ -365,8 +366,7 @@ def _mine_label_free(
         n_random=mine.n_random,
         depth=mine.depth,
         seed=config.seed,
-        batch_size=mine.batch_size,
-        max_length=mine.max_length,
+        encoding=EncodingSettings(mine.batch_size, mine.max_length),
         progress=True,
         shard=shard,
         judged=judged,
@@ -483,7 +483,7 @@ def _stage_index(config: PipelineConfig):
     <output_dir>/encodings, so seeds and reruns encode each corpus once."""
 
     def run(folder: Path, upstream: dict[str, Path]) -> dict[str, Any]:
-        from rankdistill.indexes.build import BuildSettings, build_index
+        from rankdistill.indexes.build import BuildSettings, write_index
 
         index = config.index
         frozen = query_side(config)
@@ -508,13 +508,13 @@ def _stage_index(config: PipelineConfig):
         for dataset in index_datasets(config):
             output = index_folder(folder, config, dataset)
             if not (output / "manifest.json").is_file():
-                build_index(
+                write_index(
                     model,
                     dataset,
                     index.spec,
                     output,
-                    settings,
-                    config.data_root,
+                    settings=settings,
+                    data_root=config.data_root,
                     shard=Shard.from_env(),
                 )
             built[dataset] = str(output)

@@ -161,25 +161,66 @@ def encode_queries(encoding: EncodingModel, texts: list[str], progress: bool = F
     return encode_texts(encoding, texts, "query", normalizes(encoding.model), progress)
 
 
+# Above this many documents a corpus is encoded into memory-mapped, resumable chunks under the
+# cache (<cache>/encodings, the chunked encoding indexes use) and searched block by block, so
+# memory stays bounded whatever the corpus size. At or below it the corpus is encoded in memory,
+# where every text's vector is memoised: a bi-encoder teacher of the same model then scores the
+# mined pairs without encoding their documents again.
+STREAM_ABOVE = 50_000
+QUERY_BLOCK = 1024  # queries searched at once over a streamed corpus
+DOCUMENT_BLOCK = 65_536  # documents a streamed search holds scores for (x QUERY_BLOCK floats)
+
+
 class DenseRetriever:
     def __init__(self, model: str, settings: EncodingSettings | None = None):
         self.spec = f"dense:{model}"
-        self.encoding = load_dense_model(model, settings)
+        self.model = model
+        self.settings = settings or EncodingSettings()
+        self.encoding = load_dense_model(model, self.settings)
         self.doc_ids: list[str] = []
         self.faiss_index: faiss.Index | None = None
+        self.vectors: np.ndarray | None = None  # a streamed corpus's memory-mapped vectors
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
+        if len(self.doc_ids) > STREAM_ABOVE:
+            from rankdistill.core.paths import cache_dir
+            from rankdistill.data.open import DocumentTexts
+            from rankdistill.retrieval.encode import encode_cached
+
+            self.faiss_index = None
+            self.vectors, _ = encode_cached(
+                self.model,
+                self.doc_ids,
+                DocumentTexts(corpus, self.doc_ids),
+                cache_dir() / "encodings",
+                encoding=self.settings,
+            )
+            return
         embeddings = cached_documents(
             self.encoding, [join_title_text(corpus[d]) for d in self.doc_ids]
         )
+        self.vectors = None
         self.faiss_index = faiss.IndexFlatIP(embeddings.shape[1])
         self.faiss_index.add(embeddings)
 
     def search(self, queries: dict[str, str], k: int) -> Results:
-        if self.faiss_index is None:
+        if self.faiss_index is None and self.vectors is None:
             raise RuntimeError("DenseRetriever.search called before index()")
         query_ids = list(queries)
         embeddings = encode_queries(self.encoding, [queries[q] for q in query_ids])
-        scores, indices = self.faiss_index.search(embeddings, min(k, len(self.doc_ids)))
+        k = min(k, len(self.doc_ids))
+        if self.faiss_index is not None:
+            scores, indices = self.faiss_index.search(embeddings, k)
+            return to_results(query_ids, self.doc_ids, indices, scores)
+        import torch
+
+        from rankdistill.retrieval.search import blockwise_topk, mapped_tensor
+
+        corpus, found = mapped_tensor(self.vectors), []
+        for start in range(0, len(query_ids), QUERY_BLOCK):
+            block = torch.from_numpy(embeddings[start : start + QUERY_BLOCK])
+            found.append(blockwise_topk(block, corpus, k, DOCUMENT_BLOCK))
+        scores = torch.cat([s for s, _ in found]).numpy()
+        indices = torch.cat([r for _, r in found]).numpy()
         return to_results(query_ids, self.doc_ids, indices, scores)

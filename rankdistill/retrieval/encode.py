@@ -445,19 +445,15 @@ def encode_cached(
     ids: list[str],
     texts: Sequence[str],
     root: str | Path,
-    max_length: int | None = None,
-    batch_size: int = 32,
-    precision: str = "auto",
-    backend: str = "auto",
+    *,
+    encoding: EncodingSettings | None = None,
     progress: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Dense vectors of `texts` by `model`, encoded once into `shared_folder(root, ...)` in atomic,
     resumable chunks (`encode_chunks`), so a rerun, another seed or an index build of the same
     corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing. Returns the
     (len(texts), d) float32 vectors, memory-mapped (`Chunks.mapped`), and the encoder's record (`Encoder.record`) plus the folder."""
-    encoder = load_encoder(
-        model, False, EncodingSettings(batch_size, max_length, None, precision, backend)
-    )
+    encoder = load_encoder(model, False, encoding)
     digest = corpus_hash(ids, texts)
     folder = shared_folder(root, encoder.fingerprint, digest)
     chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)

@@ -9,6 +9,8 @@ ensemble:FILE.yaml      weighted, per-query calibrated members (teachers/ensembl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, weights_hash
 from rankdistill.core.plugins import import_submodules
@@ -21,7 +23,7 @@ from rankdistill.teachers.registry import TEACHER_KINDS, TeacherRequest, registe
 
 def build_teacher(
     spec: str,
-    corpus_texts: list[str] | None = None,
+    corpus_texts: Sequence[str] | None = None,
     *,
     encoding: EncodingSettings | None = None,
 ) -> Teacher:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,7 +17,7 @@ class BM25Teacher:
 
     pairs_per_call = 4096
 
-    def __init__(self, corpus_texts: list[str], k1: float = 1.5, b: float = 0.75):
+    def __init__(self, corpus_texts: Sequence[str], k1: float = 1.5, b: float = 0.75):
         from rankdistill.retrieval.bm25 import BM25Retriever
 
         self._retriever = BM25Retriever(k1=k1, b=b)

@@ -13,6 +13,7 @@ members:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def check_members(
 
 def load_ensemble(
     path: str | Path,
-    corpus_texts: list[str] | None = None,
+    corpus_texts: Sequence[str] | None = None,
     batch_size: int = 32,
     device: str | None = None,
 ) -> EnsembleTeacher:
@@ -107,7 +108,7 @@ def load_ensemble(
 
 def ensemble_from_members(
     configs: list[MemberConfig],
-    corpus_texts: list[str] | None = None,
+    corpus_texts: Sequence[str] | None = None,
     batch_size: int = 32,
     device: str | None = None,
 ) -> EnsembleTeacher:

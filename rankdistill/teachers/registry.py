@@ -12,7 +12,7 @@ the package registers the same way before a spec names it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ TORCH_ONLY = ("torch",)
 class TeacherRequest:
     """How the caller wants a teacher built (all but the spec)."""
 
-    corpus_texts: list[str] | None = None
+    corpus_texts: Sequence[str] | None = None
     batch_size: int = 32
     max_length: int | None = None
     device: str | None = None

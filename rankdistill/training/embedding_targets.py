@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from rankdistill.encoders.models import EncodingSettings
 from rankdistill.training.config import TrainConfig
 
 SAMPLE_SEED = 0  # the alignment texts' sample: the same for every seed of a config
@@ -52,9 +53,7 @@ def teacher_targets(
                 ids,
                 kind_texts,
                 cache_root,
-                student.teacher_max_length,
-                batch_size,
-                precision,
+                encoding=EncodingSettings(batch_size, student.teacher_max_length, None, precision),
             )
             vectors = vectors[rows]
         else:
@@ -63,9 +62,7 @@ def teacher_targets(
                 [ids[i] for i in rows],
                 [kind_texts[i] for i in rows],
                 cache_root,
-                student.teacher_max_length,
-                batch_size,
-                precision,
+                encoding=EncodingSettings(batch_size, student.teacher_max_length, None, precision),
             )
         texts += [kind_texts[i] for i in rows]
         blocks.append(vectors)
@@ -101,9 +98,7 @@ def teacher_documents(
         ids,
         texts,
         cache_root,
-        config.student.teacher_max_length,
-        batch_size,
-        precision,
+        encoding=EncodingSettings(batch_size, config.student.teacher_max_length, None, precision),
     )
     return vectors[sample_rows(len(ids), KL_DOCUMENTS, SAMPLE_SEED)]
 

@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 
 from rankdistill.core.errors import UserError
 from rankdistill.data.resolve import dataset_info
+from rankdistill.retrieval.search import blockwise_topk, mapped_tensor
 from rankdistill.training.config import TrainConfig, config_dict
 from rankdistill.training.corpus_sampling import (
     DEFAULT_SAMPLE,
@@ -240,27 +241,6 @@ def dev_ndcgs(
     ]
 
 
-def blockwise_topk(
-    vectors: torch.Tensor, corpus: torch.Tensor, k: int, block: int = 262_144
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(scores, corpus rows) of each query's top `k` by dot product, searching `block` documents at
-    a time: (queries x block) scores in memory, never (queries x corpus), and a memory-mapped
-    corpus read one block after another."""
-    best: tuple[torch.Tensor, torch.Tensor] | None = None
-    for start in range(0, corpus.shape[0], block):
-        part = vectors @ corpus[start : start + block].to(vectors.device, vectors.dtype).T
-        scores, rows = part.topk(min(k, part.shape[1]), dim=1)
-        rows = rows + start
-        if best is not None:
-            scores, order = torch.cat([best[0], scores], dim=1).topk(
-                min(k, best[0].shape[1] + scores.shape[1]), dim=1
-            )
-            rows = torch.cat([best[1], rows], dim=1).gather(1, order)
-        best = (scores, rows)
-    assert best is not None, "an empty corpus"
-    return best
-
-
 @contextlib.contextmanager
 def query_length(model: Any, length: int | None) -> Iterator[None]:
     """`model` encodes with max length `length` inside the block (as it will at inference), then
@@ -403,7 +383,7 @@ def train_query_side(
     )  # queries at inference: the starting model's max length
     if documents.max_length:
         document_model.max_seq_length = documents.max_length
-    corpus = torch.from_numpy(np.ascontiguousarray(documents.vectors, dtype=np.float32)).to(device)
+    corpus = mapped_tensor(documents.vectors).to(device)
     positions = row_positions(rows, documents).to(device)
     teacher = torch.tensor([row["label"] for row in rows], dtype=torch.float32, device=device)
     others = other_positives([row["query_id"] for row in rows], positions[:, 0].tolist())

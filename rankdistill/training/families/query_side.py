@@ -13,6 +13,7 @@ def encode_frozen_documents(config: TrainConfig, inputs: TrainingInputs) -> Any:
     """The training dataset's corpus encoded by the starting model, through the shared chunked
     cache (`retrieval.encode.encode_cached`): what an index of the starting model would hold."""
     from rankdistill.data.open import corpus_texts
+    from rankdistill.encoders.models import EncodingSettings
     from rankdistill.retrieval.encode import encode_cached
     from rankdistill.training.query_side import FrozenDocuments
 
@@ -22,7 +23,7 @@ def encode_frozen_documents(config: TrainConfig, inputs: TrainingInputs) -> Any:
         doc_ids,
         texts,
         inputs.encodings_root(config),
-        precision=inputs.precision,
+        encoding=EncodingSettings(precision=inputs.precision),
     )
     return FrozenDocuments(
         doc_ids, vectors, record["weights_sha256"], record["max_length"], record["encodings"]
