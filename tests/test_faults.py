@@ -104,7 +104,7 @@ class FakeEncoder:
         self.encoded: list[str] = []
 
     def encode_documents(
-        self, texts: list[str], progress: bool = False, on_batch=None
+        self, texts: list[str], progress: bool = False, on_batch=None, memoise: bool = True
     ) -> np.ndarray:
         self.encoded.extend(texts)
         return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)

@@ -93,6 +93,10 @@ def in_length_batches(
 # run (a bi-encoder or SPLADE teacher, the zero-shot baseline, teacher reranking) encode each text
 # once. `clear_memo` forgets them all, for timing cold encoding.
 MEMO_TEXTS = 1_000_000
+# A corpus of at most this many documents is encoded in memory with every vector memoised (its
+# stages then share one encoding); a larger one is streamed through memory-mapped chunks and kept
+# out of the memo, which would otherwise hold every text and vector of it.
+MEMO_CORPUS = 50_000
 _memo: dict[Hashable, Any] = {}
 
 

@@ -16,6 +16,7 @@ from rankdistill.data.beir import join_title_text
 from rankdistill.encoders.asymmetric import document_max_length, is_asymmetric, set_max_length
 from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
 from rankdistill.retrieval.base import (
+    MEMO_CORPUS,
     Corpus,
     OnBatch,
     Results,
@@ -77,11 +78,13 @@ def encode_texts(
     normalize: bool = True,
     progress: bool = False,
     on_batch: OnBatch | None = None,
+    memoise: bool = True,
 ) -> np.ndarray:
     """float32 embeddings of `texts` as queries or documents (`role`), in batches of
     `encoding.settings.batch_size`; each distinct text is encoded once per process and model
     loaded with `load_dense_model`. `on_batch(n)` is called after each batch the model encodes
-    (memo hits encode nothing)."""
+    (memo hits encode nothing). `memoise=False`: nothing is kept (a corpus encoded chunk by chunk,
+    each text once, whose memo would hold every text and vector of it)."""
     model, settings = encoding.model, encoding.settings
     if not texts:
         return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)
@@ -105,6 +108,8 @@ def encode_texts(
             )
         return np.concatenate(blocks)[np.argsort(order)]
 
+    if not memoise:
+        return np.ascontiguousarray(encode(list(texts)), dtype=np.float32)
     rows = memoised_rows(
         [(encoding.memo_key, role, normalize, text) for text in texts], texts, encode
     )
@@ -116,9 +121,11 @@ def encode_documents(
     texts: list[str],
     progress: bool = True,
     on_batch: OnBatch | None = None,
+    memoise: bool = True,
 ) -> np.ndarray:
     """Document embeddings as float32, L2-normalised when the model's similarity is cosine."""
-    return encode_texts(encoding, texts, "document", normalizes(encoding.model), progress, on_batch)
+    normalize = normalizes(encoding.model)
+    return encode_texts(encoding, texts, "document", normalize, progress, on_batch, memoise)
 
 
 def cached_documents(encoding: EncodingModel, texts: list[str]) -> np.ndarray:
@@ -161,12 +168,12 @@ def encode_queries(encoding: EncodingModel, texts: list[str], progress: bool = F
     return encode_texts(encoding, texts, "query", normalizes(encoding.model), progress)
 
 
-# Above this many documents a corpus is encoded into memory-mapped, resumable chunks under the
+# Above MEMO_CORPUS documents a corpus is encoded into memory-mapped, resumable chunks under the
 # cache (<cache>/encodings, the chunked encoding indexes use) and searched block by block, so
 # memory stays bounded whatever the corpus size. At or below it the corpus is encoded in memory,
 # where every text's vector is memoised: a bi-encoder teacher of the same model then scores the
 # mined pairs without encoding their documents again.
-STREAM_ABOVE = 50_000
+STREAM_ABOVE = MEMO_CORPUS
 QUERY_BLOCK = 1024  # queries searched at once over a streamed corpus
 DOCUMENT_BLOCK = 65_536  # documents a streamed search holds scores for (x QUERY_BLOCK floats)
 

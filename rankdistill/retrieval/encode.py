@@ -35,7 +35,7 @@ from rankdistill.core.errors import UserError
 from rankdistill.core.fingerprints import make_fingerprint, runtime_fields, weights_hash
 from rankdistill.encoders.asymmetric import document_weights
 from rankdistill.encoders.models import EncodingModel, EncodingSettings, resolve_model
-from rankdistill.retrieval.base import OnBatch
+from rankdistill.retrieval.base import MEMO_CORPUS, OnBatch
 
 log = logging.getLogger(__name__)
 
@@ -118,16 +118,21 @@ class Encoder:
         }
 
     def encode_documents(
-        self, texts: list[str], progress: bool = False, on_batch: OnBatch | None = None
+        self,
+        texts: list[str],
+        progress: bool = False,
+        on_batch: OnBatch | None = None,
+        memoise: bool = True,
     ) -> Vectors:
-        """Vectors of `texts` in order; `on_batch(n)` runs after each batch the model encodes."""
+        """Vectors of `texts` in order; `on_batch(n)` runs after each batch the model encodes;
+        `memoise=False` keeps no dense vector in the process memo (corpus chunks)."""
         if self.sparse:
             from rankdistill.retrieval.sparse import encode_sparse
 
             return encode_sparse(self.encoding, texts, False, progress, on_batch)
         from rankdistill.retrieval.dense import encode_documents
 
-        return encode_documents(self.encoding, texts, progress, on_batch)
+        return encode_documents(self.encoding, texts, progress, on_batch, memoise)
 
     def encode_queries(self, texts: list[str], progress: bool = False) -> Vectors:
         if self.sparse:
@@ -382,13 +387,16 @@ def encode_chunks(
         disable=not progress,
     )
     piece = piece_rows(encoder)
+    memoise = len(texts) <= MEMO_CORPUS  # a large corpus stays out of the process memo
     for gap_start, gap_end in gaps:
         position, pending = gap_start, []
         chunk_start, started = position, time.monotonic()
         while position < gap_end:
             take = min(piece, chunk_size - (position - chunk_start), gap_end - position)
             pending.append(
-                encoder.encode_documents(texts[position : position + take], on_batch=bar.update)
+                encoder.encode_documents(
+                    texts[position : position + take], on_batch=bar.update, memoise=memoise
+                )
             )
             position += take
             if (

@@ -89,7 +89,7 @@ class _EncodeAndSave:
         for start, end, texts in zip(batch["start"], batch["end"], batch["texts"]):
             start, end, texts = int(start), int(end), list(texts)
             parts = [
-                self.encoder.encode_documents(texts[a - start : b - start])
+                self.encoder.encode_documents(texts[a - start : b - start], memoise=False)
                 for a, b in pieces_of(start, end, piece)
             ]
             save_chunk(self.encoder, self.folder, start, end, self.suffix, parts)

@@ -32,7 +32,9 @@ class Encoder:
         self.sparse = sparse
         self.encoded: list[str] = []
 
-    def encode_documents(self, texts: list[str], progress: bool = False, on_batch=None):
+    def encode_documents(
+        self, texts: list[str], progress: bool = False, on_batch=None, memoise=True
+    ):
         self.encoded.extend(texts)
         dense = np.array(
             [[len(t), sum(t.encode()) % 97, t.count("e"), 1.0] for t in texts], np.float32
