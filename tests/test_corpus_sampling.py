@@ -4,6 +4,7 @@ and known positives keep their meaning in the sampled columns."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -138,3 +139,24 @@ def test_blockwise_topk_matches_one_search():
         assert torch.equal(rows, expected_rows) and torch.allclose(scores, expected_scores)
     scores, rows = blockwise_topk(vectors, corpus[:5], 25, block=2)  # fewer documents than k
     assert rows.shape == (7, 5) and sorted(rows[0].tolist()) == [0, 1, 2, 3, 4]
+
+
+def test_a_memory_mapped_corpus_is_searched_from_file_reads_with_the_same_result(tmp_path):
+    """blockwise_topk over a memory-mapped .npy reads each block from the file (no page of it stays
+    mapped in): the same top k as over the array in memory, also for a slice of the map."""
+    from rankdistill.retrieval.search import blockwise_topk, corpus_blocks
+
+    rng = np.random.default_rng(5)
+    corpus = rng.standard_normal((1003, 8)).astype(np.float32)
+    np.save(tmp_path / "v.npy", corpus)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="c")
+    queries = torch.from_numpy(rng.standard_normal((4, 8)).astype(np.float32))
+    expected = blockwise_topk(queries, torch.from_numpy(corpus), 30)
+    for block in (1003, 100, 7):
+        scores, rows = blockwise_topk(queries, mapped, 30, block=block)
+        assert torch.equal(rows, expected[1]) and torch.allclose(scores, expected[0])
+    starts = [start for start, _ in corpus_blocks(mapped, 100)]
+    assert starts == list(range(0, 1003, 100))
+    part = mapped[500:]  # a slice: sliced, not read from the file's start
+    scores, rows = blockwise_topk(queries, part, 5, block=64)
+    assert torch.equal(rows, blockwise_topk(queries, torch.from_numpy(corpus[500:]), 5)[1])

@@ -175,7 +175,7 @@ def encode_queries(encoding: EncodingModel, texts: list[str], progress: bool = F
 # mined pairs without encoding their documents again.
 STREAM_ABOVE = MEMO_CORPUS
 QUERY_BLOCK = 1024  # queries searched at once over a streamed corpus
-DOCUMENT_BLOCK = 65_536  # documents a streamed search holds scores for (x QUERY_BLOCK floats)
+DOCUMENT_BLOCK = 16_384  # documents read at once (x QUERY_BLOCK scores: 64 MB)
 
 
 class DenseRetriever:
@@ -222,12 +222,12 @@ class DenseRetriever:
             return to_results(query_ids, self.doc_ids, indices, scores)
         import torch
 
-        from rankdistill.retrieval.search import blockwise_topk, mapped_tensor
+        from rankdistill.retrieval.search import blockwise_topk
 
-        corpus, found = mapped_tensor(self.vectors), []
+        found = []
         for start in range(0, len(query_ids), QUERY_BLOCK):
             block = torch.from_numpy(embeddings[start : start + QUERY_BLOCK])
-            found.append(blockwise_topk(block, corpus, k, DOCUMENT_BLOCK))
+            found.append(blockwise_topk(block, self.vectors, k, DOCUMENT_BLOCK))
         scores = torch.cat([s for s, _ in found]).numpy()
         indices = torch.cat([r for _, r in found]).numpy()
         return to_results(query_ids, self.doc_ids, indices, scores)
