@@ -87,3 +87,62 @@ def test_a_killed_worker_is_retried_with_nothing_lost_or_doubled(
     assert len(list(marks.iterdir())) > 1  # Ray started another actor after the kill
     assert on_ray == local  # every chunk once, and the same bytes
     assert not list((tmp_path / "ray").glob("*.tmp*"))
+
+
+def score(corpus: Path, store: Path, engine: str, flush_pairs: int = 50):
+    """Every (query, document) pair of 6 queries x the 240 documents, through the store."""
+    from rankdistill.store.ray_scoring import score_on_ray
+    from rankdistill.store.scoring import score_with_store
+    from rankdistill.teachers import build_teacher
+
+    _, texts, _ = corpus_texts(str(corpus))
+    teacher = build_teacher("bm25", list(texts))
+    queries = ["gene", "brain tumour", "vitamin dose", "sleep", "heart", "gene"]
+    pairs = [(q, d) for q in queries for d in texts]
+    qs, ds = [q for q, _ in pairs], [d for _, d in pairs]
+    if engine == "ray":  # a test-sized task, so that several run and one can be killed
+        score_on_ray(teacher, qs, ds, store, progress=False, flush_pairs=flush_pairs)
+    return score_with_store(teacher, qs, ds, store, progress=False), teacher.fingerprint
+
+
+def test_ray_scoring_stores_what_one_process_stores(corpus, tmp_path, local_ray):
+    """Teacher scoring on Ray: the same score for every pair, and each distinct pair stored once
+    (a query listed twice shares its pairs)."""
+    from rankdistill.store import ScoreStore
+
+    local, fingerprint = score(corpus, tmp_path / "local", "local")
+    on_ray, _ = score(corpus, tmp_path / "ray", "ray")
+    assert on_ray.tolist() == local.tolist() and len(local) == 6 * 240
+    stats = ScoreStore(tmp_path / "ray", fingerprint).stats()
+    assert stats["pairs"] == stats["records"] == 5 * 240 and stats["shards"] == 24
+
+
+def test_a_killed_scoring_worker_is_retried_with_no_pair_stored_twice(
+    corpus, tmp_path, local_ray, monkeypatch
+):
+    from rankdistill.store import ScoreStore
+
+    local, fingerprint = score(corpus, tmp_path / "local", "local")
+    marks = tmp_path / "scorer-pids"
+    marks.mkdir()
+    monkeypatch.setenv("RAY_SCORER_PIDS", str(marks))
+    killed: list[int] = []
+
+    def kill_first_worker() -> None:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and not killed:
+            for mark in marks.iterdir():
+                os.kill(int(mark.name), signal.SIGKILL)
+                killed.append(int(mark.name))
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_first_worker)
+    killer.start()
+    on_ray, _ = score(corpus, tmp_path / "ray", "ray", flush_pairs=20)
+    killer.join()
+    assert killed, "no scoring worker started"
+    assert len(list(marks.iterdir())) > 1  # Ray started another actor after the kill
+    assert on_ray.tolist() == local.tolist()
+    stats = ScoreStore(tmp_path / "ray", fingerprint).stats()
+    assert stats["pairs"] == stats["records"] == 5 * 240  # nothing lost, nothing doubled

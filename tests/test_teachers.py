@@ -415,3 +415,18 @@ def test_bm25_scores_a_query_of_stopwords_as_matching_nothing() -> None:
         ["what is the", "glucose"], [docs[0], docs[0]]
     )  # pairs; the first query has only stopwords
     assert scores[0] == 0.0 and scores[1] > 0.0
+
+
+def test_a_bm25_teacher_pickles_for_ray_workers_and_scores_the_same() -> None:
+    """Teacher scoring on Ray ships the teacher to its workers: BM25's stemmer (a C object) is
+    left out of the pickle and made again on load."""
+    import pickle
+
+    from rankdistill.teachers import build_teacher
+
+    teacher = build_teacher("bm25", ["gene brain", "heart vitamin dose", "sleeping trials"])
+    copy = pickle.loads(pickle.dumps(teacher))
+    queries, docs = ["gene", "sleep trial"], ["gene brain", "sleeping trials"]
+    assert copy.fingerprint == teacher.fingerprint
+    assert copy.score(queries, docs).tolist() == teacher.score(queries, docs).tolist()
+    assert copy.score(queries, docs)[1] > 0  # "sleep" / "trial" still stem to the stored terms

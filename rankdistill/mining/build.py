@@ -60,6 +60,7 @@ def build_training_set(
     fn_reference: Reference = "lowest",
     seed: int = 13,
     encoding: EncodingSettings | None = None,
+    engine: str = "local",
     progress: bool = False,
     teacher_info: dict | None = None,
     shard: Shard | None = None,
@@ -70,7 +71,8 @@ def build_training_set(
 
     `fn_reference` says which positive score the false-negative rules compare with (see
     `control_false_negatives`); `top_depth` (default `depth`) bounds the ranks top picks come from; `encoding` is how
-    model retrievers encode, and its batch size is also the teacher's; `teacher_info`
+    model retrievers encode, and its batch size is also the teacher's; `engine` ray scores the
+    pairs the store lacks on Ray (`store.ray_scoring`); `teacher_info`
     describes the teacher in a new score-store folder. With a `shard` of several ranks, each
     retrieves candidates for its block of queries and scores its share of the pairs into the
     store; every rank then returns the same records (rank 0 is the one to write them).
@@ -129,6 +131,7 @@ def build_training_set(
         progress,
         shard,
         teacher_info,
+        engine,
     ).tolist()
 
     records: list[TrainingRecord] = []

@@ -65,6 +65,7 @@ def teacher_labelled_set(
     depth: int = 100,
     seed: int = 13,
     encoding: EncodingSettings | None = None,
+    engine: str = "local",
     progress: bool = False,
     teacher_info: dict | None = None,
     shard: Shard | None = None,
@@ -118,6 +119,7 @@ def teacher_labelled_set(
         progress,
         shard,
         teacher_info,
+        engine,
     ).tolist()
 
     records: list[TrainingRecord] = []

@@ -23,10 +23,19 @@ class BM25Retriever:
     ):
         self.spec = "bm25"
         self.k1, self.b = k1, b
+        self.language = language
         self.stemmer = Stemmer.Stemmer(language)
         self.stopwords = stopwords
         self.doc_ids: list[str] = []
         self.model: bm25s.BM25 | None = None
+
+    def __getstate__(self) -> dict:
+        """Pickled (shipped to a Ray worker) without the stemmer, a C object made again on load."""
+        return {key: value for key, value in self.__dict__.items() if key != "stemmer"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.stemmer = Stemmer.Stemmer(self.language)
 
     def _tokenize(self, texts: list[str]):
         return bm25s.tokenize(

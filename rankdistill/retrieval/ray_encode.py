@@ -45,6 +45,23 @@ def ray_available() -> bool:
     return True
 
 
+def start_ray() -> Any:
+    """The `ray` module, connected to `RAY_ADDRESS` or a local Ray started here (once a process),
+    with Ray Data's own progress bars off (ours count documents and pairs)."""
+    import ray
+    import ray.data
+
+    if not ray.is_initialized():
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS"),
+            log_to_driver=False,
+            include_dashboard=False,
+            ignore_reinit_error=True,
+        )
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    return ray
+
+
 def pieces_of(start: int, end: int, piece: int) -> list[tuple[int, int]]:
     """The row ranges the local loop hands the model between `start` and `end`."""
     return [(p, min(p + piece, end)) for p in range(start, end, piece)]
@@ -111,18 +128,9 @@ def encode_on_ray(
         raise UserError(
             "engine: ray needs Ray Data; install it with `pip install rankdistill[ray]`"
         )
-    import ray
-
     if not chunks:
         return
-    if not ray.is_initialized():
-        ray.init(
-            address=os.environ.get("RAY_ADDRESS"),
-            log_to_driver=False,
-            include_dashboard=False,
-            ignore_reinit_error=True,
-        )
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    ray = start_ray()
     cpus = max(1, int(ray.available_resources().get("CPU", 1)))
     workers = max(1, min(workers or cpus, len(chunks)))
     settings = encoder.encoding.settings

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
 from rankdistill.store.score_store import ScoreStore
 from rankdistill.teachers.base import Ensemble, Teacher
 
@@ -34,10 +35,10 @@ def score_with_store(
             queries,
             [
                 store.score_pairs(t, queries, docs, batch_size=batch_size, progress=progress)
-                for t, store in _stored(teacher, store_root, info)
+                for t, store in stored_teachers(teacher, store_root, info)
             ],
         )
-    ((stored, store),) = _stored(teacher, store_root, info)
+    ((stored, store),) = stored_teachers(teacher, store_root, info)
     return store.score_pairs(
         stored,
         queries,
@@ -49,7 +50,7 @@ def score_with_store(
     )
 
 
-def _stored(
+def stored_teachers(
     teacher: Teacher, store_root: str | Path, info: dict[str, Any] | None
 ) -> list[tuple[Teacher, ScoreStore]]:
     """What goes into the store for `teacher`, each with its store: the teacher itself, or for an
@@ -78,7 +79,7 @@ def score_shard(
     shard = shard or Shard()
     if shard.world_size == 1:
         return
-    for stored, store in _stored(teacher, store_root, info):
+    for stored, store in stored_teachers(teacher, store_root, info):
         store.score_pairs(
             stored,
             queries,
@@ -99,9 +100,17 @@ def score_on_every_rank(
     progress: bool = True,
     shard: Shard | None = None,
     info: dict[str, Any] | None = None,
+    engine: str = "local",
 ) -> np.ndarray:
     """Every pair's score on every rank: each rank first stores the missing pairs it owns
-    (`score_shard`), then after a barrier all read them back (`score_with_store`)."""
+    (`score_shard`), then after a barrier all read them back (`score_with_store`). With `engine`
+    ray the missing pairs are scored on Ray first (`store.ray_scoring`; one process, no ranks)."""
+    if engine == "ray":
+        from rankdistill.store.ray_scoring import score_on_ray
+
+        if shard is not None and shard.world_size > 1:
+            raise UserError("engine: ray runs its own workers; launch it once, not under torchrun")
+        score_on_ray(teacher, queries, docs, store_root, batch_size, progress, info)
     score_shard(teacher, queries, docs, store_root, batch_size, progress, shard, info)
     (shard or Shard()).barrier()
     return score_with_store(teacher, queries, docs, store_root, batch_size, progress, info)

@@ -1,0 +1,106 @@
+"""Teacher scoring as a Ray Data pipeline (`engine: ray`): the same store as one process.
+
+    pairs the store lacks  ->  batches  ->  a pool of actors holding the teacher  ->  the store
+
+For the teacher, or each member of an ensemble (stored under its own fingerprint, as the local
+path stores it), the distinct pairs the store does not hold are cut into batches, longest texts
+first, in the sizes the local loop uses. Each actor gets the teacher once (Ray ships it to the
+worker) and scores whole batches. The driver alone writes: every batch that comes back becomes one
+store shard (`ScoreStore.put_many`, atomic, and a pair already stored keeps its score), so a task
+Ray retries after a worker died can neither lose a pair nor store one twice. Ray Data restarts
+a dead actor and retries its task.
+
+Where Ray runs: `RAY_ADDRESS`, else a local Ray started for the run (as corpus encoding on Ray:
+rankdistill.retrieval.ray_encode). Needs `pip install rankdistill[ray]`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from rankdistill.core.errors import UserError
+from rankdistill.teachers.base import Batched, Teacher
+
+PID_FILE = "RAY_SCORER_PIDS"  # a folder: each actor marks its process id there as it scores (tests)
+FLUSH_PAIRS = 4096  # the local loop's shard size (ScoreStore.score_pairs's flush_every)
+
+
+class _Score:
+    """Ray actor: the teacher, shipped once; each call scores one batch of pairs."""
+
+    def __init__(self, teacher: Teacher, marks: str | None, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.teacher, self.marks = teacher, marks
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if self.marks:  # a test's hook: this process is scoring now
+            Path(self.marks, f"{os.getpid()}").touch()
+        scores = [
+            np.asarray(self.teacher.score(list(q), list(d)), dtype=np.float32)
+            for q, d in zip(batch["queries"], batch["docs"])
+        ]
+        return {"queries": batch["queries"], "docs": batch["docs"], "scores": scores}
+
+
+def score_on_ray(
+    teacher: Teacher,
+    queries: list[str],
+    docs: list[str],
+    store_root: str | Path,
+    batch_size: int = 32,
+    progress: bool = True,
+    info: dict[str, Any] | None = None,
+    workers: int | None = None,
+    flush_pairs: int = FLUSH_PAIRS,
+) -> None:
+    """Store every missing score of zip(queries, docs) for `teacher` (each member of an ensemble)
+    by scoring on Ray (see above), at most `flush_pairs` pairs a task and a shard; `workers`
+    actors (default: one per CPU Ray has). `score_with_store` then reads them all back."""
+    from rankdistill.retrieval.ray_encode import ray_available, start_ray
+    from rankdistill.store.scoring import stored_teachers
+
+    if not ray_available():
+        raise UserError(
+            "engine: ray needs Ray Data; install it with `pip install rankdistill[ray]`"
+        )
+    for stored, store in stored_teachers(teacher, store_root, info):
+        store.refresh()
+        todo = store.missing(queries, docs)
+        if not todo:
+            continue
+        todo.sort(key=lambda i: len(queries[i]) + len(docs[i]), reverse=True)
+        per_call = stored.pairs_per_call if isinstance(stored, Batched) else batch_size
+        step = max(1, min(max(batch_size, per_call), flush_pairs))
+        batches = [todo[s : s + step] for s in range(0, len(todo), step)]
+        ray = start_ray()
+        cpus = max(1, int(ray.available_resources().get("CPU", 1)))
+        pool = max(1, min(workers or cpus, len(batches)))
+        items = ray.data.from_items(
+            [{"queries": [queries[i] for i in b], "docs": [docs[i] for i in b]} for b in batches],
+            override_num_blocks=len(batches),
+        )
+        scored = items.map_batches(
+            _Score,
+            fn_constructor_kwargs={
+                "teacher": stored,
+                "marks": os.environ.get(PID_FILE),
+                "threads": max(1, cpus // pool),
+            },
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=pool),
+            num_cpus=cpus / pool,
+        )
+        bar = tqdm(total=len(todo), unit="pair", desc=f"teacher {store.fingerprint[:12]} (ray)",
+                   disable=not progress)  # fmt: skip
+        for batch in scored.iter_batches(batch_size=1, batch_format="numpy"):
+            for q, d, s in zip(batch["queries"], batch["docs"], batch["scores"]):
+                store.put_many(list(q), list(d), np.asarray(s, dtype=np.float32))
+                bar.update(len(s))
+        bar.close()
