@@ -54,6 +54,25 @@ def encode(model: str, corpus: Path, folder: Path, engine: str) -> dict[str, byt
     return chunk_bytes(folder)
 
 
+def killer_of_first_worker(marks: Path) -> tuple[threading.Thread, list[int]]:
+    """A started thread that SIGKILLs the first worker to mark its process id in `marks`, and the
+    list it records the killed id in."""
+    killed: list[int] = []
+
+    def kill_first_worker() -> None:
+        deadline = time.monotonic() + 900  # Ray is slow to start on a busy 2-core machine
+        while time.monotonic() < deadline and not killed:
+            for mark in marks.iterdir():
+                os.kill(int(mark.name), signal.SIGKILL)
+                killed.append(int(mark.name))
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_first_worker)
+    killer.start()
+    return killer, killed
+
+
 def test_ray_writes_the_chunks_one_process_writes(tiny_dense_model, corpus, tmp_path, local_ray):
     local = encode(tiny_dense_model, corpus, tmp_path / "local", "local")
     on_ray = encode(tiny_dense_model, corpus, tmp_path / "ray", "ray")
@@ -68,19 +87,7 @@ def test_a_killed_worker_is_retried_with_nothing_lost_or_doubled(
     marks = tmp_path / "pids"
     marks.mkdir()
     monkeypatch.setenv("RAY_ENCODER_PIDS", str(marks))
-    killed: list[int] = []
-
-    def kill_first_worker() -> None:
-        deadline = time.monotonic() + 900  # Ray is slow to start on a busy 2-core machine
-        while time.monotonic() < deadline and not killed:
-            for mark in marks.iterdir():
-                os.kill(int(mark.name), signal.SIGKILL)
-                killed.append(int(mark.name))
-                return
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_first_worker)
-    killer.start()
+    killer, killed = killer_of_first_worker(marks)
     on_ray = encode(tiny_dense_model, corpus, tmp_path / "ray", "ray")
     killer.join()
     assert killed, "no worker started"
@@ -126,19 +133,7 @@ def test_a_killed_scoring_worker_is_retried_with_no_pair_stored_twice(
     marks = tmp_path / "scorer-pids"
     marks.mkdir()
     monkeypatch.setenv("RAY_SCORER_PIDS", str(marks))
-    killed: list[int] = []
-
-    def kill_first_worker() -> None:
-        deadline = time.monotonic() + 900
-        while time.monotonic() < deadline and not killed:
-            for mark in marks.iterdir():
-                os.kill(int(mark.name), signal.SIGKILL)
-                killed.append(int(mark.name))
-                return
-            time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_first_worker)
-    killer.start()
+    killer, killed = killer_of_first_worker(marks)
     on_ray, _ = score(corpus, tmp_path / "ray", "ray", flush_pairs=20)
     killer.join()
     assert killed, "no scoring worker started"
