@@ -8,6 +8,7 @@ from rankdistill.cli.common import add_data_root_argument
 from rankdistill.core.config import RunConfig, flag_type
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.config import MineSection
+from rankdistill.retrieval.encode import ENGINES
 
 OPTIONS = (
     "n_top",
@@ -109,6 +110,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="override the models' max sequence length",
     )
     mine.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    mine.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="where the teacher scores the pairs the store lacks (ray: a Ray Data pipeline on "
+        "RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",
+    )
     add_data_root_argument(mine)
     mine.add_argument(
         "--queries",
@@ -180,6 +188,7 @@ def handle(args: argparse.Namespace) -> None:
         args.store,
         **options,
         encoding=encoding,
+        engine=args.engine,
         progress=args.verbose,
         teacher_info={"spec": args.teacher},
         shard=shard,
@@ -230,6 +239,7 @@ def handle_unjudged(args: argparse.Namespace) -> None:
         depth=args.depth,
         seed=args.seed,
         encoding=encoding,
+        engine=args.engine,
         progress=args.verbose,
         teacher_info={"spec": args.teacher},
         shard=shard,
