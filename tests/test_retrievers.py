@@ -175,7 +175,7 @@ def test_dense_corpus_vectors_are_cached_on_disk_and_a_damaged_file_is_redone(
 def test_a_large_corpus_is_streamed_from_mapped_chunks_with_the_same_hits(
     tiny_dense_model: str, tmp_path, monkeypatch
 ) -> None:
-    """Above STREAM_ABOVE documents the dense retriever encodes into memory-mapped chunks under the
+    """Above MEMO_CORPUS documents the dense retriever encodes into memory-mapped chunks under the
     cache and searches block by block (here blocks of 3 queries and 5 documents): the same hits and
     scores as the in-memory search, and a second retriever reads the chunks instead of encoding."""
     from rankdistill.retrieval import dense
@@ -190,7 +190,7 @@ def test_a_large_corpus_is_streamed_from_mapped_chunks_with_the_same_hits(
     in_memory = dense.DenseRetriever(tiny_dense_model, settings)
     in_memory.index(corpus)
     expected = in_memory.search(queries, 6)
-    monkeypatch.setattr(dense, "STREAM_ABOVE", 10)
+    monkeypatch.setattr(dense, "MEMO_CORPUS", 10)
     monkeypatch.setattr(dense, "QUERY_BLOCK", 3)
     monkeypatch.setattr(dense, "DOCUMENT_BLOCK", 5)
     streamed = dense.DenseRetriever(tiny_dense_model, settings)

@@ -173,7 +173,6 @@ def encode_queries(encoding: EncodingModel, texts: list[str], progress: bool = F
 # memory stays bounded whatever the corpus size. At or below it the corpus is encoded in memory,
 # where every text's vector is memoised: a bi-encoder teacher of the same model then scores the
 # mined pairs without encoding their documents again.
-STREAM_ABOVE = MEMO_CORPUS
 QUERY_BLOCK = 1024  # queries searched at once over a streamed corpus
 DOCUMENT_BLOCK = 16_384  # documents read at once (x QUERY_BLOCK scores: 64 MB)
 
@@ -190,7 +189,7 @@ class DenseRetriever:
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
-        if len(self.doc_ids) > STREAM_ABOVE:
+        if len(self.doc_ids) > MEMO_CORPUS:
             from rankdistill.core.paths import cache_dir
             from rankdistill.data.open import DocumentTexts
             from rankdistill.retrieval.encode import encode_cached

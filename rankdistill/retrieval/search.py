@@ -20,8 +20,8 @@ def blockwise_topk(
     memory-mapped `.npy` file is read block by block with plain reads (`file_blocks`), so its pages
     never stay in this process's memory."""
     best: tuple[torch.Tensor, torch.Tensor] | None = None
-    for start, rows in corpus_blocks(corpus, block):
-        part = vectors @ rows.to(vectors.device, vectors.dtype).T
+    for start, documents in corpus_blocks(corpus, block):
+        part = vectors @ documents.to(vectors.device, vectors.dtype).T
         scores, rows = part.topk(min(k, part.shape[1]), dim=1)
         rows = rows + start
         if best is not None:

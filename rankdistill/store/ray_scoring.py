@@ -4,7 +4,7 @@
 
 For the teacher, or each member of an ensemble (stored under its own fingerprint, as the local
 path stores it), the distinct pairs the store does not hold are cut into batches, longest texts
-first, in the sizes the local loop uses. Each actor gets the teacher once (Ray ships it to the
+first, in the batches the local loop uses (`score_store.scoring_batches`). Each actor gets the teacher once (Ray ships it to the
 worker) and scores whole batches. The driver alone writes: every batch that comes back becomes one
 store shard (`ScoreStore.put_many`, atomic, and a pair already stored keeps its score), so a task
 Ray retries after a worker died can neither lose a pair nor store one twice. Ray Data restarts
@@ -24,7 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rankdistill.core.errors import UserError
-from rankdistill.teachers.base import Batched, Teacher
+from rankdistill.teachers.base import Teacher
 
 PID_FILE = "RAY_SCORER_PIDS"  # a folder: each actor marks its process id there as it scores (tests)
 FLUSH_PAIRS = 4096  # the local loop's shard size (ScoreStore.score_pairs's flush_every)
@@ -46,7 +46,7 @@ class _Score:
             np.asarray(self.teacher.score(list(q), list(d)), dtype=np.float32)
             for q, d in zip(batch["queries"], batch["docs"])
         ]
-        return {"queries": batch["queries"], "docs": batch["docs"], "scores": scores}
+        return {"rows": batch["rows"], "scores": scores}  # the texts stay with the driver
 
 
 def score_on_ray(
@@ -64,6 +64,7 @@ def score_on_ray(
     by scoring on Ray (see above), at most `flush_pairs` pairs a task and a shard; `workers`
     actors (default: one per CPU Ray has). `score_with_store` then reads them all back."""
     from rankdistill.retrieval.ray_encode import ray_available, start_ray
+    from rankdistill.store.score_store import scoring_batches
     from rankdistill.store.scoring import stored_teachers
 
     if not ray_available():
@@ -75,15 +76,15 @@ def score_on_ray(
         todo = store.missing(queries, docs)
         if not todo:
             continue
-        todo.sort(key=lambda i: len(queries[i]) + len(docs[i]), reverse=True)
-        per_call = stored.pairs_per_call if isinstance(stored, Batched) else batch_size
-        step = max(1, min(max(batch_size, per_call), flush_pairs))
-        batches = [todo[s : s + step] for s in range(0, len(todo), step)]
+        batches = scoring_batches(stored, queries, docs, todo, batch_size, flush_pairs)
         ray = start_ray()
         cpus = max(1, int(ray.available_resources().get("CPU", 1)))
         pool = max(1, min(workers or cpus, len(batches)))
         items = ray.data.from_items(
-            [{"queries": [queries[i] for i in b], "docs": [docs[i] for i in b]} for b in batches],
+            [
+                {"rows": b, "queries": [queries[i] for i in b], "docs": [docs[i] for i in b]}
+                for b in batches
+            ],
             override_num_blocks=len(batches),
         )
         scored = items.map_batches(
@@ -100,7 +101,8 @@ def score_on_ray(
         bar = tqdm(total=len(todo), unit="pair", desc=f"teacher {store.fingerprint[:12]} (ray)",
                    disable=not progress)  # fmt: skip
         for batch in scored.iter_batches(batch_size=1, batch_format="numpy"):
-            for q, d, s in zip(batch["queries"], batch["docs"], batch["scores"]):
-                store.put_many(list(q), list(d), np.asarray(s, dtype=np.float32))
-                bar.update(len(s))
+            for rows, scores in zip(batch["rows"], batch["scores"]):
+                rows = [int(i) for i in rows]
+                store.put_many([queries[i] for i in rows], [docs[i] for i in rows], scores)
+                bar.update(len(rows))
         bar.close()

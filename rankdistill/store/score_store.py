@@ -149,11 +149,9 @@ class ScoreStore:
             for i in self._missing(keys)
             if world_size == 1 or rank_of(keys[i], world_size) == rank
         ]
-        todo.sort(key=lambda i: len(queries[i]) + len(docs[i]), reverse=True)
         if todo:
-            self._score(
-                teacher, queries, docs, keys, todo, batch_size, flush_every, progress, flush_seconds
-            )
+            batches = scoring_batches(teacher, queries, docs, todo, batch_size, flush_every)
+            self._score(teacher, queries, docs, keys, batches, flush_every, progress, flush_seconds)
         if world_size > 1:
             self.refresh()
         return self._lookup(keys)[0]
@@ -164,8 +162,7 @@ class ScoreStore:
         queries: list[str],
         docs: list[str],
         keys: list[bytes],
-        todo: list[int],
-        batch_size: int,
+        batches: list[list[int]],
         flush_every: int,
         progress: bool,
         flush_seconds: float = FLUSH_SECONDS,
@@ -173,17 +170,14 @@ class ScoreStore:
         pending_keys: list[bytes] = []
         pending_scores: list[np.ndarray] = []
         bar = tqdm(
-            total=len(todo),
+            total=sum(len(batch) for batch in batches),
             unit="pair",
             desc=f"teacher {self.fingerprint[:12]}",
             disable=not progress,
         )
-        per_call = teacher.pairs_per_call if isinstance(teacher, Batched) else batch_size
-        step = max(batch_size, min(per_call, flush_every))
         flushed = time.monotonic()
         try:
-            for start in range(0, len(todo), step):
-                batch = todo[start : start + step]
+            for batch in batches:
                 raw = teacher.score([queries[i] for i in batch], [docs[i] for i in batch])
                 pending_scores.append(_as_scores(raw, len(batch), f"teacher {self.fingerprint!r}"))
                 pending_keys.extend(keys[i] for i in batch)
@@ -279,6 +273,23 @@ class ScoreStore:
                     temp.unlink()
             except FileNotFoundError:
                 continue  # another process cleaned it up first
+
+
+def scoring_batches(
+    teacher: Teacher,
+    queries: list[str],
+    docs: list[str],
+    todo: list[int],
+    batch_size: int,
+    flush_every: int,
+) -> list[list[int]]:
+    """The pairs `todo` (indices into queries/docs) in the batches the teacher is called with:
+    longest texts first (less padding, and an out-of-memory error shows at once), `batch_size`
+    pairs a call, or a batched teacher's `pairs_per_call` up to `flush_every`."""
+    order = sorted(todo, key=lambda i: len(queries[i]) + len(docs[i]), reverse=True)
+    per_call = teacher.pairs_per_call if isinstance(teacher, Batched) else batch_size
+    step = max(batch_size, min(per_call, flush_every))
+    return [order[start : start + step] for start in range(0, len(order), step)]
 
 
 def write_shard(path: Path, keys: list[bytes], scores: np.ndarray) -> Path:

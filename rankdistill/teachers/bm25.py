@@ -20,6 +20,7 @@ class BM25Teacher:
     def __init__(self, corpus_texts: Sequence[str], k1: float = 1.5, b: float = 0.75):
         from rankdistill.retrieval.bm25 import BM25Retriever
 
+        corpus_texts = list(corpus_texts)  # read once: a DocumentTexts reads each text when indexed
         self._retriever = BM25Retriever(k1=k1, b=b)
         self._retriever.index(
             {str(i): {"title": "", "text": text} for i, text in enumerate(corpus_texts)}
