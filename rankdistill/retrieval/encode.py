@@ -379,6 +379,7 @@ def encode_chunks(
 
         whole = [piece for start, end in gaps for piece in pieces_of(start, end, chunk_size)]
         encode_on_ray(encoder, texts, folder, whole, suffix, progress)
+        _remove_stale_temps(folder)  # a worker Ray killed and retried left its half-written chunk
         gaps = []
     bar = tqdm(
         total=sum(end - start for start, end in gaps),
@@ -500,8 +501,7 @@ def _prepare_folder(folder: Path, state: dict[str, Any], suffix: str, count: int
         )
     if previous is None:
         atomic_write_json(state_path, state)
-    for stale in folder.glob(".*.tmp"):  # a chunk whose writer was killed mid-write
-        stale.unlink(missing_ok=True)
+    _remove_stale_temps(folder)
     position = 0
     for start, end, path in _saved_chunks(folder, suffix):
         if start < position or end > count:
@@ -534,6 +534,12 @@ def _read_state(path: Path, state: dict[str, Any]) -> tuple[dict[str, Any] | Non
                 f"field {key!r}: expected {type(value).__name__}, got {type(found).__name__}",
             )
     return previous, None
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """The temp files of chunk writers killed mid-write (every writer of `folder` has finished)."""
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def _remove_chunks(folder: Path) -> None:
