@@ -141,3 +141,66 @@ def test_a_killed_scoring_worker_is_retried_with_no_pair_stored_twice(
     assert on_ray.tolist() == local.tolist()
     stats = ScoreStore(tmp_path / "ray", fingerprint).stats()
     assert stats["pairs"] == stats["records"] == 5 * 240  # nothing lost, nothing doubled
+
+
+def test_ray_candidate_retrieval_finds_what_one_process_finds_with_a_worker_killed(
+    tiny_dense_model, corpus, tmp_path, local_ray, monkeypatch
+):
+    """Mining's candidates from BM25 and a streamed dense corpus, searched on Ray in blocks of 2
+    queries (several tasks), equal one process's, ranks and all, though the first search actor
+    is SIGKILLed mid-job."""
+    from rankdistill.data.beir import load_dataset
+    from rankdistill.mining import mine_candidates
+    from rankdistill.retrieval import dense
+
+    words = ["gene", "brain tumour", "vitamin dose", "sleep", "heart trial", "drug", "protein"]
+    with (corpus / "queries.jsonl").open("w") as handle:
+        for i, text in enumerate(words):
+            handle.write(json.dumps({"_id": f"q{i}", "text": text}) + "\n")
+    rows = "".join(f"q{i}\td{i * 3}\t1\n" for i in range(len(words)))
+    (corpus / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + rows)
+    dataset = load_dataset(corpus, "test")
+    monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dense, "MEMO_CORPUS", 100)  # 240 documents: streamed, memory-mapped
+    monkeypatch.setattr(dense, "QUERY_BLOCK", 2)
+    retrievers = ["bm25", f"dense:{tiny_dense_model}"]
+    settings = EncodingSettings(batch_size=8, precision="float32")
+    local = mine_candidates(dataset, retrievers, 20, encoding=settings)
+    marks = tmp_path / "search-pids"
+    marks.mkdir()
+    monkeypatch.setenv("RAY_SEARCH_PIDS", str(marks))
+    killer, killed = killer_of_first_worker(marks)
+    on_ray = mine_candidates(dataset, retrievers, 20, encoding=settings, engine="ray")
+    killer.join()
+    assert killed, "no search worker started"
+    assert len(list(marks.iterdir())) > 1  # Ray started another actor after the kill
+    assert list(on_ray) == list(local) and len(local) == len(words)
+    for query_id, found in local.items():
+        assert [(c.doc_id, c.ranks) for c in on_ray[query_id]] == [
+            (c.doc_id, c.ranks) for c in found
+        ]
+        assert {spec for c in found for spec in c.ranks} == set(retrievers)
+
+
+def test_ray_search_returns_the_scores_one_process_returns(
+    tiny_dense_model, corpus, tmp_path, local_ray, monkeypatch
+):
+    """search_on_ray: the same hits and bit-equal scores for BM25 and a streamed dense corpus."""
+    from rankdistill.data.open import corpus_texts
+    from rankdistill.retrieval import build_retriever, dense
+    from rankdistill.retrieval.ray_search import search_on_ray, searches_on_ray
+
+    monkeypatch.setenv("RANKDISTILL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dense, "MEMO_CORPUS", 100)
+    monkeypatch.setattr(dense, "QUERY_BLOCK", 3)
+    _, texts, _ = corpus_texts(str(corpus))
+    documents = {f"d{i}": {"title": "", "text": t} for i, t in enumerate(texts)}
+    queries = {f"q{i}": q for i, q in enumerate(["gene", "brain", "dose trial", "sleep blood"])}
+    settings = EncodingSettings(batch_size=8, precision="float32")
+    for spec in ["bm25", f"dense:{tiny_dense_model}"]:
+        retriever = build_retriever(spec, settings)
+        retriever.index(documents)
+        assert searches_on_ray(retriever)
+        assert search_on_ray(retriever, queries, 15, block=3, progress=False) == retriever.search(
+            queries, 15
+        )

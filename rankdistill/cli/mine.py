@@ -114,7 +114,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--engine",
         choices=ENGINES,
         default="local",
-        help="where the teacher scores the pairs the store lacks (ray: a Ray Data pipeline on "
+        help="where candidates are retrieved and the teacher scores the pairs the store lacks "
+        "(ray: Ray Data pipelines on "
         "RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",
     )
     add_data_root_argument(mine)

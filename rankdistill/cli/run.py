@@ -23,7 +23,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--engine",
         choices=ENGINES,
         default=None,
-        help="where corpus encoding and teacher scoring run, overriding the config's `engine` "
+        help="where corpus encoding, candidate retrieval and teacher scoring run, overriding the "
+        "config's `engine` "
         "(ray: Ray Data pipelines on RAY_ADDRESS or a local Ray; pip install rankdistill[ray])",
     )
     run.add_argument(

@@ -71,8 +71,9 @@ def build_training_set(
 
     `fn_reference` says which positive score the false-negative rules compare with (see
     `control_false_negatives`); `top_depth` (default `depth`) bounds the ranks top picks come from; `encoding` is how
-    model retrievers encode, and its batch size is also the teacher's; `engine` ray scores the
-    pairs the store lacks on Ray (`store.ray_scoring`); `teacher_info`
+    model retrievers encode, and its batch size is also the teacher's; `engine` ray retrieves the
+    candidates (`retrieval.ray_search`) and scores the pairs the store lacks (`store.ray_scoring`)
+    on Ray; `teacher_info`
     describes the teacher in a new score-store folder. With a `shard` of several ranks, each
     retrieves candidates for its block of queries and scores its share of the pairs into the
     store; every rank then returns the same records (rank 0 is the one to write them).
@@ -91,7 +92,9 @@ def build_training_set(
     counts = dict.fromkeys(COUNTS + (ACCEPT_COUNTS if accept_rank is not None else ()), 0)
     counts["queries"] = len(dataset.queries)
     shard = shard or Shard()
-    candidates = mine_candidates(dataset, retrievers, depth, encoding=encoding, shard=shard)
+    candidates = mine_candidates(
+        dataset, retrievers, depth, encoding=encoding, shard=shard, engine=engine
+    )
     plan: list[tuple[str, list[str], list[SampledNegative]]] = []
     for query_id in dataset.queries:
         judged = positive_ids(dataset.qrels.get(query_id, {}))

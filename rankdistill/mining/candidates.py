@@ -63,12 +63,15 @@ def mine_candidates(
     encoding: EncodingSettings | None = None,
     keep_positives: bool = False,
     shard: Shard | None = None,
+    engine: str = "local",
 ) -> dict[str, list[Candidate]]:
     """{query_id: candidates} for every query of `dataset` (load the training split for
     training data): the top `depth` hits of each retriever, merged, positives removed unless
     `keep_positives` (candidates to rerank rather than negatives). With a `shard` of several
     ranks each searches its block of the queries and every rank gets all the candidates.
-    `encoding` is how model retrievers encode (their batch size, length, device, precision)."""
+    `encoding` is how model retrievers encode (their batch size, length, device, precision).
+    `engine: ray` encodes a dense corpus and searches the queries on Ray
+    (`retrieval.ray_search`), with the same candidates."""
     if not retrievers:
         raise UserError("candidate mining needs at least one retriever (e.g. bm25)")
     if len(set(retrievers)) != len(retrievers):
@@ -76,6 +79,8 @@ def mine_candidates(
     if depth < 1:
         raise UserError(f"mining depth must be >= 1, got {depth}")
     shard = shard or Shard()
+    if engine == "ray" and shard.world_size > 1:
+        raise UserError("engine: ray runs its own workers; launch it once, not under torchrun")
     mine = {query_id: dataset.queries[query_id] for query_id in shard.part(list(dataset.queries))}
     mined: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in mine}
     for spec in retrievers:
@@ -86,9 +91,15 @@ def mine_candidates(
             dataset.split,
             len(mine),
         )
-        retriever = build_retriever(spec, encoding or EncodingSettings())
+        retriever = build_retriever(spec, encoding or EncodingSettings(), engine)
         retriever.index(dataset.corpus)
-        for query_id, hits in retriever.search(mine, depth).items():
+        if engine == "ray":
+            from rankdistill.retrieval.ray_search import search_on_ray
+
+            found = search_on_ray(retriever, mine, depth, progress=False)
+        else:
+            found = retriever.search(mine, depth)
+        for query_id, hits in found.items():
             mined[query_id][spec] = list(hits)
     rankings: dict[str, dict[str, list[str]]] = {query_id: {} for query_id in dataset.queries}
     for part in shard.gather(mined):

@@ -90,6 +90,7 @@ def teacher_labelled_set(
         encoding=encoding,
         keep_positives=True,
         shard=shard,
+        engine=engine,
     )
     judged_positives = {
         q: wanted

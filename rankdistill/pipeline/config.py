@@ -185,9 +185,9 @@ class PipelineConfig(RunConfig):
     rerank_depth: int = checked(
         100, ge=0
     )  # the teacher-as-reranker baseline reranks BM25's top this many; 0: no such baseline
-    # where corpus encoding and the mine stage's teacher scoring run: local (this process, or
-    # torchrun ranks) or ray (Ray Data pipelines on RAY_ADDRESS or a local Ray;
-    # `pip install rankdistill[ray]`); results are the same
+    # where corpus encoding and the mine stage's candidate retrieval and teacher scoring run:
+    # local (this process, or torchrun ranks) or ray (Ray Data pipelines on RAY_ADDRESS or a
+    # local Ray; `pip install rankdistill[ray]`); results are the same
     engine: str = checked("local", choices=ENGINES)
 
 

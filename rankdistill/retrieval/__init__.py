@@ -35,8 +35,11 @@ def _bm25_options(text: str, spec: str) -> dict[str, float]:
     return options
 
 
-def build_retriever(spec: str, settings: EncodingSettings | None = None) -> Retriever:
-    """A retriever from its spec; `settings` apply to models (`backend` to dense ones only).
+def build_retriever(
+    spec: str, settings: EncodingSettings | None = None, engine: str = "local"
+) -> Retriever:
+    """A retriever from its spec; `settings` apply to models (`backend` to dense ones only), and
+    `engine: ray` encodes a dense retriever's streamed corpus on Ray.
 
     rd.build_retriever("dense:all-MiniLM-L6-v2", rd.EncodingSettings(batch_size=64, precision="bf16"))
     """
@@ -53,7 +56,7 @@ def build_retriever(spec: str, settings: EncodingSettings | None = None) -> Retr
         if kind == "dense":
             from rankdistill.retrieval.dense import DenseRetriever
 
-            return DenseRetriever(argument, settings)
+            return DenseRetriever(argument, settings, engine)
         from rankdistill.retrieval.sparse import SparseRetriever
 
         return SparseRetriever(argument, settings)

@@ -178,14 +178,38 @@ DOCUMENT_BLOCK = 16_384  # documents read at once (x QUERY_BLOCK scores: 64 MB)
 
 
 class DenseRetriever:
-    def __init__(self, model: str, settings: EncodingSettings | None = None):
+    def __init__(self, model: str, settings: EncodingSettings | None = None, engine: str = "local"):
+        """`engine: ray` encodes a streamed corpus on Ray (`retrieval.ray_encode`)."""
         self.spec = f"dense:{model}"
         self.model = model
         self.settings = settings or EncodingSettings()
-        self.encoding = load_dense_model(model, self.settings)
+        self.encoding: EncodingModel | None = load_dense_model(model, self.settings)
         self.doc_ids: list[str] = []
         self.faiss_index: faiss.Index | None = None
         self.vectors: np.ndarray | None = None  # a streamed corpus's memory-mapped vectors
+        self.engine = engine
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the corpus is searched from memory-mapped vectors, block by block."""
+        return self.vectors is not None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a Ray worker needs to search (`retrieval.ray_search`): the vectors by their file,
+        not their bytes, and no model (the driver encodes the queries)."""
+        state = dict(self.__dict__, encoding=None)
+        if isinstance(self.vectors, np.memmap):
+            state["vectors"] = str(self.vectors.filename)
+        if self.faiss_index is not None:
+            state["faiss_index"] = faiss.serialize_index(self.faiss_index)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if isinstance(self.vectors, str):
+            self.vectors = np.load(self.vectors, mmap_mode="c", allow_pickle=False)
+        if isinstance(self.faiss_index, np.ndarray):
+            self.faiss_index = faiss.deserialize_index(self.faiss_index)
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)
@@ -201,6 +225,7 @@ class DenseRetriever:
                 DocumentTexts(corpus, self.doc_ids),
                 cache_dir() / "encodings",
                 encoding=self.settings,
+                engine=self.engine,
             )
             return
         embeddings = cached_documents(
@@ -211,10 +236,22 @@ class DenseRetriever:
         self.faiss_index.add(embeddings)
 
     def search(self, queries: dict[str, str], k: int) -> Results:
+        query_ids = list(queries)
+        return self.search_vectors(
+            query_ids, self.query_vectors([queries[q] for q in query_ids]), k
+        )
+
+    def query_vectors(self, texts: list[str]) -> np.ndarray:
+        """The queries' vectors, as `search` encodes them."""
+        if self.encoding is None:  # shipped to a Ray worker without its model
+            self.encoding = load_dense_model(self.model, self.settings)
+        return encode_queries(self.encoding, texts)
+
+    def search_vectors(self, query_ids: list[str], embeddings: np.ndarray, k: int) -> Results:
+        """The top `k` documents for each query vector: exact FAISS search in memory, or over a
+        streamed corpus `QUERY_BLOCK` queries at a time (the blocks Ray's tasks search too)."""
         if self.faiss_index is None and self.vectors is None:
             raise RuntimeError("DenseRetriever.search called before index()")
-        query_ids = list(queries)
-        embeddings = encode_queries(self.encoding, [queries[q] for q in query_ids])
         k = min(k, len(self.doc_ids))
         if self.faiss_index is not None:
             scores, indices = self.faiss_index.search(embeddings, k)
@@ -225,7 +262,7 @@ class DenseRetriever:
 
         found = []
         for start in range(0, len(query_ids), QUERY_BLOCK):
-            block = torch.from_numpy(embeddings[start : start + QUERY_BLOCK])
+            block = torch.from_numpy(np.ascontiguousarray(embeddings[start : start + QUERY_BLOCK]))
             found.append(blockwise_topk(block, self.vectors, k, DOCUMENT_BLOCK))
         scores = torch.cat([s for s, _ in found]).numpy()
         indices = torch.cat([r for _, r in found]).numpy()

@@ -457,15 +457,18 @@ def encode_cached(
     *,
     encoding: EncodingSettings | None = None,
     progress: bool = True,
+    engine: str = "local",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Dense vectors of `texts` by `model`, encoded once into `shared_folder(root, ...)` in atomic,
     resumable chunks (`encode_chunks`), so a rerun, another seed or an index build of the same
-    corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing. Returns the
+    corpus with the same settings (`BuildSettings.chunks_dir`) encodes nothing; `engine` as there. Returns the
     (len(texts), d) float32 vectors, memory-mapped (`Chunks.mapped`), and the encoder's record (`Encoder.record`) plus the folder."""
     encoder = load_encoder(model, False, encoding)
     digest = corpus_hash(ids, texts)
     folder = shared_folder(root, encoder.fingerprint, digest)
-    chunks = encode_chunks(encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress)
+    chunks = encode_chunks(
+        encoder, texts, folder, 4096, {"corpus_sha256": digest}, progress, engine=engine
+    )
     return chunks.mapped(folder), {
         **encoder.record(),
         "dimension": encoder.dimension,
