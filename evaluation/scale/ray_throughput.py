@@ -1,13 +1,18 @@
-"""Corpus encoding throughput on the same cores: one process, torchrun ranks, and Ray.
+"""Throughput on the same cores: one process, torchrun ranks, and Ray.
 
     python evaluation/scale/ray_throughput.py --documents 2000 --out evaluation/scale/results/ray_throughput.jsonl
+    python evaluation/scale/ray_throughput.py --stage mine --out evaluation/scale/results/ray_throughput.jsonl
 
-Encodes the first `--documents` documents of a BEIR folder (default SciFact) with
-all-MiniLM-L6-v2 into a fresh chunk folder three ways, each in its own process tree, one after
-another: `local` (one process, every core), `torchrun` (`--ranks` gloo ranks on this machine, each
-with cores / ranks threads, rankdistill's Shard split) and `ray` (a local Ray of the same cores:
-reading tasks streaming into `--ranks` model actors). Prints documents a second and the ratio of
-each to one process, and checks that the three chunk folders hold the same bytes.
+`--stage encode` (the default) encodes the first `--documents` documents of a BEIR folder (default
+SciFact) with all-MiniLM-L6-v2 into a fresh chunk folder. `--stage mine` runs `rankdistill mine`
+on the folder's train split: BM25 candidates (depth 100), 8 + 8 negatives a query, scored into a
+fresh store by an all-MiniLM-L6-v2 bi-encoder teacher (`--split`, `--float32`: precision auto resolved as on a
+CPU without bf16). Each runs three ways, each in its own
+process tree, one after another: `local` (one process, every core), `torchrun` (`--ranks` gloo
+ranks on this machine, each with cores / ranks threads, rankdistill's Shard split) and `ray` (a
+local Ray of the same cores, `--ranks` actors). Prints the seconds and the ratio of each to one
+process, and checks that the three outputs (the chunk files; the training set's records) are
+the same bytes.
 """
 
 from __future__ import annotations
@@ -47,8 +52,19 @@ def encode_once(data: str, documents: int, folder: Path, engine: str) -> None:
     )
 
 
+def mine_command(data: str, split: str, folder: Path, engine: str) -> list[str]:
+    """`rankdistill mine`'s arguments for the mine stage, writing under `folder`."""
+    return [
+        "mine", "--dataset", data, "--split", split, "--retriever", "bm25",
+        "--teacher", "bi-encoder:all-MiniLM-L6-v2", "--store", str(folder / "store"),
+        "--output", str(folder / "train.jsonl"), "--engine", engine, "--batch-size", "32",
+    ]  # fmt: skip
+
+
 def digest(folder: Path) -> str:
     h = hashlib.sha256()
+    if (folder / "train.jsonl").is_file():
+        h.update((folder / "train.jsonl").read_bytes())
     for path in sorted(folder.glob("[0-9]*.npy")):
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -57,8 +73,15 @@ def digest(folder: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", choices=("encode", "mine"), default="encode")
     parser.add_argument("--data", default="scifact")
     parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--split", default="train", help="the split --stage mine mines")
+    parser.add_argument(
+        "--float32",
+        action="store_true",
+        help="run as on a CPU without bf16 (precision auto resolves to float32)",
+    )
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/work/scale_data/ray_throughput"))
     parser.add_argument("--out", type=Path, help="JSON lines file the result is appended to")
@@ -70,32 +93,57 @@ def main() -> None:
         return
     if args.out is None:
         parser.error("--out is required")
-    me = [sys.executable, str(HERE), "--data", args.data, "--documents", str(args.documents)]
-    ways = {
-        "local": me + ["--child", "local"],
-        "torchrun": [
-            sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(args.ranks),
-            str(HERE), "--data", args.data, "--documents", str(args.documents), "--child", "local",
-        ],
-        "ray": me + ["--child", "ray"],
-    }  # fmt: skip
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(args.ranks)]
+    if args.stage == "encode":
+        me = [str(HERE), "--data", args.data, "--documents", str(args.documents), "--child"]
+        ways = {
+            "local": lambda folder: [sys.executable, *me, "local", "--folder", str(folder)],
+            "torchrun": lambda folder: [*torchrun, *me, "local", "--folder", str(folder)],
+            "ray": lambda folder: [sys.executable, *me, "ray", "--folder", str(folder)],
+        }
+    else:
+        cli = ["-m", "rankdistill.cli"]
+        ways = {
+            "local": lambda folder: [
+                sys.executable,
+                *cli,
+                *mine_command(args.data, args.split, folder, "local"),
+            ],
+            "torchrun": lambda folder: [
+                *torchrun,
+                *cli,
+                *mine_command(args.data, args.split, folder, "local"),
+            ],
+            "ray": lambda folder: [
+                sys.executable,
+                *cli,
+                *mine_command(args.data, args.split, folder, "ray"),
+            ],
+        }
     results, digests = {}, {}
     for name, command in ways.items():
-        folder = args.work / name
+        folder = args.work / args.stage / name
         shutil.rmtree(folder, ignore_errors=True)
         started = time.perf_counter()
-        subprocess.run([*command, "--folder", str(folder)], check=True)
+        cache = {"RANKDISTILL_CACHE": str(folder / "cache")}  # nothing reused between the ways
+        if args.float32:
+            cache["RANKDISTILL_CPU_CAPABILITY"] = "AVX2"
+        subprocess.run(command(folder), check=True, env={**os.environ, **cache})
         seconds = time.perf_counter() - started
         results[name] = seconds
         digests[name] = digest(folder)
-        print(f"{name}: {seconds:.1f} s, {args.documents / seconds:.1f} documents/s")
+        print(f"{name}: {seconds:.1f} s ({args.stage})")
     cpu = cpu_record()
     record = {
-        "documents": args.documents,
+        "stage": args.stage,
+        "data": args.data,
+        "split": args.split if args.stage == "mine" else None,
+        "precision": "float32" if args.float32 else "auto",
+        "documents": args.documents if args.stage == "encode" else None,
         "ranks": args.ranks,
         "seconds": results,
         "ratio_to_local": {k: results["local"] / v for k, v in results.items()},
-        "chunks_sha256": digests,
+        "output_sha256": digests,
         "same_bytes": len(set(digests.values())) == 1,
         "cpu_flags": [f for f in ("avx512_bf16", "amx_bf16") if cpu[f]],
         "cores": os.cpu_count(),
