@@ -237,3 +237,13 @@ def test_chunked_bm25_index_scores_as_bm25s_own_index(name, shared_data, monkeyp
     ranked, scores = theirs.retrieve(tokens, k=100, show_progress=False, n_threads=0)
     our_ranked, our_scores = ours.model.retrieve(tokens, k=100, show_progress=False, n_threads=0)
     assert np.array_equal(scores, our_scores) and np.array_equal(ranked, our_ranked)
+
+
+def test_engine_ray_without_ray_installed_is_a_clear_error(monkeypatch) -> None:
+    """Every Ray path (encoding, candidate retrieval, teacher scoring) starts Ray through
+    `start_ray`, which names the extra to install rather than failing on an import."""
+    from rankdistill.retrieval import ray_encode
+
+    monkeypatch.setattr(ray_encode, "ray_available", lambda: False)
+    with pytest.raises(UserError, match=r"pip install rankdistill\[ray\]"):
+        ray_encode.start_ray()

@@ -47,7 +47,12 @@ def ray_available() -> bool:
 
 def start_ray() -> Any:
     """The `ray` module, connected to `RAY_ADDRESS` or a local Ray started here (once a process),
-    with Ray Data's own progress bars off (ours count documents and pairs)."""
+    with Ray Data's own progress bars off (ours count documents and pairs); a UserError where Ray
+    Data is not installed."""
+    if not ray_available():
+        raise UserError(
+            "engine: ray needs Ray Data; install it with `pip install rankdistill[ray]`"
+        )
     import ray
     import ray.data
 
@@ -60,6 +65,34 @@ def start_ray() -> Any:
         )
     ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
+
+
+def map_on_actors(
+    items: list[dict[str, Any]],
+    actor: type,
+    arguments: dict[str, Any],
+    marks: str,
+    workers: int | None = None,
+) -> Any:
+    """A Ray Data pipeline that hands each of `items` (one block each) to a pool of `workers`
+    actors (default: one per CPU Ray has, each with an equal share of the CPUs and as many torch
+    threads), each made once as `actor(**arguments, marks=..., threads=...)`, where `marks` is the
+    value of the environment variable named `marks` (a tests' hook, read in the driver: workers
+    have the cluster's environment). Iterate it with `iter_batches(batch_size=1)`."""
+    ray = start_ray()
+    cpus = max(1, int(ray.available_resources().get("CPU", 1)))
+    pool = max(1, min(workers or cpus, len(items)))
+    return ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        actor,
+        fn_constructor_kwargs={
+            **arguments,
+            "marks": os.environ.get(marks),
+            "threads": max(1, cpus // pool),
+        },
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=pool),
+        num_cpus=cpus / pool,
+    )
 
 
 def pieces_of(start: int, end: int, piece: int) -> list[tuple[int, int]]:
@@ -124,10 +157,6 @@ def encode_on_ray(
 ) -> None:
     """Encode and save each (start, end) chunk of `texts` into `folder` on Ray (see above);
     `workers` model actors (default: one per CPU Ray has, each with one CPU)."""
-    if not ray_available():
-        raise UserError(
-            "engine: ray needs Ray Data; install it with `pip install rankdistill[ray]`"
-        )
     if not chunks:
         return
     ray = start_ray()

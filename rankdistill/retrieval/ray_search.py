@@ -82,14 +82,10 @@ def search_on_ray(
     """`retriever.search(queries, k)` (the retriever indexed), with the queries searched on Ray
     in blocks of `block` (default `QUERY_BLOCK`) by `workers` actors (default: one per CPU Ray
     has); see above."""
-    from rankdistill.retrieval.ray_encode import ray_available, start_ray
+    from rankdistill.retrieval.ray_encode import map_on_actors
 
     if not searches_on_ray(retriever):
         return retriever.search(queries, k)
-    if not ray_available():
-        raise UserError(
-            "engine: ray needs Ray Data; install it with `pip install rankdistill[ray]`"
-        )
     block = dense.QUERY_BLOCK if block is None else block
     if block < 1:
         raise UserError(f"a block of queries must hold >= 1, got {block}")
@@ -111,21 +107,7 @@ def search_on_ray(
         }
         for start in range(0, len(query_ids), block)
     ]
-    ray = start_ray()
-    cpus = max(1, int(ray.available_resources().get("CPU", 1)))
-    pool = max(1, min(workers or cpus, len(items)))
-    searched = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        _Search,
-        fn_constructor_kwargs={
-            "retriever": retriever,
-            "k": k,
-            "marks": os.environ.get(PID_FILE),
-            "threads": max(1, cpus // pool),
-        },
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=pool),
-        num_cpus=cpus / pool,
-    )
+    searched = map_on_actors(items, _Search, {"retriever": retriever, "k": k}, PID_FILE, workers)
     found: Results = {}
     bar = tqdm(total=len(query_ids), unit="query", desc=f"{retriever.spec} (ray)",
                disable=not progress)  # fmt: skip

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from rankdistill.core.errors import UserError
 from rankdistill.teachers.base import Teacher
 
 PID_FILE = "RAY_SCORER_PIDS"  # a folder: each actor marks its process id there as it scores (tests)
@@ -63,41 +62,21 @@ def score_on_ray(
     """Store every missing score of zip(queries, docs) for `teacher` (each member of an ensemble)
     by scoring on Ray (see above), at most `flush_pairs` pairs a task and a shard; `workers`
     actors (default: one per CPU Ray has). `score_with_store` then reads them all back."""
-    from rankdistill.retrieval.ray_encode import ray_available, start_ray
+    from rankdistill.retrieval.ray_encode import map_on_actors
     from rankdistill.store.score_store import scoring_batches
     from rankdistill.store.scoring import stored_teachers
 
-    if not ray_available():
-        raise UserError(
-            "engine: ray needs Ray Data; install it with `pip install rankdistill[ray]`"
-        )
     for stored, store in stored_teachers(teacher, store_root, info):
         store.refresh()
         todo = store.missing(queries, docs)
         if not todo:
             continue
         batches = scoring_batches(stored, queries, docs, todo, batch_size, flush_pairs)
-        ray = start_ray()
-        cpus = max(1, int(ray.available_resources().get("CPU", 1)))
-        pool = max(1, min(workers or cpus, len(batches)))
-        items = ray.data.from_items(
-            [
-                {"rows": b, "queries": [queries[i] for i in b], "docs": [docs[i] for i in b]}
-                for b in batches
-            ],
-            override_num_blocks=len(batches),
-        )
-        scored = items.map_batches(
-            _Score,
-            fn_constructor_kwargs={
-                "teacher": stored,
-                "marks": os.environ.get(PID_FILE),
-                "threads": max(1, cpus // pool),
-            },
-            batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=pool),
-            num_cpus=cpus / pool,
-        )
+        items = [
+            {"rows": b, "queries": [queries[i] for i in b], "docs": [docs[i] for i in b]}
+            for b in batches
+        ]
+        scored = map_on_actors(items, _Score, {"teacher": stored}, PID_FILE, workers)
         bar = tqdm(total=len(todo), unit="pair", desc=f"teacher {store.fingerprint[:12]} (ray)",
                    disable=not progress)  # fmt: skip
         for batch in scored.iter_batches(batch_size=1, batch_format="numpy"):
