@@ -207,7 +207,9 @@ def test_teacher_positives_come_from_the_union_of_the_first_stages(
             )
 
     monkeypatch.setattr(
-        candidates_module, "build_retriever", lambda spec, settings=None: Fixed(spec)
+        candidates_module,
+        "build_retriever",
+        lambda spec, settings=None, engine="local": Fixed(spec),
     )
     records, counts = teacher_labelled_set(
         dataset,
