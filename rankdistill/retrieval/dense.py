@@ -195,21 +195,18 @@ class DenseRetriever:
         return self.vectors is not None
 
     def __getstate__(self) -> dict[str, Any]:
-        """What a Ray worker needs to search (`retrieval.ray_search`): the vectors by their file,
-        not their bytes, and no model (the driver encodes the queries)."""
+        """What a Ray worker needs to search a streamed corpus (`retrieval.ray_search`; an
+        in-memory FAISS index searches in the driver and is not shipped): the vectors by their
+        file, not their bytes, and no model (the driver encodes the queries)."""
         state = dict(self.__dict__, encoding=None)
         if isinstance(self.vectors, np.memmap):
             state["vectors"] = str(self.vectors.filename)
-        if self.faiss_index is not None:
-            state["faiss_index"] = faiss.serialize_index(self.faiss_index)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         if isinstance(self.vectors, str):
             self.vectors = np.load(self.vectors, mmap_mode="c", allow_pickle=False)
-        if isinstance(self.faiss_index, np.ndarray):
-            self.faiss_index = faiss.deserialize_index(self.faiss_index)
 
     def index(self, corpus: Corpus) -> None:
         self.doc_ids = list(corpus)

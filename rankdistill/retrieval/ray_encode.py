@@ -67,6 +67,22 @@ def start_ray() -> Any:
     return ray
 
 
+class PoolActor:
+    """The base of a Ray actor in a pool: it runs on its share of the CPUs (`threads` torch
+    threads) and, where `marks` names a folder (a tests' hook), marks its process id there each
+    time it starts work, so a test can kill a worker mid-job."""
+
+    def __init__(self, marks: str | None, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.marks = marks
+
+    def mark(self) -> None:
+        if self.marks:
+            Path(self.marks, f"{os.getpid()}").touch()
+
+
 def map_on_actors(
     items: list[dict[str, Any]],
     actor: type,
@@ -75,8 +91,8 @@ def map_on_actors(
     workers: int | None = None,
 ) -> Any:
     """A Ray Data pipeline that hands each of `items` (one block each) to a pool of `workers`
-    actors (default: one per CPU Ray has, each with an equal share of the CPUs and as many torch
-    threads), each made once as `actor(**arguments, marks=..., threads=...)`, where `marks` is the
+    `PoolActor`s (default: one per CPU Ray has, each with an equal share of the CPUs and as many
+    torch threads), each made once as `actor(**arguments, marks=..., threads=...)`, where `marks` is the
     value of the environment variable named `marks` (a tests' hook, read in the driver: workers
     have the cluster's environment). Iterate it with `iter_batches(batch_size=1)`."""
     ray = start_ray()
@@ -109,7 +125,7 @@ def _read_texts(batch: dict[str, np.ndarray], texts: Sequence[str]) -> dict[str,
     }
 
 
-class _EncodeAndSave:
+class _EncodeAndSave(PoolActor):
     """Ray actor: the model loaded once; each call encodes and saves whole chunks."""
 
     def __init__(
@@ -122,19 +138,16 @@ class _EncodeAndSave:
         marks: str | None,
         threads: int,
     ) -> None:
-        import torch
-
         from rankdistill.retrieval.encode import load_encoder
 
-        torch.set_num_threads(threads)
+        super().__init__(marks, threads)
         self.encoder = load_encoder(name, sparse, settings)
-        self.folder, self.suffix, self.marks = Path(folder), suffix, marks
+        self.folder, self.suffix = Path(folder), suffix
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         from rankdistill.retrieval.encode import piece_rows, save_chunk
 
-        if self.marks:  # a test's hook: this process is encoding now
-            Path(self.marks, f"{os.getpid()}").touch()
+        self.mark()
         piece = piece_rows(self.encoder)
         for start, end, texts in zip(batch["start"], batch["end"], batch["texts"]):
             start, end, texts = int(start), int(end), list(texts)

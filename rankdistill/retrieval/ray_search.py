@@ -22,8 +22,6 @@ Needs `pip install rankdistill[ray]`.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +32,7 @@ from rankdistill.retrieval import dense
 from rankdistill.retrieval.base import Results, Retriever
 from rankdistill.retrieval.bm25 import BM25Retriever
 from rankdistill.retrieval.dense import DenseRetriever
+from rankdistill.retrieval.ray_encode import PoolActor, map_on_actors
 
 PID_FILE = (
     "RAY_SEARCH_PIDS"  # a folder: each actor marks its process id there as it searches (tests)
@@ -47,18 +46,15 @@ def searches_on_ray(retriever: Retriever) -> bool:
     )
 
 
-class _Search:
+class _Search(PoolActor):
     """Ray actor: the indexed retriever, shipped once; each call searches one block of queries."""
 
     def __init__(self, retriever: Retriever, k: int, marks: str | None, threads: int) -> None:
-        import torch
-
-        torch.set_num_threads(threads)
-        self.retriever, self.k, self.marks = retriever, k, marks
+        super().__init__(marks, threads)
+        self.retriever, self.k = retriever, k
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if self.marks:  # a test's hook: this process is searching now
-            Path(self.marks, f"{os.getpid()}").touch()
+        self.mark()
         found = []
         for ids, texts, vectors in zip(batch["ids"], batch["texts"], batch["vectors"]):
             ids = json.loads(str(ids))
@@ -82,8 +78,6 @@ def search_on_ray(
     """`retriever.search(queries, k)` (the retriever indexed), with the queries searched on Ray
     in blocks of `block` (default `QUERY_BLOCK`) by `workers` actors (default: one per CPU Ray
     has); see above."""
-    from rankdistill.retrieval.ray_encode import map_on_actors
-
     if not searches_on_ray(retriever):
         return retriever.search(queries, k)
     block = dense.QUERY_BLOCK if block is None else block

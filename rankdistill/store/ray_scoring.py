@@ -16,31 +16,28 @@ rankdistill.retrieval.ray_encode). Needs `pip install rankdistill[ray]`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from rankdistill.retrieval.ray_encode import PoolActor, map_on_actors
 from rankdistill.teachers.base import Teacher
 
 PID_FILE = "RAY_SCORER_PIDS"  # a folder: each actor marks its process id there as it scores (tests)
 FLUSH_PAIRS = 4096  # the local loop's shard size (ScoreStore.score_pairs's flush_every)
 
 
-class _Score:
+class _Score(PoolActor):
     """Ray actor: the teacher, shipped once; each call scores one batch of pairs."""
 
     def __init__(self, teacher: Teacher, marks: str | None, threads: int) -> None:
-        import torch
-
-        torch.set_num_threads(threads)
-        self.teacher, self.marks = teacher, marks
+        super().__init__(marks, threads)
+        self.teacher = teacher
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if self.marks:  # a test's hook: this process is scoring now
-            Path(self.marks, f"{os.getpid()}").touch()
+        self.mark()
         scores = [
             np.asarray(self.teacher.score(list(q), list(d)), dtype=np.float32)
             for q, d in zip(batch["queries"], batch["docs"])
@@ -62,7 +59,6 @@ def score_on_ray(
     """Store every missing score of zip(queries, docs) for `teacher` (each member of an ensemble)
     by scoring on Ray (see above), at most `flush_pairs` pairs a task and a shard; `workers`
     actors (default: one per CPU Ray has). `score_with_store` then reads them all back."""
-    from rankdistill.retrieval.ray_encode import map_on_actors
     from rankdistill.store.score_store import scoring_batches
     from rankdistill.store.scoring import stored_teachers
 
