@@ -1,5 +1,8 @@
 """A cross-encoder student (and its teacher) interpolated with BM25, the weight chosen on dev
 queries (issue 17): a post-hoc analysis of a finished cross-encoder student run, no new training.
+A run with `evaluate.fusion_weights` does this itself (rankdistill/evaluation/fusion.py); this
+script is for runs made without it, and for a student whose own dev queries were generated
+(`--dev-run`).
 
     fused(q, d) = z_q(model(q, d)) + w * z_q(bm25(q, d))     z_q: standardised over q's BM25 top 100
 
@@ -29,30 +32,13 @@ import numpy as np
 from rankdistill.core.hardware import configure_threads
 from rankdistill.data import open_dataset
 from rankdistill.evaluation import RetrieverEvaluation, evaluate_retriever, rerank, save_evaluation
+from rankdistill.evaluation.fusion import WEIGHTS, chosen_weight, fuse, weight_curve
 from rankdistill.evaluation.significance import compare
 from rankdistill.metrics import evaluate_run, read_trec_run
 from rankdistill.pipeline.config import load_pipeline_config
 from rankdistill.pipeline.evaluate import student_reranker
 from rankdistill.pipeline.run import build_run_teacher, store_root
 from rankdistill.training.teacher import restricted
-
-WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
-
-
-def standardised(hits: dict[str, float]) -> dict[str, float]:
-    values = np.array(list(hits.values()), dtype=np.float64)
-    spread = values.std() or 1.0
-    return {d: (v - values.mean()) / spread for d, v in hits.items()}
-
-
-def fuse(
-    model: dict[str, dict[str, float]], bm25: dict[str, dict[str, float]], weight: float
-) -> dict[str, dict[str, float]]:
-    fused = {}
-    for query_id, hits in model.items():
-        z_model, z_bm25 = standardised(hits), standardised({d: bm25[query_id][d] for d in hits})
-        fused[query_id] = {d: z_model[d] + weight * z_bm25[d] for d in hits}
-    return fused
 
 
 def main() -> int:
@@ -113,8 +99,8 @@ def main() -> int:
     print(f"test: BM25 nDCG@10 {ndcg(test.qrels, test_bm25):.4f}")
     per_query = {}
     for name in ("student", "teacher"):
-        curve = {w: ndcg(dev.qrels, fuse(dev_scores[name], dev_bm25, w)) for w in WEIGHTS}
-        best = max(WEIGHTS, key=lambda w: (curve[w], -w))
+        curve = weight_curve(dev.qrels, dev_scores[name], dev_bm25, WEIGHTS)
+        best = chosen_weight(curve)
         fused_run = fuse(test_scores[name], test_bm25, best)
         result = evaluate_run(test.qrels, fused_run)
         alone = ndcg(test.qrels, test_scores[name])

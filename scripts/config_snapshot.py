@@ -65,9 +65,8 @@ def stage_record(config: Any) -> list[dict[str, Any]]:
     record: list[dict[str, Any]] = []
     for stage in pipeline_stages(config):
         keys[stage.name] = stage_key(stage.settings, [keys[n] for n in stage.inputs])
-        legacy = stage.legacy if stage.legacy is not None else stage.settings
         legacy_keys[stage.name] = stage_key(
-            legacy, [legacy_keys[n] for n in stage.inputs], version=None
+            stage.settings_under(0), [legacy_keys[n] for n in stage.inputs], version=None
         )
         record.append(
             {

@@ -119,7 +119,7 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
         == "bf16"
     )
     assert "AMX" in reasons["index.precision"]
-    stages = {s.name: s.legacy for s in pipeline_stages(config)}
+    stages = {s.name: s.settings_under(0) for s in pipeline_stages(config)}
     # what a config with `bf16: true` hashed to before `precision` existed (key version 0)
     assert stages["index"]["index"]["bf16"] is True and "precision" not in stages["index"]["index"]
     assert stages["mine"]["teacher"][1]["bf16"] is True
@@ -128,7 +128,9 @@ def test_run_configs_resolve_auto_and_keep_their_old_stage_keys(monkeypatch) -> 
     assert forced.index.precision == "float32" and reasons["index.precision"].startswith(
         "float32 (--precision"
     )
-    assert {s.name: s.legacy for s in pipeline_stages(forced)}["index"] != stages["index"]
+    assert {s.name: s.settings_under(0) for s in pipeline_stages(forced)}["index"] != stages[
+        "index"
+    ]
     assert v0_precision({"a": [{"precision": "fp16"}]}) == {"a": [{"precision": "fp16"}]}
 
 

@@ -1,6 +1,7 @@
 """Run folders made by older code are read by today's with every stage cached and nothing scored
 again: one from before the layout change (issues 13 and 14), and one from the last code before
-versioned stage keys (key version 0, rankdistill/pipeline/key_migrations.py)."""
+versioned stage keys (key version 0, rankdistill/pipeline/key_migrations.py), and one from the last
+code of key version 1."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.test_pipeline import pipeline_config
 REPO = Path(__file__).resolve().parents[1]
 BEFORE = "99aa855"  # main before precision, backends and the layout moved
 BEFORE_KEY_VERSIONS = "6ed6358"  # main before versioned stage keys (its keys are version 0)
+BEFORE_FUSION = "02b34b5"  # main before `evaluate.fusion_weights` (its keys are version 1)
 
 
 def old_package(target: Path, commit: str = BEFORE) -> Path:
@@ -36,7 +38,7 @@ def old_package(target: Path, commit: str = BEFORE) -> Path:
     return target
 
 
-@pytest.mark.parametrize("commit", [BEFORE, BEFORE_KEY_VERSIONS])
+@pytest.mark.parametrize("commit", [BEFORE, BEFORE_KEY_VERSIONS, BEFORE_FUSION])
 def test_a_run_made_by_older_code_is_cached(
     tmp_path: Path, tiny_dense_model: str, commit: str
 ) -> None:

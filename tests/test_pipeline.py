@@ -165,19 +165,21 @@ def test_bad_pipeline_config_is_located(
 def test_new_options_enter_version_0_stage_keys_only_when_not_the_default(
     beir: Path, tmp_path: Path, tiny_dense_model: str
 ) -> None:
-    """Runs made before key versions keep their cache: under key version 0 (what `legacy` holds)
+    """Runs made before key versions keep their cache: under key version 0 (`settings_under(0)`)
     an option added later entered a key only when set off its default."""
     from rankdistill.pipeline.run import pipeline_stages
 
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     default = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
     assert (
-        "fn_reference" not in default.legacy["mine"]
+        "fn_reference" not in default.settings_under(0)["mine"]
     )  # keys of runs made before the option stay valid
     default_train = next(
         s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "train"
     )
-    assert "positives" not in default_train.legacy["data"]  # likewise train's data.positives
+    assert (
+        "positives" not in default_train.settings_under(0)["data"]
+    )  # likewise train's data.positives
     path.write_text(
         path.read_text().replace(
             "      weight: 0.5\n", "      weight: 0.5\n  train: {negatives: 2}\n"
@@ -187,7 +189,7 @@ def test_new_options_enter_version_0_stage_keys_only_when_not_the_default(
         s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train"
     )
     assert (
-        "retrieved_positives" not in teacher_train.legacy["train"]
+        "retrieved_positives" not in teacher_train.settings_under(0)["train"]
     )  # likewise teacher train's option
     path.write_text(
         path.read_text().replace(
@@ -197,14 +199,14 @@ def test_new_options_enter_version_0_stage_keys_only_when_not_the_default(
     teacher_train = next(
         s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "teacher_train"
     )
-    assert teacher_train.legacy["train"]["retrieved_positives"] is True
+    assert teacher_train.settings_under(0)["train"]["retrieved_positives"] is True
     path.write_text(
         path.read_text().replace(
             "batch_size: 8}\ntrain", "batch_size: 8, fn_reference: highest}\ntrain"
         )
     )
     highest = next(s for s in pipeline_stages(load_pipeline_config(path)) if s.name == "mine")
-    assert highest.legacy["mine"]["fn_reference"] == "highest"
+    assert highest.settings_under(0)["mine"]["fn_reference"] == "highest"
     assert default.settings["mine"]["fn_reference"] == "lowest"  # version 1 keys hold every setting
 
 

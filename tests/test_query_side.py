@@ -320,8 +320,8 @@ def test_full_finetuning_run_indexes_every_evaluated_dataset_after_training(
     beir, other = datasets
     path = pipeline_config(tmp_path, beir, tiny_dense_model)
     single = {s.name: s for s in pipeline_stages(load_pipeline_config(path))}
-    assert (
-        "datasets" not in single["index"].legacy
+    assert "datasets" not in single["index"].settings_under(
+        0
     )  # runs made with one dataset keep their (version 0) key
     path.write_text(
         path.read_text().replace(f'datasets: ["{beir}"]', f'datasets: ["{beir}", "{other}"]')

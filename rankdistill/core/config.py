@@ -163,6 +163,10 @@ class EvaluateConfig:
     # evaluate on one fixed hash half of each split's queries (rankdistill.data.query_sources): a
     # dataset without training queries (ArguAna) then trains on the other half as a query log
     query_half: str | None = checked(None, choices=("a", "b"))
+    # the run's rerankers of BM25 (a cross-encoder student, the teacher) also fused with BM25's
+    # scores, z(model) + w * z(bm25) per query (rankdistill/evaluation/fusion.py), w the best of
+    # these on the student's judged dev queries; empty: no fusion
+    fusion_weights: list[float] = checked(default_factory=list, ge=0)
 
 
 @dataclass

@@ -34,7 +34,7 @@ from typing import Any
 from rankdistill.core.atomic import atomic_write_json, atomic_write_text
 from rankdistill.core.distributed import Shard
 from rankdistill.core.provenance import provenance
-from rankdistill.pipeline.key_migrations import KEY_VERSION
+from rankdistill.pipeline.key_migrations import KEY_VERSION, older_settings
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,11 @@ class Stage:
     inputs: list[str] = field(default_factory=list)
     # paths in the folder later stages read (digested); None: the whole folder
     outputs: list[str] | None = None
-    # the settings as key version 0 wrote them (rankdistill/pipeline/key_migrations.py): a
-    # folder made then, whose done.json holds that key, is cached
-    legacy: dict[str, Any] | None = None
+
+    def settings_under(self, version: int) -> dict[str, Any]:
+        """The settings as key `version` wrote them (rankdistill/pipeline/key_migrations.py): a
+        folder made then, whose done.json holds that key, is cached."""
+        return older_settings(self.name, self.settings, version)
 
 
 @dataclass
@@ -116,8 +118,12 @@ def run_stages(
         folders[stage.name] = folder
         read = {name: digests[name] for name in stage.inputs}
         done = _read_done(folder)
-        if done is not None and done.get("key") != key and _made_under_v0(stage, done, upstream):
-            key = done["key"]  # a folder made under key version 0, for these very settings
+        if (
+            done is not None
+            and done.get("key") != key
+            and _made_under_older_key(stage, done, upstream)
+        ):
+            key = done["key"]  # a folder made under an older key version, for these very settings
         keys[stage.name] = key
         redo = False
         if (
@@ -183,13 +189,14 @@ def run_stages(
     return outcomes
 
 
-def _made_under_v0(stage: Stage, done: dict[str, Any], upstream: list[str]) -> bool:
-    """Whether `done` is a version-0 done.json of this stage's settings and inputs."""
-    return (
-        stage.legacy is not None
-        and "key_version" not in done
-        and done.get("key") == stage_key(stage.legacy, upstream, version=None)
-    )
+def _made_under_older_key(stage: Stage, done: dict[str, Any], upstream: list[str]) -> bool:
+    """Whether `done` was written under an older key version for this stage's settings and
+    inputs (version 0 wrote no version; its key carried none)."""
+    version = done.get("key_version", 0)
+    if not isinstance(version, int) or not 0 <= version < KEY_VERSION:
+        return False
+    key = stage_key(stage.settings_under(version), upstream, version=version or None)
+    return done.get("key") == key
 
 
 def peak_rss_mb() -> int:

@@ -245,6 +245,20 @@ def load_pipeline_config(path: str | Path) -> PipelineConfig:
         train.seed, train.data_root = config.seed, config.data_root
         check_train_config(train, path, node, prefix="train.")
         config.train = train
+    if config.evaluate.fusion_weights and (
+        config.train is None
+        or config.train.student.kind != "cross-encoder"
+        or not config.train.data.judged
+        or config.train.dev.queries == 0
+        or config.train.dev.rerank_depth is None
+    ):
+        raise InputError(
+            path,
+            "fusion with BM25 is for a cross-encoder student trained on judged queries, with a dev "
+            "set to choose the weight (train.dev.queries > 0 and train.dev.rerank_depth)",
+            field_line(path, "evaluate.fusion_weights"),
+            "evaluate.fusion_weights",
+        )
     return config
 
 

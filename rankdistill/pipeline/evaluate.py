@@ -10,6 +10,7 @@ question and costs most of the stage); an evaluation-only run reranks every data
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import numpy as np
 
 from rankdistill.core.atomic import atomic_write_text
 from rankdistill.core.distributed import Shard
+from rankdistill.core.errors import UserError
 from rankdistill.data import open_dataset
 from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
@@ -32,6 +34,7 @@ from rankdistill.evaluation import (
     save_evaluation,
 )
 from rankdistill.metrics import evaluate_run
+from rankdistill.retrieval import Results
 
 LATENCY_QUERIES = {"student": 100, "rerank": 10}
 log = logging.getLogger(__name__)
@@ -77,6 +80,7 @@ def evaluate_systems(
                 dataset, spec, indexes.get(name), ev
             ) or evaluate_retriever(dataset, spec, ev.k, encoding_settings(ev), shard)
         latency: dict[str, float] = {}
+        fusion: dict[str, dict[str, Any]] = {}  # fused system -> its weight and dev curve
         agreement = None
         teacher_scores = None
         if (
@@ -158,6 +162,17 @@ def evaluate_systems(
                 )
                 if teacher_scores is not None:
                     agreement = reranked_agreement(teacher_scores, reranked)
+            if ev.fusion_weights and name == config.dataset:
+                rerankers = {name_rr: (reranker, reranked)}
+                if teacher_scores is not None:
+                    rerankers[f"bm25 + teacher rerank@{config.rerank_depth}"] = (
+                        teacher,
+                        teacher_scores,
+                    )
+                fused, fusion = fused_systems(
+                    config, dataset, first, rerankers, student, store_root, shard
+                )
+                systems.update(fused)
         for spec in ev.retrievers:
             if (
                 spec.startswith("dense:")
@@ -193,8 +208,12 @@ def evaluate_systems(
         for evaluation in systems.values():
             evaluation.dataset = label  # its output folder and table row
         if shard.is_main:
-            for evaluation in systems.values():
-                save_evaluation(evaluation, folder, settings)
+            for system, evaluation in systems.items():
+                save_evaluation(
+                    evaluation,
+                    folder,
+                    {**settings, **({"fusion": fusion[system]} if system in fusion else {})},
+                )
         evaluations += systems.values()
         summary["datasets"][label] = {
             "split": dataset.split,
@@ -207,11 +226,71 @@ def evaluate_systems(
                 for s, e in systems.items()
             },
             "latency": latency,
+            "fusion": fusion,
             "teacher_student_kendall_tau": agreement,
         }
     if shard.is_main:
         atomic_write_text(folder / "results.md", format_table(evaluations) + "\n")
     return summary
+
+
+def fused_systems(
+    config: Any,
+    dataset: Any,
+    first: RetrieverEvaluation,
+    rerankers: dict[str, tuple[Any, Results]],
+    student: Path,
+    store_root: Path,
+    shard: Shard,
+) -> tuple[dict[str, RetrieverEvaluation], dict[str, dict[str, Any]]]:
+    """Each reranker of BM25's top `rerank_depth` fused with BM25 (rankdistill/evaluation/fusion.py):
+    the weight is the best of `evaluate.fusion_weights` on the student's dev queries (judged
+    training queries it never trained on), reranked the same way, then applied to `dataset`."""
+    from rankdistill.data.resolve import dataset_info
+    from rankdistill.evaluation.fusion import chosen_weight, fuse, weight_curve
+    from rankdistill.pipeline.config import training_split
+    from rankdistill.training.teacher import restricted
+
+    ev = config.evaluate
+    record = json.loads((student / "rankdistill_train.json").read_text())
+    dev_ids = list((record.get("dev") or {}).get("query_ids") or [])
+    split = training_split(config)
+    dev = restricted(open_dataset(config.dataset, split, config.data_root), set(dev_ids))
+    if not dev_ids or len(dev.queries) < len(dev_ids):
+        raise UserError(
+            f"evaluate.fusion_weights: the weight is chosen on the student's dev queries, and "
+            f"{len(dev.queries)} of its {len(dev_ids)} are judged {config.dataset} {split} queries "
+            "(generated dev queries have no judgements to choose by)"
+        )
+    info = dataset_info(dataset.name)
+    dev_first = evaluate_retriever(dev, "bm25", ev.k, shard=shard).results
+    systems, fusion = {}, {}
+    for reranked_name, (model, test_reranked) in rerankers.items():
+        dev_reranked = rerank(
+            dev, dev_first, model, config.rerank_depth, store_root, ev.batch_size, shard
+        )
+        curve = weight_curve(
+            dev.qrels,
+            dev_reranked,
+            dev_first,
+            ev.fusion_weights,
+            info.ignore_identical_ids,
+            info.relevance_level,
+        )
+        weight = chosen_weight(curve)
+        fused = fuse(test_reranked, first.results, weight)
+        result = evaluate_run(dataset.qrels, fused, info.ignore_identical_ids, info.relevance_level)
+        name = f"{reranked_name} fused with bm25"
+        systems[name] = RetrieverEvaluation(
+            dataset.name, dataset.split, name, result, 0.0, 0.0, fused
+        )
+        fusion[name] = {
+            "weight": weight,
+            "dev_curve": {f"{w:g}": round(v, 6) for w, v in curve.items()},
+            "dev_queries": len(dev.queries),
+        }
+        log.info("%s: w %g chosen on %d dev queries", name, weight, len(dev.queries))
+    return systems, fusion
 
 
 def encoding_settings(ev: Any) -> EncodingSettings:

@@ -10,6 +10,8 @@ settings had under an older version is cached.
                 `v0_precision`); a label-free mine stage, a cosine teacher's train stage and an
                 index over several datasets wrote what set them apart only when it applied
     version 1   every setting, as it is
+    version 2   `evaluate.fusion_weights` (a reranker fused with BM25); version 1 had no such
+                field, so a run without fusion reads as it did (`v1_settings`)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 
 # version 0: per stage, the options left out of a key while at their default, by where they sit
 LATER_DEFAULTS: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {
@@ -122,10 +124,23 @@ def v0_precision(settings: Any) -> Any:
     return converted
 
 
+def v1_settings(stage: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """A stage's settings (version 2) as version 1 wrote them."""
+    old = copy.deepcopy(settings)
+    evaluate = old.get("evaluate") if stage == "evaluate" else None
+    if isinstance(evaluate, dict) and not evaluate.get("fusion_weights", []):
+        evaluate.pop("fusion_weights", None)
+    return old
+
+
+# version v -> the function that turns settings of version v + 1 into those of version v
+STEPS = {0: v0_settings, 1: v1_settings}
+
+
 def older_settings(stage: str, settings: dict[str, Any], version: int) -> dict[str, Any]:
-    """A stage's settings as key version `version` wrote them (one step per version)."""
-    if version == KEY_VERSION:
-        return settings
-    if version == 0:
-        return v0_settings(stage, settings)
-    raise ValueError(f"no key version {version}")
+    """A stage's settings as key version `version` wrote them, one step per version."""
+    if not 0 <= version <= KEY_VERSION:
+        raise ValueError(f"no key version {version}")
+    for step in range(KEY_VERSION - 1, version - 1, -1):
+        settings = STEPS[step](stage, settings)
+    return settings

@@ -31,7 +31,6 @@ from rankdistill.data.open import corpus_texts
 from rankdistill.encoders.models import EncodingSettings
 from rankdistill.pipeline.cache import Stage, StageOutcome, run_stages
 from rankdistill.pipeline.config import TRAINED, PipelineConfig
-from rankdistill.pipeline.key_migrations import v0_settings
 
 if TYPE_CHECKING:
     from rankdistill.data import BeirDataset
@@ -682,11 +681,7 @@ def pipeline_stages(config: PipelineConfig, strict: bool = False) -> list[Stage]
             [s.name for s in stages if s.name in ("teacher_train", "train", "index")],
         )
     )
-    # each stage also knows its settings under key version 0, so folders made then stay cached
-    return [
-        dataclasses.replace(stage, legacy=v0_settings(stage.name, stage.settings))
-        for stage in stages
-    ]
+    return stages
 
 
 def run_pipeline(
