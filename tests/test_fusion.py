@@ -49,15 +49,18 @@ def test_a_cross_encoder_run_reports_its_rerankers_fused_with_bm25(
     tmp_path: Path, splade_tiny: str, tiny_dense_model: str
 ) -> None:
     beir = write_beir(write_beir(tmp_path / "tiny", split="train"), split="test")
+    other = write_beir(tmp_path / "other")  # out of domain: the student's weight, no teacher
     path = cross_encoder_run(tmp_path, beir, splade_tiny, tiny_dense_model)
     path.write_text(
         path.read_text()
         .replace("epochs: 40", "epochs: 2")
         .replace("  loss: listwise_kl", "  loss: listwise_kl\n  dev: {queries: 2, rerank_depth: 5}")
         .replace("k: 10, batch_size: 8}", "k: 10, batch_size: 8, fusion_weights: [0.0, 1.0, 3.0]}")
+        .replace(f'datasets: ["{beir}"]', f'datasets: ["{beir}", "{other}"]')
     )
     outcomes = run_pipeline(load_pipeline_config(path), "ce.yaml")
     tiny = outcomes[-1].summary["datasets"]["tiny"]
+    ood = outcomes[-1].summary["datasets"]["other"]
     fused_student = "student rerank of bm25@5 fused with bm25"
     fused_teacher = "bm25 + teacher rerank@5 fused with bm25"
     assert {fused_student, fused_teacher} <= set(tiny["systems"])
@@ -81,6 +84,9 @@ def test_a_cross_encoder_run_reports_its_rerankers_fused_with_bm25(
         )
         saved = json.loads((folder / safe_name(name) / "metrics.json").read_text())
         assert saved["settings"]["fusion"] == fusion
+    # out of domain the student is fused at the weight chosen in domain; the teacher reranks only there
+    assert set(ood["fusion"]) == {fused_student}
+    assert ood["fusion"][fused_student] == tiny["fusion"][fused_student]
 
 
 def test_fusion_without_a_cross_encoder_student_is_a_located_error(

@@ -165,7 +165,7 @@ class EvaluateConfig:
     query_half: str | None = checked(None, choices=("a", "b"))
     # the run's rerankers of BM25 (a cross-encoder student, the teacher) also fused with BM25's
     # scores, z(model) + w * z(bm25) per query (rankdistill/evaluation/fusion.py), w the best of
-    # these on the student's judged dev queries; empty: no fusion
+    # these on the student's judged dev queries, then used on every evaluated dataset; empty: no fusion
     fusion_weights: list[float] = checked(default_factory=list, ge=0)
 
 

@@ -71,6 +71,7 @@ def evaluate_systems(
     embedding_student = config.train is not None and config.train.student.distill == "embeddings"
     evaluations: list[RetrieverEvaluation] = []
     renamed = colliding_names(ev.datasets)  # two folders of one name file their outputs apart
+    weights = FusionWeights(config, student, store_root, shard) if ev.fusion_weights else None
     for name in ev.datasets:
         dataset = restrict_to_half(open_dataset(name, ev.split, config.data_root), ev.query_half)
         info = dataset_info(dataset.name)
@@ -162,17 +163,18 @@ def evaluate_systems(
                 )
                 if teacher_scores is not None:
                     agreement = reranked_agreement(teacher_scores, reranked)
-            if ev.fusion_weights and name == config.dataset:
-                rerankers = {name_rr: (reranker, reranked)}
+            if ev.fusion_weights:
+                fusing = {name_rr: (reranker, reranked)}
                 if teacher_scores is not None:
-                    rerankers[f"bm25 + teacher rerank@{config.rerank_depth}"] = (
+                    fusing[f"bm25 + teacher rerank@{config.rerank_depth}"] = (
                         teacher,
                         teacher_scores,
                     )
-                fused, fusion = fused_systems(
-                    config, dataset, first, rerankers, student, store_root, shard
-                )
-                systems.update(fused)
+                for reranked_name, (model, run) in fusing.items():
+                    choice = weights.choice(reranked_name, model)
+                    evaluation = fused_system(dataset, first, reranked_name, run, choice["weight"])
+                    systems[evaluation.retriever] = evaluation
+                    fusion[evaluation.retriever] = choice
         for spec in ev.retrievers:
             if (
                 spec.startswith("dense:")
@@ -234,63 +236,94 @@ def evaluate_systems(
     return summary
 
 
-def fused_systems(
-    config: Any,
+class FusionWeights:
+    """The weight of each reranker's fusion with BM25 (rankdistill/evaluation/fusion.py): the best
+    of `evaluate.fusion_weights` on the student's dev queries (judged training queries it never
+    trained on) reranked the same way, chosen once and then applied on every evaluated dataset."""
+
+    def __init__(self, config: Any, student: Path | None, store_root: Path, shard: Shard):
+        self.config, self.student, self.store_root, self.shard = config, student, store_root, shard
+        self.chosen: dict[str, dict[str, Any]] = {}
+        self.dev: tuple[Any, Results] | None = None
+
+    def dev_set(self) -> tuple[Any, Results]:
+        """The dev queries (their judgements and corpus) and BM25's ranking of them."""
+        from rankdistill.pipeline.config import training_split
+        from rankdistill.training.teacher import restricted
+
+        if self.dev is None:
+            config = self.config
+            record = json.loads((Path(self.student) / "rankdistill_train.json").read_text())
+            dev_ids = list((record.get("dev") or {}).get("query_ids") or [])
+            split = training_split(config)
+            dev = restricted(open_dataset(config.dataset, split, config.data_root), set(dev_ids))
+            if not dev_ids or len(dev.queries) < len(dev_ids):
+                raise UserError(
+                    f"evaluate.fusion_weights: the weight is chosen on the student's dev queries, and "
+                    f"{len(dev.queries)} of its {len(dev_ids)} are judged {config.dataset} {split} queries "
+                    "(generated dev queries have no judgements to choose by)"
+                )
+            first = evaluate_retriever(dev, "bm25", config.evaluate.k, shard=self.shard)
+            self.dev = dev, first.results
+        return self.dev
+
+    def choice(self, reranked_name: str, model: Any) -> dict[str, Any]:
+        """{weight, dev_curve, dev_queries} of the reranker named `reranked_name`."""
+        from rankdistill.data.resolve import dataset_info
+        from rankdistill.evaluation.fusion import chosen_weight, weight_curve
+
+        if reranked_name not in self.chosen:
+            config = self.config
+            dev, dev_first = self.dev_set()
+            dev_reranked = rerank(
+                dev,
+                dev_first,
+                model,
+                config.rerank_depth,
+                self.store_root,
+                config.evaluate.batch_size,
+                self.shard,
+            )
+            info = dataset_info(dev.name)
+            curve = weight_curve(
+                dev.qrels,
+                dev_reranked,
+                dev_first,
+                config.evaluate.fusion_weights,
+                info.ignore_identical_ids,
+                info.relevance_level,
+            )
+            weight = chosen_weight(curve)
+            log.info(
+                "%s: fusion weight %g chosen on %d dev queries",
+                reranked_name,
+                weight,
+                len(dev.queries),
+            )
+            self.chosen[reranked_name] = {
+                "weight": weight,
+                "dev_curve": {f"{w:g}": round(v, 6) for w, v in curve.items()},
+                "dev_queries": len(dev.queries),
+            }
+        return self.chosen[reranked_name]
+
+
+def fused_system(
     dataset: Any,
     first: RetrieverEvaluation,
-    rerankers: dict[str, tuple[Any, Results]],
-    student: Path,
-    store_root: Path,
-    shard: Shard,
-) -> tuple[dict[str, RetrieverEvaluation], dict[str, dict[str, Any]]]:
-    """Each reranker of BM25's top `rerank_depth` fused with BM25 (rankdistill/evaluation/fusion.py):
-    the weight is the best of `evaluate.fusion_weights` on the student's dev queries (judged
-    training queries it never trained on), reranked the same way, then applied to `dataset`."""
+    reranked_name: str,
+    reranked: Results,
+    weight: float,
+) -> RetrieverEvaluation:
+    """`reranked` (a reranking of `first`) fused with `first` at `weight`, evaluated."""
     from rankdistill.data.resolve import dataset_info
-    from rankdistill.evaluation.fusion import chosen_weight, fuse, weight_curve
-    from rankdistill.pipeline.config import training_split
-    from rankdistill.training.teacher import restricted
+    from rankdistill.evaluation.fusion import fuse
 
-    ev = config.evaluate
-    record = json.loads((student / "rankdistill_train.json").read_text())
-    dev_ids = list((record.get("dev") or {}).get("query_ids") or [])
-    split = training_split(config)
-    dev = restricted(open_dataset(config.dataset, split, config.data_root), set(dev_ids))
-    if not dev_ids or len(dev.queries) < len(dev_ids):
-        raise UserError(
-            f"evaluate.fusion_weights: the weight is chosen on the student's dev queries, and "
-            f"{len(dev.queries)} of its {len(dev_ids)} are judged {config.dataset} {split} queries "
-            "(generated dev queries have no judgements to choose by)"
-        )
     info = dataset_info(dataset.name)
-    dev_first = evaluate_retriever(dev, "bm25", ev.k, shard=shard).results
-    systems, fusion = {}, {}
-    for reranked_name, (model, test_reranked) in rerankers.items():
-        dev_reranked = rerank(
-            dev, dev_first, model, config.rerank_depth, store_root, ev.batch_size, shard
-        )
-        curve = weight_curve(
-            dev.qrels,
-            dev_reranked,
-            dev_first,
-            ev.fusion_weights,
-            info.ignore_identical_ids,
-            info.relevance_level,
-        )
-        weight = chosen_weight(curve)
-        fused = fuse(test_reranked, first.results, weight)
-        result = evaluate_run(dataset.qrels, fused, info.ignore_identical_ids, info.relevance_level)
-        name = f"{reranked_name} fused with bm25"
-        systems[name] = RetrieverEvaluation(
-            dataset.name, dataset.split, name, result, 0.0, 0.0, fused
-        )
-        fusion[name] = {
-            "weight": weight,
-            "dev_curve": {f"{w:g}": round(v, 6) for w, v in curve.items()},
-            "dev_queries": len(dev.queries),
-        }
-        log.info("%s: w %g chosen on %d dev queries", name, weight, len(dev.queries))
-    return systems, fusion
+    fused = fuse(reranked, first.results, weight)
+    result = evaluate_run(dataset.qrels, fused, info.ignore_identical_ids, info.relevance_level)
+    name = f"{reranked_name} fused with bm25"
+    return RetrieverEvaluation(dataset.name, dataset.split, name, result, 0.0, 0.0, fused)
 
 
 def encoding_settings(ev: Any) -> EncodingSettings:
