@@ -430,3 +430,30 @@ def test_a_bm25_teacher_pickles_for_ray_workers_and_scores_the_same() -> None:
     assert copy.fingerprint == teacher.fingerprint
     assert copy.score(queries, docs).tolist() == teacher.score(queries, docs).tolist()
     assert copy.score(queries, docs)[1] > 0  # "sleep" / "trial" still stem to the stored terms
+
+
+def test_a_bm25_teacher_reads_its_corpus_without_keeping_a_text() -> None:
+    """Scale: the teacher holds its index and a digest a document, not the corpus (a 1M-document
+    corpus is 1 GB of text); its fingerprint is still the digest of the texts joined, as before."""
+    import hashlib
+    import pickle
+
+    from rankdistill.core.fingerprints import make_fingerprint
+    from rankdistill.data.open import DocumentTexts
+
+    corpus = {
+        "d1": {"title": "Glucose", "text": "plants make glucose from sunlight"},
+        "d2": {"title": "", "text": "ocean tides follow the moon"},
+        "d3": {"title": "Virus", "text": "antibiotics do not work against a virus"},
+    }
+    texts = DocumentTexts(corpus, list(corpus))
+    teacher = build_teacher("bm25", texts)
+    joined = hashlib.sha256("\x1e".join(list(texts)).encode()).hexdigest()
+    assert teacher.fingerprint == make_fingerprint("bm25", corpus=joined, k1=1.5, b=0.75)
+    held = pickle.dumps(teacher)
+    assert not any(text.encode() in held for text in texts)  # no document text is kept
+    scores = teacher.score(["glucose sunlight", "moon tides"], [texts[0], texts[1]])
+    assert scores.tolist() == build_teacher("bm25", list(texts)).score(
+        ["glucose sunlight", "moon tides"], [texts[0], texts[1]]
+    ).tolist()
+    assert scores.min() > 0

@@ -15,6 +15,9 @@ Stages (the rankdistill entry point each uses):
     load         data.open.open_dataset(DATA_DIR, "test"), then every document's "title text"
     bm25         retrieval.bm25.BM25Retriever: index the corpus, search the queries top-k (the
                  first stage of mining); the run is saved to WORK/bm25.trec for `evaluate`
+    bm25_teacher teachers.bm25.BM25Teacher over the corpus's texts (data.open.corpus_texts, read
+                 when indexed), then the top 10 of each query's WORK/bm25.trec (random documents
+                 when bm25 has not run) scored: the BM25 member of a mining teacher
     evaluate     metrics.read_trec_run + metrics.evaluate_run on WORK/bm25.trec against
                  qrels/test.tsv (a random run of k hits a query when bm25 has not run)
     store        store.score_store.ScoreStore: put --pairs synthetic scores (one shard every
@@ -284,6 +287,38 @@ def stage_bm25(options: Options, phases: Phases) -> Counts:
     }
 
 
+def stage_bm25_teacher(options: Options, phases: Phases) -> Counts:
+    from rankdistill.data.open import corpus_texts, open_dataset
+    from rankdistill.metrics import read_trec_run
+    from rankdistill.teachers import build_teacher
+
+    with phases("read", timed=False):
+        dataset = open_dataset(options.data_dir, "test")
+        doc_ids, texts, _ = corpus_texts(dataset)
+        run_path = options.work / BM25_RUN
+        hits = (
+            read_trec_run(run_path)
+            if run_path.is_file()
+            else random_run(options, list(dataset.queries))
+        )
+        row = {doc_id: i for i, doc_id in enumerate(doc_ids)}
+        pairs = [
+            (dataset.queries[q], row[d])
+            for q, ranked in hits.items()
+            for d in sorted(ranked, key=lambda d: -ranked[d])[:10]
+        ]
+    with phases("build"):
+        teacher = build_teacher("bm25", texts)
+    with phases("score"):
+        scores = teacher.score([q for q, _ in pairs], [texts[i] for _, i in pairs])
+    return {
+        "documents": len(doc_ids),
+        "queries": len(hits),
+        "pairs": len(pairs),
+        "scored_above_0": round(float((scores > 0).mean()), 4),
+    }
+
+
 def random_run(options: Options, query_ids: list[str]) -> dict[str, dict[str, float]]:
     """k distinct random documents a query, scored k..1: the run `evaluate` scores when the bm25
     stage left none."""
@@ -480,6 +515,10 @@ STAGES: dict[str, Stage] = {
         stage_bm25, ("rankdistill.data.open", "rankdistill.metrics", "rankdistill.retrieval.bm25")
     ),
     "evaluate": Stage(stage_evaluate, ("rankdistill.data.open", "rankdistill.metrics")),
+    "bm25_teacher": Stage(
+        stage_bm25_teacher,
+        ("rankdistill.data.open", "rankdistill.metrics", "rankdistill.teachers.bm25"),
+    ),
     "store": Stage(
         stage_store, ("rankdistill.store.score_store",), unit="pairs", needs_corpus=False
     ),

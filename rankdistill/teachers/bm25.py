@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -13,30 +13,34 @@ from rankdistill.teachers.registry import TeacherRequest, register_teacher
 
 
 class BM25Teacher:
-    """Scores (query, doc) pairs whose doc text belongs to `corpus_texts`."""
+    """Scores (query, doc) pairs whose doc text belongs to `corpus_texts`. The texts are read as
+    the index is built and once more for their digests; none is kept (a `DocumentTexts` reads
+    each text when indexed), so the teacher's memory is the index and 16 bytes a document."""
 
     pairs_per_call = 4096
 
     def __init__(self, corpus_texts: Sequence[str], k1: float = 1.5, b: float = 0.75):
         from rankdistill.retrieval.bm25 import BM25Retriever
 
-        corpus_texts = list(corpus_texts)  # read once: a DocumentTexts reads each text when indexed
         self._retriever = BM25Retriever(k1=k1, b=b)
-        self._retriever.index(
-            {str(i): {"title": "", "text": text} for i, text in enumerate(corpus_texts)}
-        )
-        self._row = {text: i for i, text in enumerate(corpus_texts)}
-        corpus_digest = hashlib.sha256("\x1e".join(corpus_texts).encode()).hexdigest()
-        self.fingerprint = make_fingerprint("bm25", corpus=corpus_digest, k1=k1, b=b)
+        self._retriever.index(_TextCorpus(corpus_texts))
+        corpus = hashlib.sha256()  # of the texts joined by \x1e, read one at a time
+        self._row: dict[bytes, int] = {}  # a text's digest -> its row (the last of equal texts)
+        for i in range(len(corpus_texts)):
+            text = corpus_texts[i]
+            corpus.update((text if i == 0 else "\x1e" + text).encode())
+            self._row[text_digest(text)] = i
+        self.fingerprint = make_fingerprint("bm25", corpus=corpus.hexdigest(), k1=k1, b=b)
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         rows = []
         for i, doc in enumerate(docs):
-            if doc not in self._row:
+            row = self._row.get(text_digest(doc))
+            if row is None:
                 raise UserError(
                     f"BM25 teacher: the doc of pair {i} is not in the corpus it was built on"
                 )
-            rows.append(self._row[doc])
+            rows.append(row)
         scores = np.zeros(len(queries), dtype=np.float32)
         by_query: dict[str, list[int]] = {}
         for i, query in enumerate(queries):
@@ -44,6 +48,28 @@ class BM25Teacher:
         for query, pairs in by_query.items():
             scores[pairs] = self._retriever.scores_for(query)[[rows[i] for i in pairs]]
         return scores
+
+
+def text_digest(text: str) -> bytes:
+    """16 bytes that stand for a document text in the teacher's row map."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+class _TextCorpus(Mapping[str, dict[str, str]]):
+    """`texts` as the corpus BM25Retriever indexes (ids "0", "1", ..., no title), each entry
+    made when read."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+
+    def __getitem__(self, doc_id: str) -> dict[str, str]:
+        return {"title": "", "text": self.texts[int(doc_id)]}
+
+    def __iter__(self) -> Iterator[str]:
+        return (str(i) for i in range(len(self.texts)))
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 @register_teacher("bm25", model=False, corpus=True)
