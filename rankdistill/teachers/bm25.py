@@ -15,7 +15,7 @@ from rankdistill.teachers.registry import TeacherRequest, register_teacher
 class BM25Teacher:
     """Scores (query, doc) pairs whose doc text belongs to `corpus_texts`. The texts are read as
     the index is built and once more for their digests; none is kept (a `DocumentTexts` reads
-    each text when indexed), so the teacher's memory is the index and 16 bytes a document."""
+    each text when indexed), so the teacher's memory is the index and 24 bytes a document."""
 
     pairs_per_call = 4096
 
@@ -25,17 +25,31 @@ class BM25Teacher:
         self._retriever = BM25Retriever(k1=k1, b=b)
         self._retriever.index(_TextCorpus(corpus_texts))
         corpus = hashlib.sha256()  # of the texts joined by \x1e, read one at a time
-        self._row: dict[bytes, int] = {}  # a text's digest -> its row (the last of equal texts)
+        digests = np.empty((len(corpus_texts), 2), dtype=np.uint64)
         for i in range(len(corpus_texts)):
             text = corpus_texts[i]
             corpus.update((text if i == 0 else "\x1e" + text).encode())
-            self._row[text_digest(text)] = i
+            digests[i] = text_digest(text)
+        # a text's row: its digest looked up in the sorted digests (equal texts: the last row)
+        self._rows = np.lexsort((digests[:, 1], digests[:, 0]))
+        self._digests = digests[self._rows]
         self.fingerprint = make_fingerprint("bm25", corpus=corpus.hexdigest(), k1=k1, b=b)
+
+    def _row(self, text: str) -> int | None:
+        high, low = text_digest(text)
+        start, end = (
+            np.searchsorted(self._digests[:, 0], high, side="left"),
+            np.searchsorted(self._digests[:, 0], high, side="right"),
+        )
+        at = start + int(np.searchsorted(self._digests[start:end, 1], low, side="right")) - 1
+        if at < start or self._digests[at, 1] != low:
+            return None
+        return int(self._rows[at])
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         rows = []
         for i, doc in enumerate(docs):
-            row = self._row.get(text_digest(doc))
+            row = self._row(doc)
             if row is None:
                 raise UserError(
                     f"BM25 teacher: the doc of pair {i} is not in the corpus it was built on"
@@ -50,9 +64,9 @@ class BM25Teacher:
         return scores
 
 
-def text_digest(text: str) -> bytes:
-    """16 bytes that stand for a document text in the teacher's row map."""
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+def text_digest(text: str) -> np.ndarray:
+    """16 bytes that stand for a document text, as two unsigned 64-bit integers."""
+    return np.frombuffer(hashlib.blake2b(text.encode(), digest_size=16).digest(), dtype="<u8")
 
 
 class _TextCorpus(Mapping[str, dict[str, str]]):
