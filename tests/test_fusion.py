@@ -84,6 +84,8 @@ def test_a_cross_encoder_run_reports_its_rerankers_fused_with_bm25(
         )
         saved = json.loads((folder / safe_name(name) / "metrics.json").read_text())
         assert saved["settings"]["fusion"] == fusion
+    report = (tmp_path / "runs" / "ce" / "report.md").read_text()
+    assert f"| {fused_student} | {tiny['fusion'][fused_student]['weight']:g} |" in report
     # out of domain the student is fused at the weight chosen in domain; the teacher reranks only there
     assert set(ood["fusion"]) == {fused_student}
     assert ood["fusion"][fused_student] == tiny["fusion"][fused_student]

@@ -127,6 +127,19 @@ def _latency_of(role: str, latency: dict[str, float]) -> str:
     return "; ".join(f"{latency[k]:.1f} ({k})" for k in keys)
 
 
+def _fusion_lines(fusion: dict[str, dict[str, Any]]) -> list[str]:
+    """Each fused system's weight and the dev curve it was chosen on."""
+    if not fusion:
+        return []
+    lines = ["| fused with bm25: z(model) + w * z(bm25) | w | dev nDCG@10 by w |", "|---|---|---|"]
+    for system, choice in fusion.items():
+        curve = ", ".join(f"{w}: {v:.4f}" for w, v in choice["dev_curve"].items())
+        lines.append(
+            f"| {system} | {choice['weight']:g} | {curve} ({choice['dev_queries']} dev queries) |"
+        )
+    return [*lines, ""]
+
+
 def _cost_lines(cost: dict[str, dict[str, Any]], latency: dict[str, float]) -> list[str]:
     """Teacher, student and dense baselines side by side: per-query latency and model size."""
     if not cost:
@@ -252,6 +265,7 @@ def write_report(
             ]
         lines += [f"![{MAIN_METRIC} per system and per-query differences]({plot})", ""]
         lines += _prior_lines(config, outcomes, name, systems)
+        lines += _fusion_lines(data.get("fusion") or {})
         if data.get("latency"):
             lines += ["| query latency, 2-core CPU, one query at a time | ms |", "|---|---|"]
             lines += [f"| {k} | {v:.1f} |" for k, v in data["latency"].items()] + [""]
