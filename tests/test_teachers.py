@@ -453,7 +453,10 @@ def test_a_bm25_teacher_reads_its_corpus_without_keeping_a_text() -> None:
     held = pickle.dumps(teacher)
     assert not any(text.encode() in held for text in texts)  # no document text is kept
     scores = teacher.score(["glucose sunlight", "moon tides"], [texts[0], texts[1]])
-    assert scores.tolist() == build_teacher("bm25", list(texts)).score(
-        ["glucose sunlight", "moon tides"], [texts[0], texts[1]]
-    ).tolist()
+    assert (
+        scores.tolist()
+        == build_teacher("bm25", list(texts))
+        .score(["glucose sunlight", "moon tides"], [texts[0], texts[1]])
+        .tolist()
+    )
     assert scores.min() > 0
