@@ -25,26 +25,20 @@ class BM25Teacher:
         self._retriever = BM25Retriever(k1=k1, b=b)
         self._retriever.index(_TextCorpus(corpus_texts))
         corpus = hashlib.sha256()  # of the texts joined by \x1e, read one at a time
-        digests = np.empty((len(corpus_texts), 2), dtype=np.uint64)
+        digests = np.empty(len(corpus_texts), dtype=DIGEST)
         for i in range(len(corpus_texts)):
             text = corpus_texts[i]
             corpus.update((text if i == 0 else "\x1e" + text).encode())
             digests[i] = text_digest(text)
         # a text's row: its digest looked up in the sorted digests (equal texts: the last row)
-        self._rows = np.lexsort((digests[:, 1], digests[:, 0]))
+        self._rows = np.argsort(digests, kind="stable")
         self._digests = digests[self._rows]
         self.fingerprint = make_fingerprint("bm25", corpus=corpus.hexdigest(), k1=k1, b=b)
 
     def _row(self, text: str) -> int | None:
-        high, low = text_digest(text)
-        start, end = (
-            np.searchsorted(self._digests[:, 0], high, side="left"),
-            np.searchsorted(self._digests[:, 0], high, side="right"),
-        )
-        at = start + int(np.searchsorted(self._digests[start:end, 1], low, side="right")) - 1
-        if at < start or self._digests[at, 1] != low:
-            return None
-        return int(self._rows[at])
+        digest = text_digest(text)
+        at = int(np.searchsorted(self._digests, digest, side="right")) - 1
+        return int(self._rows[at]) if at >= 0 and self._digests[at] == digest else None
 
     def score(self, queries: list[str], docs: list[str]) -> np.ndarray:
         rows = []
@@ -64,9 +58,12 @@ class BM25Teacher:
         return scores
 
 
-def text_digest(text: str) -> np.ndarray:
-    """16 bytes that stand for a document text, as two unsigned 64-bit integers."""
-    return np.frombuffer(hashlib.blake2b(text.encode(), digest_size=16).digest(), dtype="<u8")
+# 16 bytes that stand for a document text, compared as two unsigned 64-bit integers
+DIGEST = np.dtype([("high", "<u8"), ("low", "<u8")])
+
+
+def text_digest(text: str) -> np.void:
+    return np.frombuffer(hashlib.blake2b(text.encode(), digest_size=16).digest(), dtype=DIGEST)[0]
 
 
 class _TextCorpus(Mapping[str, dict[str, str]]):
